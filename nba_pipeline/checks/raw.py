@@ -1,0 +1,314 @@
+"""Per-partition checks of the `nba_raw` tables.
+
+The evaluators are pure (frames in, `{partition: Outcome}` out); the multi-asset checks at the
+bottom load the run's partition range from the warehouse once and evaluate them all. Checks that
+guard downstream data are blocking; coverage of sportsbook data is WARN (a day without odds is
+possible and must be visible, not fatal).
+"""
+
+from collections.abc import Sequence
+
+import dagster as dg
+import pandas as pd
+
+from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck, by_partition, emit
+from nba_pipeline.partitions import partition_date_range
+from nba_pipeline.raw import tables
+from nba_pipeline.raw.transforms import COUNT_STATS
+from nba_pipeline.resources.sources import NbaSource
+from nba_pipeline.schema import Table
+
+WARN = dg.AssetCheckSeverity.WARN
+MAX_LISTED = 20
+# stats the box score feed may have corrected after the game logs were taken, by at most 1
+# (e.g. a missed three re-credited: FGA and FG3A both -1); points must agree exactly
+CORRECTABLE_STATS = tuple(s for s in COUNT_STATS if s != "points")
+MAX_UNMATCHED_NAME_SHARE = 0.05
+
+
+# generic ------------------------------------------------------------------------------------------
+def grain_unique(df: pd.DataFrame, table: Table, keys: Sequence[str]) -> Outcomes:
+    out = {}
+    for key, part in by_partition(df, keys).items():
+        dup = part[part.duplicated(list(table.grain), keep=False)]
+        out[key] = Outcome(
+            passed=dup.empty,
+            metadata={
+                "grain": ", ".join(table.grain),
+                "duplicate_rows": len(dup),
+                "examples": dg.MetadataValue.json(dup[list(table.grain)].head(5).astype(str).to_dict("records")),
+            },
+        )
+    return out
+
+
+def keys_not_null(df: pd.DataFrame, table: Table, keys: Sequence[str]) -> Outcomes:
+    cols = list(dict.fromkeys([table.partition_column, *table.grain]))
+    out = {}
+    for key, part in by_partition(df, keys).items():
+        nulls = {c: int(part[c].isna().sum()) for c in cols if part[c].isna().any()}
+        out[key] = Outcome(passed=not nulls, metadata={"null_key_values": dg.MetadataValue.json(nulls)})
+    return out
+
+
+def _final_games(schedule: pd.DataFrame) -> pd.DataFrame:
+    return schedule[schedule["status"] == "final"]
+
+
+# schedule -----------------------------------------------------------------------------------------
+def final_games_have_scores(schedule: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    out = {}
+    for key, part in by_partition(_final_games(schedule), keys).items():
+        bad = part[part["home_points"].isna() | part["away_points"].isna() | (part["home_points"] == part["away_points"])]
+        out[key] = Outcome(
+            passed=bad.empty,
+            metadata={"final_games": len(part), "games_without_a_result": dg.MetadataValue.json(bad["game_id"].tolist()[:MAX_LISTED])},
+        )
+    return out
+
+
+# team box scores ----------------------------------------------------------------------------------
+def team_rows_match_schedule(teams: pd.DataFrame, schedule: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Two team rows per final game, one for each of its teams; an off day expects 0 rows."""
+    games = by_partition(_final_games(schedule), keys)
+    rows = by_partition(teams, keys)
+    out = {}
+    for key in keys:
+        g, t = games[key], rows[key]
+        expected = set(zip(g["game_id"], g["home_team"])) | set(zip(g["game_id"], g["away_team"]))
+        actual = set(zip(t["game_id"], t["team"]))
+        missing, extra = sorted(expected - actual), sorted(actual - expected)
+        out[key] = Outcome(
+            passed=len(t) == 2 * len(g) and not missing and not extra,
+            metadata={
+                "final_games": len(g),
+                "expected_rows": 2 * len(g),
+                "rows": len(t),
+                "missing_team_games": dg.MetadataValue.json([list(m) for m in missing[:MAX_LISTED]]),
+                "unexpected_team_games": dg.MetadataValue.json([list(m) for m in extra[:MAX_LISTED]]),
+            },
+        )
+    return out
+
+
+def team_points_match_player_points(teams: pd.DataFrame, players: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Cross-source: a team's points in the team game log equal the sum of its players' points
+    (player game logs). Team rows summed from player rows are skipped: they agree by construction."""
+    sums = players.groupby(["game_id", "team"])["points"].sum()
+    out = {}
+    for key, part in by_partition(teams, keys).items():
+        logged = part[part["source"] == "team_game_log"]
+        idx = pd.MultiIndex.from_frame(logged[["game_id", "team"]])
+        player_pts = sums.reindex(idx)
+        compared = player_pts.notna().to_numpy()
+        diff = logged[compared & (logged["points"].to_numpy() != player_pts.to_numpy())]
+        out[key] = Outcome(
+            passed=diff.empty,
+            metadata={
+                "team_games_compared": int(compared.sum()),
+                "mismatches": dg.MetadataValue.json(
+                    [
+                        {"game_id": r.game_id, "team": r.team, "team_points": int(r.points),
+                         "player_points": int(sums[(r.game_id, r.team)])}
+                        for r in diff.head(MAX_LISTED).itertuples()
+                    ]
+                ),
+            },
+        )
+    return out
+
+
+# player box scores --------------------------------------------------------------------------------
+def player_rows_cover_schedule(players: pd.DataFrame, schedule: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Every final game whose season type the player feeds cover has player rows for both teams;
+    games of other season types have none (they are not counted as missing)."""
+    sched = by_partition(_final_games(schedule), keys)
+    rows = by_partition(players, keys)
+    out = {}
+    for key in keys:
+        g, p = sched[key], rows[key]
+        exp = g[g["player_stats_expected"]]
+        expected = set(zip(exp["game_id"], exp["home_team"])) | set(zip(exp["game_id"], exp["away_team"]))
+        actual = set(zip(p["game_id"], p["team"]))
+        missing, extra = sorted(expected - actual), sorted(actual - expected)
+        out[key] = Outcome(
+            passed=not missing and not extra,
+            metadata={
+                "games_expecting_player_rows": len(exp),
+                "games_not_covered_by_player_feeds": int((~g["player_stats_expected"]).sum()),
+                "player_rows": len(p),
+                "team_games_without_players": dg.MetadataValue.json([list(m) for m in missing[:MAX_LISTED]]),
+                "unexpected_team_games": dg.MetadataValue.json([list(m) for m in extra[:MAX_LISTED]]),
+            },
+        )
+    return out
+
+
+def players_match_boxscore_feed(players: pd.DataFrame, feed: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Cross-source: the game logs and the independent box score feed agree on every played row
+    of the games both cover. Later stat corrections (a difference of 1 in any counting stat but
+    points) are allowed and reported; a different points total, or a player in one feed only,
+    fails."""
+    played = feed[feed["played"]].set_index(["game_id", "player_id"])
+    out = {}
+    for key, part in by_partition(players, keys).items():
+        covered = part[part["in_boxscore_feed"]]
+        game_ids = set(covered["game_id"])
+        f = played[played.index.get_level_values("game_id").isin(game_ids)]
+        left = covered.set_index(["game_id", "player_id"])
+        only_logs = left.index.difference(f.index)
+        only_feed = f.index.difference(left.index)
+        both = left.index.intersection(f.index)
+        l, r = left.loc[both, COUNT_STATS], f.loc[both, COUNT_STATS]
+        delta = (l.astype("int64") - r.astype("int64")).abs()
+        point_diffs = int((delta["points"] > 0).sum())
+        big = (delta["points"] > 0) | delta[list(CORRECTABLE_STATS)].gt(1).any(axis=1)
+        corrections = int((delta[list(CORRECTABLE_STATS)] == 1).any(axis=1).sum())
+        passed = not len(only_logs) and not len(only_feed) and not big.any()
+        out[key] = Outcome(
+            passed=passed,
+            metadata={
+                "games_compared": len(game_ids),
+                "rows_compared": len(both),
+                "rows_with_stat_corrections": corrections,
+                "rows_with_points_difference": point_diffs,
+                "rows_beyond_tolerance": dg.MetadataValue.json([list(map(str, i)) for i in big[big].index[:MAX_LISTED]]),
+                "players_only_in_game_logs": dg.MetadataValue.json([list(map(str, i)) for i in only_logs[:MAX_LISTED]]),
+                "players_only_in_boxscore_feed": dg.MetadataValue.json([list(map(str, i)) for i in only_feed[:MAX_LISTED]]),
+            },
+        )
+    return out
+
+
+# sportsbook data ----------------------------------------------------------------------------------
+def props_names_matched(props: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    out = {}
+    for key, part in by_partition(props, keys).items():
+        unmatched = part[part["player_id"].isna()]
+        share = len(unmatched) / len(part) if len(part) else 0.0
+        out[key] = Outcome(
+            passed=share <= MAX_UNMATCHED_NAME_SHARE,
+            metadata={
+                "rows": len(part),
+                "unmatched_rows": len(unmatched),
+                "unmatched_share": round(share, 4),
+                "unmatched_names": dg.MetadataValue.json(sorted(unmatched["odds_player_name"].unique().tolist())[:MAX_LISTED]),
+            },
+        )
+    return out
+
+
+def odds_cover_schedule(odds: pd.DataFrame, schedule: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Each final/scheduled game of the date has sportsbook rows (WARN: a day without odds means
+    predictions fall back to estimated lines, which must be visible)."""
+    sched, rows = by_partition(schedule, keys), by_partition(odds, keys)
+    out = {}
+    for key in keys:
+        games = set(sched[key]["game_id"])
+        with_odds = set(rows[key]["game_id"].dropna())
+        missing = sorted(games - with_odds)
+        out[key] = Outcome(
+            passed=not missing,
+            metadata={
+                "games": len(games),
+                "games_with_odds": len(games & with_odds),
+                "games_without_odds": dg.MetadataValue.json(missing[:MAX_LISTED]),
+                "rows_not_matched_to_a_game": int(rows[key]["game_id"].isna().sum()),
+            },
+        )
+    return out
+
+
+# check definitions --------------------------------------------------------------------------------
+# every evaluator gets the frames its check op loaded, by table name, and the run's partition keys
+def _generic(table: Table) -> list[PartitionCheck]:
+    return [
+        PartitionCheck("grain_unique", f"No two rows share the grain ({', '.join(table.grain)}).", lambda f, k: grain_unique(f[table.name], table, k)),
+        PartitionCheck("keys_not_null", "Partition and grain columns are never null.", lambda f, k: keys_not_null(f[table.name], table, k)),
+    ]
+
+
+SCHEDULE_CHECKS = [
+    *_generic(tables.schedule),
+    PartitionCheck("final_games_have_scores", "Every final game has both scores and a winner.", lambda f, k: final_games_have_scores(f["schedule"], k)),
+]
+TEAM_CHECKS = [
+    *_generic(tables.team_boxscores),
+    PartitionCheck("rows_match_schedule", "Two team rows per final game of the date (0 games -> 0 rows).", lambda f, k: team_rows_match_schedule(f["team_boxscores"], f["schedule"], k)),
+    PartitionCheck("points_match_player_points", "Team points (team game log) equal the sum of its players' points (player game logs).", lambda f, k: team_points_match_player_points(f["team_boxscores"], f["player_boxscores"], k)),
+]
+PLAYER_CHECKS = [
+    *_generic(tables.player_boxscores),
+    PartitionCheck("rows_cover_schedule", "Player rows exist for both teams of every final game the player feeds cover, and for no other game.", lambda f, k: player_rows_cover_schedule(f["player_boxscores"], f["schedule"], k)),
+    PartitionCheck("matches_boxscore_feed", "Game logs and the independent box score feed agree (stat corrections of 1 allowed and reported).", lambda f, k: players_match_boxscore_feed(f["player_boxscores"], f["boxscore_feed"], k)),
+]
+PROPS_CHECKS = [
+    *_generic(tables.player_points_props),
+    PartitionCheck("names_matched", f"At most {MAX_UNMATCHED_NAME_SHARE:.0%} of prop rows have a player name matching no NBA player.", lambda f, k: props_names_matched(f["player_points_props"], k), blocking=False, severity=WARN),
+    PartitionCheck("covers_schedule", "Every game of the date has player points props.", lambda f, k: odds_cover_schedule(f["player_points_props"], f["schedule"], k), blocking=False, severity=WARN),
+]
+LINES_CHECKS = [
+    *_generic(tables.game_lines),
+    PartitionCheck("covers_schedule", "Every game of the date has game lines.", lambda f, k: odds_cover_schedule(f["game_lines"], f["schedule"], k), blocking=False, severity=WARN),
+]
+
+
+def _ins(*tables_: Table) -> dict[str, dg.AssetIn]:
+    return {t.name: dg.AssetIn(key=t.asset_key) for t in tables_}
+
+
+def _specs(table: Table, checks: list[PartitionCheck], *reads: Table) -> list[dg.AssetCheckSpec]:
+    return [c.spec(table, reads) for c in checks]
+
+
+@dg.multi_asset_check(specs=_specs(tables.schedule, SCHEDULE_CHECKS), name="schedule_checks", ins=_ins(tables.schedule), can_subset=True)
+def schedule_checks(context: dg.AssetCheckExecutionContext, schedule: pd.DataFrame):
+    yield from emit(context, tables.schedule, SCHEDULE_CHECKS, {"schedule": schedule})
+
+
+@dg.multi_asset_check(
+    specs=_specs(tables.team_boxscores, TEAM_CHECKS, tables.schedule, tables.player_boxscores),
+    name="team_boxscores_checks",
+    ins=_ins(tables.team_boxscores, tables.schedule, tables.player_boxscores),
+    can_subset=True,
+)
+def team_boxscores_checks(context: dg.AssetCheckExecutionContext, team_boxscores: pd.DataFrame, schedule: pd.DataFrame, player_boxscores: pd.DataFrame):
+    frames = {"team_boxscores": team_boxscores, "schedule": schedule, "player_boxscores": player_boxscores}
+    yield from emit(context, tables.team_boxscores, TEAM_CHECKS, frames)
+
+
+@dg.multi_asset_check(
+    specs=_specs(tables.player_boxscores, PLAYER_CHECKS, tables.schedule),
+    name="player_boxscores_checks",
+    ins=_ins(tables.player_boxscores, tables.schedule),
+    can_subset=True,
+)
+def player_boxscores_checks(context: dg.AssetCheckExecutionContext, player_boxscores: pd.DataFrame, schedule: pd.DataFrame, nba_source: NbaSource):
+    start, end = partition_date_range(context.op_execution_context)
+    feed, _ = nba_source.boxscore_feed(start, end, set(player_boxscores["game_id"]))
+    frames = {"player_boxscores": player_boxscores, "schedule": schedule, "boxscore_feed": feed}
+    yield from emit(context, tables.player_boxscores, PLAYER_CHECKS, frames)
+
+
+@dg.multi_asset_check(
+    specs=_specs(tables.player_points_props, PROPS_CHECKS, tables.schedule),
+    name="player_points_props_checks",
+    ins=_ins(tables.player_points_props, tables.schedule),
+    can_subset=True,
+)
+def player_points_props_checks(context: dg.AssetCheckExecutionContext, player_points_props: pd.DataFrame, schedule: pd.DataFrame):
+    frames = {"player_points_props": player_points_props, "schedule": schedule}
+    yield from emit(context, tables.player_points_props, PROPS_CHECKS, frames)
+
+
+@dg.multi_asset_check(
+    specs=_specs(tables.game_lines, LINES_CHECKS, tables.schedule),
+    name="game_lines_checks",
+    ins=_ins(tables.game_lines, tables.schedule),
+    can_subset=True,
+)
+def game_lines_checks(context: dg.AssetCheckExecutionContext, game_lines: pd.DataFrame, schedule: pd.DataFrame):
+    yield from emit(context, tables.game_lines, LINES_CHECKS, {"game_lines": game_lines, "schedule": schedule})
+
+
+RAW_CHECKS = [schedule_checks, team_boxscores_checks, player_boxscores_checks, player_points_props_checks, game_lines_checks]

@@ -1,0 +1,29 @@
+"""The code location: every asset, check and resource of nba_pipeline."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from nba_pipeline.checks.raw import RAW_CHECKS
+from nba_pipeline.raw.assets import RAW_ASSETS
+from nba_pipeline.resources.sources import NbaSource, source_from_env
+from nba_pipeline.resources.warehouse import warehouse_io_manager
+
+
+def build_definitions(
+    nba_source: NbaSource | None = None, io_manager: dg.ConfigurableIOManagerFactory | None = None
+) -> dg.Definitions:
+    """Definitions with resources from the environment unless given (tests, the CLI's demo)."""
+    return dg.Definitions(
+        assets=[*RAW_ASSETS],
+        asset_checks=[*RAW_CHECKS],
+        resources={
+            "io_manager": io_manager or warehouse_io_manager(),
+            "nba_source": nba_source or source_from_env(),
+        },
+        # a subprocess per step costs seconds; steps here are short and pandas-bound
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,153 @@
+"""Typed reading of the raw feed files, with errors that name file, line and column.
+
+Every file is read as text first, then each declared field is converted column-wise; a value that
+does not convert is reported with its file, its 1-based line number (the header is line 1) and its
+column, and the read fails. Nothing is guessed: undeclared columns are ignored, declared ones must
+be present.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+FieldKind = Literal["str", "int", "float", "bool", "date", "date_mon", "mmss", "utc"]
+
+LINE = "_line"  # column carrying each row's line number in its file
+FILE = "_file"
+
+
+class FeedError(ValueError):
+    """A feed file or row that cannot be read; names where."""
+
+    def __init__(self, file: str | Path, line: int | None, column: str | None, problem: str):
+        self.file, self.line, self.column, self.problem = str(file), line, column, problem
+        where = self.file + (f", line {line}" if line is not None else "")
+        where += f", column {column!r}" if column is not None else ""
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: FieldKind = "str"
+    required: bool = True  # False: empty cells become null
+    pattern: str | None = None  # regex a 'str' value must match in full
+
+
+def read_feed(path: Path, fields: Sequence[Field]) -> pd.DataFrame:
+    """Read one CSV feed file into typed columns named as in the file, plus `_line`/`_file`."""
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8")
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise FeedError(path, _parser_error_line(exc), None, f"unreadable CSV: {exc}") from None
+    except pd.errors.EmptyDataError:
+        raise FeedError(path, 1, None, "file is empty (no header)") from None
+    missing = [f.name for f in fields if f.name not in raw.columns]
+    if missing:
+        raise FeedError(path, 1, missing[0], f"header lacks column(s) {missing}")
+    _check_row_widths(path, len(raw.columns))
+    return _typed(path, raw, fields)
+
+
+def empty_feed(fields: Sequence[Field]) -> pd.DataFrame:
+    """A feed frame with no rows but the typed columns (no file covers the range asked for)."""
+    raw = pd.DataFrame({f.name: pd.Series(dtype=object) for f in fields})
+    return _typed(Path("<none>"), raw, fields)
+
+
+def _typed(path: Path, raw: pd.DataFrame, fields: Sequence[Field]) -> pd.DataFrame:
+    out = pd.DataFrame(index=raw.index)
+    lines = pd.Series(np.arange(len(raw)) + 2, index=raw.index)
+    for f in fields:
+        out[f.name] = _convert(path, raw[f.name].str.strip(), f, lines)
+    out[LINE] = lines
+    out[FILE] = str(path)
+    return out
+
+
+def fail_at(df: pd.DataFrame, mask: pd.Series, column: str, problem: str) -> None:
+    """Raise a FeedError for the first row of `df` where `mask` holds (rows from read_feed)."""
+    if mask.any():
+        row = df[mask].iloc[0]
+        value = row[column] if column in df.columns else None
+        n = int(mask.sum())
+        more = f" ({n - 1} more row(s) like it)" if n > 1 else ""
+        raise FeedError(row[FILE], int(row[LINE]), column, f"{problem}: {value!r}{more}")
+
+
+def _convert(path: Path, s: pd.Series, f: Field, lines: pd.Series) -> pd.Series:
+    empty = s == ""
+    if f.required and empty.any():
+        i = empty.idxmax()
+        raise FeedError(path, int(lines[i]), f.name, "required value is empty")
+    if f.kind == "str":
+        out = s.mask(empty).astype("string")
+        if f.pattern is not None:
+            bad = ~empty & ~s.str.fullmatch(f.pattern)
+            _raise_first(path, bad, s, lines, f, f"does not match {f.pattern}")
+        return out
+    if f.kind in ("int", "float"):
+        num = pd.to_numeric(s.mask(empty), errors="coerce")
+        bad = ~empty & num.isna()
+        _raise_first(path, bad, s, lines, f, f"not a number ({f.kind})")
+        if f.kind == "float":
+            return num.astype("float64")
+        frac = ~num.isna() & (num != np.floor(num.fillna(0)))
+        _raise_first(path, frac, s, lines, f, "not a whole number")
+        return num.astype("Int64")
+    if f.kind == "bool":
+        low = s.str.lower()
+        bad = ~empty & ~low.isin(["true", "false", "1", "0"])
+        _raise_first(path, bad, s, lines, f, "not a boolean (True/False)")
+        return low.map({"true": True, "1": True, "false": False, "0": False}).astype("boolean")
+    if f.kind in ("date", "date_mon"):
+        fmt = "%Y-%m-%d" if f.kind == "date" else "%b %d, %Y"
+        dt = pd.to_datetime(s.mask(empty), format=fmt, errors="coerce")
+        bad = ~empty & dt.isna()
+        expected = "YYYY-MM-DD" if f.kind == "date" else "MON DD, YYYY"
+        _raise_first(path, bad, s, lines, f, f"not a date ({expected})")
+        return dt.astype("datetime64[ns]")
+    if f.kind == "utc":
+        dt = pd.to_datetime(s.mask(empty), utc=True, errors="coerce", format="ISO8601")
+        bad = ~empty & dt.isna()
+        _raise_first(path, bad, s, lines, f, "not an ISO 8601 UTC timestamp")
+        return dt.astype(pd.DatetimeTZDtype("ns", "UTC"))
+    if f.kind == "mmss":
+        # the feed writes rounded seconds, so '23:60' occurs and means 24:00
+        parts = s.mask(empty).str.extract(r"^(\d{1,3}):([0-5]\d|60)$")
+        bad = ~empty & parts[0].isna()
+        _raise_first(path, bad, s, lines, f, "not a mm:ss duration")
+        return parts[0].astype("float64") + parts[1].astype("float64") / 60.0
+    raise ValueError(f"unknown field kind {f.kind}")
+
+
+def _raise_first(path, bad: pd.Series, s: pd.Series, lines: pd.Series, f: Field, problem: str):
+    if bad.any():
+        i = bad.idxmax()
+        n = int(bad.sum())
+        more = f" ({n - 1} more row(s) like it)" if n > 1 else ""
+        raise FeedError(path, int(lines[i]), f.name, f"{problem}: {s[i]!r}{more}")
+
+
+def _check_row_widths(path: Path, width: int) -> None:
+    # pandas silently pads short rows; a row with a missing field is malformed, so say where
+    with open(path, newline="", encoding="utf-8") as fh:
+        for lineno, row in enumerate(csv.reader(fh), start=1):
+            if row and len(row) != width:
+                raise FeedError(
+                    path, lineno, None, f"row has {len(row)} fields, header has {width}"
+                )
+
+
+def _parser_error_line(exc: Exception) -> int | None:
+    import re
+
+    m = re.search(r"line (\d+)", str(exc))
+    return int(m.group(1)) if m else None

@@ -1,0 +1,198 @@
+"""Declared schemas of the `nba_raw` tables."""
+
+import pandera.pandas as pa
+
+from nba_pipeline.schema import Column, Table, register
+
+DATASET = "nba_raw"
+
+SEASON_TYPES = ("preseason", "regular", "all_star", "playoffs", "play_in", "cup_final")
+_GAME_ID = (pa.Check.str_matches(r"^\d{10}$"),)
+_TEAM = (pa.Check.str_matches(r"^[A-Z]{3}$"),)
+_NON_NEG = (pa.Check.ge(0),)
+
+
+def _game_cols() -> tuple[Column, ...]:
+    return (
+        Column("game_date", "date", "US Eastern calendar date of the game (partition column)"),
+        Column("game_id", "string", "NBA.com game id, 10 digits", checks=_GAME_ID),
+        Column("season", "string", "season label, e.g. 2024-25"),
+        Column(
+            "season_type",
+            "string",
+            "preseason / regular / all_star / playoffs / play_in / cup_final",
+            checks=(pa.Check.isin(SEASON_TYPES),),
+        ),
+    )
+
+
+def _box_counts() -> tuple[Column, ...]:
+    names = {
+        "points": "points scored",
+        "fgm": "field goals made",
+        "fga": "field goals attempted",
+        "fg3m": "three pointers made",
+        "fg3a": "three pointers attempted",
+        "ftm": "free throws made",
+        "fta": "free throws attempted",
+        "oreb": "offensive rebounds",
+        "dreb": "defensive rebounds",
+        "reb": "total rebounds",
+        "ast": "assists",
+        "stl": "steals",
+        "blk": "blocks",
+        "tov": "turnovers",
+        "pf": "personal fouls",
+    }
+    return tuple(Column(n, "int", d, checks=_NON_NEG) for n, d in names.items())
+
+
+schedule = Table(
+    dataset=DATASET,
+    name="schedule",
+    description="One row per game: teams, season type, status, tip-off time and final score.",
+    columns=(
+        *_game_cols(),
+        Column("home_team", "string", "home team abbreviation", checks=_TEAM),
+        Column("away_team", "string", "away team abbreviation", checks=_TEAM),
+        Column("home_team_id", "int", "NBA.com team id of the home team"),
+        Column("away_team_id", "int", "NBA.com team id of the away team"),
+        Column(
+            "status", "string", "final / scheduled", checks=(pa.Check.isin(["final", "scheduled"]),)
+        ),
+        Column("start_time_utc", "timestamp", "tip-off time (from the odds feeds)", nullable=True),
+        Column("home_points", "int", "final home score", nullable=True, checks=_NON_NEG),
+        Column("away_points", "int", "final away score", nullable=True, checks=_NON_NEG),
+        Column("overtime_periods", "int", "overtime periods played", nullable=True, checks=_NON_NEG),
+        Column(
+            "player_stats_expected",
+            "bool",
+            "the source's player feeds cover this game's season type, so player rows must exist",
+        ),
+    ),
+    grain=("game_id",),
+    cluster_by=("home_team",),
+)
+
+team_boxscores = Table(
+    dataset=DATASET,
+    name="team_boxscores",
+    description="One row per team per final game: the team box score.",
+    columns=(
+        *_game_cols(),
+        Column("team", "string", "team abbreviation", checks=_TEAM),
+        Column("team_id", "int", "NBA.com team id"),
+        Column("opponent", "string", "opponent abbreviation", checks=_TEAM),
+        Column("is_home", "bool", "home team"),
+        Column("win", "bool", "won the game"),
+        Column(
+            "minutes",
+            "int",
+            "team minutes as NBA.com reports them (240 regulation, +25 per overtime)",
+            checks=_NON_NEG,
+        ),
+        *_box_counts(),
+        Column("plus_minus", "float", "point differential"),
+        Column(
+            "source",
+            "string",
+            "team_game_log, or player_game_logs where the team log lacks this side of the game",
+            checks=(pa.Check.isin(["team_game_log", "player_game_logs"]),),
+        ),
+    ),
+    grain=("game_id", "team"),
+    cluster_by=("team",),
+)
+
+player_boxscores = Table(
+    dataset=DATASET,
+    name="player_boxscores",
+    description="One row per player who played in a final game (DNP rows are excluded).",
+    columns=(
+        *_game_cols(),
+        Column("player_id", "int", "NBA.com player id"),
+        Column("player_name", "string", "name from the reference player list", nullable=True),
+        Column("team", "string", "player's team abbreviation", checks=_TEAM),
+        Column("opponent", "string", "opponent abbreviation", checks=_TEAM),
+        Column("is_home", "bool", "player's team is the home team"),
+        Column(
+            "minutes",
+            "float",
+            "minutes played: exact (mm:ss) where the box score feed covers the game, else whole",
+            checks=(pa.Check.in_range(0, 70),),
+        ),
+        *_box_counts(),
+        Column("plus_minus", "float", "plus/minus"),
+        Column(
+            "starter",
+            "bool",
+            "started the game (box score feed order); null where that feed lacks the game",
+            nullable=True,
+        ),
+        Column("in_boxscore_feed", "bool", "the second box score feed covers this game"),
+    ),
+    grain=("game_id", "player_id"),
+    cluster_by=("player_id",),
+)
+
+player_points_props = Table(
+    dataset=DATASET,
+    name="player_points_props",
+    description=(
+        "Sportsbook player points lines, one row per player, book, line and snapshot "
+        "(books list alternate lines). Names that match no NBA player keep player_id null."
+    ),
+    columns=(
+        Column("game_date", "date", "US Eastern date of the game (partition column)"),
+        Column("snapshot_time", "timestamp", "when the odds snapshot was taken (UTC)"),
+        Column("event_id", "string", "The Odds API event id"),
+        Column("game_id", "string", "NBA.com game id, null if not in the schedule", nullable=True),
+        Column("game_start_time", "timestamp", "tip-off time (UTC)"),
+        Column("home_team", "string", "home team abbreviation", checks=_TEAM),
+        Column("away_team", "string", "away team abbreviation", checks=_TEAM),
+        Column("odds_player_name", "string", "player name as the sportsbook wrote it"),
+        Column("player_id", "int", "matched NBA.com player id", nullable=True),
+        Column("player_name", "string", "matched reference name", nullable=True),
+        Column(
+            "name_match",
+            "string",
+            "exact / normalised / alias / ambiguous / unmatched",
+            checks=(pa.Check.isin(["exact", "normalised", "alias", "ambiguous", "unmatched"]),),
+        ),
+        Column("bookmaker", "string", "sportsbook key"),
+        Column("line", "float", "points line", checks=(pa.Check.in_range(0, 100),)),
+        Column("over_odds", "float", "American odds for the over", nullable=True),
+        Column("under_odds", "float", "American odds for the under", nullable=True),
+    ),
+    grain=("snapshot_time", "event_id", "bookmaker", "odds_player_name", "line"),
+    cluster_by=("player_id",),
+)
+
+game_lines = Table(
+    dataset=DATASET,
+    name="game_lines",
+    description="Full-game and first-half moneyline, spread and total per game and book.",
+    columns=(
+        Column("game_date", "date", "US Eastern date of the game (partition column)"),
+        Column("event_id", "string", "The Odds API event id"),
+        Column("game_id", "string", "NBA.com game id, null if not in the schedule", nullable=True),
+        Column("bookmaker", "string", "sportsbook key; 'consensus' for the consensus feed"),
+        Column("snapshot_time", "timestamp", "when the lines were taken (UTC)"),
+        Column("commence_time", "timestamp", "tip-off time (UTC)"),
+        Column("home_team", "string", "home team abbreviation", checks=_TEAM),
+        Column("away_team", "string", "away team abbreviation", checks=_TEAM),
+        Column("home_moneyline", "float", "American odds, home win", nullable=True),
+        Column("away_moneyline", "float", "American odds, away win", nullable=True),
+        Column("home_spread", "float", "home team spread (negative: favoured)", nullable=True),
+        Column("total", "float", "game total points line", nullable=True),
+        Column("fh_home_moneyline", "float", "first half, home", nullable=True),
+        Column("fh_away_moneyline", "float", "first half, away", nullable=True),
+        Column("fh_home_spread", "float", "first half home spread", nullable=True),
+        Column("fh_total", "float", "first half total", nullable=True),
+    ),
+    grain=("event_id", "bookmaker", "snapshot_time"),
+    cluster_by=("home_team",),
+)
+
+RAW_TABLES = (schedule, team_boxscores, player_boxscores, player_points_props, game_lines)
+register(*RAW_TABLES)

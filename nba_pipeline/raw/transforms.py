@@ -1,0 +1,399 @@
+"""Pure transforms from parsed feed frames (see formats.py) to the `nba_raw` tables.
+
+DataFrames in, DataFrames out, no I/O and no Dagster: the files source reads the feeds and calls
+these; tests call them directly. Each returns the table frame and a dict of facts for metadata.
+Problems with a specific feed row raise FeedError naming that row's file, line and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from nba_pipeline.partitions import GAME_TIMEZONE
+from nba_pipeline.raw import tables
+from nba_pipeline.raw.feeds import FILE, LINE, FeedError, fail_at
+from nba_pipeline.raw.formats import BOXSCORE_STATS
+from nba_pipeline.raw.names import match_player_names
+
+SEASON_TYPE_BY_DIGIT = {
+    "1": "preseason",
+    "2": "regular",
+    "3": "all_star",
+    "4": "playoffs",
+    "5": "play_in",
+    "6": "cup_final",
+}
+# all-star games are exhibitions between ad-hoc teams that are not NBA franchises
+UNSUPPORTED_SEASON_TYPES = {"all_star"}
+
+_COUNT_COLS = {
+    "PTS": "points",
+    "FGM": "fgm",
+    "FGA": "fga",
+    "FG3M": "fg3m",
+    "FG3A": "fg3a",
+    "FTM": "ftm",
+    "FTA": "fta",
+    "OREB": "oreb",
+    "DREB": "dreb",
+    "REB": "reb",
+    "AST": "ast",
+    "STL": "stl",
+    "BLK": "blk",
+    "TOV": "tov",
+    "PF": "pf",
+}
+COUNT_STATS = list(_COUNT_COLS.values())
+
+
+def season_label(season_id: pd.Series) -> pd.Series:
+    year = season_id.astype("int64") % 10000
+    return year.astype(str) + "-" + ((year + 1) % 100).astype(str).str.zfill(2)
+
+
+def eastern_date(ts: pd.Series) -> pd.Series:
+    """US Eastern calendar date (as midnight datetime64) of UTC timestamps."""
+    return ts.dt.tz_convert(GAME_TIMEZONE).dt.tz_localize(None).dt.normalize()
+
+
+def _parse_matchup(df: pd.DataFrame, team_col: str) -> pd.DataFrame:
+    """'BOS vs. NYK' (home first) or 'NYK @ BOS' (away first) -> home/away/opponent."""
+    parts = df["MATCHUP"].str.extract(r"^([A-Z]{3}) (vs\.|@) ([A-Z]{3})$")
+    fail_at(df, parts[0].isna(), "MATCHUP", "not 'AAA vs. BBB' or 'AAA @ BBB'")
+    at = parts[1] == "@"
+    home = parts[2].where(at, parts[0])
+    away = parts[0].where(at, parts[2])
+    team = df[team_col]
+    fail_at(df, (team != home) & (team != away), "MATCHUP", f"does not include the row's team")
+    return pd.DataFrame(
+        {"home_team": home, "away_team": away, "opponent": home.where(team == away, away)},
+        index=df.index,
+    )
+
+
+def _check_teams(df: pd.DataFrame, column: str, known: Iterable[str]) -> None:
+    fail_at(df, ~df[column].isin(set(known)), column, "unknown team (not in reference/teams.csv)")
+
+
+# ------------------------------------------------------------------------------------------------
+def select_team_game_logs(
+    logs: pd.DataFrame, season_types: Iterable[str]
+) -> tuple[pd.DataFrame, dict]:
+    """Label season types; keep the configured ones. Returns (kept rows, excluded game counts)."""
+    digit = logs["SEASON_ID"].astype(str).str[0]
+    st = digit.map(SEASON_TYPE_BY_DIGIT)
+    fail_at(logs.assign(SEASON_ID=logs["SEASON_ID"]), st.isna(), "SEASON_ID", "unknown season type")
+    logs = logs.assign(season_type=st, season=season_label(logs["SEASON_ID"]))
+    wanted = set(season_types) - UNSUPPORTED_SEASON_TYPES
+    excluded = logs[~logs["season_type"].isin(wanted)]
+    excluded_games = excluded.groupby("season_type")["GAME_ID"].nunique().to_dict()
+    return logs[logs["season_type"].isin(wanted)].copy(), excluded_games
+
+
+def build_schedule(
+    team_logs: pd.DataFrame,
+    teams: pd.DataFrame,
+    player_feed_season_types: Iterable[str],
+    start_times: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per final game from the team game logs (one or both sides of each game present).
+
+    `start_times`: optional (game_date, home_team, away_team, start_time_utc) from the odds feeds.
+    """
+    abbr = teams.set_index("abbreviation")["id"]
+    _check_teams(team_logs, "TEAM_ABBREVIATION", abbr.index)
+    mu = _parse_matchup(team_logs, "TEAM_ABBREVIATION")
+    _check_teams(team_logs.assign(_opp=mu["opponent"]), "_opp", abbr.index)
+    logs = pd.concat([team_logs, mu], axis=1)
+    logs["_pair"] = np.where(logs["home_team"] < logs["away_team"], logs["home_team"] + logs["away_team"], logs["away_team"] + logs["home_team"])
+    # both rows of a game must name the same two teams and date
+    per_game = logs.groupby("GAME_ID").agg(
+        n=("GAME_ID", "size"),
+        teams=("TEAM_ABBREVIATION", "nunique"),
+        dates=("GAME_DATE", "nunique"),
+        pairs=("_pair", "nunique"),
+    )
+    bad = per_game[(per_game.n > 2) | (per_game.teams != per_game.n) | (per_game.dates > 1) | (per_game.pairs > 1)]
+    fail_at(logs, logs["GAME_ID"].isin(bad.index), "GAME_ID", "inconsistent team rows for game")
+
+    # neutral-site games (NBA Cup final, international games) write '@' on both rows, each from
+    # its own side; the designated home team is the one a 'vs.' row names, else the first row's
+    logs["_vs"] = logs["MATCHUP"].str.contains(" vs. ", regex=False)
+    first = logs.sort_values(["GAME_ID", "_vs"], ascending=[True, False]).drop_duplicates("GAME_ID")
+    points = logs.set_index(["GAME_ID", "TEAM_ABBREVIATION"])["PTS"]
+    pm = logs.set_index(["GAME_ID", "TEAM_ABBREVIATION"])["PLUS_MINUS"]
+    sched = pd.DataFrame(
+        {
+            "game_date": first["GAME_DATE"].values,
+            "game_id": first["GAME_ID"].values,
+            "season": first["season"].values,
+            "season_type": first["season_type"].values,
+            "home_team": first["home_team"].values,
+            "away_team": first["away_team"].values,
+        }
+    )
+    sched["home_team_id"] = sched["home_team"].map(abbr).astype("Int64")
+    sched["away_team_id"] = sched["away_team"].map(abbr).astype("Int64")
+    sched["status"] = "final"
+    # a missing side's score follows from the other side's points and plus/minus
+    hk = pd.MultiIndex.from_arrays([sched["game_id"], sched["home_team"]])
+    ak = pd.MultiIndex.from_arrays([sched["game_id"], sched["away_team"]])
+    hp = points.reindex(hk).to_numpy(dtype="float64")
+    ap = points.reindex(ak).to_numpy(dtype="float64")
+    hpm = pm.reindex(hk).to_numpy(dtype="float64")
+    apm = pm.reindex(ak).to_numpy(dtype="float64")
+    sched["home_points"] = pd.array(np.where(np.isnan(hp), ap + apm, hp)).astype("Int64")
+    sched["away_points"] = pd.array(np.where(np.isnan(ap), hp + hpm, ap)).astype("Int64")
+    minutes = logs.groupby("GAME_ID")["MIN"].max().reindex(sched["game_id"]).to_numpy()
+    sched["overtime_periods"] = pd.array(
+        np.maximum(0, np.round((minutes.astype(float) - 240) / 25)).astype("int64")
+    ).astype("Int64")
+    sched["player_stats_expected"] = sched["season_type"].isin(set(player_feed_season_types))
+    sched["start_time_utc"] = pd.NaT
+    if start_times is not None and len(start_times):
+        st = start_times.drop_duplicates(["game_date", "home_team", "away_team"]).set_index(
+            ["game_date", "home_team", "away_team"]
+        )["start_time_utc"]
+        key = pd.MultiIndex.from_frame(sched[["game_date", "home_team", "away_team"]])
+        sched["start_time_utc"] = st.reindex(key).to_numpy()
+    return tables.schedule.conform(sched.sort_values(["game_date", "game_id"]))
+
+
+# ------------------------------------------------------------------------------------------------
+def build_player_boxscores(
+    player_logs: pd.DataFrame,
+    schedule: pd.DataFrame,
+    players: pd.DataFrame,
+    boxscore_feed: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, dict]:
+    """Player rows from the complete game logs, with exact minutes and starters from the box score
+    feed where it covers the game. Rows of games not in `schedule` (excluded season types) are
+    dropped and counted; rows whose date disagrees with the schedule are an error."""
+    logs = player_logs
+    sched = schedule.set_index("game_id")
+    in_sched = logs["Game_ID"].isin(sched.index)
+    facts: dict = {"rows_outside_schedule": int((~in_sched).sum())}
+    logs = logs[in_sched]
+    sched_date = logs["Game_ID"].map(sched["game_date"])
+    fail_at(logs, sched_date != logs["GAME_DATE"], "GAME_DATE", "differs from the game's date in the team game logs")
+    logs = logs.assign(TEAM=logs["MATCHUP"].str[:3])
+    mu = _parse_matchup(logs, "TEAM")
+    home_of_game = logs["Game_ID"].map(sched["home_team"])
+    away_of_game = logs["Game_ID"].map(sched["away_team"])
+    # home/away comes from the schedule: at neutral sites both teams' rows read 'X @ Y'
+    same_pair = ((home_of_game == mu["home_team"]) & (away_of_game == mu["away_team"])) | (
+        (home_of_game == mu["away_team"]) & (away_of_game == mu["home_team"])
+    )
+    fail_at(logs, ~same_pair, "MATCHUP", "teams differ from the schedule")
+    mu["opponent"] = np.where(logs["TEAM"] == home_of_game, away_of_game, home_of_game)
+
+    out = pd.DataFrame(
+        {
+            "game_date": logs["GAME_DATE"],
+            "game_id": logs["Game_ID"],
+            "season": logs["Game_ID"].map(sched["season"]),
+            "season_type": logs["Game_ID"].map(sched["season_type"]),
+            "player_id": logs["Player_ID"],
+            "team": logs["TEAM"],
+            "opponent": mu["opponent"],
+            "is_home": logs["TEAM"] == home_of_game,
+            "minutes": logs["MIN"].astype("float64"),
+            **{new: logs[old] for old, new in _COUNT_COLS.items()},
+            "plus_minus": logs["PLUS_MINUS"],
+        }
+    )
+    names = players.drop_duplicates("id").set_index("id")["full_name"]
+    out["player_name"] = out["player_id"].map(names)
+    facts["players_missing_from_reference"] = int(out["player_name"].isna().sum())
+
+    out["starter"] = pd.NA
+    out["in_boxscore_feed"] = False
+    if boxscore_feed is not None and len(boxscore_feed):
+        feed = boxscore_feed[boxscore_feed["played"]].set_index(["game_id", "player_id"])
+        covered = out["game_id"].isin(set(boxscore_feed["game_id"]))
+        key = pd.MultiIndex.from_frame(out[["game_id", "player_id"]])
+        exact = feed["minutes"].reindex(key).to_numpy()
+        starter = feed["starter"].reindex(key)
+        out["minutes"] = np.where(covered & ~np.isnan(exact), exact, out["minutes"])
+        out["starter"] = pd.array(starter.to_numpy(), dtype="boolean")
+        out.loc[covered & out["starter"].isna(), "starter"] = False
+        out["in_boxscore_feed"] = covered.to_numpy()
+        facts["games_in_boxscore_feed"] = int(out.loc[covered, "game_id"].nunique())
+    return tables.player_boxscores.conform(out.sort_values(["game_date", "game_id", "team", "player_id"])), facts
+
+
+def build_team_boxscores(
+    team_logs: pd.DataFrame, schedule: pd.DataFrame, player_boxscores: pd.DataFrame
+) -> pd.DataFrame:
+    """Team rows from the team game logs; a side the logs lack (the 2025-26 logs list one team per
+    game) is summed from that team's player rows, with minutes taken from the other side."""
+    sched = schedule.set_index("game_id")
+    logs = team_logs[team_logs["GAME_ID"].isin(sched.index)]
+    from_logs = pd.DataFrame(
+        {
+            "game_id": logs["GAME_ID"],
+            "team": logs["TEAM_ABBREVIATION"],
+            "team_id": logs["TEAM_ID"],
+            "minutes": logs["MIN"],
+            **{new: logs[old] for old, new in _COUNT_COLS.items()},
+            "plus_minus": logs["PLUS_MINUS"],
+            "source": "team_game_log",
+        }
+    )
+    sides = pd.concat(
+        [
+            pd.DataFrame({"game_id": sched.index, "team": sched["home_team"].values, "team_id": sched["home_team_id"].values}),
+            pd.DataFrame({"game_id": sched.index, "team": sched["away_team"].values, "team_id": sched["away_team_id"].values}),
+        ]
+    )
+    have = pd.MultiIndex.from_frame(from_logs[["game_id", "team"]])
+    missing = sides[~pd.MultiIndex.from_frame(sides[["game_id", "team"]]).isin(have)]
+    summed = (
+        player_boxscores.groupby(["game_id", "team"])[COUNT_STATS].sum().reset_index()
+        .merge(missing, on=["game_id", "team"], how="inner")
+    )
+    other_minutes = from_logs.groupby("game_id")["minutes"].max()
+    summed["minutes"] = summed["game_id"].map(other_minutes)
+    summed["source"] = "player_game_logs"
+    teams = pd.concat([from_logs, summed], ignore_index=True)
+    opp_points = teams.groupby("game_id")["points"].transform("sum") - teams["points"]
+    summed_rows = teams["source"] == "player_game_logs"
+    teams.loc[summed_rows, "plus_minus"] = (teams["points"] - opp_points)[summed_rows].astype(float)
+    teams["game_date"] = teams["game_id"].map(sched["game_date"])
+    teams["season"] = teams["game_id"].map(sched["season"])
+    teams["season_type"] = teams["game_id"].map(sched["season_type"])
+    home = teams["game_id"].map(sched["home_team"])
+    teams["is_home"] = teams["team"] == home
+    teams["opponent"] = np.where(teams["is_home"], teams["game_id"].map(sched["away_team"]), home)
+    teams["win"] = teams["plus_minus"] > 0
+    return tables.team_boxscores.conform(teams.sort_values(["game_date", "game_id", "is_home"]))
+
+
+def prepare_boxscore_feed(feed: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The second box score feed: drop its duplicated rows, mark starters and DNP rows.
+
+    Every row appears twice in the files. Starters are the first five rows of each (game, team)
+    in file order; DNP rows carry no minutes."""
+    n_in = len(feed)
+    data_cols = [c for c in feed.columns if c not in (LINE, FILE)]
+    dedup = feed.drop_duplicates(subset=data_cols, keep="first")
+    conflicting = dedup.duplicated(subset=["game_id", "player"], keep=False)
+    fail_at(dedup, conflicting, "player", "player listed twice in a game with different stats")
+    order = dedup.groupby(["game_id", "team"]).cumcount()
+    out = pd.DataFrame(
+        {
+            "game_id": dedup["game_id"],
+            "team_id": dedup["team"],
+            "player_id": dedup["player"],
+            "minutes": dedup["stats.minutes"],
+            "played": dedup["stats.minutes"].notna(),
+            "starter": order < 5,
+            **{new: dedup[old] for old, new in BOXSCORE_STATS.items()},
+            "plus_minus": dedup["stats.plusMinusPoints"],
+        }
+    ).reset_index(drop=True)
+    facts = {
+        "feed_rows_read": n_in,
+        "feed_duplicate_rows_dropped": n_in - len(dedup),
+        "feed_dnp_rows": int((~out["played"]).sum()),
+    }
+    return out, facts
+
+
+# ------------------------------------------------------------------------------------------------
+def _split_game(df: pd.DataFrame, teams: pd.DataFrame) -> pd.DataFrame:
+    parts = df["game"].str.extract(r"^(.+?) @ (.+)$")
+    fail_at(df, parts[0].isna(), "game", "not 'Away Team @ Home Team'")
+    by_name = teams.set_index("full_name")["abbreviation"]
+    away, home = parts[0].map(by_name), parts[1].map(by_name)
+    fail_at(df, away.isna() | home.isna(), "game", "unknown team name (not in reference/teams.csv)")
+    return pd.DataFrame({"away_team": away, "home_team": home}, index=df.index)
+
+
+def _game_ids(df: pd.DataFrame, schedule: pd.DataFrame) -> pd.Series:
+    sched = schedule.drop_duplicates(["game_date", "home_team", "away_team"]).set_index(
+        ["game_date", "home_team", "away_team"]
+    )["game_id"]
+    key = pd.MultiIndex.from_frame(df[["game_date", "home_team", "away_team"]])
+    return pd.Series(sched.reindex(key).to_numpy(), index=df.index, dtype="string")
+
+
+def build_player_points_props(
+    snapshots: pd.DataFrame, teams: pd.DataFrame, players: pd.DataFrame, schedule: pd.DataFrame
+) -> tuple[pd.DataFrame, dict]:
+    """Points lines from the prop snapshots (other markets skipped and counted).
+
+    `snapshots` carries a `snapshot_time` column (from the file name) besides the feed columns."""
+    facts: dict = {"other_market_rows_skipped": int((snapshots["market"] != "player_points").sum())}
+    pts = snapshots[snapshots["market"] == "player_points"]
+    fail_at(pts, pts["line"].isna(), "line", "points line is empty")
+    teams_of = _split_game(pts, teams)
+    out = pd.DataFrame(
+        {
+            "game_date": eastern_date(pts["game_time"]),
+            "snapshot_time": pts["snapshot_time"],
+            "event_id": pts["event_id"],
+            "game_start_time": pts["game_time"],
+            "home_team": teams_of["home_team"],
+            "away_team": teams_of["away_team"],
+            "odds_player_name": pts["player"],
+            "bookmaker": pts["bookmaker"],
+            "line": pts["line"],
+            "over_odds": pts["over_odds"],
+            "under_odds": pts["under_odds"],
+        }
+    )
+    n = len(out)
+    out = out.drop_duplicates()
+    facts["duplicate_rows_dropped"] = n - len(out)
+    out["game_id"] = _game_ids(out, schedule)
+    match = match_player_names(out["odds_player_name"], players)
+    out["player_id"], out["player_name"], out["name_match"] = match.player_id, match.player_name, match.method
+    names = out.drop_duplicates("odds_player_name")
+    unmatched = names[out.loc[names.index, "player_id"].isna()]["odds_player_name"]
+    facts.update(
+        {
+            "distinct_names": int(len(names)),
+            "names_by_match": names["name_match"].value_counts().to_dict(),
+            "unmatched_names": sorted(unmatched.tolist()),
+            "rows_unmatched": int(out["player_id"].isna().sum()),
+            "rows_without_game_id": int(out["game_id"].isna().sum()),
+        }
+    )
+    out = out.sort_values(["game_date", "snapshot_time", "event_id", "odds_player_name", "bookmaker", "line"])
+    return tables.player_points_props.conform(out), facts
+
+
+def build_game_lines(
+    lines: pd.DataFrame, teams: pd.DataFrame, schedule: pd.DataFrame
+) -> pd.DataFrame:
+    """Consensus game lines (one snapshot per game); the game date is the Eastern date of tip-off
+    (the feed's `line_date` is the UTC date and is not used)."""
+    by_name = teams.set_index("full_name")["abbreviation"]
+    home, away = lines["home_team"].map(by_name), lines["away_team"].map(by_name)
+    fail_at(lines, home.isna(), "home_team", "unknown team name (not in reference/teams.csv)")
+    fail_at(lines, away.isna(), "away_team", "unknown team name (not in reference/teams.csv)")
+    out = pd.DataFrame(
+        {
+            "game_date": eastern_date(lines["commence_time"]),
+            "event_id": lines["event_id"],
+            "bookmaker": "consensus",
+            "snapshot_time": lines["snapshot_timestamp"],
+            "commence_time": lines["commence_time"],
+            "home_team": home,
+            "away_team": away,
+            "home_moneyline": lines["fg_ml_home"],
+            "away_moneyline": lines["fg_ml_away"],
+            "home_spread": lines["fg_spread_line"],
+            "total": lines["fg_total_line"],
+            "fh_home_moneyline": lines["fh_ml_home"],
+            "fh_away_moneyline": lines["fh_ml_away"],
+            "fh_home_spread": lines["fh_spread_line"],
+            "fh_total": lines["fh_total_line"],
+        }
+    )
+    out["game_id"] = _game_ids(out, schedule)
+    return tables.game_lines.conform(out.sort_values(["game_date", "commence_time", "event_id"]))

@@ -1,0 +1,253 @@
+"""Where raw data comes from. The `files` source reads a directory in the layout of
+../shared/data/nba; a `live` source (NBA.com / The Odds API clients) will offer the same methods.
+
+Every method takes an inclusive game-date range and returns (frame shaped like the nba_raw table,
+facts for materialization metadata). Frames are not yet validated: the warehouse IO manager does
+that against the table's declared schema before writing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import threading
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field as PydanticField
+
+from nba_pipeline.raw import formats, transforms
+from nba_pipeline.raw.feeds import FeedError, empty_feed, read_feed
+from nba_pipeline.raw.tables import SEASON_TYPES
+
+Frame = tuple[pd.DataFrame, dict]
+
+_SEASON_FILE = re.compile(r"^(\d{4})-(\d{2})\.csv$")
+_PROPS_FILE = re.compile(r"^raw_(\d{8})_(\d{6})\.csv$")
+_MONTH_FILE = re.compile(r"^game_stats_(\d{4})-(\d{2})\.csv$")
+_LINES_FILE = re.compile(r"^theodds_lines_(\d{4})-(\d{2})\.csv$")
+
+# parsed feed files, keyed by path and stat: a file changed on disk is read again
+_cache: dict[tuple, pd.DataFrame] = {}
+_cache_lock = threading.Lock()
+
+
+def _read(path: Path, fmt: str) -> pd.DataFrame:
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size, fmt)
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+    df = read_feed(path, getattr(formats, fmt))
+    with _cache_lock:
+        if len(_cache) > 256:
+            _cache.clear()
+        _cache[key] = df
+    return df
+
+
+def _season_overlaps(start_year: int, start: dt.date, end: dt.date) -> bool:
+    # an NBA season runs from the autumn of its first year to the summer of the next
+    return dt.date(start_year, 8, 1) <= end and start <= dt.date(start_year + 1, 7, 31)
+
+
+def _to_ts(d: dt.date) -> pd.Timestamp:
+    return pd.Timestamp(d)
+
+
+class NbaSource(dg.ConfigurableResource):
+    """What every raw source offers; assets depend on this, not on a concrete source."""
+
+    def schedule(self, start: dt.date, end: dt.date) -> Frame:
+        raise NotImplementedError
+
+    def team_boxscores(self, start: dt.date, end: dt.date) -> Frame:
+        raise NotImplementedError
+
+    def player_boxscores(self, start: dt.date, end: dt.date) -> Frame:
+        raise NotImplementedError
+
+    def player_points_props(self, start: dt.date, end: dt.date) -> Frame:
+        raise NotImplementedError
+
+    def game_lines(self, start: dt.date, end: dt.date) -> Frame:
+        raise NotImplementedError
+
+    def boxscore_feed(self, start: dt.date, end: dt.date, game_ids: set[str]) -> Frame:
+        """The independent second box score feed, for cross-source checks."""
+        raise NotImplementedError
+
+
+class FilesSource(NbaSource):
+    """Raw feeds from a directory laid out like ../shared/data/nba."""
+
+    raw_dir: str = PydanticField(description="Directory with team_game_logs/, player_game_logs/, boxscores/, odds/, reference/")
+    season_types: list[str] = PydanticField(
+        default=["regular", "cup_final", "play_in", "playoffs"],
+        description="Season types that enter the pipeline; games of other types are excluded and counted in metadata (all_star is never supported: its teams are not NBA franchises).",
+    )
+    player_feed_season_types: list[str] = PydanticField(
+        default=["regular"],
+        description="Season types the player feeds cover; games of other types are not expected to have player rows.",
+    )
+
+    @property
+    def root(self) -> Path:
+        if not self.raw_dir:
+            raise FileNotFoundError("no NBA raw data directory configured: set NBA_RAW_DIR")
+        root = Path(os.path.expanduser(self.raw_dir))
+        if not root.is_dir():
+            raise FileNotFoundError(f"NBA raw data directory {root} does not exist (set NBA_RAW_DIR)")
+        return root
+
+    def _validate_config(self) -> None:
+        for st in [*self.season_types, *self.player_feed_season_types]:
+            if st not in SEASON_TYPES:
+                raise ValueError(f"unknown season type {st!r}; known: {SEASON_TYPES}")
+
+    # reference lists ------------------------------------------------------------------------
+    def teams(self) -> pd.DataFrame:
+        return _read(self.root / "reference" / "teams.csv", "TEAMS")
+
+    def players(self) -> pd.DataFrame:
+        return _read(self.root / "reference" / "players.csv", "PLAYERS")
+
+    # file selection -------------------------------------------------------------------------
+    def _season_files(self, folder: str, start: dt.date, end: dt.date) -> list[Path]:
+        d = self.root / folder
+        if not d.is_dir():
+            return []
+        return sorted(
+            p for p in d.iterdir()
+            if (m := _SEASON_FILE.match(p.name)) and _season_overlaps(int(m.group(1)), start, end)
+        )
+
+    def _concat(self, paths: list[Path], fmt: str) -> pd.DataFrame:
+        frames = [_read(p, fmt) for p in paths]
+        if not frames:
+            return empty_feed(getattr(formats, fmt))
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    # feeds ----------------------------------------------------------------------------------
+    def _team_logs(self, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dict]:
+        self._validate_config()
+        logs = self._concat(self._season_files("team_game_logs", start, end), "TEAM_GAME_LOG")
+        logs = logs[(logs["GAME_DATE"] >= _to_ts(start)) & (logs["GAME_DATE"] <= _to_ts(end))]
+        return transforms.select_team_game_logs(logs, self.season_types)
+
+    def _start_times(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        frames = []
+        snaps = self._prop_snapshots(start, end)
+        if len(snaps):
+            teams = transforms._split_game(snaps, self.teams())
+            frames.append(pd.DataFrame({"game_date": transforms.eastern_date(snaps["game_time"]), **teams, "start_time_utc": snaps["game_time"]}))
+        lines = self._game_line_rows(start, end)
+        if len(lines):
+            by_name = self.teams().set_index("full_name")["abbreviation"]
+            frames.append(pd.DataFrame({
+                "game_date": transforms.eastern_date(lines["commence_time"]),
+                "home_team": lines["home_team"].map(by_name),
+                "away_team": lines["away_team"].map(by_name),
+                "start_time_utc": lines["commence_time"],
+            }))
+        if not frames:
+            return pd.DataFrame(columns=["game_date", "home_team", "away_team", "start_time_utc"])
+        return pd.concat(frames, ignore_index=True)
+
+    def schedule(self, start: dt.date, end: dt.date) -> Frame:
+        logs, excluded = self._team_logs(start, end)
+        sched = transforms.build_schedule(
+            logs, self.teams(), self.player_feed_season_types, self._start_times(start, end)
+        )
+        facts = {
+            "games_by_season_type": sched["season_type"].value_counts().to_dict(),
+            "games_excluded_by_season_type": excluded,
+            "games_without_player_feed": int((~sched["player_stats_expected"]).sum()),
+            "games_with_start_time": int(sched["start_time_utc"].notna().sum()),
+        }
+        return sched, facts
+
+    def boxscore_feed(self, start: dt.date, end: dt.date, game_ids: set[str]) -> Frame:
+        """The second box score feed for `game_ids`, deduplicated, starters and DNPs marked."""
+        d = self.root / "boxscores"
+        months = set()
+        day = start - dt.timedelta(days=1)
+        while day <= end + dt.timedelta(days=1):
+            months.add((day.year, day.month))
+            day += dt.timedelta(days=1)
+        paths = sorted(
+            p for p in (d.iterdir() if d.is_dir() else [])
+            if (m := _MONTH_FILE.match(p.name)) and (int(m.group(1)), int(m.group(2))) in months
+        )
+        feed = self._concat(paths, "BOXSCORE")
+        feed = feed[feed["game_id"].isin(game_ids)]
+        return transforms.prepare_boxscore_feed(feed)
+
+    def team_boxscores(self, start: dt.date, end: dt.date) -> Frame:
+        logs, _ = self._team_logs(start, end)
+        sched, _ = self.schedule(start, end)
+        players, _ = self.player_boxscores(start, end)
+        teams = transforms.build_team_boxscores(logs, sched, players)
+        return teams, {"rows_by_source": teams["source"].value_counts().to_dict()}
+
+    def player_boxscores(self, start: dt.date, end: dt.date) -> Frame:
+        sched, _ = self.schedule(start, end)
+        expected = sched[sched["player_stats_expected"]]
+        logs = self._concat(self._season_files("player_game_logs", start, end), "PLAYER_GAME_LOG")
+        logs = logs[(logs["GAME_DATE"] >= _to_ts(start)) & (logs["GAME_DATE"] <= _to_ts(end))]
+        feed, feed_facts = self.boxscore_feed(start, end, set(expected["game_id"]))
+        players, facts = transforms.build_player_boxscores(logs, expected, self.players(), feed)
+        return players, {**facts, **feed_facts}
+
+    def _prop_snapshots(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        d = self.root / "odds" / "player_props"
+        frames = []
+        for p in sorted(d.iterdir()) if d.is_dir() else []:
+            m = _PROPS_FILE.match(p.name)
+            if not m:
+                continue
+            try:
+                snap = pd.Timestamp(dt.datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S"), tz="UTC")
+            except ValueError:
+                raise FeedError(p, None, None, "file name is not raw_YYYYMMDD_HHMMSS.csv with a valid UTC time") from None
+            # a game's Eastern date is at most a day from the UTC date of a same-day snapshot
+            if start - dt.timedelta(days=1) <= snap.date() <= end + dt.timedelta(days=1):
+                frames.append(_read(p, "PLAYER_PROPS").assign(snapshot_time=snap))
+        if not frames:
+            return empty_feed(formats.PLAYER_PROPS).assign(snapshot_time=pd.Series(dtype="datetime64[ns, UTC]"))
+        snaps = pd.concat(frames, ignore_index=True)
+        date = transforms.eastern_date(snaps["game_time"])
+        return snaps[(date >= _to_ts(start)) & (date <= _to_ts(end))]
+
+    def player_points_props(self, start: dt.date, end: dt.date) -> Frame:
+        sched, _ = self.schedule(start, end)
+        snaps = self._prop_snapshots(start, end)
+        props, facts = transforms.build_player_points_props(snaps, self.teams(), self.players(), sched)
+        facts["snapshots"] = int(snaps["snapshot_time"].nunique()) if len(snaps) else 0
+        return props, facts
+
+    def _game_line_rows(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        d = self.root / "odds" / "game_lines"
+        paths = sorted(
+            p for p in (d.iterdir() if d.is_dir() else [])
+            if (m := _LINES_FILE.match(p.name)) and _season_overlaps(int(m.group(1)), start, end)
+        )
+        lines = self._concat(paths, "GAME_LINES")
+        date = transforms.eastern_date(lines["commence_time"])
+        return lines[(date >= _to_ts(start)) & (date <= _to_ts(end))]
+
+    def game_lines(self, start: dt.date, end: dt.date) -> Frame:
+        sched, _ = self.schedule(start, end)
+        lines = transforms.build_game_lines(self._game_line_rows(start, end), self.teams(), sched)
+        return lines, {"games_without_game_id": int(lines["game_id"].isna().sum())}
+
+
+
+def source_from_env() -> NbaSource:
+    """The source NBA_SOURCE selects; `files` (default) reads NBA_RAW_DIR."""
+    kind = os.environ.get("NBA_SOURCE", "files").lower()
+    if kind == "files":
+        return FilesSource(raw_dir=os.environ.get("NBA_RAW_DIR", ""))
+    raise ValueError(f"NBA_SOURCE must be 'files', not {kind!r}")

@@ -1,0 +1,328 @@
+"""One declared schema per warehouse table, used by writers, checks and docs alike.
+
+A `Table` names its columns (type, nullability, value checks), its grain and its partition column.
+From that single declaration come: the pandera schema every frame is validated against before a
+write, the DuckDB and BigQuery DDL, the Dagster column schema shown in the UI, and the grain used by
+the uniqueness checks. Table identity is the asset key: `[dataset, table]`, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+import dagster as dg
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+ColumnType = Literal["string", "int", "float", "bool", "date", "timestamp"]
+
+# pandas dtype each declared type is held in, the same whichever warehouse wrote it
+_PANDAS_DTYPES: dict[str, object] = {
+    "string": pd.StringDtype(),
+    "int": pd.Int64Dtype(),
+    "float": "float64",
+    "bool": pd.BooleanDtype(),
+    "date": "datetime64[ns]",
+    "timestamp": pd.DatetimeTZDtype("ns", "UTC"),
+}
+_DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
+}
+_BIGQUERY_TYPES = {
+    "string": "STRING",
+    "int": "INT64",
+    "float": "FLOAT64",
+    "bool": "BOOL",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+}
+
+# at most this many violations are spelled out in an error; the rest are counted
+MAX_REPORTED_VIOLATIONS = 20
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    description: str
+    nullable: bool = False
+    checks: Sequence[pa.Check] = ()
+
+    @property
+    def pandas_dtype(self) -> object:
+        return _PANDAS_DTYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Table:
+    dataset: str
+    name: str
+    description: str
+    columns: Sequence[Column]
+    grain: Sequence[str]
+    partition_column: str | None = "game_date"
+    cluster_by: Sequence[str] = ()
+    code_version: str = "1"
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.qualified_name}: duplicate column names")
+        for key in [*self.grain, *self.cluster_by]:
+            if key not in names:
+                raise ValueError(f"{self.qualified_name}: grain/cluster column {key!r} undeclared")
+        if self.partition_column is not None:
+            col = self.column(self.partition_column)
+            if col.type != "date" or col.nullable:
+                raise ValueError(f"{self.qualified_name}: partition column must be a non-null DATE")
+
+    # identity -------------------------------------------------------------------------------
+    @property
+    def asset_key(self) -> dg.AssetKey:
+        return dg.AssetKey([self.dataset, self.name])
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.dataset}.{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.qualified_name} has no column {name!r}")
+
+    # derived forms --------------------------------------------------------------------------
+    @cached_property
+    def pandera_schema(self) -> pa.DataFrameSchema:
+        return pa.DataFrameSchema(
+            {
+                c.name: pa.Column(c.pandas_dtype, nullable=c.nullable, checks=list(c.checks))
+                for c in self.columns
+            },
+            unique=list(self.grain) or None,
+            report_duplicates="all",
+            strict=True,
+            coerce=True,
+            name=self.qualified_name,
+        )
+
+    @property
+    def dagster_column_schema(self) -> dg.TableSchema:
+        return dg.TableSchema(
+            columns=[
+                dg.TableColumn(
+                    name=c.name,
+                    type=_DUCKDB_TYPES[c.type],
+                    description=c.description,
+                    constraints=dg.TableColumnConstraints(nullable=c.nullable),
+                )
+                for c in self.columns
+            ],
+            constraints=dg.TableConstraints(other=[f"grain: ({', '.join(self.grain)})"]),
+        )
+
+    def asset_metadata(self) -> dict[str, object]:
+        """Definition metadata every asset writing this table carries."""
+        meta: dict[str, object] = {
+            "dagster/column_schema": self.dagster_column_schema,
+            "grain": ", ".join(self.grain),
+        }
+        if self.partition_column:
+            # read by the Dagster DB IO managers to build the partition WHERE clause
+            meta["partition_expr"] = self.partition_column
+        return meta
+
+    def duckdb_ddl(self) -> str:
+        cols = ",\n  ".join(
+            f'"{c.name}" {_DUCKDB_TYPES[c.type]}{"" if c.nullable else " NOT NULL"}'
+            for c in self.columns
+        )
+        return f"CREATE TABLE IF NOT EXISTS {self.dataset}.{self.name} (\n  {cols}\n)"
+
+    def bigquery_schema(self) -> list:
+        from google.cloud import bigquery
+
+        return [
+            bigquery.SchemaField(
+                c.name,
+                _BIGQUERY_TYPES[c.type],
+                mode="NULLABLE" if c.nullable else "REQUIRED",
+                description=c.description,
+            )
+            for c in self.columns
+        ]
+
+    def empty_frame(self) -> pd.DataFrame:
+        return self.conform(pd.DataFrame({c: [] for c in self.column_names}))
+
+    def conform(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Declared column order and pandas dtypes (for frames read back from any warehouse)."""
+        out = pd.DataFrame(index=df.index)
+        for c in self.columns:
+            s = df[c.name] if c.name in df.columns else pd.Series(None, index=df.index)
+            if c.type == "date":
+                s = pd.to_datetime(s).dt.tz_localize(None) if len(s) else s
+                s = s.astype("datetime64[ns]")
+            elif c.type == "timestamp":
+                s = pd.to_datetime(s, utc=True).astype(c.pandas_dtype)
+            else:
+                s = s.astype(c.pandas_dtype)
+            out[c.name] = s
+        return out.reset_index(drop=True)
+
+    # validation -----------------------------------------------------------------------------
+    def validate(
+        self, df: pd.DataFrame, partition_keys: Iterable[str] | None = None
+    ) -> pd.DataFrame:
+        """Coerce `df` to the declared schema or raise TableSchemaViolation naming every bad cell.
+
+        `partition_keys`: the partitions being written; a row dated outside them is a violation,
+        since writing it would silently touch a partition the run does not own.
+        """
+        missing = [c for c in self.column_names if c not in df.columns]
+        extra = [c for c in df.columns if c not in self.column_names]
+        if missing or extra:
+            raise TableSchemaViolation(
+                self,
+                [
+                    *(Violation(None, None, m, "declared column missing from frame") for m in missing),
+                    *(Violation(None, None, x, "column not declared in schema") for x in extra),
+                ],
+            )
+        frame = df.reset_index(drop=True)
+        try:
+            out = self.pandera_schema.validate(frame[self.column_names], lazy=True)
+        except SchemaErrors as exc:
+            raise TableSchemaViolation(self, _violations(self, exc.failure_cases, frame)) from None
+        if partition_keys is not None and self.partition_column:
+            keys = set(partition_keys)
+            dates = out[self.partition_column].dt.strftime("%Y-%m-%d")
+            outside = dates[~dates.isin(keys)]
+            if len(outside):
+                raise TableSchemaViolation(
+                    self,
+                    [
+                        Violation(
+                            d,
+                            int(i),
+                            self.partition_column,
+                            f"row dated {d} is outside the partitions being written",
+                        )
+                        for i, d in outside.head(MAX_REPORTED_VIOLATIONS).items()
+                    ],
+                    total=len(outside),
+                )
+        return out
+
+
+@dataclass(frozen=True)
+class Violation:
+    partition: str | None
+    row: int | None
+    column: str | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.partition is not None:
+            where.append(f"partition {self.partition}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        return f"{', '.join(where) or 'table'}: {self.problem}"
+
+
+class TableSchemaViolation(ValueError):
+    """A frame does not match its table's declared schema; nothing was written."""
+
+    def __init__(self, table: Table, violations: Sequence[Violation], total: int | None = None):
+        self.table = table
+        self.violations = list(violations)
+        total = total if total is not None else len(self.violations)
+        shown = self.violations[:MAX_REPORTED_VIOLATIONS]
+        more = f"\n  ... and {total - len(shown)} more" if total > len(shown) else ""
+        super().__init__(
+            f"table {table.qualified_name}: {total} schema violation(s), nothing written:\n  "
+            + "\n  ".join(str(v) for v in shown)
+            + more
+        )
+
+
+def _violations(table: Table, failures: pd.DataFrame, frame: pd.DataFrame) -> list[Violation]:
+    part_col = table.partition_column
+    part_values = None
+    if part_col and part_col in frame.columns:
+        part_values = pd.to_datetime(frame[part_col], errors="coerce")
+    out: list[Violation] = []
+    # pandera reports a bad coercion twice (coerce_dtype and dtype) and then a TypeError from the
+    # value checks that ran on it: keep the first, most specific failure per cell
+    seen: set[tuple] = set()
+    for rec in failures.itertuples(index=False):
+        row = None if pd.isna(rec.index) else int(rec.index)
+        column = rec.column if isinstance(rec.column, str) and rec.column in frame.columns else None
+        if column is None and rec.schema_context == "DataFrameSchema" and "unique" in str(rec.check):
+            column = ", ".join(table.grain)
+            problem = f"duplicate grain ({', '.join(table.grain)}) value {rec.failure_case!r}"
+        else:
+            problem = _describe(str(rec.check), rec.failure_case)
+        key = (row, column)
+        if row is not None and key in seen:
+            continue
+        seen.add(key)
+        partition = None
+        if row is not None and part_values is not None and row < len(part_values):
+            ts = part_values.iloc[row]
+            partition = None if pd.isna(ts) else ts.strftime("%Y-%m-%d")
+        out.append(Violation(partition, row, column, problem))
+    return out
+
+
+def _describe(check: str, value: object) -> str:
+    if check == "not_nullable":
+        return "null in a non-nullable column"
+    if check.startswith("coerce_dtype"):
+        return f"value {value!r} is not of type {check[len('coerce_dtype('):-1]}"
+    if check.startswith("dtype("):
+        return f"value {value!r} has the wrong type (expected {check[6:-1]})"
+    return f"value {value!r} fails {check}"
+
+
+# registry: asset key -> table, filled by each layer's tables module ------------------------------
+_REGISTRY: dict[dg.AssetKey, Table] = {}
+
+
+def register(*tables: Table) -> None:
+    for t in tables:
+        if t.asset_key in _REGISTRY and _REGISTRY[t.asset_key] != t:
+            raise ValueError(f"table {t.qualified_name} declared twice")
+        _REGISTRY[t.asset_key] = t
+
+
+def table_for(key: dg.AssetKey | Sequence[str]) -> Table:
+    asset_key = key if isinstance(key, dg.AssetKey) else dg.AssetKey(list(key))
+    try:
+        return _REGISTRY[asset_key]
+    except KeyError:
+        raise KeyError(
+            f"no declared table schema for asset {asset_key.to_user_string()}"
+        ) from None
+
+
+def registered_tables() -> list[Table]:
+    return list(_REGISTRY.values())
+
