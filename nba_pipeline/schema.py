@@ -275,9 +275,11 @@ def _violations(table: Table, failures: pd.DataFrame, frame: pd.DataFrame) -> li
     for rec in failures.itertuples(index=False):
         row = None if pd.isna(rec.index) else int(rec.index)
         column = rec.column if isinstance(rec.column, str) and rec.column in frame.columns else None
-        if column is None and rec.schema_context == "DataFrameSchema" and "unique" in str(rec.check):
-            column = ", ".join(table.grain)
-            problem = f"duplicate grain ({', '.join(table.grain)}) value {rec.failure_case!r}"
+        if "uniqueness" in str(rec.check) or str(rec.check) == "unique":
+            # pandera reports a duplicate per grain cell; report it once per row, with its key
+            column = None
+            key_values = frame.loc[row, list(table.grain)].astype(str).tolist() if row is not None else []
+            problem = f"duplicate grain ({', '.join(table.grain)}) = ({', '.join(key_values)})"
         else:
             problem = _describe(str(rec.check), rec.failure_case)
         key = (row, column)

@@ -1,0 +1,108 @@
+"""State of every asset for one game date, read from Dagster's event log.
+
+This is what the old Firestore "n/5 processors complete" document showed, derived instead from the
+instance's own records: materialization status per partition, row count, check results and the
+code version that built it. A partition is `complete` only when it is materialized and none of its
+ERROR-severity checks failed (a failed blocking check leaves the materialization recorded, so the
+two must be combined).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import dagster as dg
+from dagster._core.event_api import PartitionKeyFilter
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+
+def _metadata_value(md: dict, key: str) -> Any:
+    v = md.get(key)
+    return getattr(v, "value", v)
+
+
+def asset_status(defs: dg.Definitions, instance: dg.DagsterInstance, date: str) -> list[dict]:
+    graph = defs.resolve_asset_graph()
+    rows = []
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        partitions_def = node.partitions_def
+        row: dict[str, Any] = {
+            "asset": key.to_user_string(),
+            "partition": date if partitions_def else None,
+            "state": "missing",
+            "row_count": None,
+            "code_version": None,
+            "current_code_version": node.code_version,
+            "stale_code": False,
+            "run_id": None,
+            "materialized_at": None,
+            "checks": [],
+        }
+        if partitions_def is not None:
+            if date not in partitions_def.get_partition_keys():
+                row["state"] = "no_such_partition"
+                rows.append(row)
+                continue
+            status = (instance.get_status_by_partition(key, [date], partitions_def) or {}).get(date)
+            if status is not None:
+                row["state"] = status.value.lower()
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[date] if partitions_def else None),
+            limit=1,
+        ).records
+        if records:
+            entry = records[0].event_log_entry
+            mat = entry.asset_materialization
+            md = dict(mat.metadata) if mat else {}
+            row["row_count"] = _metadata_value(md, "dagster/partition_row_count")
+            if row["row_count"] is None:
+                row["row_count"] = _metadata_value(md, "dagster/row_count")
+            tags = mat.tags or {} if mat else {}
+            row["code_version"] = tags.get("dagster/code_version")
+            row["stale_code"] = row["code_version"] != node.code_version
+            row["run_id"] = entry.run_id
+            row["materialized_at"] = dt.datetime.fromtimestamp(entry.timestamp, dt.timezone.utc).isoformat()
+            if partitions_def is None:
+                row["state"] = "materialized"
+        check_keys = sorted(graph.get_check_keys_for_assets({key}), key=lambda c: c.name)
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            check_keys, partition_filter=PartitionKeyFilter(key=date) if partitions_def else None
+        )
+        for ck in check_keys:
+            rec = latest.get(ck)
+            check = {"name": ck.name, "status": "not_run", "severity": None, "blocking": None}
+            if rec is not None:
+                ev = rec.event.dagster_event.event_specific_data if rec.event and rec.event.dagster_event else None
+                check["status"] = {
+                    AssetCheckExecutionRecordStatus.SUCCEEDED: "passed",
+                    AssetCheckExecutionRecordStatus.FAILED: "failed",
+                }.get(rec.status, rec.status.value.lower())
+                if ev is not None:
+                    check["severity"] = ev.severity.value
+                    check["blocking"] = ev.blocking
+            row["checks"].append(check)
+        failed_error = any(c["status"] == "failed" and c["severity"] == "ERROR" for c in row["checks"])
+        row["complete"] = row["state"] == "materialized" and not failed_error
+        rows.append(row)
+    return rows
+
+
+def format_status(rows: list[dict], date: str) -> str:
+    done = sum(r["complete"] for r in rows)
+    lines = [f"game date {date}: {done}/{len(rows)} assets complete", ""]
+    lines.append(f"{'asset':<34} {'state':<14} {'rows':>7}  {'code':<5} checks")
+    for r in rows:
+        checks = r["checks"]
+        failed = [c["name"] + ("" if c["severity"] == "ERROR" else f"({c['severity']})") for c in checks if c["status"] == "failed"]
+        passed = sum(c["status"] == "passed" for c in checks)
+        summary = f"{passed}/{len(checks)} passed" + (f"; FAILED: {', '.join(failed)}" if failed else "")
+        code = (r["code_version"] or "-") + ("*" if r["stale_code"] and r["code_version"] else "")
+        rc = "-" if r["row_count"] is None else str(r["row_count"])
+        lines.append(f"{r['asset']:<34} {r['state']:<14} {rc:>7}  {code:<5} {summary}")
+    if any(r["stale_code"] and r["code_version"] for r in rows):
+        lines.append("\n* built by an older code version than the one deployed")
+    return "\n".join(lines)

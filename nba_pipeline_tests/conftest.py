@@ -1,0 +1,84 @@
+"""Shared fixtures: the real data folder (../shared/data/nba), temporary warehouses and instances."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import warnings
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
+REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nba"
+needs_real_data = pytest.mark.skipif(
+    not (REAL_DATA / "README.md").exists(),
+    reason=f"real NBA data not found at {REAL_DATA} (expected ../shared/data/nba beside the repo)",
+)
+
+
+@pytest.fixture
+def instance(tmp_path):
+    """A real SQLite-backed instance in a temp DAGSTER_HOME (what the CLI and UI use)."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    old = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    with dg.DagsterInstance.get() as inst:
+        yield inst
+    if old is None:
+        os.environ.pop("DAGSTER_HOME", None)
+    else:
+        os.environ["DAGSTER_HOME"] = old
+
+
+def make_defs(raw_dir: Path, db_path: Path) -> dg.Definitions:
+    from nba_pipeline.definitions import build_definitions
+    from nba_pipeline.resources.sources import FilesSource
+    from nba_pipeline.resources.warehouse import NbaDuckDBIOManager
+
+    return build_definitions(FilesSource(raw_dir=str(raw_dir)), NbaDuckDBIOManager(database=str(db_path)))
+
+
+def query(db_path: Path, sql: str):
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def table_exists(db_path: Path, dataset: str, table: str) -> bool:
+    if not db_path.exists():
+        return False
+    return bool(
+        query(db_path, f"SELECT 1 FROM information_schema.tables WHERE table_schema='{dataset}' AND table_name='{table}'")
+    )
+
+
+@pytest.fixture(scope="session")
+def synthetic_league(tmp_path_factory):
+    """One synthetic season (generated once per test session); tests copy it before corrupting."""
+    from nba_pipeline.synthetic import generate_league
+
+    out = tmp_path_factory.mktemp("league")
+    summary = generate_league(out, seasons=1, first_season=2024, seed=7)
+    return out, summary
+
+
+@pytest.fixture
+def league_copy(synthetic_league, tmp_path):
+    import shutil
+
+    src, summary = synthetic_league
+    dst = tmp_path / "raw"
+    shutil.copytree(src, dst)
+    return dst, summary
+
+
+def first_game_dates(summary: dict, n: int) -> tuple[dt.date, dt.date]:
+    first = dt.date.fromisoformat(summary["first_date"])
+    return first, first + dt.timedelta(days=n - 1)

@@ -1,0 +1,92 @@
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+
+from nba_pipeline.schema import Column, Table, TableSchemaViolation
+
+T = Table(
+    dataset="test_ds",
+    name="scores",
+    description="test table",
+    columns=(
+        Column("game_date", "date", "d"),
+        Column("player_id", "int", "p"),
+        Column("points", "int", "pts", checks=(pa.Check.ge(0),)),
+        Column("name", "string", "n", nullable=True),
+    ),
+    grain=("game_date", "player_id"),
+)
+
+
+def frame(**over):
+    df = pd.DataFrame(
+        {
+            "game_date": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-01-02"]),
+            "player_id": [1, 2, 1],
+            "points": [10, 20, 30],
+            "name": ["a", None, "c"],
+        }
+    )
+    for k, v in over.items():
+        df[k] = v
+    return df
+
+
+def test_valid_frame_is_coerced_to_declared_dtypes():
+    out = T.validate(frame(), ["2025-01-01", "2025-01-02"])
+    assert str(out["player_id"].dtype) == "Int64"
+    assert str(out["name"].dtype) == "string"
+    assert list(out.columns) == T.column_names
+
+
+def test_type_violation_names_table_partition_row_and_column():
+    with pytest.raises(TableSchemaViolation) as exc:
+        T.validate(frame(points=pd.Series([10, "twelve", 30], dtype=object)))
+    msg = str(exc.value)
+    assert "test_ds.scores" in msg and "nothing written" in msg
+    assert "partition 2025-01-01, row 1, column 'points'" in msg
+    assert "'twelve'" in msg
+
+
+def test_null_and_range_violations():
+    with pytest.raises(TableSchemaViolation) as exc:
+        T.validate(frame(player_id=pd.Series([1, None, 1], dtype="Int64"), points=[10, -1, 30]))
+    msg = str(exc.value)
+    assert "row 1, column 'player_id': null in a non-nullable column" in msg
+    assert "row 1, column 'points'" in msg and "greater_than_or_equal_to(0)" in msg
+
+
+def test_duplicate_grain_is_a_violation():
+    df = frame(player_id=[1, 1, 1])
+    with pytest.raises(TableSchemaViolation) as exc:
+        T.validate(df)
+    assert "duplicate grain (game_date, player_id)" in str(exc.value)
+    assert "partition 2025-01-01" in str(exc.value)
+
+
+def test_rows_outside_the_written_partitions_are_rejected():
+    with pytest.raises(TableSchemaViolation) as exc:
+        T.validate(frame(), ["2025-01-01"])
+    assert "row 2, column 'game_date': row dated 2025-01-02 is outside the partitions being written" in str(exc.value)
+
+
+def test_missing_and_undeclared_columns():
+    with pytest.raises(TableSchemaViolation) as exc:
+        T.validate(frame().drop(columns=["name"]).assign(extra=1))
+    assert "column 'name': declared column missing" in str(exc.value)
+    assert "column 'extra': column not declared" in str(exc.value)
+
+
+def test_ddl_and_dagster_schema_come_from_the_declaration():
+    ddl = T.duckdb_ddl()
+    assert "CREATE TABLE IF NOT EXISTS test_ds.scores" in ddl
+    assert '"player_id" BIGINT NOT NULL' in ddl and '"name" VARCHAR,' not in ddl.replace('"name" VARCHAR\n', "")
+    cols = {c.name: c for c in T.dagster_column_schema.columns}
+    assert cols["name"].constraints.nullable is True and cols["points"].type == "BIGINT"
+    assert [f.name for f in T.bigquery_schema()] == T.column_names
+    assert T.asset_metadata()["partition_expr"] == "game_date"
+
+
+def test_partition_column_must_be_a_non_null_date():
+    with pytest.raises(ValueError):
+        Table("d", "t", "x", columns=(Column("game_date", "string", "x"),), grain=())
