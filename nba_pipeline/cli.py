@@ -95,7 +95,7 @@ def cmd_demo(args) -> int:
     from nba_pipeline.definitions import build_definitions
     from nba_pipeline.resources.sources import FilesSource
     from nba_pipeline.resources.warehouse import NbaDuckDBIOManager
-    from nba_pipeline.runner import run_backfill
+    from nba_pipeline.runner import dagster_home, run_backfill
     from nba_pipeline.status import asset_status, format_status
     from nba_pipeline.synthetic import generate_league
 
@@ -114,6 +114,7 @@ def cmd_demo(args) -> int:
     if args.days:
         last = min(last, first + dt.timedelta(days=args.days - 1))
     os.environ["DAGSTER_HOME"] = str(home)
+    dagster_home()
     defs = build_definitions(FilesSource(raw_dir=str(raw)), NbaDuckDBIOManager(database=str(db)))
     print(f"2/3 materializing every asset for {first} .. {last} in one run (DuckDB {db})", file=sys.stderr)
     with dg.DagsterInstance.get() as instance:

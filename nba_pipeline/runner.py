@@ -25,6 +25,8 @@ def dagster_home() -> Path:
     """DAGSTER_HOME, or ~/.nba_pipeline when unset (created, and exported for Dagster)."""
     home = Path(os.environ.get("DAGSTER_HOME") or Path.home() / ".nba_pipeline").resolve()
     home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -139,9 +141,16 @@ def run_backfill(
                     f"{ev.asset_key.to_user_string()}:{ev.check_name}@{ev.partition} ({ev.severity.value})"
                 )
         elif e.event_type_value == "STEP_FAILURE":
-            summary.step_failures.append(f"{e.step_key}: {e.event_specific_data.error.message.strip()}")
+            summary.step_failures.append(f"{e.step_key}: {_root_cause(e.event_specific_data.error)}")
     summary.partitions = len(partitions)
     return summary
+
+
+def _root_cause(error) -> str:
+    """The user-facing message: Dagster wraps the raised error in a step-execution error."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def _peak_rss_mib(proc: psutil.Process) -> float:

@@ -1,0 +1,140 @@
+"""The DuckDB warehouse IO manager through real Dagster runs; BigQuery SQL as generated."""
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+from dagster._core.definitions.partitions.utils import TimeWindow
+from dagster._core.storage.db_io_manager import TablePartitionDimension, TableSlice
+
+from nba_pipeline.partitions import game_date_partitions
+from nba_pipeline.resources.warehouse import (
+    NbaDuckDBIOManager,
+    bigquery_partition_predicate,
+    bigquery_replace_script,
+)
+from nba_pipeline.schema import Column, Table, register
+from nba_pipeline_tests.conftest import query, table_exists
+
+SCORES = Table(
+    dataset="nba_test",
+    name="scores",
+    description="test table",
+    columns=(
+        Column("game_date", "date", "d"),
+        Column("player_id", "int", "p"),
+        Column("points", "int", "pts", checks=(pa.Check.ge(0),)),
+    ),
+    grain=("game_date", "player_id"),
+)
+register(SCORES)
+PAYLOAD: dict[str, pd.DataFrame] = {}
+
+
+@dg.asset(key_prefix="nba_test", name="scores", partitions_def=game_date_partitions, metadata=SCORES.asset_metadata(), backfill_policy=dg.BackfillPolicy.single_run())
+def scores(context) -> pd.DataFrame:
+    return PAYLOAD["df"]
+
+
+def frame(dates, ids, points):
+    return pd.DataFrame({"game_date": pd.to_datetime(dates), "player_id": ids, "points": points})
+
+
+def run(db, start, end, df, instance=None):
+    PAYLOAD["df"] = df
+    return dg.materialize(
+        [scores],
+        resources={"io_manager": NbaDuckDBIOManager(database=str(db))},
+        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def rows(db):
+    return query(db, "SELECT strftime(game_date, '%Y-%m-%d'), player_id, points FROM nba_test.scores ORDER BY 1, 2")
+
+
+def test_partition_write_replaces_only_that_partition(tmp_path):
+    db = tmp_path / "w.duckdb"
+    assert run(db, "2025-01-01", "2025-01-02", frame(["2025-01-01", "2025-01-02"], [1, 1], [10, 20])).success
+    assert run(db, "2025-01-02", "2025-01-02", frame(["2025-01-02", "2025-01-02"], [1, 2], [21, 5])).success
+    assert rows(db) == [("2025-01-01", 1, 10), ("2025-01-02", 1, 21), ("2025-01-02", 2, 5)]
+    # declared types, not inferred ones
+    types = dict(query(db, "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema='nba_test'"))
+    assert types == {"game_date": "DATE", "player_id": "BIGINT", "points": "BIGINT"}
+
+
+def test_empty_partition_creates_the_table_and_reads_back(tmp_path):
+    db = tmp_path / "w.duckdb"
+    assert run(db, "2024-12-24", "2024-12-24", frame([], [], [])).success
+    assert table_exists(db, "nba_test", "scores") and rows(db) == []
+
+
+def test_schema_violation_fails_the_step_and_keeps_the_old_partition(tmp_path):
+    db = tmp_path / "w.duckdb"
+    instance = dg.DagsterInstance.ephemeral()
+    assert run(db, "2025-01-01", "2025-01-01", frame(["2025-01-01"], [1], [10]), instance).success
+    bad = frame(["2025-01-01", "2025-01-01"], [1, 2], [12, -3])
+    result = run(db, "2025-01-01", "2025-01-01", bad, instance)
+    assert not result.success
+    err = result.get_step_failure_events()[0].event_specific_data.error
+    text = err.message + "".join(c.message for c in ([err.cause] if err.cause else []))
+    assert "nba_test.scores" in text and "partition 2025-01-01, row 1, column 'points'" in text
+    assert rows(db) == [("2025-01-01", 1, 10)]  # nothing of the bad frame written, old rows intact
+    mats = instance.fetch_materializations(dg.AssetKey(["nba_test", "scores"]), limit=10).records
+    assert len(mats) == 1  # the failed write recorded no materialization (incident 1)
+
+
+def test_failed_insert_rolls_back_the_delete(tmp_path, monkeypatch):
+    """Incident 1/atomicity: the delete and the insert commit together or not at all."""
+    from nba_pipeline.resources import warehouse
+
+    db = tmp_path / "w.duckdb"
+    assert run(db, "2025-01-01", "2025-01-01", frame(["2025-01-01"], [1], [10])).success
+
+    def boom(self, context, table_slice, obj, connection):
+        connection.execute("INSERT INTO nba_test.scores VALUES ('2025-01-01', 9, 9)")
+        raise RuntimeError("warehouse write failed")
+
+    monkeypatch.setattr(warehouse._DeclaredSchemaDuckDBPandasTypeHandler, "handle_output", boom)
+    assert not run(db, "2025-01-01", "2025-01-01", frame(["2025-01-01"], [1], [11])).success
+    assert rows(db) == [("2025-01-01", 1, 10)]
+
+
+def test_out_of_range_rows_are_refused(tmp_path):
+    db = tmp_path / "w.duckdb"
+    assert not run(db, "2025-01-01", "2025-01-01", frame(["2025-01-02"], [1], [10])).success
+    assert not table_exists(db, "nba_test", "scores") or rows(db) == []
+
+
+def _slice(start, end):
+    tz = game_date_partitions.timezone
+    window = TimeWindow(pd.Timestamp(start, tz=tz).to_pydatetime(), pd.Timestamp(end, tz=tz).to_pydatetime())
+    return TableSlice(table="scores", schema="nba_test", database="proj", partition_dimensions=[TablePartitionDimension("game_date", window)])
+
+
+def test_bigquery_sql_compares_dates_with_date_literals():
+    pred = bigquery_partition_predicate(SCORES, _slice("2025-01-05", "2025-01-08"))
+    assert pred == "game_date >= DATE '2025-01-05' AND game_date < DATE '2025-01-08'"
+    script = bigquery_replace_script(SCORES, _slice("2025-01-05", "2025-01-08"), "proj.nba_test._staging_x")
+    assert script.startswith("BEGIN TRANSACTION;") and script.endswith("COMMIT TRANSACTION;")
+    assert "DELETE FROM `proj.nba_test.scores` WHERE game_date >= DATE '2025-01-05'" in script
+    assert "INSERT INTO `proj.nba_test.scores` (game_date, player_id, points) SELECT game_date, player_id, points FROM `proj.nba_test._staging_x`" in script
+
+
+def test_warehouse_is_chosen_by_environment(monkeypatch, tmp_path):
+    from nba_pipeline.resources.warehouse import NbaBigQueryIOManager, warehouse_io_manager
+
+    monkeypatch.setenv("NBA_DUCKDB_PATH", str(tmp_path / "x.duckdb"))
+    monkeypatch.delenv("NBA_WAREHOUSE", raising=False)
+    assert warehouse_io_manager().database == str(tmp_path / "x.duckdb")
+    monkeypatch.setenv("NBA_WAREHOUSE", "bigquery")
+    monkeypatch.setenv("NBA_BIGQUERY_PROJECT", "my-proj")
+    io = warehouse_io_manager()
+    assert isinstance(io, NbaBigQueryIOManager) and io.project == "my-proj"
+    monkeypatch.setenv("NBA_WAREHOUSE", "postgres")
+    with pytest.raises(ValueError, match="NBA_WAREHOUSE"):
+        warehouse_io_manager()

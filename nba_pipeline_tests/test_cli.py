@@ -1,0 +1,48 @@
+"""The console script end to end: backfill (exit codes), status --json, against a synthetic league."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from nba_pipeline_tests.conftest import first_game_dates
+
+CLI = str(Path(sys.executable).parent / "nba-pipeline")
+
+
+def _env(tmp_path, raw):
+    home = tmp_path / "home"
+    return {**os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DIR": str(raw), "NBA_DUCKDB_PATH": str(tmp_path / "w.duckdb"), "NBA_WAREHOUSE": "duckdb"}
+
+
+def test_backfill_then_status_json(league_copy, tmp_path):
+    raw, summary = league_copy
+    start, end = first_game_dates(summary, 2)
+    env = _env(tmp_path, raw)
+    run = subprocess.run([CLI, "backfill", "--start", str(start), "--end", str(end)], env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "succeeded: 10 partition materializations over 2 game dates" in run.stdout
+    assert "start   nba_raw__schedule" in run.stderr  # progress
+    st = subprocess.run([CLI, "status", "--date", str(start), "--json"], env=env, capture_output=True, text=True, timeout=300)
+    assert st.returncode == 0, st.stderr
+    doc = json.loads(st.stdout)
+    assert doc["game_date"] == str(start) and doc["complete"] == 5
+    assert {a["asset"]: a["state"] for a in doc["assets"]}["nba_raw/player_boxscores"] == "materialized"
+    assert all(a["row_count"] > 0 and a["checks"] for a in doc["assets"])
+    text = subprocess.run([CLI, "status", "--date", str(start)], env=env, capture_output=True, text=True, timeout=300).stdout
+    assert f"game date {start}: 5/5 assets complete" in text
+
+
+def test_backfill_exits_nonzero_when_a_step_fails(league_copy, tmp_path):
+    raw, summary = league_copy
+    (raw / "reference" / "teams.csv").write_text("id,full_name\n1,Nobody\n")  # header lacks columns
+    start, end = first_game_dates(summary, 1)
+    run = subprocess.run([CLI, "backfill", "--start", str(start), "--end", str(end)], env=_env(tmp_path, raw), capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1
+    assert "teams.csv, line 1, column 'abbreviation': header lacks column(s)" in run.stdout
+
+
+def test_backfill_rejects_bad_arguments(tmp_path):
+    run = subprocess.run([CLI, "backfill", "--start", "2025-11-09", "--end", "2025-11-01"], env=_env(tmp_path, tmp_path), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "is before" in run.stderr
