@@ -14,7 +14,7 @@ import pandas as pd
 
 from nba_pipeline.partitions import GAME_TIMEZONE
 from nba_pipeline.raw import tables
-from nba_pipeline.raw.feeds import FILE, LINE, FeedError, fail_at
+from nba_pipeline.raw.feeds import FILE, LINE, fail_at
 from nba_pipeline.raw.formats import BOXSCORE_STATS
 from nba_pipeline.raw.names import match_player_names
 
@@ -67,7 +67,7 @@ def _parse_matchup(df: pd.DataFrame, team_col: str) -> pd.DataFrame:
     home = parts[2].where(at, parts[0])
     away = parts[0].where(at, parts[2])
     team = df[team_col]
-    fail_at(df, (team != home) & (team != away), "MATCHUP", f"does not include the row's team")
+    fail_at(df, (team != home) & (team != away), "MATCHUP", "does not include the row's team")
     return pd.DataFrame(
         {"home_team": home, "away_team": away, "opponent": home.where(team == away, away)},
         index=df.index,
@@ -304,7 +304,7 @@ def prepare_boxscore_feed(feed: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 
 
 # ------------------------------------------------------------------------------------------------
-def _split_game(df: pd.DataFrame, teams: pd.DataFrame) -> pd.DataFrame:
+def split_game(df: pd.DataFrame, teams: pd.DataFrame) -> pd.DataFrame:
     parts = df["game"].str.extract(r"^(.+?) @ (.+)$")
     fail_at(df, parts[0].isna(), "game", "not 'Away Team @ Home Team'")
     by_name = teams.set_index("full_name")["abbreviation"]
@@ -330,7 +330,7 @@ def build_player_points_props(
     facts: dict = {"other_market_rows_skipped": int((snapshots["market"] != "player_points").sum())}
     pts = snapshots[snapshots["market"] == "player_points"]
     fail_at(pts, pts["line"].isna(), "line", "points line is empty")
-    teams_of = _split_game(pts, teams)
+    teams_of = split_game(pts, teams)
     out = pd.DataFrame(
         {
             "game_date": eastern_date(pts["game_time"]),

@@ -141,7 +141,7 @@ class FilesSource(NbaSource):
         frames = []
         snaps = self._prop_snapshots(start, end)
         if len(snaps):
-            teams = transforms._split_game(snaps, self.teams())
+            teams = transforms.split_game(snaps, self.teams())
             frames.append(pd.DataFrame({"game_date": transforms.eastern_date(snaps["game_time"]), **teams, "start_time_utc": snaps["game_time"]}))
         lines = self._game_line_rows(start, end)
         if len(lines):

@@ -3,8 +3,6 @@ no materialization is recorded and nothing is written."""
 
 import datetime as dt
 
-import pandas as pd
-import pytest
 
 from nba_pipeline.runner import run_backfill
 from nba_pipeline_tests.conftest import first_game_dates, make_defs, query, table_exists
@@ -47,7 +45,7 @@ def test_malformed_row_names_file_line_and_column(league_copy, tmp_path, instanc
         # GAME_DATE "OCT 22, 2024" holds a comma inside quotes: split on the quoted field first
         head, date, tail = row.split('"')
         cells = tail.split(",")
-        cells[pts - 3 - 1 + 1] = "2x"  # columns after the quoted date start at index 4 of the header
+        cells[pts - 3] = "2x"  # tail is ',MATCHUP,...': header column i is cells[i - 3]
         return head + '"' + date + '"' + ",".join(cells)
 
     _edit_line(path, line, corrupt)
@@ -95,7 +93,7 @@ def test_type_violation_names_table_partition_row_and_column(league_copy, tmp_pa
     def corrupt(row):
         head, date, tail = row.split('"')
         cells = tail.split(",")
-        cells[3] = "99"  # MIN: ',MATCHUP,WL,MIN' after the quoted date
+        cells[3] = "99"  # MIN is header column 6: cells[6 - 3]
         return head + '"' + date + '"' + ",".join(cells)
 
     # disable the box score feed so the game-log minutes stand

@@ -1,6 +1,5 @@
 """The DuckDB warehouse IO manager through real Dagster runs; BigQuery SQL as generated."""
 
-import datetime as dt
 
 import dagster as dg
 import pandas as pd
