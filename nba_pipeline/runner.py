@@ -18,15 +18,14 @@ import psutil
 
 from dagster._core.utils import make_new_run_id
 
+from nba_pipeline.instance import prepare_home
 from nba_pipeline.partitions import game_date_partitions
 
 
 def dagster_home() -> Path:
     """DAGSTER_HOME, or ~/.nba_pipeline when unset (created, and exported for Dagster)."""
     home = Path(os.environ.get("DAGSTER_HOME") or Path.home() / ".nba_pipeline").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    prepare_home(home)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

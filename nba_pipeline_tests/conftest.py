@@ -23,9 +23,9 @@ needs_real_data = pytest.mark.skipif(
 @pytest.fixture
 def instance(tmp_path):
     """A real SQLite-backed instance in a temp DAGSTER_HOME (what the CLI and UI use)."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    from nba_pipeline.instance import prepare_home
+
+    home = prepare_home(tmp_path / "dagster_home")
     old = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(home)
     with dg.DagsterInstance.get() as inst:

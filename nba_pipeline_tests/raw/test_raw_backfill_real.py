@@ -17,8 +17,9 @@ def backfilled(tmp_path_factory):
 
     import dagster as dg
 
-    home = tmp_path_factory.mktemp("home")
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    from nba_pipeline.instance import prepare_home
+
+    home = prepare_home(tmp_path_factory.mktemp("home"))
     db = home / "warehouse.duckdb"
     os.environ["DAGSTER_HOME"] = str(home)
     defs = make_defs(REAL_DATA, db)
