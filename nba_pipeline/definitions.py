@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from nba_pipeline.analytics.assets import ANALYTICS_ASSETS
 from nba_pipeline.checks.raw import RAW_CHECKS
+from nba_pipeline.precompute.assets import PRECOMPUTE_ASSETS
 from nba_pipeline.raw.assets import RAW_ASSETS
 from nba_pipeline.resources.sources import NbaSource, source_from_env
 from nba_pipeline.resources.warehouse import warehouse_io_manager
@@ -15,7 +17,7 @@ def build_definitions(
 ) -> dg.Definitions:
     """Definitions with resources from the environment unless given (tests, the CLI's demo)."""
     return dg.Definitions(
-        assets=[*RAW_ASSETS],
+        assets=[*RAW_ASSETS, *ANALYTICS_ASSETS, *PRECOMPUTE_ASSETS],
         asset_checks=[*RAW_CHECKS],
         resources={
             "io_manager": io_manager or warehouse_io_manager(),

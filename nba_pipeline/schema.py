@@ -52,11 +52,16 @@ MAX_REPORTED_VIOLATIONS = 20
 
 @dataclass(frozen=True)
 class Column:
+    """`checks` are enforced on write (a violation writes nothing); `range` is a plausibility
+    bound, inclusive, checked per partition by the table's `values_in_range` asset check (bad
+    values are recorded and block downstream, with the offending rows named)."""
+
     name: str
     type: ColumnType
     description: str
     nullable: bool = False
     checks: Sequence[pa.Check] = ()
+    range: tuple[float | None, float | None] | None = None
 
     @property
     def pandas_dtype(self) -> object:
@@ -99,6 +104,10 @@ class Table:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def ranged_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.range is not None]
+
     def column(self, name: str) -> Column:
         for c in self.columns:
             if c.name == name:
@@ -127,7 +136,8 @@ class Table:
                 dg.TableColumn(
                     name=c.name,
                     type=_DUCKDB_TYPES[c.type],
-                    description=c.description,
+                    description=c.description
+                    + (f" (expected range {_format_range(c.range)})" if c.range else ""),
                     constraints=dg.TableColumnConstraints(nullable=c.nullable),
                 )
                 for c in self.columns
@@ -227,6 +237,11 @@ class Table:
                     total=len(outside),
                 )
         return out
+
+
+def _format_range(bounds: tuple[float | None, float | None]) -> str:
+    lo, hi = bounds
+    return f"{'-inf' if lo is None else lo} .. {'inf' if hi is None else hi}"
 
 
 @dataclass(frozen=True)

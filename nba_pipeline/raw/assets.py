@@ -7,7 +7,8 @@ a single run), and returns one frame that the warehouse IO manager validates and
 import dagster as dg
 import pandas as pd
 
-from nba_pipeline.partitions import game_date_partitions, partition_date_range
+from nba_pipeline.layer import record_partitions, table_asset_kwargs
+from nba_pipeline.partitions import partition_date_range
 from nba_pipeline.raw import tables
 from nba_pipeline.resources.sources import NbaSource
 from nba_pipeline.schema import Table
@@ -16,37 +17,7 @@ GROUP = "nba_raw"
 
 
 def raw_asset_kwargs(table: Table) -> dict:
-    return dict(
-        name=table.name,
-        key_prefix=table.dataset,
-        group_name=GROUP,
-        description=table.description,
-        partitions_def=game_date_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        metadata=table.asset_metadata(),
-        code_version=table.code_version,
-        kinds={"pandas"},
-        pool="warehouse",
-    )
-
-
-def record_partitions(context: dg.AssetExecutionContext, table: Table, df: pd.DataFrame, facts: dict) -> pd.DataFrame:
-    """Attach per-partition row counts and run-level facts to the materializations."""
-    counts = df.groupby(df[table.partition_column].dt.strftime("%Y-%m-%d")).size()
-    for key in context.partition_keys:
-        context.add_asset_metadata(
-            {"dagster/partition_row_count": int(counts.get(key, 0))}, partition_key=key
-        )
-    start, end = partition_date_range(context)
-    context.add_output_metadata(
-        {
-            "run_range": f"{start} .. {end}",
-            "range_row_count": len(df),
-            **{k: dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v for k, v in facts.items()},
-        }
-    )
-    context.log.info(f"{table.qualified_name}: {len(df)} rows for {start} .. {end}")
-    return df
+    return table_asset_kwargs(table, GROUP)
 
 
 @dg.asset(**raw_asset_kwargs(tables.schedule))

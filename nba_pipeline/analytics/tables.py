@@ -1,0 +1,261 @@
+"""Declared schemas of the `nba_analytics` tables: one game date's facts, and the pre-game context
+of that date's games (built only from what existed before tip-off)."""
+
+import pandera.pandas as pa
+
+from nba_pipeline.schema import Column, Table, register
+
+DATASET = "nba_analytics"
+
+_NON_NEG = (pa.Check.ge(0),)
+SHARE = (0.0, 1.0)
+# true shooting can exceed 1 in small samples (one made three: 3 / (2 x 1) = 1.5 is the maximum)
+TRUE_SHOOTING = (0.0, 1.5)
+MINUTES = (0.0, 70.0)
+# per-48-minute pace and per-100-possession ratings of any real NBA game sit well inside these
+PACE = (70.0, 130.0)
+RATING = (50.0, 180.0)
+
+
+def _game(*, partition_desc: str = "US Eastern game date (partition column)") -> tuple[Column, ...]:
+    return (
+        Column("game_date", "date", partition_desc),
+        Column("game_id", "string", "NBA.com game id"),
+        Column("season", "string", "season label, e.g. 2024-25"),
+        Column("season_type", "string", "regular / cup_final / play_in / playoffs ..."),
+    )
+
+
+def _count(name: str, desc: str) -> Column:
+    return Column(name, "int", desc, checks=_NON_NEG)
+
+
+def _share(name: str, desc: str, bounds=SHARE) -> Column:
+    return Column(name, "float", desc, nullable=True, range=bounds)
+
+
+_SHOOTING_COUNTS = (
+    _count("fgm", "field goals made"),
+    _count("fga", "field goals attempted"),
+    _count("fg2m", "two-point field goals made (fgm - fg3m)"),
+    _count("fg2a", "two-point field goals attempted (fga - fg3a)"),
+    _count("fg3m", "three pointers made"),
+    _count("fg3a", "three pointers attempted"),
+    _count("ftm", "free throws made"),
+    _count("fta", "free throws attempted"),
+)
+
+player_game_summary = Table(
+    dataset=DATASET,
+    name="player_game_summary",
+    description=(
+        "One row per player per final game: the box score with usage rate and true shooting, "
+        "computed against the player's team box score."
+    ),
+    columns=(
+        *_game(),
+        Column("player_id", "int", "NBA.com player id"),
+        Column("player_name", "string", "player name", nullable=True),
+        Column("team", "string", "player's team"),
+        Column("opponent", "string", "opponent team"),
+        Column("is_home", "bool", "player's team at home"),
+        Column("starter", "bool", "started (box score feed); null where that feed lacks the game", nullable=True),
+        Column("minutes", "float", "minutes played", range=MINUTES),
+        _count("points", "points"),
+        *_SHOOTING_COUNTS,
+        _count("oreb", "offensive rebounds"),
+        _count("dreb", "defensive rebounds"),
+        _count("reb", "rebounds"),
+        _count("ast", "assists"),
+        _count("stl", "steals"),
+        _count("blk", "blocks"),
+        _count("tov", "turnovers"),
+        _count("pf", "personal fouls"),
+        Column("plus_minus", "float", "plus/minus"),
+        _share(
+            "usage_rate",
+            "share of team possessions used while on the floor: (FGA + 0.44 FTA + TOV) x (team "
+            "minutes / 5) / (minutes x (team FGA + 0.44 team FTA + team TOV)); null under "
+            "3 minutes, where it is noise",
+        ),
+        _share(
+            "true_shooting_pct",
+            "points / (2 x (FGA + 0.44 FTA)); null without a shot or free throw",
+            TRUE_SHOOTING,
+        ),
+        _share("fg_pct", "fgm / fga; null without a field goal attempt"),
+        _share("fg3_pct", "fg3m / fg3a; null without a three point attempt"),
+        _share("ft_pct", "ftm / fta; null without a free throw"),
+        Column("team_minutes", "int", "team minutes (240 + 25 per overtime)"),
+        Column("team_points", "int", "team points"),
+    ),
+    grain=("game_id", "player_id"),
+    cluster_by=("player_id",),
+)
+
+
+def _team_game() -> tuple[Column, ...]:
+    return (
+        *_game(),
+        Column("team", "string", "team"),
+        Column("opponent", "string", "opponent"),
+        Column("is_home", "bool", "at home"),
+        Column("win", "bool", "won"),
+        Column("minutes", "int", "team minutes as reported (240 + 25 per overtime)"),
+        _count("overtime_periods", "overtime periods played"),
+        Column(
+            "possessions",
+            "float",
+            "possessions of each team in the game (the two teams' Basketball-Reference estimates, "
+            "averaged): FGA + 0.4 FTA - 1.07 x ORB% x (FGA - FGM) + TOV",
+            range=(50.0, 160.0),
+        ),
+        Column("pace", "float", "possessions per 48 minutes: 48 x possessions / (minutes / 5)", range=PACE),
+    )
+
+
+def _splits(prefix: str, side: str) -> tuple[Column, ...]:
+    return (
+        _share(f"{prefix}fg_pct", f"{side} field goal %"),
+        _share(f"{prefix}fg3_pct", f"{side} three point %"),
+        _share(f"{prefix}ft_pct", f"{side} free throw %"),
+        _share(f"{prefix}efg_pct", f"{side} effective FG%: (FGM + 0.5 FG3M) / FGA", (0.0, 1.5)),
+        _share(f"{prefix}ts_pct", f"{side} true shooting: points / (2 x (FGA + 0.44 FTA))", TRUE_SHOOTING),
+        _share(f"{prefix}fg3a_rate", f"{side} three point attempt rate: FG3A / FGA"),
+        _share(f"{prefix}fta_rate", f"{side} free throw rate: FTA / FGA", (0.0, 1.5)),
+    )
+
+
+team_offense_game_summary = Table(
+    dataset=DATASET,
+    name="team_offense_game_summary",
+    description="One row per team per final game: the team's offence (scoring, shooting, pace, rating).",
+    columns=(
+        *_team_game(),
+        _count("points", "points scored"),
+        *_SHOOTING_COUNTS,
+        _count("oreb", "offensive rebounds"),
+        _count("ast", "assists"),
+        _count("tov", "turnovers"),
+        _count("points_2pt", "points from two-point field goals"),
+        _count("points_3pt", "points from three pointers"),
+        _count("points_ft", "points from free throws"),
+        Column("offensive_rating", "float", "points per 100 possessions", range=RATING),
+        *_splits("", "team"),
+        *_splits("opp_", "opponent"),
+    ),
+    grain=("game_id", "team"),
+    cluster_by=("team",),
+)
+
+team_defense_game_summary = Table(
+    dataset=DATASET,
+    name="team_defense_game_summary",
+    description="One row per team per final game: what the team's defence allowed.",
+    columns=(
+        *_team_game(),
+        _count("points_allowed", "opponent points"),
+        _count("opp_fgm", "opponent field goals made"),
+        _count("opp_fga", "opponent field goals attempted"),
+        _count("opp_fg2m", "opponent two-point field goals made"),
+        _count("opp_fg2a", "opponent two-point field goals attempted"),
+        _count("opp_fg3m", "opponent three pointers made"),
+        _count("opp_fg3a", "opponent three pointers attempted"),
+        _count("opp_ftm", "opponent free throws made"),
+        _count("opp_fta", "opponent free throws attempted"),
+        _count("opp_points_2pt", "opponent points from two-point field goals"),
+        _count("opp_points_3pt", "opponent points from three pointers"),
+        _count("opp_points_ft", "opponent points from free throws"),
+        _count("opp_tov", "turnovers forced"),
+        _count("dreb", "defensive rebounds"),
+        _count("stl", "steals"),
+        _count("blk", "blocks"),
+        Column("defensive_rating", "float", "points allowed per 100 possessions", range=RATING),
+        *_splits("opp_", "opponent (allowed)"),
+    ),
+    grain=("game_id", "team"),
+    cluster_by=("team",),
+)
+
+_REST = (
+    Column(
+        "rest_days",
+        "int",
+        "full days off since the previous game this season (0 = back-to-back); null before the first",
+        nullable=True,
+        range=(0, 200),
+    ),
+    Column("back_to_back", "bool", "played the day before"),
+    Column("games_last_7_days", "int", "games in the 7 days before this date", range=(0, 7)),
+    Column("season_games_played", "int", "games played this season before this date", range=(0, 110)),
+)
+
+upcoming_team_game_context = Table(
+    dataset=DATASET,
+    name="upcoming_team_game_context",
+    description=(
+        "One row per team per game on the date: schedule, rest and the consensus game lines, from "
+        "data that existed before tip-off (earlier dates' results, the date's pre-game schedule "
+        "and line snapshots taken before tip-off)."
+    ),
+    columns=(
+        *_game(),
+        Column("team", "string", "team"),
+        Column("opponent", "string", "opponent"),
+        Column("is_home", "bool", "at home"),
+        Column("start_time_utc", "timestamp", "scheduled tip-off", nullable=True),
+        *_REST,
+        Column("opponent_rest_days", "int", "the opponent's rest_days", nullable=True, range=(0, 200)),
+        Column("opponent_back_to_back", "bool", "the opponent played the day before"),
+        Column("spread", "float", "consensus spread for this team (negative: favoured)", nullable=True, range=(-40, 40)),
+        Column("game_total", "float", "consensus total points line", nullable=True, range=(150, 300)),
+        Column("implied_team_total", "float", "game_total / 2 - spread / 2", nullable=True, range=(70, 170)),
+        Column("lines_books", "int", "books in the consensus (0: no line before tip-off)"),
+        Column("lines_snapshot_time", "timestamp", "latest snapshot used", nullable=True),
+    ),
+    grain=("game_id", "team"),
+    cluster_by=("team",),
+)
+
+upcoming_player_game_context = Table(
+    dataset=DATASET,
+    name="upcoming_player_game_context",
+    description=(
+        "One row per player expected in a game on the date: players whose latest earlier game "
+        "(within the roster lookback) was for one of the teams playing. Rest, workload and the "
+        "consensus points line from snapshots taken before tip-off."
+    ),
+    columns=(
+        *_game(),
+        Column("player_id", "int", "NBA.com player id"),
+        Column("player_name", "string", "player name", nullable=True),
+        Column("team", "string", "team (of the player's latest earlier game)"),
+        Column("opponent", "string", "opponent"),
+        Column("is_home", "bool", "team at home"),
+        Column("start_time_utc", "timestamp", "scheduled tip-off", nullable=True),
+        *_REST,
+        Column("days_since_last_game", "int", "days since the player's latest earlier game (any season)", range=(1, 400)),
+        Column("last_game_minutes", "float", "minutes in the latest earlier game", range=MINUTES),
+        Column("points_line", "float", "consensus (median across books) of each book's main points line", nullable=True, range=(0, 80)),
+        Column("points_line_books", "int", "books quoting a points line before tip-off"),
+        Column(
+            "points_line_over_prob",
+            "float",
+            "mean over books of the no-vig probability of the over at the book's main line",
+            nullable=True,
+            range=SHARE,
+        ),
+        Column("line_snapshot_time", "timestamp", "latest snapshot used", nullable=True),
+    ),
+    grain=("game_id", "player_id"),
+    cluster_by=("player_id",),
+)
+
+ANALYTICS_TABLES = (
+    player_game_summary,
+    team_offense_game_summary,
+    team_defense_game_summary,
+    upcoming_team_game_context,
+    upcoming_player_game_context,
+)
+register(*ANALYTICS_TABLES)

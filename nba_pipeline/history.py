@@ -1,0 +1,139 @@
+"""Seasons and history windows: which earlier game dates a date's features may (and must) read.
+
+Features for game date D read only partitions before D (never D's results) through a
+`TimeWindowPartitionMapping(start_offset=-HISTORY_DAYS, end_offset=-1)`. Dagster silently
+shortens such a window where partitions are missing or precede the partitions' start, so the
+assets check it themselves (`require_history`): every upstream partition from the start of D's
+season to D-1 must be materialized, or the step fails naming the missing dates and writes nothing.
+Earlier seasons are optional history (e.g. last season's roster on opening night): what was
+actually read is recorded in metadata, never required.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from nba_pipeline.partitions import game_date_partitions
+
+# a season's partitions start on Oct 1 (days before opening night are ordinary, empty partitions);
+# dates from August on belong to the season starting that October
+SEASON_START_MONTH = 10
+SEASON_ROLLOVER_MONTH = 8
+# long enough for a whole season (Oct 1 .. the Finals in June) plus the off-season before it, so
+# opening night can still see who played for whom last season
+HISTORY_DAYS = 300
+MAX_LISTED = 20
+
+
+def season_start_year(day: dt.date) -> int:
+    return day.year if day.month >= SEASON_ROLLOVER_MONTH else day.year - 1
+
+
+def season_label(day: dt.date) -> str:
+    """Season of a game date, labelled as the feeds label it: 2024-25."""
+    year = season_start_year(day)
+    return f"{year}-{(year + 1) % 100:02d}"
+
+
+def season_start(day: dt.date) -> dt.date:
+    return dt.date(season_start_year(day), SEASON_START_MONTH, 1)
+
+
+def season_labels(dates: pd.Series) -> pd.Series:
+    """Vectorised `season_label` of a datetime64 series."""
+    year = dates.dt.year - (dates.dt.month < SEASON_ROLLOVER_MONTH).astype("int64")
+    return (year.astype(str) + "-" + ((year + 1) % 100).astype(str).str.zfill(2)).astype("string")
+
+
+def history_mapping(days: int = HISTORY_DAYS) -> dg.TimeWindowPartitionMapping:
+    """Upstream partitions D-days .. D-1 of game date D: strictly before D."""
+    return dg.TimeWindowPartitionMapping(start_offset=-days, end_offset=-1)
+
+
+def required_history(dates: Iterable[dt.date]) -> dict[str, list[str]]:
+    """For each game date: the earlier partitions of its season that must be materialized."""
+    first = dt.date.fromisoformat(game_date_partitions.start.strftime("%Y-%m-%d"))
+    out: dict[str, list[str]] = {}
+    for day in dates:
+        start = max(season_start(day), first)
+        out[day.isoformat()] = [
+            (start + dt.timedelta(days=i)).isoformat() for i in range((day - start).days)
+        ]
+    return out
+
+
+def run_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
+    return [dt.date.fromisoformat(k) for k in context.partition_keys]
+
+
+def require_partitions(
+    context: dg.AssetExecutionContext,
+    upstream: dg.AssetKey,
+    needed: dict[str, Sequence[str]],
+    what: str,
+) -> None:
+    """Fail the step (nothing is written) if an upstream partition some run date needs was never
+    materialized. `needed` maps each run date to the upstream partitions it reads."""
+    materialized = context.instance.get_materialized_partitions(upstream)
+    gaps = {d: [k for k in keys if k not in materialized] for d, keys in needed.items()}
+    gaps = {d: ks for d, ks in gaps.items() if ks}
+    if not gaps:
+        return
+    missing = sorted({k for ks in gaps.values() for k in ks})
+    dates = sorted(gaps)
+    raise dg.Failure(
+        description=(
+            f"{context.asset_key.to_user_string()}: {what} needs {len(missing)} partition(s) of "
+            f"{upstream.to_user_string()} that were never materialized: "
+            f"{_listing(missing)}; affected game dates: {_listing(dates)}. Nothing was written. "
+            f"Materialize {upstream.to_user_string()} for those dates first (a season's history "
+            f"starts on {SEASON_START_MONTH:02d}-01)."
+        ),
+        metadata={
+            "upstream": upstream.to_user_string(),
+            "missing_upstream_partitions": dg.MetadataValue.json(missing[:200]),
+            "affected_game_dates": dg.MetadataValue.json(dates[:200]),
+        },
+    )
+
+
+def require_history(context: dg.AssetExecutionContext, upstream: dg.AssetKey) -> None:
+    """Every partition of upstream from the season start to D-1, for every run date D."""
+    require_partitions(context, upstream, required_history(run_dates(context)), "season-to-date history")
+
+
+def require_same_day(context: dg.AssetExecutionContext, upstream: dg.AssetKey) -> None:
+    """The upstream partition of the same game date, for every run date."""
+    require_partitions(context, upstream, {k: [k] for k in context.partition_keys}, "its same-date input")
+
+
+def _listing(keys: Sequence[str]) -> str:
+    shown = ", ".join(keys[:MAX_LISTED])
+    return shown + (f" ... (+{len(keys) - MAX_LISTED})" if len(keys) > MAX_LISTED else "")
+
+
+def record_history_window(
+    context: dg.AssetExecutionContext, upstream: dg.AssetKey, history: pd.DataFrame
+) -> None:
+    """Per partition: the window of earlier dates actually read, and how much of it had rows."""
+    first = dt.date.fromisoformat(game_date_partitions.start.strftime("%Y-%m-%d"))
+    with_rows = np.sort(history["game_date"].unique()) if len(history) else np.array([], "datetime64[ns]")
+    for day in run_dates(context):
+        start = max(season_start(day), first)
+        window_start = day - dt.timedelta(days=HISTORY_DAYS)
+        lo, mid, hi = np.searchsorted(with_rows, np.array([window_start, start, day], "datetime64[ns]"))
+        context.add_asset_metadata(
+            {
+                f"history/{upstream.path[-1]}": (
+                    f"season {season_label(day)}: {start} .. {day - dt.timedelta(days=1)} required "
+                    f"and complete, {hi - mid} date(s) with rows; before the season: {mid - lo} "
+                    f"date(s) with rows since {window_start} (optional)"
+                ),
+            },
+            partition_key=day.isoformat(),
+        )

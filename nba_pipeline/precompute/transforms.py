@@ -1,0 +1,272 @@
+"""Pure transforms of the precompute layer, vectorised over every date of a run.
+
+Pattern: summarise each entity's games cumulatively within its season (grouped cumulative sums,
+so last-k and season-to-date windows are differences of cumsums, never a loop), then attach to
+each (date, entity) of the slate the summary as of its latest game STRICTLY BEFORE the date and
+in the same season (`merge_asof(..., allow_exact_matches=False)`). The date's own games can't
+leak in: they are not before the date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from nba_pipeline.history import season_labels
+from nba_pipeline.precompute.tables import CACHE_STATS, FEATURE_VERSION, FEATURES, ZONE_WINDOW_GAMES
+
+WINDOW_GAMES = {"last5": 5, "last10": 10, "season": None}
+# a team's allowed rates (and the league's) from fewer games than this are noise, not a signal:
+# one early-season game can put a team's free-throw rate at 3x the league's
+MIN_TEAM_GAMES = 3
+
+
+def rolling_sums(games: pd.DataFrame, by: str, values: Sequence[str], windows: Mapping[str, int | None]) -> pd.DataFrame:
+    """Per game row (sorted by entity, season, date): for each value and window, the sum, the
+    count of non-null values and the sum of squares over the entity's last k games of the season
+    up to and including this one (k=None: the whole season so far)."""
+    g = games.sort_values([by, "season", "game_date"]).reset_index(drop=True)
+    grp = [g[by], g["season"]]
+    g["_n"] = g.groupby(grp).cumcount() + 1
+    out = g[[by, "season", "game_date", "_n"]].copy()
+    for v in values:
+        x = g[v].astype("float64")
+        present = x.notna().astype("float64")
+        parts = {"sum": x.fillna(0.0), "cnt": present, "sq": (x * x).fillna(0.0)}
+        cums = {k: s.groupby(grp).cumsum() for k, s in parts.items()}
+        for w, k in windows.items():
+            for part, cum in cums.items():
+                if k is None:
+                    out[f"{v}__{w}__{part}"] = cum
+                else:
+                    lag = cum.groupby(grp).shift(k).fillna(0.0)
+                    out[f"{v}__{w}__{part}"] = cum - lag
+    return out
+
+
+def mean_std(sums: pd.DataFrame, v: str, w: str) -> tuple[pd.Series, pd.Series]:
+    s, n, sq = sums[f"{v}__{w}__sum"], sums[f"{v}__{w}__cnt"], sums[f"{v}__{w}__sq"]
+    mean = s / n.where(n > 0)
+    var = (sq - s * s / n.where(n > 0)) / (n - 1).where(n > 1)
+    return mean, np.sqrt(var.clip(lower=0.0))
+
+
+def as_of_before(slate: pd.DataFrame, summary: pd.DataFrame, by: str) -> pd.DataFrame:
+    """For each slate row (game_date, by), the summary row of the entity's latest game strictly
+    before game_date in the same season (all-null where there is none). Keeps slate order."""
+    s = slate[["game_date", by]].copy()
+    s["_row"] = np.arange(len(s))
+    s["_season"] = season_labels(s["game_date"])
+    right = summary.rename(columns={"game_date": "_last_date", "season": "_last_season"}).sort_values("_last_date")
+    merged = pd.merge_asof(
+        s.sort_values("game_date"), right, left_on="game_date", right_on="_last_date", by=by,
+        allow_exact_matches=False, direction="backward",
+    )
+    merged = merged.set_index("_row").sort_index()
+    other_season = ~(merged["_last_season"] == merged["_season"]).fillna(False).astype(bool)
+    value_cols = [c for c in summary.columns if c not in (by, "season", "game_date")]
+    merged.loc[other_season.to_numpy(), value_cols] = np.nan
+    return merged.reset_index(drop=True)
+
+
+def _ids(df: pd.DataFrame, column: str) -> pd.DataFrame:
+    return df.astype({column: "int64"}) if column == "player_id" else df
+
+
+def _player_slate(context: pd.DataFrame) -> pd.DataFrame:
+    cols = ["game_date", "game_id", "season", "player_id", "player_name", "team", "opponent"]
+    return _ids(context[cols].reset_index(drop=True), "player_id")
+
+
+# player_daily_cache -----------------------------------------------------------------------------
+def player_daily_cache(context: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    slate = _player_slate(context)
+    hist = _ids(history, "player_id")
+    sums = rolling_sums(hist, "player_id", list(CACHE_STATS), WINDOW_GAMES)
+    at = as_of_before(slate, sums, "player_id")
+    out = slate.copy()
+    out["games_played"] = at["_n"].fillna(0).astype("int64")
+    out["days_since_last_game"] = context["days_since_last_game"].to_numpy()
+    for v in CACHE_STATS:
+        for w in WINDOW_GAMES:
+            mean, std = mean_std(at, v, w)
+            out[f"{v}_avg_{w}"] = mean.to_numpy()
+            out[f"{v}_std_{w}"] = std.to_numpy()
+    return out
+
+
+# player_shot_zone_analysis ---------------------------------------------------------------------
+def _zone_points(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(
+        points_2pt=2 * df["fg2m"], points_3pt=3 * df["fg3m"], points_ft=df["ftm"],
+        trips_ft=0.44 * df["fta"],
+    )
+
+
+def _ratio(a, b):
+    return a / b.where(b > 0)
+
+
+def player_shot_zone_analysis(context: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    slate = _player_slate(context)
+    hist = _zone_points(_ids(history, "player_id"))
+    values = ["points", "points_2pt", "points_3pt", "points_ft", "fg2m", "fg2a", "fg3m", "fg3a", "ftm", "fta", "trips_ft"]
+    sums = rolling_sums(hist, "player_id", values, {"w": ZONE_WINDOW_GAMES})
+    at = as_of_before(slate, sums, "player_id")
+    s = {v: at[f"{v}__w__sum"] for v in values}
+    games = at["_n"].fillna(0).clip(upper=ZONE_WINDOW_GAMES).astype("int64")
+    out = slate.copy()
+    out["games_in_window"] = games.to_numpy()
+    for z in ("2pt", "3pt", "ft"):
+        out[f"points_share_{z}"] = _ratio(s[f"points_{z}"], s["points"]).to_numpy()
+    attempts = s["fg2a"] + s["fg3a"] + s["trips_ft"]
+    out["attempt_share_2pt"] = _ratio(s["fg2a"], attempts).to_numpy()
+    out["attempt_share_3pt"] = _ratio(s["fg3a"], attempts).to_numpy()
+    out["attempt_share_ft"] = _ratio(s["trips_ft"], attempts).to_numpy()
+    out["fg2_pct"] = _ratio(s["fg2m"], s["fg2a"]).to_numpy()
+    out["fg3_pct"] = _ratio(s["fg3m"], s["fg3a"]).to_numpy()
+    out["ft_pct"] = _ratio(s["ftm"], s["fta"]).to_numpy()
+    out["points_per_game"] = _ratio(s["points"], games.astype("float64")).to_numpy()
+    return out
+
+
+# team_defense_zone_analysis --------------------------------------------------------------------
+_DEF_VALUES = ["opp_points_2pt", "opp_points_3pt", "opp_points_ft", "opp_fg3a", "opp_fta", "points_allowed", "possessions", "minutes"]
+
+
+def league_before(history: pd.DataFrame, dates: pd.Series) -> pd.DataFrame:
+    """League totals of the season's games strictly before each date (cumulative by date)."""
+    values = [*_DEF_VALUES, "team_games"]
+    daily = history.assign(team_games=1).groupby(["season", "game_date"])[values].sum().reset_index()
+    daily = daily.sort_values(["season", "game_date"])
+    cum = daily.groupby("season")[values].cumsum()
+    cum[["season", "game_date"]] = daily[["season", "game_date"]]
+    q = pd.DataFrame({"game_date": dates.to_numpy(), "_row": np.arange(len(dates))})
+    q["season"] = season_labels(q["game_date"])
+    merged = pd.merge_asof(
+        q.sort_values("game_date"), cum.rename(columns={"game_date": "_d"}).sort_values("_d"),
+        left_on="game_date", right_on="_d", by="season", allow_exact_matches=False, direction="backward",
+    )
+    return merged.set_index("_row").sort_index()
+
+
+def team_defense_zone_analysis(team_context: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    slate = team_context[["game_date", "game_id", "season", "team", "opponent"]].reset_index(drop=True)
+    sums = rolling_sums(history, "team", _DEF_VALUES, {"w": ZONE_WINDOW_GAMES})
+    at = as_of_before(slate, sums, "team")
+    s = {v: at[f"{v}__w__sum"] for v in _DEF_VALUES}
+    league = league_before(history, slate["game_date"])
+    enough = (at["_n"].fillna(0) >= MIN_TEAM_GAMES).to_numpy()
+    s = {v: x.where(enough) for v, x in s.items()}
+    # the league average needs as many team-games as a team's own rate (every team at MIN_TEAM_GAMES)
+    league_enough = league["team_games"].fillna(0) >= 30 * MIN_TEAM_GAMES
+    league = league.where(league_enough, axis=0)
+    out = slate.copy()
+    out["games_in_window"] = at["_n"].fillna(0).clip(upper=ZONE_WINDOW_GAMES).astype("int64").to_numpy()
+    for z in ("2pt", "3pt", "ft"):
+        team_rate = 100 * _ratio(s[f"opp_points_{z}"], s["possessions"])
+        league_rate = 100 * _ratio(league[f"opp_points_{z}"], league["possessions"])
+        out[f"opp_points_{z}_per100"] = team_rate.to_numpy()
+        out[f"opp_points_{z}_vs_league"] = (team_rate.to_numpy() / league_rate.to_numpy()) - 1
+    out["opp_fg3a_per100"] = (100 * _ratio(s["opp_fg3a"], s["possessions"])).to_numpy()
+    out["opp_fta_per100"] = (100 * _ratio(s["opp_fta"], s["possessions"])).to_numpy()
+    drtg = 100 * _ratio(s["points_allowed"], s["possessions"])
+    league_drtg = 100 * _ratio(league["points_allowed"], league["possessions"])
+    out["defensive_rating"] = drtg.to_numpy()
+    out["defensive_rating_vs_league"] = drtg.to_numpy() / league_drtg.to_numpy() - 1
+    # pace = possessions per 48 minutes of game time (team minutes / 5)
+    out["pace"] = (48 * _ratio(s["possessions"], s["minutes"] / 5)).to_numpy()
+    out["league_pace"] = (48 * _ratio(league["possessions"], league["minutes"] / 5)).to_numpy()
+    out["league_defensive_rating"] = league_drtg.to_numpy()
+    return out
+
+
+# player_composite_factors ----------------------------------------------------------------------
+def player_composite_factors(
+    context: pd.DataFrame, cache: pd.DataFrame, zones: pd.DataFrame, team_zones: pd.DataFrame
+) -> pd.DataFrame:
+    slate = _player_slate(context)
+    key = ["game_date", "player_id"]
+    c = _ids(cache, "player_id").set_index(key).reindex(pd.MultiIndex.from_frame(slate[key]))
+    z = _ids(zones, "player_id").set_index(key).reindex(pd.MultiIndex.from_frame(slate[key]))
+    tz = team_zones.set_index(["game_date", "team"])
+    own = tz.reindex(pd.MultiIndex.from_frame(slate[["game_date", "team"]]))
+    opp = tz.reindex(pd.MultiIndex.from_frame(slate[["game_date", "opponent"]]))
+
+    out = slate.copy()
+    out["rest_days"] = context["rest_days"].to_numpy()
+    b2b = context["back_to_back"].astype(bool).to_numpy()
+    out["back_to_back"] = b2b
+    g7 = context["games_last_7_days"].astype("float64").to_numpy()
+    out["games_last_7_days"] = context["games_last_7_days"].to_numpy()
+    m5 = c["minutes_avg_last5"].to_numpy()
+    out["minutes_avg_last5"] = m5
+    out["minutes_avg_season"] = c["minutes_avg_season"].to_numpy()
+    out["usage_avg_last5"] = c["usage_rate_avg_last5"].to_numpy()
+    out["usage_avg_season"] = c["usage_rate_avg_season"].to_numpy()
+    out["team_pace"] = own["pace"].to_numpy()
+    out["opponent_pace"] = opp["pace"].to_numpy()
+    out["league_pace"] = own["league_pace"].to_numpy()
+
+    out["fatigue_score"] = (
+        0.4 * b2b
+        + 0.3 * np.clip((g7 - 2) / 2, 0, 1)
+        + 0.3 * np.nan_to_num(np.clip((m5 - 30) / 8, 0, 1))
+    )
+    mismatch = sum(
+        z[f"points_share_{zn}"].to_numpy() * opp[f"opp_points_{zn}_vs_league"].to_numpy() for zn in ("2pt", "3pt", "ft")
+    )
+    out["zone_mismatch"] = mismatch
+    pace_diff = (out["team_pace"] + out["opponent_pace"]) / 2 - out["league_pace"]
+    out["pace_differential"] = pace_diff
+    out["usage_trend"] = out["usage_avg_last5"] - out["usage_avg_season"]
+    out["minutes_trend"] = out["minutes_avg_last5"] - out["minutes_avg_season"]
+    out["scoring_environment"] = (
+        (1 + np.nan_to_num(mismatch))
+        * (1 + np.nan_to_num((pace_diff / out["league_pace"]).to_numpy()))
+        * (1 - 0.03 * b2b)
+        - 1
+    )
+    return out
+
+
+# ml_feature_store -------------------------------------------------------------------------------
+def ml_feature_store(
+    context: pd.DataFrame,
+    team_context: pd.DataFrame,
+    cache: pd.DataFrame,
+    zones: pd.DataFrame,
+    team_zones: pd.DataFrame,
+    factors: pd.DataFrame,
+) -> pd.DataFrame:
+    slate = _player_slate(context)
+    key = ["game_date", "player_id"]
+    idx = pd.MultiIndex.from_frame(slate[key])
+    ctx = _ids(context, "player_id").set_index(key).reindex(idx)
+    parts = [_ids(t, "player_id").set_index(key).reindex(idx) for t in (cache, zones, factors)]
+    tctx = team_context.set_index(["game_date", "team"]).reindex(pd.MultiIndex.from_frame(slate[["game_date", "team"]]))
+    opp = team_zones.set_index(["game_date", "team"]).reindex(pd.MultiIndex.from_frame(slate[["game_date", "opponent"]]))
+    source = {
+        **{c: ctx[c] for c in ["is_home", "season_games_played", "rest_days", "back_to_back", "games_last_7_days",
+                               "days_since_last_game", "last_game_minutes", "points_line", "points_line_books",
+                               "points_line_over_prob"]},
+        **{c: parts[0][c] for c in parts[0].columns if c in FEATURES},
+        **{c: parts[1][c] for c in parts[1].columns if c in FEATURES},
+        **{c: parts[2][c] for c in ["zone_mismatch", "pace_differential", "fatigue_score", "usage_trend",
+                                    "minutes_trend", "scoring_environment"]},
+        "team_spread": tctx["spread"],
+        "game_total": tctx["game_total"],
+        "implied_team_total": tctx["implied_team_total"],
+        "opponent_defensive_rating": opp["defensive_rating"],
+        "opponent_defensive_rating_vs_league": opp["defensive_rating_vs_league"],
+    }
+    missing = [f for f in FEATURES if f not in source]
+    if missing:
+        raise KeyError(f"features without a source: {missing}")
+    out = slate.copy()
+    out["feature_version"] = FEATURE_VERSION
+    for name in FEATURES:
+        out[name] = source[name].astype("float64").to_numpy()
+    return out
