@@ -5,6 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from nba_pipeline.analytics.assets import ANALYTICS_ASSETS
+from nba_pipeline.checks.analytics import ANALYTICS_CHECKS
+from nba_pipeline.checks.precompute import PRECOMPUTE_CHECKS
 from nba_pipeline.checks.raw import RAW_CHECKS
 from nba_pipeline.precompute.assets import PRECOMPUTE_ASSETS
 from nba_pipeline.raw.assets import RAW_ASSETS
@@ -18,7 +20,7 @@ def build_definitions(
     """Definitions with resources from the environment unless given (tests, the CLI's demo)."""
     return dg.Definitions(
         assets=[*RAW_ASSETS, *ANALYTICS_ASSETS, *PRECOMPUTE_ASSETS],
-        asset_checks=[*RAW_CHECKS],
+        asset_checks=[*RAW_CHECKS, *ANALYTICS_CHECKS, *PRECOMPUTE_CHECKS],
         resources={
             "io_manager": io_manager or warehouse_io_manager(),
             "nba_source": nba_source or source_from_env(),

@@ -142,10 +142,10 @@ class EmbeddedEventLogStorage(SqliteEventLogStorage):
                 conn.execute(statement)
         # mirrored in the cross-run index shard, with tags and asset records, as store_event does
         with self.index_transaction() as conn:
-            for event, statement in zip(events, statements):
-                event_id = conn.execute(statement).inserted_primary_key[0]
-                self._store_asset_event_tags(conn, [event], [event_id])
-                self._store_asset_event(conn, event, event_id)
+            event_ids = [conn.execute(statement).inserted_primary_key[0] for statement in statements]
+            self._store_asset_event_tags(conn, events, event_ids)
+            for i in _last_of_each_kind_per_asset(events):
+                self._store_asset_event(conn, events[i], event_ids[i])
 
     def wipe(self) -> None:
         self._dispose_engines()
@@ -155,3 +155,19 @@ class EmbeddedEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._dispose_engines()
         super().dispose()
+
+
+def _last_of_each_kind_per_asset(events: Sequence[EventLogEntry]) -> list[int]:
+    """Indexes (in order) of the last event of each (asset, event type) in a batch.
+
+    `_store_asset_event` overwrites the asset's row in `asset_keys` with columns that depend only
+    on the event's type (materialization: last_materialization, last_run_id, timestamp; planned:
+    last_run_id, timestamp; ...). The last event to set a column is the last of its type, so
+    applying only those, in order, leaves exactly the row that applying every event would: one
+    write per asset instead of one per partition.
+    """
+    last: dict[tuple[str, object], int] = {}
+    for i, event in enumerate(events):
+        dagster_event = event.get_dagster_event()
+        last[(dagster_event.asset_key.to_string(), dagster_event.event_type_value)] = i
+    return sorted(last.values())

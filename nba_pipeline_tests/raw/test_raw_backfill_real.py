@@ -24,7 +24,7 @@ def backfilled(tmp_path_factory):
     os.environ["DAGSTER_HOME"] = str(home)
     defs = make_defs(REAL_DATA, db)
     with dg.DagsterInstance.get() as instance:
-        summary = run_backfill(defs, instance, dt.date(2025, 10, 21), dt.date(2025, 11, 9), progress=None)
+        summary = run_backfill(defs, instance, dt.date(2025, 10, 21), dt.date(2025, 11, 9), select="group:nba_raw", progress=None)
         yield defs, instance, db, summary
 
 
@@ -55,8 +55,10 @@ def test_known_quirks_of_the_real_data(backfilled):
 
 def test_status_reports_every_asset_from_the_event_log(backfilled):
     defs, instance, _, _ = backfilled
-    rows = {r["asset"]: r for r in asset_status(defs, instance, "2025-11-01")}
+    every = {r["asset"]: r for r in asset_status(defs, instance, "2025-11-01")}
+    rows = {a: r for a, r in every.items() if a.startswith("nba_raw/")}
     assert set(rows) == {f"nba_raw/{t}" for t in ("schedule", "team_boxscores", "player_boxscores", "player_points_props", "game_lines")}
+    assert {r["state"] for a, r in every.items() if a not in rows} == {"missing"}  # only raw was selected
     assert all(r["state"] == "materialized" and r["code_version"] == "1" for r in rows.values())
     assert rows["nba_raw/schedule"]["row_count"] == 6 and rows["nba_raw/team_boxscores"]["row_count"] == 12
     assert all(c["status"] == "passed" for c in rows["nba_raw/player_boxscores"]["checks"])
@@ -72,6 +74,6 @@ def test_off_day_partition_materializes_zero_rows_and_passes(tmp_path, instance)
     summary = run_backfill(defs, instance, dt.date(2024, 12, 24), dt.date(2024, 12, 24), select="group:nba_raw", progress=None)
     assert summary.success and summary.materializations == 5
     assert not [f for f in summary.checks_failed if "(ERROR)" in f]
-    rows = {r["asset"]: r for r in asset_status(defs, instance, "2024-12-24")}
-    assert all(r["row_count"] == 0 and r["state"] == "materialized" for r in rows.values())
+    rows = {r["asset"]: r for r in asset_status(defs, instance, "2024-12-24") if r["asset"].startswith("nba_raw/")}
+    assert len(rows) == 5 and all(r["row_count"] == 0 and r["state"] == "materialized" for r in rows.values())
     assert query(db, "SELECT count(*) FROM nba_raw.player_boxscores") == [(0,)]

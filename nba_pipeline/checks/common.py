@@ -1,0 +1,145 @@
+"""Check evaluators every layer uses, and the factory of per-table multi-asset checks.
+
+Evaluators are pure and vectorised over all partitions of a run: frames in, `{partition: Outcome}`
+out. A check op loads the stored table (what was written, not the frame the asset held) plus the
+tables it reconciles against, for the run's whole partition range, once.
+"""
+
+from collections.abc import Sequence
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck, emit
+from nba_pipeline.schema import Table
+
+MAX_EXAMPLES = 10
+
+
+def _day(df: pd.DataFrame) -> pd.Series:
+    return df["game_date"].dt.strftime("%Y-%m-%d")
+
+
+def _count_by_day(mask: pd.Series, df: pd.DataFrame) -> dict[str, int]:
+    return {k: int(v) for k, v in mask.groupby(_day(df)).sum().items()} if len(df) else {}
+
+
+def _examples(df: pd.DataFrame, cols: Sequence[str]) -> dict[str, list]:
+    if df.empty:
+        return {}
+    return {
+        day: g[list(cols)].astype(str).head(MAX_EXAMPLES).values.tolist()
+        for day, g in df.groupby(_day(df))
+    }
+
+
+def day_counts(df: pd.DataFrame) -> dict[str, int]:
+    """Rows per game date ('YYYY-MM-DD' -> count), for cheap lookups in the per-partition loop."""
+    if df.empty:
+        return {}
+    return {k: int(v) for k, v in df.groupby(_day(df)).size().items()}
+
+
+def day_examples(df: pd.DataFrame, cols: Sequence[str]) -> dict[str, list]:
+    """Up to MAX_EXAMPLES rows (as strings) per game date; only dates with rows appear."""
+    return _examples(df, cols)
+
+
+def rows_match(actual: pd.DataFrame, expected: pd.DataFrame, key: Sequence[str], keys: Sequence[str]) -> Outcomes:
+    """Exactly one stored row per expected key of the date: none missing, none extra, no key twice.
+    `key` includes game_date; `expected` may repeat keys (it is reduced to the distinct set)."""
+    key = list(key)
+    a = actual[key]
+    e = expected[key].drop_duplicates()
+    dup = a[a.duplicated(key, keep=False)]
+    merged = a.drop_duplicates().merge(e, on=key, how="outer", indicator=True)
+    missing = merged[merged["_merge"] == "right_only"]
+    extra = merged[merged["_merge"] == "left_only"]
+    n_rows = _count_by_day(pd.Series(True, index=a.index), a)
+    n_expected = _count_by_day(pd.Series(True, index=e.index), e)
+    n_dup = _count_by_day(pd.Series(True, index=dup.index), dup)
+    n_missing = _count_by_day(pd.Series(True, index=missing.index), missing)
+    n_extra = _count_by_day(pd.Series(True, index=extra.index), extra)
+    shown = [c for c in key if c != "game_date"]
+    ex_missing, ex_extra, ex_dup = _examples(missing, shown), _examples(extra, shown), _examples(dup, shown)
+    out = {}
+    for k in keys:
+        bad = int(n_missing.get(k, 0)) + int(n_extra.get(k, 0)) + int(n_dup.get(k, 0))
+        out[k] = Outcome(
+            passed=bad == 0,
+            metadata={
+                "expected_rows": int(n_expected.get(k, 0)),
+                "rows": int(n_rows.get(k, 0)),
+                "missing": int(n_missing.get(k, 0)),
+                "unexpected": int(n_extra.get(k, 0)),
+                "duplicate_key_rows": int(n_dup.get(k, 0)),
+                "examples": dg.MetadataValue.json(
+                    {"missing": ex_missing.get(k, []), "unexpected": ex_extra.get(k, []), "duplicated": ex_dup.get(k, [])}
+                ),
+            },
+        )
+    return out
+
+
+def values_in_range(df: pd.DataFrame, table: Table, keys: Sequence[str]) -> Outcomes:
+    """Every non-null value of a ranged column lies within its declared (inclusive) range."""
+    bad_any = pd.Series(False, index=df.index)
+    per_column: dict[str, dict[str, int]] = {}
+    examples = []
+    for col in table.ranged_columns:
+        lo, hi = col.range
+        x = df[col.name].astype("float64")
+        bad = pd.Series(False, index=df.index)
+        if lo is not None:
+            bad |= x < lo
+        if hi is not None:
+            bad |= x > hi
+        if bad.any():
+            per_column[col.name] = _count_by_day(bad, df)
+            bad_any |= bad
+            rows = df[bad]
+            examples.append(rows.assign(_column=col.name, _value=x[bad].round(4))[["game_date", *table.grain, "_column", "_value"]])
+    shown = _examples(pd.concat(examples), [*[g for g in table.grain if g != "game_date"], "_column", "_value"]) if examples else {}
+    n_bad = _count_by_day(bad_any, df)
+    n_rows = _count_by_day(pd.Series(True, index=df.index), df)
+    out = {}
+    for k in keys:
+        counts = {c: n[k] for c, n in per_column.items() if n.get(k)}
+        out[k] = Outcome(
+            passed=int(n_bad.get(k, 0)) == 0,
+            metadata={
+                "rows": int(n_rows.get(k, 0)),
+                "rows_out_of_range": int(n_bad.get(k, 0)),
+                "out_of_range_by_column": dg.MetadataValue.json(counts),
+                "examples": dg.MetadataValue.json(shown.get(k, [])),
+                "columns_checked": len(table.ranged_columns),
+            },
+        )
+    return out
+
+
+def in_range_check(table: Table) -> PartitionCheck:
+    ranges = ", ".join(f"{c.name} {c.range[0]}..{c.range[1]}" for c in table.ranged_columns)
+    return PartitionCheck(
+        "values_in_range",
+        f"Plausibility ranges declared in the table schema: {ranges}.",
+        lambda f, k: values_in_range(f[table.name], table, k),
+    )
+
+
+def table_checks(table: Table, checks: Sequence[PartitionCheck], reads: Sequence[Table] = ()):
+    """One multi-asset check op evaluating `checks` of `table` per partition. The op loads the
+    stored `table` and each of `reads` for the run's partitions, keyed by table name."""
+    ins = {t.name: dg.AssetIn(key=t.asset_key) for t in (table, *reads)}
+
+    @dg.multi_asset_check(
+        specs=[c.spec(table, reads) for c in checks],
+        name=f"{table.name}_checks",
+        ins=ins,
+        can_subset=True,
+    )
+    def _checks(context: dg.AssetCheckExecutionContext, **frames: pd.DataFrame):
+        yield from emit(context, table, checks, frames)
+
+    return _checks
