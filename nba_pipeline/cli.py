@@ -82,6 +82,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_synth(args) -> int:
+    from nba_pipeline.history import season_start
     from nba_pipeline.synthetic import generate_league
 
     summary = generate_league(args.out, seasons=args.seasons, first_season=args.first_season, seed=args.seed)
@@ -110,9 +111,11 @@ def cmd_demo(args) -> int:
         f" prop snapshots, {league['first_date']} .. {league['last_date']}",
         file=sys.stderr,
     )
-    first, last = _date(league["first_date"]), _date(league["last_date"])
+    opening, last = _date(league["first_date"]), _date(league["last_date"])
     if args.days:
-        last = min(last, first + dt.timedelta(days=args.days - 1))
+        last = min(last, opening + dt.timedelta(days=args.days - 1))
+    # features need the season's history from its first partition (Oct 1), not just its games
+    first = season_start(opening)
     os.environ["DAGSTER_HOME"] = str(home)
     dagster_home()
     defs = build_definitions(FilesSource(raw_dir=str(raw)), NbaDuckDBIOManager(database=str(db)))

@@ -219,7 +219,7 @@ def upcoming_team_game_context(schedule: pd.DataFrame, lines: pd.DataFrame, date
     out["spread"] = np.where(out["is_home"], home_spread, -home_spread)
     out["game_total"] = cons["game_total"].to_numpy()
     out["implied_team_total"] = out["game_total"] / 2 - out["spread"] / 2
-    out["lines_books"] = cons["lines_books"].fillna(0).astype("int64").to_numpy()
+    out["lines_books"] = pd.to_numeric(cons["lines_books"]).fillna(0).astype("int64").to_numpy()
     out["lines_snapshot_time"] = cons["lines_snapshot_time"].to_numpy()
     return out.sort_values(["game_date", "game_id", "is_home"]).reset_index(drop=True)
 
@@ -293,7 +293,7 @@ def upcoming_player_game_context(
     out["last_game_minutes"] = roster["last_game_minutes"].to_numpy()
     lines = consensus_points_lines(props, games).reindex(pd.MultiIndex.from_frame(out[["game_id", "player_id"]]))
     out["points_line"] = lines["points_line"].to_numpy(dtype="float64")
-    out["points_line_books"] = lines["points_line_books"].fillna(0).astype("int64").to_numpy()
+    out["points_line_books"] = pd.to_numeric(lines["points_line_books"]).fillna(0).astype("int64").to_numpy()
     out["points_line_over_prob"] = lines["points_line_over_prob"].to_numpy(dtype="float64")
     out["line_snapshot_time"] = lines["line_snapshot_time"].to_numpy()
     return out.sort_values(["game_date", "game_id", "team", "player_id"]).reset_index(drop=True)

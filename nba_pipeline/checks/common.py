@@ -84,6 +84,7 @@ def rows_match(actual: pd.DataFrame, expected: pd.DataFrame, key: Sequence[str],
 
 def values_in_range(df: pd.DataFrame, table: Table, keys: Sequence[str]) -> Outcomes:
     """Every non-null value of a ranged column lies within its declared (inclusive) range."""
+    grain = [g for g in table.grain if g != "game_date"]
     bad_any = pd.Series(False, index=df.index)
     per_column: dict[str, dict[str, int]] = {}
     examples = []
@@ -99,8 +100,8 @@ def values_in_range(df: pd.DataFrame, table: Table, keys: Sequence[str]) -> Outc
             per_column[col.name] = _count_by_day(bad, df)
             bad_any |= bad
             rows = df[bad]
-            examples.append(rows.assign(_column=col.name, _value=x[bad].round(4))[["game_date", *table.grain, "_column", "_value"]])
-    shown = _examples(pd.concat(examples), [*[g for g in table.grain if g != "game_date"], "_column", "_value"]) if examples else {}
+            examples.append(rows.assign(_column=col.name, _value=x[bad].round(4))[["game_date", *grain, "_column", "_value"]])
+    shown = _examples(pd.concat(examples), [*grain, "_column", "_value"]) if examples else {}
     n_bad = _count_by_day(bad_any, df)
     n_rows = _count_by_day(pd.Series(True, index=df.index), df)
     out = {}
