@@ -1,0 +1,302 @@
+"""Pure transforms of the precompute layer: rolling windows strictly before the date and within
+the season, zone shares, team defence rates and the feature store's shape."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nba_pipeline.analytics import tables as analytics
+from nba_pipeline.history import season_label
+from nba_pipeline.precompute import tables, transforms
+
+SEASON = "2024-25"
+
+
+def frame(table, rows) -> pd.DataFrame:
+    return table.conform(pd.DataFrame(rows))
+
+
+# rolling_sums + mean_std + as_of_before ---------------------------------------------------------
+FIRST = dt.date(2024, 10, 25)
+P1_POINTS = [10, 25, 17, 30, 8, 22, 19, 27, 14, 33, 21, 16]
+P1_USAGE = [0.20, 0.25, None, 0.30, 0.18, 0.22, None, 0.27, 0.24, 0.31, 0.21, 0.19]
+P1_DATES = [FIRST + dt.timedelta(days=2 * i) for i in range(len(P1_POINTS))]  # every other day
+P2_DATES = [dt.date(2024, 10, 26), dt.date(2024, 10, 29), dt.date(2024, 11, 2)]
+P2_POINTS = [5, 9, 40]
+
+
+def _games() -> pd.DataFrame:
+    rows = [
+        # last season: must never count in this season's windows
+        {"game_date": "2024-03-01", "season": "2023-24", "player_id": 1, "points": 40, "usage_rate": 0.40},
+        {"game_date": "2024-03-03", "season": "2023-24", "player_id": 1, "points": 42, "usage_rate": 0.40},
+        *[
+            {"game_date": d.isoformat(), "season": SEASON, "player_id": 1, "points": p, "usage_rate": u}
+            for d, p, u in zip(P1_DATES, P1_POINTS, P1_USAGE)
+        ],
+        *[
+            {"game_date": d.isoformat(), "season": SEASON, "player_id": 2, "points": p, "usage_rate": 0.1}
+            for d, p in zip(P2_DATES, P2_POINTS)
+        ],
+    ]
+    df = pd.DataFrame(rows)
+    return df.astype({"game_date": "datetime64[ns]", "season": "string", "player_id": "Int64", "points": "Int64",
+                      "usage_rate": "float64"})
+
+
+def _slate() -> pd.DataFrame:
+    days = sorted({
+        dt.date(2024, 10, 20),  # this season, before its first game (last season's games exist)
+        *P1_DATES,  # each game date: its own game must not count
+        dt.date(2024, 11, 8),  # not a game date
+        dt.date(2024, 12, 1),  # well after the last game
+    })
+    rows = [(d, 1) for d in days] + [(d, 2) for d in (dt.date(2024, 10, 26), dt.date(2024, 10, 30), dt.date(2024, 11, 3))]
+    return pd.DataFrame(
+        {"game_date": pd.to_datetime([d for d, _ in rows]), "player_id": pd.array([p for _, p in rows], "Int64")}
+    )
+
+
+def _naive(games: pd.DataFrame, day: pd.Timestamp, pid: int, v: str, k: int | None) -> tuple[float, float]:
+    prior = games[
+        (games["player_id"] == pid) & (games["season"] == season_label(day.date())) & (games["game_date"] < day)
+    ].sort_values("game_date")
+    if k is not None:
+        prior = prior.tail(k)
+    x = prior[v].astype("float64")
+    return x.mean(), x.std(ddof=1)
+
+
+def _windows(slate: pd.DataFrame, games: pd.DataFrame) -> pd.DataFrame:
+    sums = transforms.rolling_sums(games, "player_id", ["points", "usage_rate"], transforms.WINDOW_GAMES)
+    return transforms.as_of_before(slate, sums, "player_id")
+
+
+def test_rolling_windows_match_a_naive_computation():
+    games, slate = _games(), _slate()
+    at = _windows(slate, games)
+    assert len(at) == len(slate)
+    assert at["game_date"].tolist() == slate["game_date"].tolist()  # slate order kept
+    for v in ("points", "usage_rate"):
+        for w, k in transforms.WINDOW_GAMES.items():
+            mean, std = transforms.mean_std(at, v, w)
+            exp = [_naive(games, d, int(p), v, k) for d, p in zip(slate["game_date"], slate["player_id"])]
+            np.testing.assert_allclose(mean.to_numpy(float), [m for m, _ in exp], rtol=1e-9, equal_nan=True, err_msg=f"{v} {w} mean")
+            np.testing.assert_allclose(std.to_numpy(float), [s for _, s in exp], rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=f"{v} {w} std")
+
+
+def test_rolling_windows_by_hand():
+    games, slate = _games(), _slate()
+    at = _windows(slate, games)
+    row = lambda day, pid=1: at[(at["game_date"] == pd.Timestamp(day)) & (at["player_id"] == pid)].index[0]  # noqa: E731
+
+    # on the 7th game date (11-06) the first six games count: 10 25 17 30 8 22
+    i = row(P1_DATES[6])
+    mean, std = transforms.mean_std(at, "points", "last5")
+    assert mean[i] == pytest.approx((25 + 17 + 30 + 8 + 22) / 5)  # 20.4
+    assert std[i] == pytest.approx(statistics.stdev([25, 17, 30, 8, 22]))
+    mean, std = transforms.mean_std(at, "points", "season")
+    assert mean[i] == pytest.approx(112 / 6)
+    assert std[i] == pytest.approx(statistics.stdev([10, 25, 17, 30, 8, 22]))
+    assert at.loc[i, "_n"] == 6
+    # usage: last five games, one of them null -> mean of the four values
+    mean, _ = transforms.mean_std(at, "usage_rate", "last5")
+    assert mean[i] == pytest.approx((0.25 + 0.30 + 0.18 + 0.22) / 4)
+
+    # after one game: a mean, but no sample std
+    i = row(P1_DATES[1])
+    mean, std = transforms.mean_std(at, "points", "last10")
+    assert mean[i] == pytest.approx(10.0) and np.isnan(std[i])
+
+    # player 2 on 11-03 sees its three games (5, 9, 40), not player 1's
+    i = row(dt.date(2024, 11, 3), 2)
+    mean, std = transforms.mean_std(at, "points", "last5")
+    assert mean[i] == pytest.approx(18.0)
+    assert std[i] == pytest.approx(statistics.stdev([5, 9, 40]))
+
+    # no earlier game this season: all null, even on the first game date with last season's games
+    for day in (dt.date(2024, 10, 20), P1_DATES[0]):
+        i = row(day)
+        assert pd.isna(at.loc[i, "_n"])
+        for w in transforms.WINDOW_GAMES:
+            mean, std = transforms.mean_std(at, "points", w)
+            assert np.isnan(mean[i]) and np.isnan(std[i])
+
+
+def _context(rows) -> pd.DataFrame:
+    base = {"game_id": "0022400900", "season": SEASON, "team": "LAL", "opponent": "BOS", "is_home": True,
+            "rest_days": 1, "back_to_back": False, "games_last_7_days": 2, "season_games_played": 3,
+            "days_since_last_game": 2, "last_game_minutes": 30.0, "points_line_books": 0}
+    return frame(analytics.upcoming_player_game_context,
+                 [{**base, "player_name": f"Player {r['player_id']}", **r} for r in rows])
+
+
+def _summary(rows) -> pd.DataFrame:
+    base = {"game_id": "0022400001", "season": SEASON, "season_type": "regular", "team": "LAL", "opponent": "GSW"}
+    return frame(analytics.player_game_summary, [{**base, **r} for r in rows])
+
+
+def test_player_daily_cache_fits_its_table():
+    hist = _summary([
+        {"game_date": d.isoformat(), "player_id": 1, "points": p, "minutes": 30.0 + i, "usage_rate": u,
+         "fga": 10 + i, "fta": i % 3}
+        for i, (d, p, u) in enumerate(zip(P1_DATES, P1_POINTS, P1_USAGE))
+    ])
+    ctx = _context([
+        {"game_date": "2024-11-08", "player_id": 1},  # after the first 7 games
+        {"game_date": "2024-11-08", "player_id": 7, "days_since_last_game": 300},  # no game this season
+    ])
+    out = transforms.player_daily_cache(ctx, hist)
+    tables.player_daily_cache.validate(out, ["2024-11-08"])
+    assert list(out.columns) == tables.player_daily_cache.column_names
+    r = out.set_index("player_id")
+    assert r.loc[1, "games_played"] == 7
+    assert r.loc[1, "points_avg_last5"] == pytest.approx((17 + 30 + 8 + 22 + 19) / 5)
+    assert r.loc[1, "minutes_avg_season"] == pytest.approx(33.0)  # 30 .. 36
+    assert r.loc[1, "fga_avg_last10"] == pytest.approx(13.0)  # 10 .. 16
+    assert r.loc[1, "fta_std_season"] == pytest.approx(statistics.stdev([0, 1, 2, 0, 1, 2, 0]))
+    assert r.loc[7, "games_played"] == 0
+    assert pd.isna(r.loc[7, "points_avg_season"]) and pd.isna(r.loc[7, "points_std_season"])
+
+
+# player_shot_zone_analysis ----------------------------------------------------------------------
+def test_player_shot_zone_shares():
+    hist = _summary([
+        # 20 points: 5 twos, 2 threes, 4 free throws (10 + 6 + 4)
+        {"game_date": "2024-11-01", "player_id": 1, "minutes": 30.0, "points": 20, "fg2m": 5, "fg2a": 10,
+         "fg3m": 2, "fg3a": 5, "ftm": 4, "fta": 5},
+        # 20 points: 3 twos, 4 threes, 2 free throws (6 + 12 + 2)
+        {"game_date": "2024-11-03", "player_id": 1, "minutes": 30.0, "points": 20, "fg2m": 3, "fg2a": 8,
+         "fg3m": 4, "fg3a": 9, "ftm": 2, "fta": 3},
+        # the date's own game: must not count
+        {"game_date": "2024-11-05", "player_id": 1, "minutes": 30.0, "points": 30, "fg2m": 0, "fg2a": 0,
+         "fg3m": 10, "fg3a": 10, "ftm": 0, "fta": 0},
+    ])
+    ctx = _context([{"game_date": "2024-11-05", "player_id": 1}, {"game_date": "2024-11-05", "player_id": 2}])
+    out = transforms.player_shot_zone_analysis(ctx, hist)
+    tables.player_shot_zone_analysis.validate(out, ["2024-11-05"])
+    r = out.set_index("player_id")
+    assert r.loc[1, "games_in_window"] == 2
+    assert r.loc[1, "points_share_2pt"] == pytest.approx(16 / 40)
+    assert r.loc[1, "points_share_3pt"] == pytest.approx(18 / 40)
+    assert r.loc[1, "points_share_ft"] == pytest.approx(6 / 40)
+    assert r.loc[1, ["points_share_2pt", "points_share_3pt", "points_share_ft"]].sum() == pytest.approx(1.0)
+    attempts = 18 + 14 + 0.44 * 8
+    assert r.loc[1, "attempt_share_2pt"] == pytest.approx(18 / attempts)
+    assert r.loc[1, "attempt_share_3pt"] == pytest.approx(14 / attempts)
+    assert r.loc[1, "attempt_share_ft"] == pytest.approx(0.44 * 8 / attempts)
+    assert r.loc[1, ["attempt_share_2pt", "attempt_share_3pt", "attempt_share_ft"]].sum() == pytest.approx(1.0)
+    assert r.loc[1, "fg2_pct"] == pytest.approx(8 / 18)
+    assert r.loc[1, "fg3_pct"] == pytest.approx(6 / 14)
+    assert r.loc[1, "ft_pct"] == pytest.approx(6 / 8)
+    assert r.loc[1, "points_per_game"] == pytest.approx(20.0)
+    # no earlier game: nothing to share
+    assert r.loc[2, "games_in_window"] == 0
+    assert r.loc[2, ["points_share_2pt", "attempt_share_3pt", "fg2_pct", "points_per_game"]].isna().all()
+
+
+# team_defense_zone_analysis ---------------------------------------------------------------------
+NORMAL = dict(possessions=100.0, minutes=240, opp_points_2pt=50, opp_points_3pt=36, opp_points_ft=14,
+              points_allowed=100, opp_fg3a=35, opp_fta=20)
+
+
+def _team_history() -> pd.DataFrame:
+    days = ["2024-10-22", "2024-10-23", "2024-10-24"]
+    rows = []
+    for d in days:
+        # 29 ordinary teams every day
+        rows += [{"game_date": d, "team": f"T{i:02d}", **NORMAL} for i in range(29)]
+        rows.append({"game_date": d, "team": "LAL", "possessions": {"2024-10-22": 98.0, "2024-10-23": 100.0, "2024-10-24": 102.0}[d],
+                     "minutes": 265 if d == "2024-10-24" else 240, "opp_points_2pt": 55, "opp_points_3pt": 39,
+                     "opp_points_ft": 16, "points_allowed": 110, "opp_fg3a": 30, "opp_fta": 25})
+    rows += [{"game_date": d, "team": "SEA", **NORMAL} for d in days[1:]]  # only two games
+    rows.append({"game_date": "2024-10-25", "team": "LAL", **NORMAL, "points_allowed": 200})  # the date's own game
+    base = {"game_id": "0022400001", "season": SEASON, "season_type": "regular", "opponent": "XXX"}
+    return frame(analytics.team_defense_game_summary, [{**base, **r} for r in rows])
+
+
+def _team_context(rows) -> pd.DataFrame:
+    base = {"game_id": "0022400900", "season": SEASON, "is_home": True, "back_to_back": False,
+            "games_last_7_days": 1, "season_games_played": 2, "opponent_back_to_back": False, "lines_books": 0}
+    return frame(analytics.upcoming_team_game_context, [{**base, **r} for r in rows])
+
+
+def test_team_defense_zones_rates_and_league():
+    ctx = _team_context([
+        {"game_date": "2024-10-25", "team": "LAL", "opponent": "SEA"},
+        {"game_date": "2024-10-25", "team": "SEA", "opponent": "LAL"},
+        {"game_date": "2024-10-24", "team": "LAL", "opponent": "T00"},
+    ])
+    out = transforms.team_defense_zone_analysis(ctx, _team_history())
+    tables.team_defense_zone_analysis.validate(out, ["2024-10-24", "2024-10-25"])
+    lal = out.iloc[0]
+    assert lal["games_in_window"] == 3
+    # LAL's three earlier games: 300 possessions, 745 minutes, 165 / 117 / 48 points allowed by zone
+    assert lal["opp_points_2pt_per100"] == pytest.approx(55.0)
+    assert lal["opp_points_3pt_per100"] == pytest.approx(39.0)
+    assert lal["opp_points_ft_per100"] == pytest.approx(16.0)
+    assert lal["opp_fg3a_per100"] == pytest.approx(30.0)
+    assert lal["opp_fta_per100"] == pytest.approx(25.0)
+    assert lal["defensive_rating"] == pytest.approx(110.0)
+    assert lal["pace"] == pytest.approx(48 * 300 / (745 / 5))
+    # league before 10-25: 89 ordinary team-games + LAL's 3 = 92 team-games, 9200 possessions
+    league_poss = 89 * 100 + 300
+    assert lal["league_defensive_rating"] == pytest.approx(100 * (89 * 100 + 330) / league_poss)
+    assert lal["league_pace"] == pytest.approx(48 * league_poss / ((89 * 240 + 745) / 5))
+    assert lal["opp_points_2pt_vs_league"] == pytest.approx(55 / (100 * (89 * 50 + 165) / league_poss) - 1)
+    assert lal["defensive_rating_vs_league"] == pytest.approx(110 / (100 * 9230 / league_poss) - 1)
+
+    # SEA: two games (< MIN_TEAM_GAMES): no rates of its own, league averages still there
+    assert transforms.MIN_TEAM_GAMES == 3
+    sea = out.iloc[1]
+    assert sea["games_in_window"] == 2
+    own = ["opp_points_2pt_per100", "opp_points_3pt_per100", "opp_points_ft_per100", "opp_points_2pt_vs_league",
+           "opp_fg3a_per100", "opp_fta_per100", "defensive_rating", "defensive_rating_vs_league", "pace"]
+    assert sea[own].isna().all()
+    assert sea["league_defensive_rating"] == pytest.approx(lal["league_defensive_rating"])
+
+    # LAL on 10-24: two earlier games and only 61 league team-games: all null
+    early = out.iloc[2]
+    assert early["games_in_window"] == 2
+    assert early[[*own, "league_pace", "league_defensive_rating"]].isna().all()
+
+
+# ml_feature_store -------------------------------------------------------------------------------
+def test_ml_feature_store_columns_and_version():
+    day = "2024-10-25"
+    hist = _summary([
+        {"game_date": d, "player_id": 1, "minutes": 32.0, "points": p, "usage_rate": 0.25, "fga": 15, "fta": 10,
+         "fg2m": 4, "fg2a": 9, "fg3m": 2, "fg3a": 6, "ftm": p - 14, "team": "LAL"}
+        for d, p in [("2024-10-22", 20), ("2024-10-23", 24), ("2024-10-24", 22)]
+    ])
+    ctx = _context([{"game_date": day, "player_id": 1, "opponent": "SEA", "points_line": 21.5, "points_line_books": 2,
+                     "points_line_over_prob": 0.52}])
+    team_ctx = _team_context([
+        {"game_date": day, "team": "LAL", "opponent": "SEA", "spread": -4.0, "game_total": 220.0, "implied_team_total": 112.0},
+        {"game_date": day, "team": "SEA", "opponent": "LAL", "spread": 4.0, "game_total": 220.0, "implied_team_total": 108.0},
+    ])
+    cache = transforms.player_daily_cache(ctx, hist)
+    zones = transforms.player_shot_zone_analysis(ctx, hist)
+    team_zones = transforms.team_defense_zone_analysis(team_ctx, _team_history())
+    factors = transforms.player_composite_factors(ctx, cache, zones, team_zones)
+    tables.player_composite_factors.validate(factors, [day])
+    out = transforms.ml_feature_store(ctx, team_ctx, cache, zones, team_zones, factors)
+
+    assert list(out.columns) == tables.ml_feature_store.column_names
+    assert (out["feature_version"] == tables.FEATURE_VERSION).all()
+    tables.ml_feature_store.validate(out, [day])
+    r = out.iloc[0]
+    assert r["points_avg_last5"] == pytest.approx(22.0)
+    assert r["points_line"] == pytest.approx(21.5)
+    assert r["team_spread"] == pytest.approx(-4.0)
+    assert r["implied_team_total"] == pytest.approx(112.0)
+    assert r["is_home"] == 1.0 and r["back_to_back"] == 0.0
+    # the opponent's (SEA's) defence: two games, below MIN_TEAM_GAMES -> null
+    assert np.isnan(r["opponent_defensive_rating"])
+    # three earlier games, 6 of 20/24/22 points from threes
+    assert r["points_share_3pt"] == pytest.approx(18 / 66)
