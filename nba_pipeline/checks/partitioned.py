@@ -55,6 +55,19 @@ class PartitionCheck:
         )
 
 
+def _without_empty_listings(metadata: Mapping[str, object]) -> dict[str, object]:
+    """Drop example listings with nothing in them: a season has thousands of passing evaluations,
+    and each one's metadata is serialized three times into the event log."""
+
+    def empty(value: object) -> bool:
+        data = value.data if isinstance(value, dg.JsonMetadataValue) else value
+        if isinstance(data, dict):
+            return all(v in ([], {}) for v in data.values())
+        return data == []
+
+    return {k: v for k, v in metadata.items() if not empty(v)}
+
+
 def by_partition(df: pd.DataFrame, keys: Sequence[str], column: str = "game_date") -> dict[str, pd.DataFrame]:
     """Split a frame into one frame per partition key (empty frames for keys without rows)."""
     if len(df):
@@ -88,7 +101,7 @@ def emit(
                 asset_key=table.asset_key,
                 check_name=check.name,
                 passed=o.passed,
-                metadata=dict(o.metadata),
+                metadata=_without_empty_listings(o.metadata),
                 severity=check.severity,
                 description=o.description,
                 blocking=check.blocking,
