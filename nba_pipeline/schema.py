@@ -184,6 +184,9 @@ class Table:
         out = pd.DataFrame(index=df.index)
         for c in self.columns:
             s = df[c.name] if c.name in df.columns else pd.Series(None, index=df.index)
+            if s.dtype == c.pandas_dtype:
+                out[c.name] = s
+                continue
             if c.type == "date":
                 s = pd.to_datetime(s).dt.tz_localize(None) if len(s) else s
                 s = s.astype("datetime64[ns]")
