@@ -42,7 +42,9 @@ def rolling_sums(games: pd.DataFrame, by: str, values: Sequence[str], windows: M
                     out[f"{v}__{w}__{part}"] = cum
                 else:
                     lag = cum.groupby(grp).shift(k).fillna(0.0)
-                    out[f"{v}__{w}__{part}"] = cum - lag
+                    # a difference of running float sums leaves ~1e-13 of noise (a window of
+                    # zeros can come out at -1e-16 and fail a >= 0 range): round it away
+                    out[f"{v}__{w}__{part}"] = (cum - lag).round(9)
     return out
 
 
@@ -99,10 +101,7 @@ def player_daily_cache(context: pd.DataFrame, history: pd.DataFrame) -> pd.DataF
 
 # player_shot_zone_analysis ---------------------------------------------------------------------
 def _zone_points(df: pd.DataFrame) -> pd.DataFrame:
-    return df.assign(
-        points_2pt=2 * df["fg2m"], points_3pt=3 * df["fg3m"], points_ft=df["ftm"],
-        trips_ft=0.44 * df["fta"],
-    )
+    return df.assign(points_2pt=2 * df["fg2m"], points_3pt=3 * df["fg3m"], points_ft=df["ftm"])
 
 
 def _ratio(a, b):
@@ -112,7 +111,7 @@ def _ratio(a, b):
 def player_shot_zone_analysis(context: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     slate = _player_slate(context)
     hist = _zone_points(_ids(history, "player_id"))
-    values = ["points", "points_2pt", "points_3pt", "points_ft", "fg2m", "fg2a", "fg3m", "fg3a", "ftm", "fta", "trips_ft"]
+    values = ["points", "points_2pt", "points_3pt", "points_ft", "fg2m", "fg2a", "fg3m", "fg3a", "ftm", "fta"]
     sums = rolling_sums(hist, "player_id", values, {"w": ZONE_WINDOW_GAMES})
     at = as_of_before(slate, sums, "player_id")
     s = {v: at[f"{v}__w__sum"] for v in values}
@@ -121,10 +120,11 @@ def player_shot_zone_analysis(context: pd.DataFrame, history: pd.DataFrame) -> p
     out["games_in_window"] = games.to_numpy()
     for z in ("2pt", "3pt", "ft"):
         out[f"points_share_{z}"] = _ratio(s[f"points_{z}"], s["points"]).to_numpy()
-    attempts = s["fg2a"] + s["fg3a"] + s["trips_ft"]
+    trips_ft = 0.44 * s["fta"]  # from the integer sum, so a window without free throws is exactly 0
+    attempts = s["fg2a"] + s["fg3a"] + trips_ft
     out["attempt_share_2pt"] = _ratio(s["fg2a"], attempts).to_numpy()
     out["attempt_share_3pt"] = _ratio(s["fg3a"], attempts).to_numpy()
-    out["attempt_share_ft"] = _ratio(s["trips_ft"], attempts).to_numpy()
+    out["attempt_share_ft"] = _ratio(trips_ft, attempts).to_numpy()
     out["fg2_pct"] = _ratio(s["fg2m"], s["fg2a"]).to_numpy()
     out["fg3_pct"] = _ratio(s["fg3m"], s["fg3a"]).to_numpy()
     out["ft_pct"] = _ratio(s["ftm"], s["fta"]).to_numpy()

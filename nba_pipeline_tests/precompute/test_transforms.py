@@ -300,3 +300,14 @@ def test_ml_feature_store_columns_and_version():
     assert np.isnan(r["opponent_defensive_rating"])
     # three earlier games, 6 of 20/24/22 points from threes
     assert r["points_share_3pt"] == pytest.approx(18 / 66)
+
+
+def test_a_window_of_zeros_after_fractional_values_sums_to_exactly_zero():
+    """Regression (found by the 2-season synthetic benchmark): running float sums differenced
+    into a window left -1e-16, which failed the >= 0 range check of a share."""
+    dates = pd.date_range("2024-11-01", periods=14, freq="D")
+    values = [0.44 * 7, 0.44 * 3, 0.1, 0.7, 0.2] + [0.0] * 9
+    games = pd.DataFrame({"player_id": 1, "season": "2024-25", "game_date": dates, "x": values})
+    sums = transforms.rolling_sums(games, "player_id", ["x"], {"last5": 5})
+    assert (sums["x__last5__sum"].iloc[9:] == 0.0).all()
+    assert (sums["x__last5__sum"] >= 0).all()
