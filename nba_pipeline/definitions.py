@@ -8,6 +8,7 @@ from nba_pipeline.analytics.assets import ANALYTICS_ASSETS
 from nba_pipeline.checks.analytics import ANALYTICS_CHECKS
 from nba_pipeline.checks.precompute import PRECOMPUTE_CHECKS
 from nba_pipeline.checks.raw import RAW_CHECKS
+from nba_pipeline.freshness import with_layer_freshness
 from nba_pipeline.precompute.assets import PRECOMPUTE_ASSETS
 from nba_pipeline.raw.assets import RAW_ASSETS
 from nba_pipeline.resources.sources import NbaSource, source_from_env
@@ -18,7 +19,7 @@ def build_definitions(
     nba_source: NbaSource | None = None, io_manager: dg.ConfigurableIOManagerFactory | None = None
 ) -> dg.Definitions:
     """Definitions with resources from the environment unless given (tests, the CLI's demo)."""
-    return dg.Definitions(
+    defs = dg.Definitions(
         assets=[*RAW_ASSETS, *ANALYTICS_ASSETS, *PRECOMPUTE_ASSETS],
         asset_checks=[*RAW_CHECKS, *ANALYTICS_CHECKS, *PRECOMPUTE_CHECKS],
         resources={
@@ -28,6 +29,7 @@ def build_definitions(
         # a subprocess per step costs seconds; steps here are short and pandas-bound
         executor=dg.in_process_executor,
     )
+    return defs.map_asset_specs(func=with_layer_freshness)
 
 
 defs = build_definitions()

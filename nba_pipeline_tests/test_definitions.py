@@ -33,6 +33,20 @@ def test_every_asset_has_a_declared_table_partitions_and_code_version():
         assert graph.get_check_keys_for_assets({key}), f"{key} has no checks"
 
 
+def test_every_asset_has_its_layers_freshness_policy():
+    from nba_pipeline.freshness import DEADLINES
+
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    assert len(keys) == 15
+    for key in keys:
+        node = graph.get(key)
+        policy = node.freshness_policy
+        assert policy is not None, key
+        assert policy.deadline_cron == DEADLINES[node.group_name], key
+        assert policy.timezone == "America/New_York"
+
+
 def test_dagster_definitions_validate_cli():
     env = {**os.environ, "DAGSTER_HOME": str(ROOT / ".ci_validate_home")}
     Path(env["DAGSTER_HOME"]).mkdir(exist_ok=True)

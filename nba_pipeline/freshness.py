@@ -1,0 +1,25 @@
+"""One freshness policy per layer, applied to every asset of it in `definitions.py`.
+
+Games end by ~1 am US Eastern; the raw feeds have last night's finals by 6 am, analytics by 6:30
+and precompute by 7, each materialized within the 24 hours before its deadline (off days too: an
+empty partition is still a materialization). Dagster judges this on the latest materialization
+of ANY partition; the per-date completeness check that an old backfill cannot satisfy is issue 5.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from nba_pipeline.partitions import GAME_TIMEZONE
+
+DEADLINES = {"nba_raw": "0 6 * * *", "nba_analytics": "30 6 * * *", "nba_precompute": "0 7 * * *"}
+
+
+def layer_freshness_policy(group: str) -> dg.FreshnessPolicy:
+    return dg.FreshnessPolicy.cron(
+        deadline_cron=DEADLINES[group], lower_bound_delta=dt.timedelta(hours=24), timezone=GAME_TIMEZONE
+    )
+
+
+def with_layer_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
+    return dg.apply_freshness_policy(spec, layer_freshness_policy(spec.group_name))
