@@ -50,9 +50,10 @@ def season_labels(dates: pd.Series) -> pd.Series:
     return (year.astype(str) + "-" + ((year + 1) % 100).astype(str).str.zfill(2)).astype("string")
 
 
-def history_mapping(days: int = HISTORY_DAYS) -> dg.TimeWindowPartitionMapping:
-    """Upstream partitions D-days .. D-1 of game date D: strictly before D."""
-    return dg.TimeWindowPartitionMapping(start_offset=-days, end_offset=-1)
+def history_mapping(include_same_day: bool = False) -> dg.TimeWindowPartitionMapping:
+    """Upstream partitions D-HISTORY_DAYS .. D-1 of game date D (.. D with include_same_day, for
+    inputs whose same-day rows the reader strips of results itself)."""
+    return dg.TimeWindowPartitionMapping(start_offset=-HISTORY_DAYS, end_offset=0 if include_same_day else -1)
 
 
 def required_history(dates: Iterable[dt.date]) -> dict[str, list[str]]:

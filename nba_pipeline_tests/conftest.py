@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -23,17 +24,26 @@ needs_real_data = pytest.mark.skipif(
 @pytest.fixture
 def instance(tmp_path):
     """A real SQLite-backed instance in a temp DAGSTER_HOME (what the CLI and UI use)."""
+    with dagster_instance_at(tmp_path / "dagster_home") as inst:
+        yield inst
+
+
+@contextmanager
+def dagster_instance_at(home: Path):
+    """A real instance whose DAGSTER_HOME is `home` (the embedded dagster.yaml written there),
+    the previous DAGSTER_HOME restored afterwards."""
     from nba_pipeline.instance import prepare_home
 
-    home = prepare_home(tmp_path / "dagster_home")
     old = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(home)
-    with dg.DagsterInstance.get() as inst:
-        yield inst
-    if old is None:
-        os.environ.pop("DAGSTER_HOME", None)
-    else:
-        os.environ["DAGSTER_HOME"] = old
+    os.environ["DAGSTER_HOME"] = str(prepare_home(home))
+    try:
+        with dg.DagsterInstance.get() as inst:
+            yield inst
+    finally:
+        if old is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = old
 
 
 def make_defs(raw_dir: Path, db_path: Path) -> dg.Definitions:

@@ -17,7 +17,7 @@ import pytest
 
 from nba_pipeline.history import season_start
 from nba_pipeline.runner import run_backfill
-from nba_pipeline_tests.conftest import make_defs
+from nba_pipeline_tests.conftest import dagster_instance_at, make_defs
 
 FEATURE_TABLES = [
     "nba_analytics.upcoming_player_game_context",
@@ -64,38 +64,24 @@ def _change_result(db, day: dt.date) -> tuple[int, str, dt.date]:
 
 @pytest.fixture(scope="module")
 def changed(synthetic_league, tmp_path_factory):
-    import os
-
-    import dagster as dg
-
-    from nba_pipeline.instance import prepare_home
-
     raw, summary = synthetic_league
     opening = dt.date.fromisoformat(summary["first_date"])
     day = opening + dt.timedelta(days=10)
     end = opening + dt.timedelta(days=20)
-    home = prepare_home(tmp_path_factory.mktemp("leak_home"))
-    old_home = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(home)
+    home = tmp_path_factory.mktemp("leak_home")
     db = home / "warehouse.duckdb"
     defs = make_defs(raw, db)
-    try:
-        with dg.DagsterInstance.get() as instance:
-            first = run_backfill(defs, instance, season_start(opening), end, progress=None)
-            assert first.success, first.step_failures
-            player_id, game_id, next_day = _change_result(db, day)
-            assert next_day is not None and next_day <= end
-            before = {(t, d): _rows(db, t, d) for t in [*FEATURE_TABLES, "nba_analytics.player_game_summary"] for d in (day, next_day)}
-            rerun = run_backfill(defs, instance, day, next_day, select="group:nba_analytics or group:nba_precompute", progress=None)
-            assert rerun.success, rerun.step_failures
-            assert not [f for f in rerun.checks_failed if "(ERROR)" in f]
-            after = {key: _rows(db, *key) for key in before}
-            yield dict(day=day, next_day=next_day, player_id=player_id, game_id=game_id, before=before, after=after, rerun=rerun)
-    finally:
-        if old_home is None:
-            os.environ.pop("DAGSTER_HOME", None)
-        else:
-            os.environ["DAGSTER_HOME"] = old_home
+    with dagster_instance_at(home) as instance:
+        first = run_backfill(defs, instance, season_start(opening), end, progress=None)
+        assert first.success, first.step_failures
+        player_id, game_id, next_day = _change_result(db, day)
+        assert next_day is not None and next_day <= end
+        before = {(t, d): _rows(db, t, d) for t in [*FEATURE_TABLES, "nba_analytics.player_game_summary"] for d in (day, next_day)}
+        rerun = run_backfill(defs, instance, day, next_day, select="group:nba_analytics or group:nba_precompute", progress=None)
+        assert rerun.success, rerun.step_failures
+        assert not [f for f in rerun.checks_failed if "(ERROR)" in f]
+        after = {key: _rows(db, *key) for key in before}
+        yield dict(day=day, next_day=next_day, player_id=player_id, game_id=game_id, before=before, after=after, rerun=rerun)
 
 
 def test_the_changed_result_reached_the_days_facts(changed):

@@ -13,7 +13,7 @@ from nba_pipeline.analytics.tables import ANALYTICS_TABLES
 from nba_pipeline.precompute.tables import PRECOMPUTE_TABLES
 from nba_pipeline.runner import run_backfill
 from nba_pipeline.status import asset_status
-from nba_pipeline_tests.conftest import REAL_DATA, make_defs, needs_real_data, query
+from nba_pipeline_tests.conftest import REAL_DATA, dagster_instance_at, make_defs, needs_real_data, query
 
 pytestmark = needs_real_data
 
@@ -48,26 +48,12 @@ def _justified(failure: str) -> bool:
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    import os
-
-    import dagster as dg
-
-    from nba_pipeline.instance import prepare_home
-
-    home = prepare_home(tmp_path_factory.mktemp("real_pipeline"))
-    old = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(home)
+    home = tmp_path_factory.mktemp("real_pipeline")
     db = home / "warehouse.duckdb"
     defs = make_defs(REAL_DATA, db)
-    try:
-        with dg.DagsterInstance.get() as instance:
-            runs = [run_backfill(defs, instance, *period, progress=None) for period in (SEASON, NEW_SEASON)]
-            yield defs, instance, db, runs
-    finally:
-        if old is None:
-            os.environ.pop("DAGSTER_HOME", None)
-        else:
-            os.environ["DAGSTER_HOME"] = old
+    with dagster_instance_at(home) as instance:
+        runs = [run_backfill(defs, instance, *period, progress=None) for period in (SEASON, NEW_SEASON)]
+        yield defs, instance, db, runs
 
 
 def test_both_periods_materialize_every_asset_for_every_date(pipeline):

@@ -7,7 +7,6 @@ import pandas as pd
 
 from nba_pipeline.analytics import tables, transforms
 from nba_pipeline.history import (
-    HISTORY_DAYS,
     history_mapping,
     record_history_window,
     require_history,
@@ -74,7 +73,7 @@ def team_game_summaries(context: dg.AssetExecutionContext, teams: pd.DataFrame, 
         # (transforms.pregame_schedule), earlier dates' games give rest and games played
         "schedule": dg.AssetIn(
             raw.schedule.asset_key,
-            partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-HISTORY_DAYS, end_offset=0),
+            partition_mapping=history_mapping(include_same_day=True),
         ),
         "game_lines": dg.AssetIn(raw.game_lines.asset_key),
     },

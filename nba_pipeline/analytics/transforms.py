@@ -19,7 +19,8 @@ USAGE_MIN_MINUTES = 3.0
 PREGAME_SCHEDULE_COLUMNS = ["game_date", "game_id", "season", "season_type", "home_team", "away_team", "start_time_utc"]
 
 
-def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+def ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    """num / den as float, null where den is 0 (no attempts -> no percentage)."""
     num = num.astype("float64")
     den = den.astype("float64")
     return (num / den.where(den > 0)).astype("float64")
@@ -49,10 +50,10 @@ def player_game_summary(players: pd.DataFrame, teams: pd.DataFrame) -> pd.DataFr
     team_used = tm["fga"] + 0.44 * tm["fta"] + tm["tov"]
     usage = used * (tm["minutes"] / 5) / (p["minutes"] * team_used)
     out["usage_rate"] = usage.where(p["minutes"] >= USAGE_MIN_MINUTES).astype("float64")
-    out["true_shooting_pct"] = _ratio(p["points"], 2 * (p["fga"] + 0.44 * p["fta"]))
-    out["fg_pct"] = _ratio(p["fgm"], p["fga"])
-    out["fg3_pct"] = _ratio(p["fg3m"], p["fg3a"])
-    out["ft_pct"] = _ratio(p["ftm"], p["fta"])
+    out["true_shooting_pct"] = ratio(p["points"], 2 * (p["fga"] + 0.44 * p["fta"]))
+    out["fg_pct"] = ratio(p["fgm"], p["fga"])
+    out["fg3_pct"] = ratio(p["fg3m"], p["fg3a"])
+    out["ft_pct"] = ratio(p["ftm"], p["fta"])
     out["team_minutes"] = tm["minutes"].astype("int64")
     out["team_points"] = tm["points"].astype("int64")
     return out
@@ -61,19 +62,19 @@ def player_game_summary(players: pd.DataFrame, teams: pd.DataFrame) -> pd.DataFr
 # team summaries ---------------------------------------------------------------------------------
 def _possessions(t: pd.DataFrame, o: pd.DataFrame) -> pd.Series:
     """Basketball-Reference's team possession estimate for team t against opponent o."""
-    orb_pct = _ratio(t["oreb"], t["oreb"] + o["dreb"]).fillna(0.0)
+    orb_pct = ratio(t["oreb"], t["oreb"] + o["dreb"]).fillna(0.0)
     return t["fga"] + 0.4 * t["fta"] - 1.07 * orb_pct * (t["fga"] - t["fgm"]) + t["tov"]
 
 
 def _shooting_splits(s: pd.DataFrame, prefix: str) -> dict[str, pd.Series]:
     return {
-        f"{prefix}fg_pct": _ratio(s["fgm"], s["fga"]),
-        f"{prefix}fg3_pct": _ratio(s["fg3m"], s["fg3a"]),
-        f"{prefix}ft_pct": _ratio(s["ftm"], s["fta"]),
-        f"{prefix}efg_pct": _ratio(s["fgm"] + 0.5 * s["fg3m"], s["fga"]),
-        f"{prefix}ts_pct": _ratio(s["points"], 2 * (s["fga"] + 0.44 * s["fta"])),
-        f"{prefix}fg3a_rate": _ratio(s["fg3a"], s["fga"]),
-        f"{prefix}fta_rate": _ratio(s["fta"], s["fga"]),
+        f"{prefix}fg_pct": ratio(s["fgm"], s["fga"]),
+        f"{prefix}fg3_pct": ratio(s["fg3m"], s["fg3a"]),
+        f"{prefix}ft_pct": ratio(s["ftm"], s["fta"]),
+        f"{prefix}efg_pct": ratio(s["fgm"] + 0.5 * s["fg3m"], s["fga"]),
+        f"{prefix}ts_pct": ratio(s["points"], 2 * (s["fga"] + 0.44 * s["fta"])),
+        f"{prefix}fg3a_rate": ratio(s["fg3a"], s["fga"]),
+        f"{prefix}fta_rate": ratio(s["fta"], s["fga"]),
     }
 
 

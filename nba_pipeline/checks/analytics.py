@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from nba_pipeline.analytics import tables
-from nba_pipeline.checks.common import day_counts, day_examples, in_range_check, rows_match, table_checks
+from nba_pipeline.checks.common import day_counts, day_examples, game_day, in_range_check, rows_match, table_checks, team_game_keys
 from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck
 from nba_pipeline.raw import tables as raw
 
@@ -27,27 +27,15 @@ MIN_ROSTER = 8
 MIN_LINE_PLAYERS_IN_CONTEXT = 0.95
 
 
-def _day(df: pd.DataFrame) -> pd.Series:
-    return df["game_date"].dt.strftime("%Y-%m-%d")
-
-
 def _day_max(df: pd.DataFrame, values: pd.Series) -> dict[str, float]:
     if df.empty:
         return {}
-    return {k: round(float(v), 3) for k, v in values.groupby(_day(df)).max().items()}
+    return {k: round(float(v), 3) for k, v in values.groupby(game_day(df)).max().items()}
 
 
 def _game_minutes(game_ids: pd.Series, schedule: pd.DataFrame) -> np.ndarray:
     ot = schedule.set_index("game_id")["overtime_periods"].astype("float64").reindex(game_ids).to_numpy()
     return REGULATION_MINUTES + OVERTIME_MINUTES * np.nan_to_num(ot)
-
-
-def team_game_keys(schedule: pd.DataFrame, final_only: bool) -> pd.DataFrame:
-    s = schedule[schedule["status"] == "final"] if final_only else schedule
-    return pd.concat(
-        [s[["game_date", "game_id"]].assign(team=s["home_team"]), s[["game_date", "game_id"]].assign(team=s["away_team"])],
-        ignore_index=True,
-    )
 
 
 # player_game_summary ----------------------------------------------------------------------------
@@ -137,7 +125,7 @@ def rosters_cover_teams(players: pd.DataFrame, team_context: pd.DataFrame, keys:
     t["players"] = sizes.reindex(pd.MultiIndex.from_frame(t[["game_id", "team"]])).fillna(0).astype(int).to_numpy()
     short = t[t["players"] < MIN_ROSTER]
     n_games, n_short, examples = day_counts(t), day_counts(short), day_examples(short, ["game_id", "team", "players"])
-    players = t.groupby(t["game_date"].dt.strftime("%Y-%m-%d"))["players"].sum().to_dict() if len(t) else {}
+    players = t.groupby(game_day(t))["players"].sum().to_dict() if len(t) else {}
     return {
         k: Outcome(
             passed=not n_short.get(k, 0),

@@ -17,12 +17,13 @@ from nba_pipeline.schema import Table
 MAX_EXAMPLES = 10
 
 
-def _day(df: pd.DataFrame) -> pd.Series:
+def game_day(df: pd.DataFrame) -> pd.Series:
+    """The partition key ('YYYY-MM-DD') of each row."""
     return df["game_date"].dt.strftime("%Y-%m-%d")
 
 
 def _count_by_day(mask: pd.Series, df: pd.DataFrame) -> dict[str, int]:
-    return {k: int(v) for k, v in mask.groupby(_day(df)).sum().items()} if len(df) else {}
+    return {k: int(v) for k, v in mask.groupby(game_day(df)).sum().items()} if len(df) else {}
 
 
 def _examples(df: pd.DataFrame, cols: Sequence[str]) -> dict[str, list]:
@@ -30,7 +31,7 @@ def _examples(df: pd.DataFrame, cols: Sequence[str]) -> dict[str, list]:
         return {}
     return {
         day: g[list(cols)].astype(str).head(MAX_EXAMPLES).values.tolist()
-        for day, g in df.groupby(_day(df))
+        for day, g in df.groupby(game_day(df))
     }
 
 
@@ -38,12 +39,21 @@ def day_counts(df: pd.DataFrame) -> dict[str, int]:
     """Rows per game date ('YYYY-MM-DD' -> count), for cheap lookups in the per-partition loop."""
     if df.empty:
         return {}
-    return {k: int(v) for k, v in df.groupby(_day(df)).size().items()}
+    return {k: int(v) for k, v in df.groupby(game_day(df)).size().items()}
 
 
 def day_examples(df: pd.DataFrame, cols: Sequence[str]) -> dict[str, list]:
     """Up to MAX_EXAMPLES rows (as strings) per game date; only dates with rows appear."""
     return _examples(df, cols)
+
+
+def team_game_keys(schedule: pd.DataFrame, final_only: bool) -> pd.DataFrame:
+    """(game_date, game_id, team) twice per game of the schedule: the rows team tables must have."""
+    s = schedule[schedule["status"] == "final"] if final_only else schedule
+    return pd.concat(
+        [s[["game_date", "game_id"]].assign(team=s["home_team"]), s[["game_date", "game_id"]].assign(team=s["away_team"])],
+        ignore_index=True,
+    )
 
 
 def rows_match(actual: pd.DataFrame, expected: pd.DataFrame, key: Sequence[str], keys: Sequence[str]) -> Outcomes:

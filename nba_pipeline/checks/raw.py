@@ -12,7 +12,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from nba_pipeline.checks.common import day_counts, day_examples
+from nba_pipeline.checks.common import day_counts, day_examples, rows_match, team_game_keys
 from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck, by_partition, emit
 from nba_pipeline.partitions import partition_date_range
 from nba_pipeline.raw import tables
@@ -66,29 +66,6 @@ def final_games_have_scores(schedule: pd.DataFrame, keys: Sequence[str]) -> Outc
 
 
 # team box scores ----------------------------------------------------------------------------------
-def team_rows_match_schedule(teams: pd.DataFrame, schedule: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
-    """Two team rows per final game, one for each of its teams; an off day expects 0 rows."""
-    games = by_partition(_final_games(schedule), keys)
-    rows = by_partition(teams, keys)
-    out = {}
-    for key in keys:
-        g, t = games[key], rows[key]
-        expected = set(zip(g["game_id"], g["home_team"])) | set(zip(g["game_id"], g["away_team"]))
-        actual = set(zip(t["game_id"], t["team"]))
-        missing, extra = sorted(expected - actual), sorted(actual - expected)
-        out[key] = Outcome(
-            passed=len(t) == 2 * len(g) and not missing and not extra,
-            metadata={
-                "final_games": len(g),
-                "expected_rows": 2 * len(g),
-                "rows": len(t),
-                "missing_team_games": dg.MetadataValue.json([list(m) for m in missing[:MAX_LISTED]]),
-                "unexpected_team_games": dg.MetadataValue.json([list(m) for m in extra[:MAX_LISTED]]),
-            },
-        )
-    return out
-
-
 def team_points_match_player_points(teams: pd.DataFrame, players: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
     """Cross-source: a team's points in the team game log equal the sum of its players' points
     (player game logs). Team rows summed from player rows are skipped: they agree by construction."""
@@ -236,8 +213,12 @@ SCHEDULE_CHECKS = [
     PartitionCheck("final_games_have_scores", "Every final game has both scores and a winner.", lambda f, k: final_games_have_scores(f["schedule"], k)),
 ]
 TEAM_CHECKS = [
-    *_generic(tables.team_boxscores),
-    PartitionCheck("rows_match_schedule", "Two team rows per final game of the date (0 games -> 0 rows).", lambda f, k: team_rows_match_schedule(f["team_boxscores"], f["schedule"], k)),
+    # (no separate grain check: a key present twice already fails rows_match_schedule)
+    PartitionCheck(
+        "rows_match_schedule",
+        "Two team rows per final game of the date, one per team, no key twice (0 games -> 0 rows).",
+        lambda f, k: rows_match(f["team_boxscores"], team_game_keys(f["schedule"], final_only=True), ["game_date", "game_id", "team"], k),
+    ),
     PartitionCheck("points_match_player_points", "Team points (team game log) equal the sum of its players' points (player game logs).", lambda f, k: team_points_match_player_points(f["team_boxscores"], f["player_boxscores"], k)),
 ]
 PLAYER_CHECKS = [

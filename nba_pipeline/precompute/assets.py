@@ -13,6 +13,7 @@ from nba_pipeline.analytics import tables as analytics
 from nba_pipeline.history import history_mapping, record_history_window, require_history, require_same_day
 from nba_pipeline.layer import record_partitions, table_asset_kwargs
 from nba_pipeline.precompute import tables, transforms
+from nba_pipeline.schema import Table
 
 GROUP = "nba_precompute"
 
@@ -26,49 +27,45 @@ def _frame(table, df: pd.DataFrame) -> pd.DataFrame:
     return df if len(df) else table.empty_frame()
 
 
-@dg.asset(
-    ins={
-        "context_rows": dg.AssetIn(analytics.upcoming_player_game_context.asset_key),
-        "history": dg.AssetIn(analytics.player_game_summary.asset_key, partition_mapping=history_mapping()),
-    },
-    **table_asset_kwargs(tables.player_daily_cache, GROUP),
+def _windowed_asset(table: Table, slate: Table, history: Table, transform) -> dg.AssetsDefinition:
+    """An asset of `table`: for each player (team) in the date's `slate`, `transform` over the
+    `history` table's earlier dates of the season."""
+    slate_key, history_key = slate.asset_key, history.asset_key
+
+    @dg.asset(
+        ins={
+            "slate": dg.AssetIn(slate.asset_key),
+            "history": dg.AssetIn(history.asset_key, partition_mapping=history_mapping()),
+        },
+        **table_asset_kwargs(table, GROUP),
+    )
+    def _asset(context: dg.AssetExecutionContext, slate: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+        _same_day(context, slate_key)
+        require_history(context, history_key)
+        record_history_window(context, history_key, history)
+        return record_partitions(context, table, _frame(table, transform(slate, history)))
+
+    return _asset
+
+
+player_daily_cache = _windowed_asset(
+    tables.player_daily_cache,
+    analytics.upcoming_player_game_context,
+    analytics.player_game_summary,
+    transforms.player_daily_cache,
 )
-def player_daily_cache(context: dg.AssetExecutionContext, context_rows: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
-    _same_day(context, analytics.upcoming_player_game_context.asset_key)
-    require_history(context, analytics.player_game_summary.asset_key)
-    record_history_window(context, analytics.player_game_summary.asset_key, history)
-    df = transforms.player_daily_cache(context_rows, history)
-    return record_partitions(context, tables.player_daily_cache, _frame(tables.player_daily_cache, df))
-
-
-@dg.asset(
-    ins={
-        "context_rows": dg.AssetIn(analytics.upcoming_player_game_context.asset_key),
-        "history": dg.AssetIn(analytics.player_game_summary.asset_key, partition_mapping=history_mapping()),
-    },
-    **table_asset_kwargs(tables.player_shot_zone_analysis, GROUP),
+player_shot_zone_analysis = _windowed_asset(
+    tables.player_shot_zone_analysis,
+    analytics.upcoming_player_game_context,
+    analytics.player_game_summary,
+    transforms.player_shot_zone_analysis,
 )
-def player_shot_zone_analysis(context: dg.AssetExecutionContext, context_rows: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
-    _same_day(context, analytics.upcoming_player_game_context.asset_key)
-    require_history(context, analytics.player_game_summary.asset_key)
-    record_history_window(context, analytics.player_game_summary.asset_key, history)
-    df = transforms.player_shot_zone_analysis(context_rows, history)
-    return record_partitions(context, tables.player_shot_zone_analysis, _frame(tables.player_shot_zone_analysis, df))
-
-
-@dg.asset(
-    ins={
-        "team_context": dg.AssetIn(analytics.upcoming_team_game_context.asset_key),
-        "history": dg.AssetIn(analytics.team_defense_game_summary.asset_key, partition_mapping=history_mapping()),
-    },
-    **table_asset_kwargs(tables.team_defense_zone_analysis, GROUP),
+team_defense_zone_analysis = _windowed_asset(
+    tables.team_defense_zone_analysis,
+    analytics.upcoming_team_game_context,
+    analytics.team_defense_game_summary,
+    transforms.team_defense_zone_analysis,
 )
-def team_defense_zone_analysis(context: dg.AssetExecutionContext, team_context: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
-    _same_day(context, analytics.upcoming_team_game_context.asset_key)
-    require_history(context, analytics.team_defense_game_summary.asset_key)
-    record_history_window(context, analytics.team_defense_game_summary.asset_key, history)
-    df = transforms.team_defense_zone_analysis(team_context, history)
-    return record_partitions(context, tables.team_defense_zone_analysis, _frame(tables.team_defense_zone_analysis, df))
 
 
 @dg.asset(

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from nba_pipeline.analytics.transforms import ratio
 from nba_pipeline.history import season_labels
 from nba_pipeline.precompute.tables import CACHE_STATS, FEATURE_VERSION, FEATURES, ZONE_WINDOW_GAMES
 
@@ -104,10 +105,6 @@ def _zone_points(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(points_2pt=2 * df["fg2m"], points_3pt=3 * df["fg3m"], points_ft=df["ftm"])
 
 
-def _ratio(a, b):
-    return a / b.where(b > 0)
-
-
 def player_shot_zone_analysis(context: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     slate = _player_slate(context)
     hist = _zone_points(_ids(history, "player_id"))
@@ -119,16 +116,16 @@ def player_shot_zone_analysis(context: pd.DataFrame, history: pd.DataFrame) -> p
     out = slate.copy()
     out["games_in_window"] = games.to_numpy()
     for z in ("2pt", "3pt", "ft"):
-        out[f"points_share_{z}"] = _ratio(s[f"points_{z}"], s["points"]).to_numpy()
+        out[f"points_share_{z}"] = ratio(s[f"points_{z}"], s["points"]).to_numpy()
     trips_ft = 0.44 * s["fta"]  # from the integer sum, so a window without free throws is exactly 0
     attempts = s["fg2a"] + s["fg3a"] + trips_ft
-    out["attempt_share_2pt"] = _ratio(s["fg2a"], attempts).to_numpy()
-    out["attempt_share_3pt"] = _ratio(s["fg3a"], attempts).to_numpy()
-    out["attempt_share_ft"] = _ratio(trips_ft, attempts).to_numpy()
-    out["fg2_pct"] = _ratio(s["fg2m"], s["fg2a"]).to_numpy()
-    out["fg3_pct"] = _ratio(s["fg3m"], s["fg3a"]).to_numpy()
-    out["ft_pct"] = _ratio(s["ftm"], s["fta"]).to_numpy()
-    out["points_per_game"] = _ratio(s["points"], games.astype("float64")).to_numpy()
+    out["attempt_share_2pt"] = ratio(s["fg2a"], attempts).to_numpy()
+    out["attempt_share_3pt"] = ratio(s["fg3a"], attempts).to_numpy()
+    out["attempt_share_ft"] = ratio(trips_ft, attempts).to_numpy()
+    out["fg2_pct"] = ratio(s["fg2m"], s["fg2a"]).to_numpy()
+    out["fg3_pct"] = ratio(s["fg3m"], s["fg3a"]).to_numpy()
+    out["ft_pct"] = ratio(s["ftm"], s["fta"]).to_numpy()
+    out["points_per_game"] = ratio(s["points"], games.astype("float64")).to_numpy()
     return out
 
 
@@ -166,19 +163,19 @@ def team_defense_zone_analysis(team_context: pd.DataFrame, history: pd.DataFrame
     out = slate.copy()
     out["games_in_window"] = at["_n"].fillna(0).clip(upper=ZONE_WINDOW_GAMES).astype("int64").to_numpy()
     for z in ("2pt", "3pt", "ft"):
-        team_rate = 100 * _ratio(s[f"opp_points_{z}"], s["possessions"])
-        league_rate = 100 * _ratio(league[f"opp_points_{z}"], league["possessions"])
+        team_rate = 100 * ratio(s[f"opp_points_{z}"], s["possessions"])
+        league_rate = 100 * ratio(league[f"opp_points_{z}"], league["possessions"])
         out[f"opp_points_{z}_per100"] = team_rate.to_numpy()
         out[f"opp_points_{z}_vs_league"] = (team_rate.to_numpy() / league_rate.to_numpy()) - 1
-    out["opp_fg3a_per100"] = (100 * _ratio(s["opp_fg3a"], s["possessions"])).to_numpy()
-    out["opp_fta_per100"] = (100 * _ratio(s["opp_fta"], s["possessions"])).to_numpy()
-    drtg = 100 * _ratio(s["points_allowed"], s["possessions"])
-    league_drtg = 100 * _ratio(league["points_allowed"], league["possessions"])
+    out["opp_fg3a_per100"] = (100 * ratio(s["opp_fg3a"], s["possessions"])).to_numpy()
+    out["opp_fta_per100"] = (100 * ratio(s["opp_fta"], s["possessions"])).to_numpy()
+    drtg = 100 * ratio(s["points_allowed"], s["possessions"])
+    league_drtg = 100 * ratio(league["points_allowed"], league["possessions"])
     out["defensive_rating"] = drtg.to_numpy()
     out["defensive_rating_vs_league"] = drtg.to_numpy() / league_drtg.to_numpy() - 1
     # pace = possessions per 48 minutes of game time (team minutes / 5)
-    out["pace"] = (48 * _ratio(s["possessions"], s["minutes"] / 5)).to_numpy()
-    out["league_pace"] = (48 * _ratio(league["possessions"], league["minutes"] / 5)).to_numpy()
+    out["pace"] = (48 * ratio(s["possessions"], s["minutes"] / 5)).to_numpy()
+    out["league_pace"] = (48 * ratio(league["possessions"], league["minutes"] / 5)).to_numpy()
     out["league_defensive_rating"] = league_drtg.to_numpy()
     return out
 

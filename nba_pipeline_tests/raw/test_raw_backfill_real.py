@@ -6,24 +6,17 @@ import pytest
 
 from nba_pipeline.runner import run_backfill
 from nba_pipeline.status import asset_status
-from nba_pipeline_tests.conftest import make_defs, needs_real_data, query, REAL_DATA
+from nba_pipeline_tests.conftest import REAL_DATA, dagster_instance_at, make_defs, needs_real_data, query
 
 pytestmark = needs_real_data
 
 
 @pytest.fixture(scope="module")
 def backfilled(tmp_path_factory):
-    import os
-
-    import dagster as dg
-
-    from nba_pipeline.instance import prepare_home
-
-    home = prepare_home(tmp_path_factory.mktemp("home"))
+    home = tmp_path_factory.mktemp("home")
     db = home / "warehouse.duckdb"
-    os.environ["DAGSTER_HOME"] = str(home)
     defs = make_defs(REAL_DATA, db)
-    with dg.DagsterInstance.get() as instance:
+    with dagster_instance_at(home) as instance:
         summary = run_backfill(defs, instance, dt.date(2025, 10, 21), dt.date(2025, 11, 9), select="group:nba_raw", progress=None)
         yield defs, instance, db, summary
 
