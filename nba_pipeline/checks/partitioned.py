@@ -68,17 +68,6 @@ def _without_empty_listings(metadata: Mapping[str, object]) -> dict[str, object]
     return {k: v for k, v in metadata.items() if not empty(v)}
 
 
-def by_partition(df: pd.DataFrame, keys: Sequence[str], column: str = "game_date") -> dict[str, pd.DataFrame]:
-    """Split a frame into one frame per partition key (empty frames for keys without rows)."""
-    if len(df):
-        day = df[column].dt.strftime("%Y-%m-%d")
-        groups = {k: g for k, g in df.groupby(day)}
-    else:
-        groups = {}
-    empty = df.iloc[0:0]
-    return {k: groups.get(k, empty) for k in keys}
-
-
 def emit(
     context: dg.AssetCheckExecutionContext,
     table: Table,

@@ -12,8 +12,8 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from nba_pipeline.checks.common import day_counts, day_examples, rows_match, team_game_keys
-from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck, by_partition, emit
+from nba_pipeline.checks.common import day_counts, day_examples, game_day, rows_match, team_game_keys
+from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck, emit
 from nba_pipeline.partitions import partition_date_range
 from nba_pipeline.raw import tables
 from nba_pipeline.raw.transforms import COUNT_STATS
@@ -55,14 +55,16 @@ def _final_games(schedule: pd.DataFrame) -> pd.DataFrame:
 
 # schedule -----------------------------------------------------------------------------------------
 def final_games_have_scores(schedule: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
-    out = {}
-    for key, part in by_partition(_final_games(schedule), keys).items():
-        bad = part[part["home_points"].isna() | part["away_points"].isna() | (part["home_points"] == part["away_points"])]
-        out[key] = Outcome(
-            passed=bad.empty,
-            metadata={"final_games": len(part), "games_without_a_result": dg.MetadataValue.json(bad["game_id"].tolist()[:MAX_LISTED])},
+    finals = _final_games(schedule)
+    bad = finals[finals["home_points"].isna() | finals["away_points"].isna() | (finals["home_points"] == finals["away_points"])]
+    n_finals, n_bad, examples = day_counts(finals), day_counts(bad), day_examples(bad, ["game_id"])
+    return {
+        key: Outcome(
+            passed=not n_bad.get(key, 0),
+            metadata={"final_games": n_finals.get(key, 0), "games_without_a_result": dg.MetadataValue.json(examples.get(key, []))},
         )
-    return out
+        for key in keys
+    }
 
 
 # team box scores ----------------------------------------------------------------------------------
@@ -92,26 +94,29 @@ def team_points_match_player_points(teams: pd.DataFrame, players: pd.DataFrame, 
 def player_rows_cover_schedule(players: pd.DataFrame, schedule: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
     """Every final game whose season type the player feeds cover has player rows for both teams;
     games of other season types have none (they are not counted as missing)."""
-    sched = by_partition(_final_games(schedule), keys)
-    rows = by_partition(players, keys)
-    out = {}
-    for key in keys:
-        g, p = sched[key], rows[key]
-        exp = g[g["player_stats_expected"]]
-        expected = set(zip(exp["game_id"], exp["home_team"])) | set(zip(exp["game_id"], exp["away_team"]))
-        actual = set(zip(p["game_id"], p["team"]))
-        missing, extra = sorted(expected - actual), sorted(actual - expected)
-        out[key] = Outcome(
-            passed=not missing and not extra,
+    finals = _final_games(schedule)
+    covered = finals[finals["player_stats_expected"]]
+    key = ["game_date", "game_id", "team"]
+    merged = players[key].drop_duplicates().merge(
+        team_game_keys(covered, final_only=True), on=key, how="outer", indicator=True
+    )
+    missing, extra = merged[merged["_merge"] == "right_only"], merged[merged["_merge"] == "left_only"]
+    n_missing, n_extra = day_counts(missing), day_counts(extra)
+    ex_missing, ex_extra = day_examples(missing, ["game_id", "team"]), day_examples(extra, ["game_id", "team"])
+    n_covered, n_not_covered, n_rows = day_counts(covered), day_counts(finals[~finals["player_stats_expected"]]), day_counts(players)
+    return {
+        k: Outcome(
+            passed=not (n_missing.get(k, 0) or n_extra.get(k, 0)),
             metadata={
-                "games_expecting_player_rows": len(exp),
-                "games_not_covered_by_player_feeds": int((~g["player_stats_expected"]).sum()),
-                "player_rows": len(p),
-                "team_games_without_players": dg.MetadataValue.json([list(m) for m in missing[:MAX_LISTED]]),
-                "unexpected_team_games": dg.MetadataValue.json([list(m) for m in extra[:MAX_LISTED]]),
+                "games_expecting_player_rows": n_covered.get(k, 0),
+                "games_not_covered_by_player_feeds": n_not_covered.get(k, 0),
+                "player_rows": n_rows.get(k, 0),
+                "team_games_without_players": dg.MetadataValue.json(ex_missing.get(k, [])),
+                "unexpected_team_games": dg.MetadataValue.json(ex_extra.get(k, [])),
             },
         )
-    return out
+        for k in keys
+    }
 
 
 def players_match_boxscore_feed(players: pd.DataFrame, feed: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
@@ -161,17 +166,23 @@ def players_match_boxscore_feed(players: pd.DataFrame, feed: pd.DataFrame, keys:
 
 # sportsbook data ----------------------------------------------------------------------------------
 def props_names_matched(props: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    unmatched = props[props["player_id"].isna()]
+    n_rows, n_unmatched = day_counts(props), day_counts(unmatched)
+    names = (
+        unmatched.groupby(game_day(unmatched))["odds_player_name"].agg(lambda x: sorted(set(x))[:MAX_LISTED]).to_dict()
+        if len(unmatched) else {}
+    )
     out = {}
-    for key, part in by_partition(props, keys).items():
-        unmatched = part[part["player_id"].isna()]
-        share = len(unmatched) / len(part) if len(part) else 0.0
+    for key in keys:
+        rows, bad = n_rows.get(key, 0), n_unmatched.get(key, 0)
+        share = bad / rows if rows else 0.0
         out[key] = Outcome(
             passed=share <= MAX_UNMATCHED_NAME_SHARE,
             metadata={
-                "rows": len(part),
-                "unmatched_rows": len(unmatched),
+                "rows": rows,
+                "unmatched_rows": bad,
                 "unmatched_share": round(share, 4),
-                "unmatched_names": dg.MetadataValue.json(sorted(unmatched["odds_player_name"].unique().tolist())[:MAX_LISTED]),
+                "unmatched_names": dg.MetadataValue.json(names.get(key, [])),
             },
         )
     return out
@@ -180,22 +191,24 @@ def props_names_matched(props: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
 def odds_cover_schedule(odds: pd.DataFrame, schedule: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
     """Each final/scheduled game of the date has sportsbook rows (WARN: a day without odds means
     predictions fall back to estimated lines, which must be visible)."""
-    sched, rows = by_partition(schedule, keys), by_partition(odds, keys)
-    out = {}
-    for key in keys:
-        games = set(sched[key]["game_id"])
-        with_odds = set(rows[key]["game_id"].dropna())
-        missing = sorted(games - with_odds)
-        out[key] = Outcome(
-            passed=not missing,
+    games = schedule[["game_date", "game_id"]].drop_duplicates()
+    with_odds = games["game_id"].isin(set(odds["game_id"].dropna()))
+    missing = games[~with_odds]
+    n_games, n_with, n_missing = day_counts(games), day_counts(games[with_odds]), day_counts(missing)
+    examples = day_examples(missing, ["game_id"])
+    n_unmatched = day_counts(odds[odds["game_id"].isna()])
+    return {
+        key: Outcome(
+            passed=not n_missing.get(key, 0),
             metadata={
-                "games": len(games),
-                "games_with_odds": len(games & with_odds),
-                "games_without_odds": dg.MetadataValue.json(missing[:MAX_LISTED]),
-                "rows_not_matched_to_a_game": int(rows[key]["game_id"].isna().sum()),
+                "games": n_games.get(key, 0),
+                "games_with_odds": n_with.get(key, 0),
+                "games_without_odds": dg.MetadataValue.json(examples.get(key, [])),
+                "rows_not_matched_to_a_game": n_unmatched.get(key, 0),
             },
         )
-    return out
+        for key in keys
+    }
 
 
 # check definitions --------------------------------------------------------------------------------
