@@ -44,13 +44,58 @@ def downstream(context):
     return None
 
 
-def _run(instance):
+@dg.asset(check_specs=[dg.AssetCheckSpec("ok", asset="unpartitioned")])
+def unpartitioned():
+    yield dg.Output(None)
+    yield dg.AssetCheckResult(check_name="ok", passed=True, metadata={"note": "unpartitioned"})
+
+
+@dg.asset_check(asset=unpartitioned, blocking=True)
+def blocking_fails():
+    return dg.AssetCheckResult(passed=False, metadata={"why": "blocking check failing on purpose"})
+
+
+def _run(instance, assets=(upstream, downstream)):
     return dg.materialize(
-        [upstream, downstream],
+        list(assets),
         instance=instance,
         resources={"io_manager": _Nothing()},
         tags={"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]},
+        raise_on_error=False,
     )
+
+
+def _rows(home, run_id):
+    """The stored rows themselves, with what differs between two runs of the same job (ids, run ids,
+    timestamps, event text) replaced by what it means: the same rows, in the same order, linked alike."""
+    import sqlite3
+
+    from dagster._serdes import deserialize_value
+
+    runs = home / "history" / "runs"
+    out = {}
+    with sqlite3.connect(runs / f"{run_id}.db") as run_shard:
+        out["run shard"] = run_shard.execute(
+            "SELECT dagster_event_type, step_key, asset_key, partition FROM event_logs ORDER BY id").fetchall()
+    with sqlite3.connect(runs / "index.db") as index:
+        ids = {}
+        rows = []
+        for n, (id_, kind, step, asset, partition, event) in enumerate(index.execute(
+                "SELECT id, dagster_event_type, step_key, asset_key, partition, event FROM event_logs"
+                " WHERE run_id = ? ORDER BY id", [run_id])):
+            ids[id_] = n
+            rows.append((kind, step, asset, partition, deserialize_value(event).dagster_event.event_specific_data.__class__.__name__))
+        out["index shard"] = rows
+        out["check executions"] = sorted([
+            (asset, check, partition, status, ids.get(event_id), deserialize_value(event).dagster_event_type.value,
+             getattr(deserialize_value(event).dagster_event.event_specific_data, "passed", None))
+            for asset, check, partition, status, event_id, event in index.execute(
+                "SELECT asset_key, check_name, partition, execution_status, evaluation_event_storage_id,"
+                " evaluation_event FROM asset_check_executions WHERE run_id = ?", [run_id])], key=repr)
+        out["asset keys"] = sorted(
+            (key, ids.get(deserialize_value(last).storage_id) if last else None)
+            for key, last in index.execute("SELECT asset_key, last_materialization FROM asset_keys"))
+    return out
 
 
 def _history(instance):
@@ -123,3 +168,51 @@ def test_stock_storage_reads_what_the_embedded_one_wrote(homes):
     with dg.DagsterInstance.get() as stock:
         assert type(stock.event_log_storage) is SqliteEventLogStorage
         assert _history(stock) == written
+
+
+def test_stores_the_same_rows_as_the_stock_sqlite_storage(homes):
+    """Row for row, including batched check evaluations: partitioned, unpartitioned, failing,
+    and a blocking failure that ends its step."""
+    assets = (upstream, downstream, unpartitioned, blocking_fails)
+    rows = {}
+    for name, cls in (("stock", ""), ("embedded", "EmbeddedEventLogStorage")):
+        with _instance(homes / name, cls) as instance:
+            result = _run(instance, assets)
+            assert not result.success  # the blocking check failed
+            run_id = result.run_id
+        rows[name] = _rows(homes / name, run_id)
+    assert rows["embedded"] == rows["stock"]
+    executions = rows["stock"]["check executions"]
+    assert all(e[4] is not None for e in executions)  # each linked to its event row
+    statuses = [e[:4] for e in executions]
+    assert [s for s in statuses if s[0] == '["upstream"]' and s[3] == "FAILED"] == [
+        ('["upstream"]', "positive", KEYS[2], "FAILED")
+    ]
+    # Dagster plans the unpartitioned asset's checks per partition of the run's range, then
+    # evaluates them without a partition: the execution row is inserted (the storage's other path)
+    assert ('["unpartitioned"]', "ok", None, "SUCCEEDED") in statuses
+    assert ('["unpartitioned"]', "blocking_fails", None, "FAILED") in statuses
+
+
+def test_pending_check_evaluations_are_visible_to_any_reader(homes):
+    """Check evaluations wait in memory for a batch, but never past a read of the storage."""
+    from dagster._core.events import DagsterEvent, DagsterEventType
+    from dagster._core.events.log import EventLogEntry
+
+    with _instance(homes / "embedded", "EmbeddedEventLogStorage") as instance:
+        _run(instance)
+        storage = instance.event_log_storage
+        evaluation = AssetCheckEvaluation(
+            asset_key=dg.AssetKey("upstream"), check_name="positive", passed=False, partition=KEYS[0]
+        )
+        storage.store_event(EventLogEntry(
+            error_info=None, level="DEBUG", user_message="", run_id="r-later", timestamp=1.0e9,
+            dagster_event=DagsterEvent(DagsterEventType.ASSET_CHECK_EVALUATION.value, "job",
+                                       event_specific_data=evaluation),
+        ))
+        assert storage._pending_checks  # held, not written yet
+        history = storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("upstream"), "positive"), limit=100
+        )
+        assert not storage._pending_checks
+        assert ("r-later", KEYS[0], "FAILED") in [(e.run_id, e.partition, e.status.value) for e in history]

@@ -9,11 +9,8 @@ from dagster._core.definitions.partitions.utils import TimeWindow
 from dagster._core.storage.db_io_manager import TablePartitionDimension, TableSlice
 
 from nba_pipeline.partitions import game_date_partitions
-from nba_pipeline.resources.warehouse import (
-    NbaDuckDBIOManager,
-    bigquery_partition_predicate,
-    bigquery_replace_script,
-)
+from nba_pipeline.resources.bigquery import bigquery_partition_predicate, bigquery_replace_script
+from nba_pipeline.resources.warehouse import NbaDuckDBIOManager
 from nba_pipeline.schema import Column, Table, register
 from nba_pipeline_tests.conftest import query, table_exists
 
@@ -125,7 +122,8 @@ def test_bigquery_sql_compares_dates_with_date_literals():
 
 
 def test_warehouse_is_chosen_by_environment(monkeypatch, tmp_path):
-    from nba_pipeline.resources.warehouse import NbaBigQueryIOManager, warehouse_io_manager
+    from nba_pipeline.resources.bigquery import NbaBigQueryIOManager
+    from nba_pipeline.resources.warehouse import warehouse_io_manager
 
     monkeypatch.setenv("NBA_DUCKDB_PATH", str(tmp_path / "x.duckdb"))
     monkeypatch.delenv("NBA_WAREHOUSE", raising=False)
