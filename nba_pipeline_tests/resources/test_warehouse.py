@@ -1,5 +1,6 @@
 """The DuckDB warehouse IO manager through real Dagster runs; BigQuery SQL as generated."""
 
+import dataclasses
 
 import dagster as dg
 import pandas as pd
@@ -135,3 +136,78 @@ def test_warehouse_is_chosen_by_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("NBA_WAREHOUSE", "postgres")
     with pytest.raises(ValueError, match="NBA_WAREHOUSE"):
         warehouse_io_manager()
+
+
+SCORES_COPY = dataclasses.replace(SCORES, name="scores_copy")
+register(SCORES_COPY)
+
+
+@dg.asset(key_prefix="nba_test", name="scores_copy", partitions_def=game_date_partitions,
+          metadata=SCORES_COPY.asset_metadata(), backfill_policy=dg.BackfillPolicy.single_run())
+def scores_copy(context) -> pd.DataFrame:
+    return PAYLOAD["df"]
+
+
+@dg.asset(
+    key_prefix="nba_test", partitions_def=game_date_partitions,
+    ins={"a": dg.AssetIn(["nba_test", "scores"]), "b": dg.AssetIn(["nba_test", "scores_copy"])},
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def two_inputs(context, a: pd.DataFrame, b: pd.DataFrame) -> None:
+    # another process can open the warehouse read-write: this step holds no DuckDB lock any more
+    import subprocess
+    import sys
+
+    db = PAYLOAD["db"]
+    code = f"import duckdb; duckdb.connect({db!r}).execute('SELECT count(*) FROM nba_test.scores').fetchall()"
+    PAYLOAD["other_process_rc"] = subprocess.run([sys.executable, "-c", code], capture_output=True).returncode
+    PAYLOAD["loaded"] = (len(a), len(b))
+
+
+def test_a_step_loads_its_inputs_through_one_connection_and_releases_the_file(tmp_path, monkeypatch):
+    import duckdb
+
+    db = tmp_path / "w.duckdb"
+    df = frame(["2025-01-01", "2025-01-02"], [1, 1], [10, 20])
+    assert run(db, "2025-01-01", "2025-01-02", df).success
+    assert dg.materialize([scores_copy], resources={"io_manager": NbaDuckDBIOManager(database=str(db))},
+                          tags={"dagster/asset_partition_range_start": "2025-01-01",
+                                "dagster/asset_partition_range_end": "2025-01-02"}).success
+    opened = []
+    real_connect = duckdb.connect
+    monkeypatch.setattr(duckdb, "connect", lambda *a, **k: opened.append(1) or real_connect(*a, **k))
+    PAYLOAD["db"] = str(db)
+    result = dg.materialize(
+        [scores, scores_copy, two_inputs],
+        resources={"io_manager": NbaDuckDBIOManager(database=str(db))},
+        tags={"dagster/asset_partition_range_start": "2025-01-01", "dagster/asset_partition_range_end": "2025-01-02"},
+        selection=[two_inputs],
+    )
+    assert result.success
+    assert PAYLOAD["loaded"] == (2, 2)
+    assert len(opened) == 1  # two loads, one connection
+    assert PAYLOAD["other_process_rc"] == 0  # closed before the compute ran
+
+
+def test_a_failed_load_releases_the_file(tmp_path, monkeypatch):
+    from nba_pipeline.resources import warehouse
+
+    db = tmp_path / "w.duckdb"
+    assert run(db, "2025-01-01", "2025-01-01", frame(["2025-01-01"], [1], [10])).success
+    assert dg.materialize([scores_copy], resources={"io_manager": NbaDuckDBIOManager(database=str(db))},
+                          partition_key="2025-01-01").success
+
+    def boom(self, context, table_slice, connection):
+        raise RuntimeError("load failed")
+
+    monkeypatch.setattr(warehouse._DeclaredSchemaDuckDBPandasTypeHandler, "load_input", boom)
+    result = dg.materialize(
+        [scores, scores_copy, two_inputs],
+        resources={"io_manager": NbaDuckDBIOManager(database=str(db))},
+        partition_key="2025-01-01",
+        selection=[two_inputs],
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert not warehouse._INPUT_LEASES._open
+    assert query(db, "SELECT count(*) FROM nba_test.scores") == [(1,)]  # the file opens again
