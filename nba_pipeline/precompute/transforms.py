@@ -29,24 +29,33 @@ def rolling_sums(games: pd.DataFrame, by: str, values: Sequence[str], windows: M
     count of non-null values and the sum of squares over the entity's last k games of the season
     up to and including this one (k=None: the whole season so far)."""
     g = games.sort_values([by, "season", "game_date"]).reset_index(drop=True)
-    grp = [g[by], g["season"]]
-    g["_n"] = g.groupby(grp).cumcount() + 1
-    out = g[[by, "season", "game_date", "_n"]].copy()
+    # groups are contiguous after the sort: factorize them once, not once per column operation
+    codes = g.groupby([by, "season"], sort=False).ngroup().to_numpy()
+    position = g.groupby(codes, sort=False).cumcount().to_numpy()  # 0-based within the group
+    parts = {}
     for v in values:
         x = g[v].astype("float64")
-        present = x.notna().astype("float64")
-        parts = {"sum": x.fillna(0.0), "cnt": present, "sq": (x * x).fillna(0.0)}
-        cums = {k: s.groupby(grp).cumsum() for k, s in parts.items()}
-        for w, k in windows.items():
-            for part, cum in cums.items():
-                if k is None:
-                    out[f"{v}__{w}__{part}"] = cum
-                else:
-                    lag = cum.groupby(grp).shift(k).fillna(0.0)
-                    # a difference of running float sums leaves ~1e-13 of noise (a window of
-                    # zeros can come out at -1e-16 and fail a >= 0 range): round it away
-                    out[f"{v}__{w}__{part}"] = (cum - lag).round(9)
-    return out
+        parts[f"{v}__sum"] = x.fillna(0.0)
+        parts[f"{v}__cnt"] = x.notna().astype("float64")
+        parts[f"{v}__sq"] = (x * x).fillna(0.0)
+    cums = pd.DataFrame(parts).groupby(codes, sort=False).cumsum()
+    cum = cums.to_numpy()
+    columns: dict[str, object] = {by: g[by], "season": g["season"], "game_date": g["game_date"], "_n": position + 1}
+    for w, k in windows.items():
+        if k is None:
+            window = cum
+        else:
+            # the cumsum k games earlier in the same group (0 before the group's k-th game)
+            lag = np.zeros_like(cum)
+            lag[k:] = cum[:-k] if k < len(cum) else lag[k:]
+            lag[position < k] = 0.0
+            # a difference of running float sums leaves ~1e-13 of noise (a window of zeros can
+            # come out at -1e-16 and fail a >= 0 range): round it away
+            window = np.round(cum - lag, 9)
+        for j, name in enumerate(cums.columns):
+            v, part = name.rsplit("__", 1)
+            columns[f"{v}__{w}__{part}"] = window[:, j]
+    return pd.DataFrame(columns)
 
 
 def mean_std(sums: pd.DataFrame, v: str, w: str) -> tuple[pd.Series, pd.Series]:

@@ -41,8 +41,21 @@ class Field:
     pattern: str | None = None  # regex a 'str' value must match in full
 
 
-def read_feed(path: Path, fields: Sequence[Field]) -> pd.DataFrame:
-    """Read one CSV feed file into typed columns named as in the file, plus `_line`/`_file`."""
+@dataclass(frozen=True)
+class RowRange:
+    """Keep only the rows whose `field` lies in [low, high] (dates or UTC timestamps)."""
+
+    field: str
+    low: pd.Timestamp
+    high: pd.Timestamp
+
+
+def read_feed(path: Path, fields: Sequence[Field], rows: RowRange | None = None) -> pd.DataFrame:
+    """Read one CSV feed file into typed columns named as in the file, plus `_line`/`_file`.
+
+    With `rows`, the range field is converted (and checked) on every row, the other fields only on
+    the rows in range: a run over one date of a season file converts that date's rows, and a bad
+    value fails the runs over its own date, not every run that opens the file."""
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8")
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -53,7 +66,7 @@ def read_feed(path: Path, fields: Sequence[Field]) -> pd.DataFrame:
     if missing:
         raise FeedError(path, 1, missing[0], f"header lacks column(s) {missing}")
     _check_row_widths(path, len(raw.columns))
-    return _typed(path, raw, fields)
+    return _typed(path, raw, fields, rows)
 
 
 def empty_feed(fields: Sequence[Field]) -> pd.DataFrame:
@@ -62,14 +75,21 @@ def empty_feed(fields: Sequence[Field]) -> pd.DataFrame:
     return _typed(Path("<none>"), raw, fields)
 
 
-def _typed(path: Path, raw: pd.DataFrame, fields: Sequence[Field]) -> pd.DataFrame:
-    out = pd.DataFrame(index=raw.index)
+def _typed(path: Path, raw: pd.DataFrame, fields: Sequence[Field], rows: RowRange | None = None) -> pd.DataFrame:
     lines = pd.Series(np.arange(len(raw)) + 2, index=raw.index)
+    columns: dict[str, pd.Series] = {}
+    if rows is not None:
+        f = next(f for f in fields if f.name == rows.field)
+        key = _convert(path, raw[f.name].str.strip(), f, lines)
+        keep = (key >= rows.low) & (key <= rows.high)
+        raw, lines, columns[f.name] = raw[keep], lines[keep], key[keep]
     for f in fields:
-        out[f.name] = _convert(path, raw[f.name].str.strip(), f, lines)
+        if f.name not in columns:
+            columns[f.name] = _convert(path, raw[f.name].str.strip(), f, lines)
+    out = pd.DataFrame({f.name: columns[f.name] for f in fields}, index=raw.index)
     out[LINE] = lines
     out[FILE] = str(path)
-    return out
+    return out.reset_index(drop=True)
 
 
 def fail_at(df: pd.DataFrame, mask: pd.Series, column: str, problem: str) -> None:

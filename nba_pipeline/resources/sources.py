@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import Field as PydanticField
 
 from nba_pipeline.raw import formats, transforms
-from nba_pipeline.raw.feeds import FeedError, empty_feed, read_feed
+from nba_pipeline.raw.feeds import FeedError, RowRange, empty_feed, read_feed
 from nba_pipeline.raw.tables import SEASON_TYPES
 
 Frame = tuple[pd.DataFrame, dict]
@@ -34,13 +34,13 @@ _cache: dict[tuple, pd.DataFrame] = {}
 _cache_lock = threading.Lock()
 
 
-def _read(path: Path, fmt: str) -> pd.DataFrame:
+def _read(path: Path, fmt: str, rows: RowRange | None = None) -> pd.DataFrame:
     st = path.stat()
-    key = (str(path), st.st_mtime_ns, st.st_size, fmt)
+    key = (str(path), st.st_mtime_ns, st.st_size, fmt, rows)
     with _cache_lock:
         if key in _cache:
             return _cache[key]
-    df = read_feed(path, getattr(formats, fmt))
+    df = read_feed(path, getattr(formats, fmt), rows)
     with _cache_lock:
         if len(_cache) > 256:
             _cache.clear()
@@ -55,6 +55,10 @@ def _season_overlaps(start_year: int, start: dt.date, end: dt.date) -> bool:
 
 def _to_ts(d: dt.date) -> pd.Timestamp:
     return pd.Timestamp(d)
+
+
+def _dates(field: str, start: dt.date, end: dt.date) -> RowRange:
+    return RowRange(field, _to_ts(start), _to_ts(end))
 
 
 class NbaSource(dg.ConfigurableResource):
@@ -124,8 +128,8 @@ class FilesSource(NbaSource):
             if (m := _SEASON_FILE.match(p.name)) and _season_overlaps(int(m.group(1)), start, end)
         )
 
-    def _concat(self, paths: list[Path], fmt: str) -> pd.DataFrame:
-        frames = [_read(p, fmt) for p in paths]
+    def _concat(self, paths: list[Path], fmt: str, rows: RowRange | None = None) -> pd.DataFrame:
+        frames = [_read(p, fmt, rows) for p in paths]
         if not frames:
             return empty_feed(getattr(formats, fmt))
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -133,7 +137,7 @@ class FilesSource(NbaSource):
     # feeds ----------------------------------------------------------------------------------
     def _team_logs(self, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dict]:
         self._validate_config()
-        logs = self._concat(self._season_files("team_game_logs", start, end), "TEAM_GAME_LOG")
+        logs = self._concat(self._season_files("team_game_logs", start, end), "TEAM_GAME_LOG", _dates("GAME_DATE", start, end))
         logs = logs[(logs["GAME_DATE"] >= _to_ts(start)) & (logs["GAME_DATE"] <= _to_ts(end))]
         return transforms.select_team_game_logs(logs, self.season_types)
 
@@ -195,7 +199,7 @@ class FilesSource(NbaSource):
     def player_boxscores(self, start: dt.date, end: dt.date) -> Frame:
         sched, _ = self.schedule(start, end)
         expected = sched[sched["player_stats_expected"]]
-        logs = self._concat(self._season_files("player_game_logs", start, end), "PLAYER_GAME_LOG")
+        logs = self._concat(self._season_files("player_game_logs", start, end), "PLAYER_GAME_LOG", _dates("GAME_DATE", start, end))
         logs = logs[(logs["GAME_DATE"] >= _to_ts(start)) & (logs["GAME_DATE"] <= _to_ts(end))]
         feed, feed_facts = self.boxscore_feed(start, end, set(expected["game_id"]))
         players, facts = transforms.build_player_boxscores(logs, expected, self.players(), feed)
@@ -234,7 +238,9 @@ class FilesSource(NbaSource):
             p for p in (d.iterdir() if d.is_dir() else [])
             if (m := _LINES_FILE.match(p.name)) and _season_overlaps(int(m.group(1)), start, end)
         )
-        lines = self._concat(paths, "GAME_LINES")
+        # a game's Eastern date is its UTC date or the day before
+        lines = self._concat(paths, "GAME_LINES", RowRange(
+            "commence_time", pd.Timestamp(start, tz="UTC"), pd.Timestamp(end + dt.timedelta(days=2), tz="UTC")))
         date = transforms.eastern_date(lines["commence_time"])
         return lines[(date >= _to_ts(start)) & (date <= _to_ts(end))]
 

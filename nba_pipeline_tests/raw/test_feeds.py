@@ -48,3 +48,24 @@ def test_missing_column_and_ragged_rows(tmp_path):
     with pytest.raises(FeedError) as exc:
         read_feed(write(tmp_path, "id,when,mins,pct\n1,2025-01-01,,\n2,2025-01-01\n", "r.csv"), FIELDS)
     assert exc.value.line == 3 and "row has 2 fields, header has 4" in str(exc.value)
+
+
+def test_row_range_converts_only_rows_in_range_and_keeps_line_numbers(tmp_path):
+    from nba_pipeline.raw.feeds import RowRange
+
+    body = "id,when,mins,pct\n1,2025-01-01,bad,0.1\n2,2025-01-02,10:00,0.2\n3,2025-01-03,11:00,x\n4,2025-01-02,12:30,\n"
+    p = write(tmp_path, body)
+    day = pd.Timestamp("2025-01-02")
+    df = read_feed(p, FIELDS, RowRange("when", day, day))
+    assert df["id"].tolist() == [2, 4] and df["_line"].tolist() == [3, 5]
+    assert df["mins"].tolist() == pytest.approx([10.0, 12.5])
+    assert df.dtypes.equals(read_feed(write(tmp_path, "id,when,mins,pct\n2,2025-01-02,10:00,0.2\n", "ok.csv"), FIELDS).dtypes)
+    # a bad value fails the reads of its own date only ...
+    with pytest.raises(FeedError) as exc:
+        read_feed(p, FIELDS, RowRange("when", pd.Timestamp("2025-01-03"), pd.Timestamp("2025-01-03")))
+    assert (exc.value.line, exc.value.column) == (4, "pct")
+    # ... but a row whose range field is unreadable can't be placed in any range: every read fails
+    bad_date = write(tmp_path, body.replace("2025-01-01", "Jan 1"), "d.csv")
+    with pytest.raises(FeedError) as exc:
+        read_feed(bad_date, FIELDS, RowRange("when", day, day))
+    assert (exc.value.line, exc.value.column) == (2, "when")
