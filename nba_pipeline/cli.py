@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import json
 import os
@@ -174,5 +175,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def run() -> None:
+    """The console entry point: `main`, then exit without tearing the interpreter down.
+
+    When a command returns, its results are on disk and its connections closed (the instance and
+    the warehouse are closed by the command). Python's teardown of the ~2,000 modules and ~270k
+    objects a run leaves took 0.6 s of a 7 s one-date backfill (measured), so after the exit
+    handlers have run and the streams are flushed, the process just ends."""
+    code = main()
+    atexit._run_exitfuncs()  # logging.shutdown and the like, as a normal exit runs them
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
