@@ -8,6 +8,11 @@ from nba_pipeline.partitions import game_date_partitions, partition_date_range
 from nba_pipeline.schema import Table
 
 
+# Every step that opens the warehouse takes a slot of this pool (dagster.yaml limits it): DuckDB
+# lets one process at a time open its file, and BigQuery limits partition modifications.
+WAREHOUSE_POOL = "warehouse"
+
+
 def table_asset_kwargs(table: Table, group: str) -> dict:
     """@asset keyword arguments for the asset that writes `table`."""
     return dict(
@@ -21,7 +26,7 @@ def table_asset_kwargs(table: Table, group: str) -> dict:
         metadata=table.asset_metadata(),
         code_version=table.code_version,
         kinds={"pandas"},
-        pool="warehouse",
+        pool=WAREHOUSE_POOL,
     )
 
 

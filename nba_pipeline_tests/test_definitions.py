@@ -66,3 +66,12 @@ def test_validate_fails_on_a_broken_definition(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
     )
     assert proc.returncode != 0
+
+
+def test_every_step_that_opens_the_warehouse_takes_a_warehouse_pool_slot():
+    """Asset and check steps alike: DuckDB lets one process at a time open its file."""
+    from nba_pipeline.layer import WAREHOUSE_POOL
+
+    ops = defs.resolve_implicit_global_asset_job_def().graph.node_defs
+    assert len(ops) == 29  # 14 asset steps (one multi-asset writes both team tables), 15 check steps
+    assert {op.name: op.pool for op in ops} == {op.name: WAREHOUSE_POOL for op in ops}

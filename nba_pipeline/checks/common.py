@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck, emit
+from nba_pipeline.layer import WAREHOUSE_POOL
 from nba_pipeline.schema import Table
 
 MAX_EXAMPLES = 10
@@ -149,6 +150,7 @@ def table_checks(table: Table, checks: Sequence[PartitionCheck], reads: Sequence
         name=f"{table.name}_checks",
         ins=ins,
         can_subset=True,
+        pool=WAREHOUSE_POOL,  # it reads the warehouse
     )
     def _checks(context: dg.AssetCheckExecutionContext, **frames: pd.DataFrame):
         yield from emit(context, table, checks, frames)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from nba_pipeline.checks.common import day_counts, day_examples, game_day, rows_match, team_game_keys
 from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck, emit
+from nba_pipeline.layer import WAREHOUSE_POOL
 from nba_pipeline.partitions import partition_date_range
 from nba_pipeline.raw import tables
 from nba_pipeline.raw.transforms import COUNT_STATS
@@ -258,7 +259,7 @@ def _specs(table: Table, checks: list[PartitionCheck], *reads: Table) -> list[dg
     return [c.spec(table, reads) for c in checks]
 
 
-@dg.multi_asset_check(specs=_specs(tables.schedule, SCHEDULE_CHECKS), name="schedule_checks", ins=_ins(tables.schedule), can_subset=True)
+@dg.multi_asset_check(specs=_specs(tables.schedule, SCHEDULE_CHECKS), name="schedule_checks", ins=_ins(tables.schedule), can_subset=True, pool=WAREHOUSE_POOL)
 def schedule_checks(context: dg.AssetCheckExecutionContext, schedule: pd.DataFrame):
     yield from emit(context, tables.schedule, SCHEDULE_CHECKS, {"schedule": schedule})
 
@@ -268,6 +269,7 @@ def schedule_checks(context: dg.AssetCheckExecutionContext, schedule: pd.DataFra
     name="team_boxscores_checks",
     ins=_ins(tables.team_boxscores, tables.schedule, tables.player_boxscores),
     can_subset=True,
+    pool=WAREHOUSE_POOL,
 )
 def team_boxscores_checks(context: dg.AssetCheckExecutionContext, team_boxscores: pd.DataFrame, schedule: pd.DataFrame, player_boxscores: pd.DataFrame):
     frames = {"team_boxscores": team_boxscores, "schedule": schedule, "player_boxscores": player_boxscores}
@@ -279,6 +281,7 @@ def team_boxscores_checks(context: dg.AssetCheckExecutionContext, team_boxscores
     name="player_boxscores_checks",
     ins=_ins(tables.player_boxscores, tables.schedule),
     can_subset=True,
+    pool=WAREHOUSE_POOL,
 )
 def player_boxscores_checks(context: dg.AssetCheckExecutionContext, player_boxscores: pd.DataFrame, schedule: pd.DataFrame, nba_source: NbaSource):
     start, end = partition_date_range(context.op_execution_context)
@@ -292,6 +295,7 @@ def player_boxscores_checks(context: dg.AssetCheckExecutionContext, player_boxsc
     name="player_points_props_checks",
     ins=_ins(tables.player_points_props, tables.schedule),
     can_subset=True,
+    pool=WAREHOUSE_POOL,
 )
 def player_points_props_checks(context: dg.AssetCheckExecutionContext, player_points_props: pd.DataFrame, schedule: pd.DataFrame):
     frames = {"player_points_props": player_points_props, "schedule": schedule}
@@ -303,6 +307,7 @@ def player_points_props_checks(context: dg.AssetCheckExecutionContext, player_po
     name="game_lines_checks",
     ins=_ins(tables.game_lines, tables.schedule),
     can_subset=True,
+    pool=WAREHOUSE_POOL,
 )
 def game_lines_checks(context: dg.AssetCheckExecutionContext, game_lines: pd.DataFrame, schedule: pd.DataFrame):
     yield from emit(context, tables.game_lines, LINES_CHECKS, {"game_lines": game_lines, "schedule": schedule})

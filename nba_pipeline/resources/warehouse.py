@@ -65,77 +65,81 @@ class SchemaEnforcingDbIOManager(DbIOManager):
 
 
 # DuckDB ------------------------------------------------------------------------------------------
-class _InputLeases:
-    """One DuckDB connection for all of a step's input loads, closed after the last one.
+# a step's DuckDB connection is closed when one of these is recorded for the step
+_STEP_ENDS = frozenset({"STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED", "STEP_UP_FOR_RETRY"})
 
-    Opening a DuckDB file costs ~20 ms (measured), and a step loads up to five inputs, each through
-    its own connection in dagster-duckdb. A connection held any longer (across steps, or for the
-    run) would keep DuckDB's single-process file lock after the step gave up its `warehouse` pool
-    slot, and a concurrent run's step would then wait on the lock. So a lease covers exactly the
-    step's input phase: the loads come back to back before the compute, the step's op says how
-    many there are, and a lease is closed after the last load, on a failed load, when another
-    step connects, and at teardown."""
+
+class _StepConnections:
+    """One DuckDB connection per step, for all its input loads and output writes, closed when the
+    step ends.
+
+    dagster-duckdb opens a connection per load and per write, and opening a DuckDB file costs
+    ~20 ms (measured); a step does up to six. A connection held any longer than the step (for
+    the run, say) would keep DuckDB's single-process file lock after the step gave up its
+    `warehouse` pool slot, and a concurrent run's step that got the slot would wait on the lock.
+    The step's end is its STEP_SUCCESS/STEP_FAILURE/... event, seen by an instance event listener
+    in the process that runs the step; teardown closes whatever is left."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._open: dict[tuple[str, str, str], list] = {}  # (db, run, step) -> [stack, conn, loads left]
-
-    @staticmethod
-    def _loads_expected(context) -> int:
-        return sum(1 for d in context.step_context.op_def.input_defs if not d.dagster_type.is_nothing)
+        self._open: dict[tuple[str, str, str], tuple[ExitStack, object]] = {}  # (db, run, step)
+        self._listening: set[tuple[int, str]] = set()  # (instance, run)
 
     @contextmanager
-    def load(self, context, table_slice: TableSlice) -> Iterator:
+    def use(self, context, table_slice: TableSlice) -> Iterator:
+        step_context = context.step_context
         db = context.resource_config["database"]
-        key = (db, context.step_context.run_id, context.step_context.step.key)
+        key = (db, step_context.run_id, step_context.step.key)
         with self._lock:
-            self.close(db, keep=key)
-            lease = self._open.get(key)
-            if lease is None:
+            if key not in self._open:
+                self.close(db)  # a step that ended unseen: never hold two steps' connections
                 stack = ExitStack()
-                conn = stack.enter_context(DuckDbClient.connect(context, table_slice))
-                lease = self._open[key] = [stack, conn, self._loads_expected(context)]
-        ok = False
-        try:
-            yield lease[1]
-            ok = True
-        finally:
-            with self._lock:
-                lease[2] -= 1
-                if not ok or lease[2] <= 0:
-                    self._close(key)
+                self._open[key] = (stack, stack.enter_context(DuckDbClient.connect(context, table_slice)))
+                self._listen(step_context.instance, step_context.run_id)
+            conn = self._open[key][1]
+        yield conn
 
-    def close(self, db: str, keep: tuple | None = None) -> None:
+    def _listen(self, instance, run_id: str) -> None:
+        if (id(instance), run_id) in self._listening:
+            return
+        self._listening.add((id(instance), run_id))
+
+        def on_event(entry) -> None:
+            event = entry.dagster_event
+            if event is not None and event.event_type_value in _STEP_ENDS and event.step_key:
+                with self._lock:
+                    for key in [k for k in self._open if k[1] == run_id and k[2] == event.step_key]:
+                        self._close(key)
+
+        instance.add_event_listener(run_id, on_event)
+
+    def close(self, db: str) -> None:
         with self._lock:
-            for key in [k for k in self._open if k[0] == db and k != keep]:
+            for key in [k for k in self._open if k[0] == db]:
                 self._close(key)
 
     def _close(self, key) -> None:
-        lease = self._open.pop(key, None)
-        if lease is not None:
-            lease[0].close()
+        opened = self._open.pop(key, None)
+        if opened is not None:
+            opened[0].close()
 
 
-_INPUT_LEASES = _InputLeases()
+_STEP_CONNECTIONS = _StepConnections()
 
 
 class _TransactionalDuckDbClient(DuckDbClient):
     @staticmethod
     @contextmanager
     def connect(context, table_slice: TableSlice) -> Iterator:
-        leased = isinstance(context, dg.InputContext) and getattr(context, "_step_context", None) is not None
-        if leased:
-            opened = _INPUT_LEASES.load(context, table_slice)
-        else:
-            _INPUT_LEASES.close(context.resource_config["database"])
-            opened = DuckDbClient.connect(context, table_slice)
+        in_step = getattr(context, "_step_context", None) is not None
+        opened = _STEP_CONNECTIONS.use(context, table_slice) if in_step else DuckDbClient.connect(context, table_slice)
         with opened as conn:
             conn.begin()
             try:
                 yield conn
             except BaseException:
                 conn.rollback()
-                if not leased:
+                if not in_step:
                     conn.close()  # dagster-duckdb's connect closes only on success
                 raise
             conn.commit()
@@ -191,7 +195,7 @@ class NbaDuckDBIOManager(DuckDBPandasIOManager):
         return [_DeclaredSchemaDuckDBPandasTypeHandler()]
 
     def teardown_after_execution(self, context) -> None:
-        _INPUT_LEASES.close(self.database)
+        _STEP_CONNECTIONS.close(self.database)
 
     def create_io_manager(self, context) -> DbIOManager:
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)

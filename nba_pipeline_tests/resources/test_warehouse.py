@@ -154,17 +154,26 @@ def scores_copy(context) -> pd.DataFrame:
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def two_inputs(context, a: pd.DataFrame, b: pd.DataFrame) -> None:
-    # another process can open the warehouse read-write: this step holds no DuckDB lock any more
-    import subprocess
-    import sys
-
-    db = PAYLOAD["db"]
-    code = f"import duckdb; duckdb.connect({db!r}).execute('SELECT count(*) FROM nba_test.scores').fetchall()"
-    PAYLOAD["other_process_rc"] = subprocess.run([sys.executable, "-c", code], capture_output=True).returncode
     PAYLOAD["loaded"] = (len(a), len(b))
 
 
-def test_a_step_loads_its_inputs_through_one_connection_and_releases_the_file(tmp_path, monkeypatch):
+def _other_process_opens(db: str) -> bool:
+    import subprocess
+    import sys
+
+    code = f"import duckdb; duckdb.connect({db!r}).execute('SELECT count(*) FROM nba_test.scores').fetchall()"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+@dg.asset(key_prefix="nba_test", partitions_def=game_date_partitions, deps=[two_inputs],
+          backfill_policy=dg.BackfillPolicy.single_run())
+def after_two_inputs(context) -> None:
+    # the next step: another process can open the warehouse read-write, so the step before it
+    # released DuckDB's file lock when it ended
+    PAYLOAD["other_process_opened"] = _other_process_opens(PAYLOAD["db"])
+
+
+def test_a_step_uses_one_connection_and_releases_the_file_when_it_ends(tmp_path, monkeypatch):
     import duckdb
 
     db = tmp_path / "w.duckdb"
@@ -178,15 +187,18 @@ def test_a_step_loads_its_inputs_through_one_connection_and_releases_the_file(tm
     monkeypatch.setattr(duckdb, "connect", lambda *a, **k: opened.append(1) or real_connect(*a, **k))
     PAYLOAD["db"] = str(db)
     result = dg.materialize(
-        [scores, scores_copy, two_inputs],
+        [scores, scores_copy, two_inputs, after_two_inputs],
         resources={"io_manager": NbaDuckDBIOManager(database=str(db))},
         tags={"dagster/asset_partition_range_start": "2025-01-01", "dagster/asset_partition_range_end": "2025-01-02"},
-        selection=[two_inputs],
+        selection=[two_inputs, after_two_inputs],
     )
     assert result.success
     assert PAYLOAD["loaded"] == (2, 2)
     assert len(opened) == 1  # two loads, one connection
-    assert PAYLOAD["other_process_rc"] == 0  # closed before the compute ran
+    assert PAYLOAD["other_process_opened"]
+    from nba_pipeline.resources import warehouse
+
+    assert not warehouse._STEP_CONNECTIONS._open
 
 
 def test_a_failed_load_releases_the_file(tmp_path, monkeypatch):
@@ -209,5 +221,5 @@ def test_a_failed_load_releases_the_file(tmp_path, monkeypatch):
         raise_on_error=False,
     )
     assert not result.success
-    assert not warehouse._INPUT_LEASES._open
+    assert not warehouse._STEP_CONNECTIONS._open
     assert query(db, "SELECT count(*) FROM nba_test.scores") == [(1,)]  # the file opens again
