@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 from pydantic import Field as PydanticField
+from pydantic import PrivateAttr
 
 from nba_pipeline.raw import formats, transforms
 from nba_pipeline.raw.feeds import FeedError, RowRange, empty_feed, read_feed
@@ -86,6 +87,18 @@ class NbaSource(dg.ConfigurableResource):
 
 class FilesSource(NbaSource):
     """Raw feeds from a directory laid out like ../shared/data/nba."""
+
+    # the schedule and player box scores of a range, built once per resource instance (one run):
+    # four raw assets need the schedule, two the player rows, and every step of the run then
+    # sees the same frames
+    _built: dict = PrivateAttr(default_factory=dict)
+
+    def _once(self, what: str, start: dt.date, end: dt.date, build) -> Frame:
+        key = (what, start, end)
+        if key not in self._built:
+            self._built[key] = build(start, end)
+        frame, facts = self._built[key]
+        return frame.copy(), dict(facts)
 
     raw_dir: str = PydanticField(description="Directory with team_game_logs/, player_game_logs/, boxscores/, odds/, reference/")
     season_types: list[str] = PydanticField(
@@ -161,6 +174,9 @@ class FilesSource(NbaSource):
         return pd.concat(frames, ignore_index=True)
 
     def schedule(self, start: dt.date, end: dt.date) -> Frame:
+        return self._once("schedule", start, end, self._build_schedule)
+
+    def _build_schedule(self, start: dt.date, end: dt.date) -> Frame:
         logs, excluded = self._team_logs(start, end)
         sched = transforms.build_schedule(
             logs, self.teams(), self.player_feed_season_types, self._start_times(start, end)
@@ -197,6 +213,9 @@ class FilesSource(NbaSource):
         return teams, {"rows_by_source": teams["source"].value_counts().to_dict()}
 
     def player_boxscores(self, start: dt.date, end: dt.date) -> Frame:
+        return self._once("player_boxscores", start, end, self._build_player_boxscores)
+
+    def _build_player_boxscores(self, start: dt.date, end: dt.date) -> Frame:
         sched, _ = self.schedule(start, end)
         expected = sched[sched["player_stats_expected"]]
         logs = self._concat(self._season_files("player_game_logs", start, end), "PLAYER_GAME_LOG", _dates("GAME_DATE", start, end))
