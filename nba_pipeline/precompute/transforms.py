@@ -87,6 +87,13 @@ def _ids(df: pd.DataFrame, column: str) -> pd.DataFrame:
     return df.astype({column: "int64"}) if column == "player_id" else df
 
 
+def _slate_players_history(history: pd.DataFrame, slate: pd.DataFrame) -> pd.DataFrame:
+    """The history of the slate's players only: windows are per player, so the others' games
+    change nothing (a one-date run reads a season of history for a few hundred players)."""
+    hist = _ids(history, "player_id")
+    return hist[hist["player_id"].isin(slate["player_id"].unique())]
+
+
 def _player_slate(context: pd.DataFrame) -> pd.DataFrame:
     cols = ["game_date", "game_id", "season", "player_id", "player_name", "team", "opponent"]
     return _ids(context[cols].reset_index(drop=True), "player_id")
@@ -95,7 +102,7 @@ def _player_slate(context: pd.DataFrame) -> pd.DataFrame:
 # player_daily_cache -----------------------------------------------------------------------------
 def player_daily_cache(context: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     slate = _player_slate(context)
-    hist = _ids(history, "player_id")
+    hist = _slate_players_history(history, slate)
     sums = rolling_sums(hist, "player_id", list(CACHE_STATS), WINDOW_GAMES)
     at = as_of_before(slate, sums, "player_id")
     out = slate.copy()
@@ -116,7 +123,7 @@ def _zone_points(df: pd.DataFrame) -> pd.DataFrame:
 
 def player_shot_zone_analysis(context: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     slate = _player_slate(context)
-    hist = _zone_points(_ids(history, "player_id"))
+    hist = _zone_points(_slate_players_history(history, slate))
     values = ["points", "points_2pt", "points_3pt", "points_ft", "fg2m", "fg2a", "fg3m", "fg3a", "ftm", "fta"]
     sums = rolling_sums(hist, "player_id", values, {"w": ZONE_WINDOW_GAMES})
     at = as_of_before(slate, sums, "player_id")

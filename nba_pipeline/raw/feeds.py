@@ -49,13 +49,27 @@ class RowRange:
     low: pd.Timestamp
     high: pd.Timestamp
 
+    def keep(self, values: pd.Series) -> pd.Series:
+        return (values >= self.low) & (values <= self.high)
 
-def read_feed(path: Path, fields: Sequence[Field], rows: RowRange | None = None) -> pd.DataFrame:
+
+@dataclass(frozen=True)
+class RowSet:
+    """Keep only the rows whose `field` is one of `values` (e.g. the run's game ids)."""
+
+    field: str
+    values: frozenset
+
+    def keep(self, values: pd.Series) -> pd.Series:
+        return values.isin(self.values)
+
+
+def read_feed(path: Path, fields: Sequence[Field], rows: RowRange | RowSet | None = None) -> pd.DataFrame:
     """Read one CSV feed file into typed columns named as in the file, plus `_line`/`_file`.
 
-    With `rows`, the range field is converted (and checked) on every row, the other fields only on
-    the rows in range: a run over one date of a season file converts that date's rows, and a bad
-    value fails the runs over its own date, not every run that opens the file."""
+    With `rows`, its field is converted (and checked) on every row, the other fields only on the
+    rows kept: a run over one date of a season file converts that date's rows, and a bad value
+    fails the runs over its own date, not every run that opens the file."""
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8")
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -75,13 +89,13 @@ def empty_feed(fields: Sequence[Field]) -> pd.DataFrame:
     return _typed(Path("<none>"), raw, fields)
 
 
-def _typed(path: Path, raw: pd.DataFrame, fields: Sequence[Field], rows: RowRange | None = None) -> pd.DataFrame:
+def _typed(path: Path, raw: pd.DataFrame, fields: Sequence[Field], rows: RowRange | RowSet | None = None) -> pd.DataFrame:
     lines = pd.Series(np.arange(len(raw)) + 2, index=raw.index)
     columns: dict[str, pd.Series] = {}
     if rows is not None:
         f = next(f for f in fields if f.name == rows.field)
         key = _convert(path, raw[f.name].str.strip(), f, lines)
-        keep = (key >= rows.low) & (key <= rows.high)
+        keep = rows.keep(key)
         raw, lines, columns[f.name] = raw[keep], lines[keep], key[keep]
     for f in fields:
         if f.name not in columns:
@@ -129,13 +143,13 @@ def _convert(path: Path, s: pd.Series, f: Field, lines: pd.Series) -> pd.Series:
         return low.map({"true": True, "1": True, "false": False, "0": False}).astype("boolean")
     if f.kind in ("date", "date_mon"):
         fmt = "%Y-%m-%d" if f.kind == "date" else "%b %d, %Y"
-        dt = pd.to_datetime(s.mask(empty), format=fmt, errors="coerce")
+        dt = _each_distinct(s, lambda u: pd.to_datetime(u.mask(u == ""), format=fmt, errors="coerce"))
         bad = ~empty & dt.isna()
         expected = "YYYY-MM-DD" if f.kind == "date" else "MON DD, YYYY"
         _raise_first(path, bad, s, lines, f, f"not a date ({expected})")
         return dt.astype("datetime64[ns]")
     if f.kind == "utc":
-        dt = pd.to_datetime(s.mask(empty), utc=True, errors="coerce", format="ISO8601")
+        dt = _each_distinct(s, lambda u: pd.to_datetime(u.mask(u == ""), utc=True, errors="coerce", format="ISO8601"))
         bad = ~empty & dt.isna()
         _raise_first(path, bad, s, lines, f, "not an ISO 8601 UTC timestamp")
         return dt.astype(pd.DatetimeTZDtype("ns", "UTC"))
@@ -146,6 +160,13 @@ def _convert(path: Path, s: pd.Series, f: Field, lines: pd.Series) -> pd.Series:
         _raise_first(path, bad, s, lines, f, "not a mm:ss duration")
         return parts[0].astype("float64") + parts[1].astype("float64") / 60.0
     raise ValueError(f"unknown field kind {f.kind}")
+
+
+def _each_distinct(s: pd.Series, parse) -> pd.Series:
+    """`parse` applied to the distinct values only: a season file repeats ~200 dates 26k times."""
+    codes, uniques = pd.factorize(s)
+    parsed = parse(pd.Series(uniques, dtype=object))
+    return pd.Series(parsed.array.take(codes, allow_fill=True), index=s.index)
 
 
 def _raise_first(path, bad: pd.Series, s: pd.Series, lines: pd.Series, f: Field, problem: str):

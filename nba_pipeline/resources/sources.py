@@ -20,7 +20,7 @@ from pydantic import Field as PydanticField
 from pydantic import PrivateAttr
 
 from nba_pipeline.raw import formats, transforms
-from nba_pipeline.raw.feeds import FeedError, RowRange, empty_feed, read_feed
+from nba_pipeline.raw.feeds import FeedError, RowRange, RowSet, empty_feed, read_feed
 from nba_pipeline.raw.tables import SEASON_TYPES
 
 Frame = tuple[pd.DataFrame, dict]
@@ -35,7 +35,7 @@ _cache: dict[tuple, pd.DataFrame] = {}
 _cache_lock = threading.Lock()
 
 
-def _read(path: Path, fmt: str, rows: RowRange | None = None) -> pd.DataFrame:
+def _read(path: Path, fmt: str, rows: RowRange | RowSet | None = None) -> pd.DataFrame:
     st = path.stat()
     key = (str(path), st.st_mtime_ns, st.st_size, fmt, rows)
     with _cache_lock:
@@ -141,7 +141,7 @@ class FilesSource(NbaSource):
             if (m := _SEASON_FILE.match(p.name)) and _season_overlaps(int(m.group(1)), start, end)
         )
 
-    def _concat(self, paths: list[Path], fmt: str, rows: RowRange | None = None) -> pd.DataFrame:
+    def _concat(self, paths: list[Path], fmt: str, rows: RowRange | RowSet | None = None) -> pd.DataFrame:
         frames = [_read(p, fmt, rows) for p in paths]
         if not frames:
             return empty_feed(getattr(formats, fmt))
@@ -201,8 +201,7 @@ class FilesSource(NbaSource):
             p for p in (d.iterdir() if d.is_dir() else [])
             if (m := _MONTH_FILE.match(p.name)) and (int(m.group(1)), int(m.group(2))) in months
         )
-        feed = self._concat(paths, "BOXSCORE")
-        feed = feed[feed["game_id"].isin(game_ids)]
+        feed = self._concat(paths, "BOXSCORE", RowSet("game_id", frozenset(game_ids)))
         return transforms.prepare_boxscore_feed(feed)
 
     def team_boxscores(self, start: dt.date, end: dt.date) -> Frame:
