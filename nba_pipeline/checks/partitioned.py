@@ -79,6 +79,7 @@ def emit(
     keys = op_context.partition_keys
     selected = {k.name for k in context.selected_asset_check_keys}
     assets_def = op_context.assets_def
+    results = []
     for check in checks:
         if check.name not in selected:
             continue
@@ -96,8 +97,9 @@ def emit(
                 blocking=check.blocking,
                 partition=key,
             )
-        level = "passed" if not failed else f"FAILED for {len(failed)} partition(s): {failed[:10]}"
-        context.log.info(f"{table.qualified_name} {check.name}: {level}")
+        results.append(f"{check.name} " + ("passed" if not failed else f"FAILED for {len(failed)} partition(s): {failed[:10]}"))
+    # one line per step, not per check: every log line is an event in the event log
+    context.log.info(f"{table.qualified_name} over {len(keys)} partition(s): " + "; ".join(results))
     for check in checks:
         if check.name in selected:
             out = assets_def.get_output_name_for_asset_check_key(
