@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import gc
 import datetime as dt
 import json
 import os
@@ -182,6 +183,11 @@ def run() -> None:
     the warehouse are closed by the command). Python's teardown of the ~2,000 modules and ~270k
     objects a run leaves took 0.6 s of a 7 s one-date backfill (measured), so after the exit
     handlers have run and the streams are flushed, the process just ends."""
+    # Importing Dagster, pandas and the code location creates ~270k long-lived objects, and the
+    # default collector (a young-generation pass every 700 allocations) keeps re-scanning them:
+    # collecting less often cut ~0.4 s of a 5.9 s one-date backfill (measured). Reference counting
+    # still frees frames at once; only cyclic garbage waits longer.
+    gc.set_threshold(100_000, 50, 100)
     code = main()
     atexit._run_exitfuncs()  # logging.shutdown and the like, as a normal exit runs them
     sys.stdout.flush()
