@@ -84,7 +84,6 @@ def cmd_status(args) -> int:
 
 
 def cmd_synth(args) -> int:
-    from nba_pipeline.history import season_start
     from nba_pipeline.synthetic import generate_league
 
     summary = generate_league(args.out, seasons=args.seasons, first_season=args.first_season, seed=args.seed)
@@ -96,6 +95,7 @@ def cmd_demo(args) -> int:
     import dagster as dg
 
     from nba_pipeline.definitions import build_definitions
+    from nba_pipeline.history import season_start
     from nba_pipeline.resources.sources import FilesSource
     from nba_pipeline.resources.warehouse import NbaDuckDBIOManager
     from nba_pipeline.runner import dagster_home, run_backfill

@@ -46,3 +46,11 @@ def test_backfill_exits_nonzero_when_a_step_fails(league_copy, tmp_path):
 def test_backfill_rejects_bad_arguments(tmp_path):
     run = subprocess.run([CLI, "backfill", "--start", "2025-11-09", "--end", "2025-11-01"], env=_env(tmp_path, tmp_path), capture_output=True, text=True, timeout=300)
     assert run.returncode == 2 and "is before" in run.stderr
+
+
+def test_demo_runs_the_whole_graph_on_a_synthetic_season(tmp_path):
+    run = subprocess.run([CLI, "demo", "--dir", str(tmp_path / "demo"), "--days", "3"],
+                         env=_env(tmp_path, tmp_path), capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "nba_precompute/ml_feature_store" in run.stdout and "materialized" in run.stdout
+    assert (tmp_path / "demo" / "warehouse.duckdb").exists()

@@ -8,7 +8,6 @@ tables it reconciles against, for the run's whole partition range, once.
 from collections.abc import Sequence
 
 import dagster as dg
-import numpy as np
 import pandas as pd
 
 from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck, emit
