@@ -267,25 +267,24 @@ class EmbeddedEventLogStorage(SqliteEventLogStorage):
                     inserts.append(values)
                     planned[key] = 1
             t = AssetCheckExecutionsTable
-            for partitioned, group in ((True, [u for u in updates if u["partition"] is not None]),
-                                       (False, [u for u in updates if u["partition"] is None])):
-                if not group:
-                    continue
-                where = and_(
-                    t.c.asset_key == bindparam("b_asset_key"),
-                    t.c.check_name == bindparam("b_check_name"),
-                    t.c.run_id == bindparam("b_run_id"),
-                    t.c.partition == bindparam("b_partition") if partitioned else t.c.partition.is_(None),
-                )
-                set_columns = ("execution_status", "evaluation_event", "evaluation_event_timestamp",
-                               "evaluation_event_storage_id", "materialization_event_storage_id")
-                conn.execute(
-                    t.update().where(where).values({c: bindparam(f"v_{c}") for c in set_columns}),
-                    [{**{f"b_{k}": u[k] for k in ("asset_key", "check_name", "run_id", "partition")[: 4 if partitioned else 3]},
-                      **{f"v_{c}": u[c] for c in set_columns}} for u in group],
-                )
+            # inserts first: a later evaluation of an inserted key updates it, as it would one by one
             if inserts:
                 conn.execute(t.insert(), inserts)
+            set_columns = ("execution_status", "evaluation_event", "evaluation_event_timestamp",
+                           "evaluation_event_storage_id", "materialization_event_storage_id")
+            for partitioned in (True, False):
+                group = [u for u in updates if (u["partition"] is not None) == partitioned]
+                if not group:
+                    continue
+                keys = ("asset_key", "check_name", "run_id") + (("partition",) if partitioned else ())
+                where = and_(
+                    *(t.c[k] == bindparam(f"b_{k}") for k in keys),
+                    *(() if partitioned else (t.c.partition.is_(None),)),
+                )
+                conn.execute(
+                    t.update().where(where).values({c: bindparam(f"v_{c}") for c in set_columns}),
+                    [{**{f"b_{k}": u[k] for k in keys}, **{f"v_{c}": u[c] for c in set_columns}} for u in group],
+                )
 
     def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
         # Dagster serializes the planned event once per partition row; the rows are identical

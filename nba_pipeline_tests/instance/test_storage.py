@@ -216,3 +216,28 @@ def test_pending_check_evaluations_are_visible_to_any_reader(homes):
         )
         assert not storage._pending_checks
         assert ("r-later", KEYS[0], "FAILED") in [(e.run_id, e.partition, e.status.value) for e in history]
+
+
+def test_a_check_evaluated_twice_without_a_plan_keeps_the_last_result_as_stock_does(homes):
+    from dagster._core.events import DagsterEvent, DagsterEventType
+    from dagster._core.events.log import EventLogEntry
+
+    def evaluation(passed: bool, ts: float) -> EventLogEntry:
+        data = AssetCheckEvaluation(asset_key=dg.AssetKey("upstream"), check_name="positive", passed=passed,
+                                    partition=KEYS[0])
+        return EventLogEntry(error_info=None, level="DEBUG", user_message="", run_id="r-unplanned", timestamp=ts,
+                             dagster_event=DagsterEvent(DagsterEventType.ASSET_CHECK_EVALUATION.value, "job",
+                                                        event_specific_data=data))
+
+    results = {}
+    for name, cls in (("stock", ""), ("embedded", "EmbeddedEventLogStorage")):
+        with _instance(homes / name, cls) as instance:
+            _run(instance)  # the index shard exists
+            storage = instance.event_log_storage
+            storage.store_event(evaluation(False, 1.0e9))
+            storage.store_event(evaluation(True, 1.0e9 + 1))
+            history = storage.get_asset_check_execution_history(
+                dg.AssetCheckKey(dg.AssetKey("upstream"), "positive"), limit=100
+            )
+            results[name] = sorted((e.partition, e.status.value) for e in history if e.run_id == "r-unplanned")
+    assert results["embedded"] == results["stock"] == [(KEYS[0], "SUCCEEDED")]
