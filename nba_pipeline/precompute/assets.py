@@ -68,15 +68,21 @@ team_defense_zone_analysis = _windowed_asset(
 )
 
 
-@dg.asset(
-    ins={
-        "context_rows": dg.AssetIn(analytics.upcoming_player_game_context.asset_key),
-        "cache": dg.AssetIn(tables.player_daily_cache.asset_key),
-        "zones": dg.AssetIn(tables.player_shot_zone_analysis.asset_key),
-        "team_zones": dg.AssetIn(tables.team_defense_zone_analysis.asset_key),
-    },
-    **table_asset_kwargs(tables.player_composite_factors, GROUP),
-)
+# every input of these two is the same game date's partition (required to be materialized)
+_COMPOSITE_INS = {
+    "context_rows": dg.AssetIn(analytics.upcoming_player_game_context.asset_key),
+    "cache": dg.AssetIn(tables.player_daily_cache.asset_key),
+    "zones": dg.AssetIn(tables.player_shot_zone_analysis.asset_key),
+    "team_zones": dg.AssetIn(tables.team_defense_zone_analysis.asset_key),
+}
+_FEATURE_STORE_INS = {
+    **_COMPOSITE_INS,
+    "team_context": dg.AssetIn(analytics.upcoming_team_game_context.asset_key),
+    "factors": dg.AssetIn(tables.player_composite_factors.asset_key),
+}
+
+
+@dg.asset(ins=_COMPOSITE_INS, **table_asset_kwargs(tables.player_composite_factors, GROUP))
 def player_composite_factors(
     context: dg.AssetExecutionContext,
     context_rows: pd.DataFrame,
@@ -84,28 +90,12 @@ def player_composite_factors(
     zones: pd.DataFrame,
     team_zones: pd.DataFrame,
 ) -> pd.DataFrame:
-    _same_day(
-        context,
-        analytics.upcoming_player_game_context.asset_key,
-        tables.player_daily_cache.asset_key,
-        tables.player_shot_zone_analysis.asset_key,
-        tables.team_defense_zone_analysis.asset_key,
-    )
+    _same_day(context, *(i.key for i in _COMPOSITE_INS.values()))
     df = transforms.player_composite_factors(context_rows, cache, zones, team_zones)
     return record_partitions(context, tables.player_composite_factors, _frame(tables.player_composite_factors, df))
 
 
-@dg.asset(
-    ins={
-        "context_rows": dg.AssetIn(analytics.upcoming_player_game_context.asset_key),
-        "team_context": dg.AssetIn(analytics.upcoming_team_game_context.asset_key),
-        "cache": dg.AssetIn(tables.player_daily_cache.asset_key),
-        "zones": dg.AssetIn(tables.player_shot_zone_analysis.asset_key),
-        "team_zones": dg.AssetIn(tables.team_defense_zone_analysis.asset_key),
-        "factors": dg.AssetIn(tables.player_composite_factors.asset_key),
-    },
-    **table_asset_kwargs(tables.ml_feature_store, GROUP),
-)
+@dg.asset(ins=_FEATURE_STORE_INS, **table_asset_kwargs(tables.ml_feature_store, GROUP))
 def ml_feature_store(
     context: dg.AssetExecutionContext,
     context_rows: pd.DataFrame,
@@ -115,15 +105,7 @@ def ml_feature_store(
     team_zones: pd.DataFrame,
     factors: pd.DataFrame,
 ) -> pd.DataFrame:
-    _same_day(
-        context,
-        analytics.upcoming_player_game_context.asset_key,
-        analytics.upcoming_team_game_context.asset_key,
-        tables.player_daily_cache.asset_key,
-        tables.player_shot_zone_analysis.asset_key,
-        tables.team_defense_zone_analysis.asset_key,
-        tables.player_composite_factors.asset_key,
-    )
+    _same_day(context, *(i.key for i in _FEATURE_STORE_INS.values()))
     df = transforms.ml_feature_store(context_rows, team_context, cache, zones, team_zones, factors)
     context.add_output_metadata(
         {"feature_version": tables.FEATURE_VERSION, "features": dg.MetadataValue.json(list(tables.FEATURES))}
