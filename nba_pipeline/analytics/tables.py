@@ -15,6 +15,8 @@ MINUTES = (0.0, 70.0)
 # per-48-minute pace and per-100-possession ratings of any real NBA game sit well inside these
 PACE = (70.0, 130.0)
 RATING = (50.0, 180.0)
+# a season spans under a year; a player back from a season-long injury has rested ~240 days
+REST_DAYS = (0, 366)
 
 
 def _game(*, partition_desc: str = "US Eastern game date (partition column)") -> tuple[Column, ...]:
@@ -183,7 +185,7 @@ _REST = (
         "int",
         "full days off since the previous game this season (0 = back-to-back); null before the first",
         nullable=True,
-        range=(0, 200),
+        range=REST_DAYS,
     ),
     Column("back_to_back", "bool", "played the day before"),
     Column("games_last_7_days", "int", "games in the 7 days before this date", range=(0, 7)),
@@ -205,7 +207,7 @@ upcoming_team_game_context = Table(
         Column("is_home", "bool", "at home"),
         Column("start_time_utc", "timestamp", "scheduled tip-off", nullable=True),
         *_REST,
-        Column("opponent_rest_days", "int", "the opponent's rest_days", nullable=True, range=(0, 200)),
+        Column("opponent_rest_days", "int", "the opponent's rest_days", nullable=True, range=REST_DAYS),
         Column("opponent_back_to_back", "bool", "the opponent played the day before"),
         Column("spread", "float", "consensus spread for this team (negative: favoured)", nullable=True, range=(-40, 40)),
         Column("game_total", "float", "consensus total points line", nullable=True, range=(150, 300)),

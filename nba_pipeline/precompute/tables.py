@@ -1,7 +1,7 @@
 """Declared schemas of the `nba_precompute` tables: per player (or team) in a date's games, features
 computed from EARLIER dates only (rolling windows within the season, never the date's results)."""
 
-from nba_pipeline.analytics.tables import MINUTES, PACE, RATING, SHARE
+from nba_pipeline.analytics.tables import MINUTES, PACE, RATING, REST_DAYS, SHARE
 from nba_pipeline.schema import Column, Table, register
 
 DATASET = "nba_precompute"
@@ -125,7 +125,7 @@ player_composite_factors = Table(
     columns=(
         *_player_game(),
         # inputs
-        Column("rest_days", "int", "input: rest days (null before the season's first game)", nullable=True, range=(0, 200)),
+        Column("rest_days", "int", "input: rest days (null before the season's first game)", nullable=True, range=REST_DAYS),
         Column("back_to_back", "bool", "input: played the day before"),
         Column("games_last_7_days", "int", "input: games in the 7 days before", range=(0, 7)),
         Column("minutes_avg_last5", "float", "input: mean minutes, last 5 games", nullable=True, range=MINUTES),
