@@ -5,7 +5,8 @@ from nba_pipeline.analytics.tables import MINUTES, PACE, RATING, REST_DAYS, SHAR
 from nba_pipeline.schema import Column, Table, register
 
 DATASET = "nba_precompute"
-FEATURE_VERSION = "v1"
+# v2: cross-season recent20 windows (opening week has no season-to-date history)
+FEATURE_VERSION = "v2"
 
 # stats summarised by player_daily_cache: name in player_game_summary -> description
 CACHE_STATS = {
@@ -15,7 +16,14 @@ CACHE_STATS = {
     "fga": "field goal attempts",
     "fta": "free throw attempts",
 }
-WINDOWS = {"last5": "last 5 games", "last10": "last 10 games", "season": "season to date"}
+WINDOWS = {
+    "last5": "last 5 games",
+    "last10": "last 10 games",
+    "season": "season to date",
+    # across the season boundary, so opening night still has a recent form (within HISTORY_DAYS)
+    "recent20": "last 20 games of any season in the history window",
+}
+RECENT_GAMES = 20
 ZONE_WINDOW_GAMES = 10
 _STAT_RANGES = {"points": (0, 80), "minutes": MINUTES, "usage_rate": SHARE, "fga": (0, 50), "fta": (0, 40)}
 
@@ -52,6 +60,7 @@ player_daily_cache = Table(
         *_player_game(),
         Column("games_played", "int", "games played this season before this date", range=(0, 110)),
         Column("days_since_last_game", "int", "days since the latest earlier game (any season)", range=(1, 400)),
+        Column("recent_games", "int", f"games in the recent20 window (at most {RECENT_GAMES})", range=(0, RECENT_GAMES)),
         *_cache_columns(),
     ),
     grain=("game_date", "player_id"),
@@ -206,6 +215,13 @@ FEATURES = {
     "team_spread": "consensus spread for the player's team",
     "game_total": "consensus game total",
     "implied_team_total": "game_total / 2 - spread / 2",
+    "recent_games": "games in the recent20 window (any season)",
+    "points_avg_recent20": "mean points, last 20 of any season",
+    "points_std_recent20": "std points, last 20 of any season",
+    "minutes_avg_recent20": "mean minutes, last 20 of any season",
+    "usage_rate_avg_recent20": "mean usage, last 20 of any season",
+    "fga_avg_recent20": "mean FGA, last 20 of any season",
+    "fta_avg_recent20": "mean FTA, last 20 of any season",
     "points_line": "consensus sportsbook points line",
     "points_line_books": "books quoting the line",
     "points_line_over_prob": "books' mean no-vig over probability",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from nba_pipeline.analytics.transforms import ratio
 from nba_pipeline.history import season_labels
-from nba_pipeline.precompute.tables import CACHE_STATS, FEATURE_VERSION, FEATURES, ZONE_WINDOW_GAMES
+from nba_pipeline.precompute.tables import CACHE_STATS, FEATURE_VERSION, FEATURES, RECENT_GAMES, ZONE_WINDOW_GAMES
 
 WINDOW_GAMES = {"last5": 5, "last10": 10, "season": None}
 # a team's allowed rates (and the league's) from fewer games than this are noise, not a signal:
@@ -65,9 +65,10 @@ def mean_std(sums: pd.DataFrame, v: str, w: str) -> tuple[pd.Series, pd.Series]:
     return mean, np.sqrt(var.clip(lower=0.0))
 
 
-def as_of_before(slate: pd.DataFrame, summary: pd.DataFrame, by: str) -> pd.DataFrame:
+def as_of_before(slate: pd.DataFrame, summary: pd.DataFrame, by: str, same_season: bool = True) -> pd.DataFrame:
     """For each slate row (game_date, by), the summary row of the entity's latest game strictly
-    before game_date in the same season (all-null where there is none). Keeps slate order."""
+    before game_date in the same season (any season with same_season=False; all-null where there
+    is none). Keeps slate order."""
     s = slate[["game_date", by]].copy()
     s["_row"] = np.arange(len(s))
     s["_season"] = season_labels(s["game_date"])
@@ -77,6 +78,8 @@ def as_of_before(slate: pd.DataFrame, summary: pd.DataFrame, by: str) -> pd.Data
         allow_exact_matches=False, direction="backward",
     )
     merged = merged.set_index("_row").sort_index()
+    if not same_season:
+        return merged.reset_index(drop=True)
     other_season = ~(merged["_last_season"] == merged["_season"]).fillna(False).astype(bool)
     value_cols = [c for c in summary.columns if c not in (by, "season", "game_date")]
     merged.loc[other_season.to_numpy(), value_cols] = np.nan
@@ -108,9 +111,13 @@ def player_daily_cache(context: pd.DataFrame, history: pd.DataFrame) -> pd.DataF
     out = slate.copy()
     out["games_played"] = at["_n"].fillna(0).astype("int64")
     out["days_since_last_game"] = context["days_since_last_game"].to_numpy()
+    # one season label for all games: the window runs across the season boundary
+    recent = rolling_sums(hist.assign(season="any"), "player_id", list(CACHE_STATS), {"recent20": RECENT_GAMES})
+    at_recent = as_of_before(slate, recent, "player_id", same_season=False)
+    out["recent_games"] = at_recent["_n"].fillna(0).clip(upper=RECENT_GAMES).astype("int64")
     for v in CACHE_STATS:
-        for w in WINDOW_GAMES:
-            mean, std = mean_std(at, v, w)
+        for w, sums in [*((w, at) for w in WINDOW_GAMES), ("recent20", at_recent)]:
+            mean, std = mean_std(sums, v, w)
             out[f"{v}_avg_{w}"] = mean.to_numpy()
             out[f"{v}_std_{w}"] = std.to_numpy()
     return out

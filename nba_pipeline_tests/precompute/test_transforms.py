@@ -166,6 +166,27 @@ def test_player_daily_cache_fits_its_table():
     assert pd.isna(r.loc[7, "points_avg_season"]) and pd.isna(r.loc[7, "points_std_season"])
 
 
+
+def test_recent20_window_crosses_the_season_boundary():
+    # 25 games last season, 2 this season: the season windows see 2, recent20 the latest 20
+    last = [dt.date(2025, 1, 1) + dt.timedelta(days=2 * i) for i in range(25)]
+    this = [dt.date(2025, 10, 22), dt.date(2025, 10, 24)]
+    points = list(range(25)) + [40, 50]
+    hist = _summary([
+        {"game_date": d.isoformat(), "season": season_label(d), "player_id": 1, "points": p, "minutes": 20.0,
+         "usage_rate": 0.2, "fga": 10, "fta": 2}
+        for d, p in zip(last + this, points)
+    ])
+    ctx = _context([{"game_date": day, "season": "2025-26", "player_id": 1} for day in ("2025-10-21", "2025-10-26")])
+    r = transforms.player_daily_cache(ctx, hist).set_index("game_date")
+    opening, later = r.loc[pd.Timestamp("2025-10-21")], r.loc[pd.Timestamp("2025-10-26")]
+    assert opening["games_played"] == 0 and pd.isna(opening["points_avg_season"])
+    assert opening["recent_games"] == 20
+    assert opening["points_avg_recent20"] == pytest.approx(statistics.mean(range(5, 25)))
+    assert opening["points_std_recent20"] == pytest.approx(statistics.stdev(range(5, 25)))
+    assert later["points_avg_season"] == pytest.approx(45.0)
+    assert later["points_avg_recent20"] == pytest.approx(statistics.mean([*range(7, 25), 40, 50]))
+
 # player_shot_zone_analysis ----------------------------------------------------------------------
 def test_player_shot_zone_shares():
     hist = _summary([
