@@ -1,7 +1,7 @@
 """One freshness policy per layer, applied to every asset of it in `definitions.py`.
 
 Games end by ~1 am US Eastern; the raw feeds have last night's finals by 6 am, analytics by 6:30
-and precompute by 7, each materialized within the 24 hours before its deadline (off days too: an
+precompute by 7 and predictions by 7:30, each materialized within the 24 hours before its deadline (off days too: an
 empty partition is still a materialization). Dagster judges this on the latest materialization
 of ANY partition; the per-date completeness check that an old backfill cannot satisfy is issue 5.
 """
@@ -13,7 +13,13 @@ import dagster as dg
 
 from nba_pipeline.partitions import GAME_TIMEZONE
 
-DEADLINES = {"nba_raw": "0 6 * * *", "nba_analytics": "30 6 * * *", "nba_precompute": "0 7 * * *"}
+DEADLINES = {
+    "nba_raw": "0 6 * * *",
+    "nba_analytics": "30 6 * * *",
+    "nba_precompute": "0 7 * * *",
+    # the model, the day's predictions and last night's grades
+    "nba_predictions": "30 7 * * *",
+}
 
 
 @cache  # building a cron policy walks its schedule (~10 ms); the same three serve every asset

@@ -38,7 +38,7 @@ def test_every_asset_has_its_layers_freshness_policy():
 
     graph = defs.resolve_asset_graph()
     keys = graph.get_all_asset_keys()
-    assert len(keys) == 15
+    assert len(keys) == 18
     for key in keys:
         node = graph.get(key)
         policy = node.freshness_policy
@@ -73,5 +73,5 @@ def test_every_step_that_opens_the_warehouse_takes_a_warehouse_pool_slot():
     from nba_pipeline.layer import WAREHOUSE_POOL
 
     ops = defs.resolve_implicit_global_asset_job_def().graph.node_defs
-    assert len(ops) == 29  # 14 asset steps (one multi-asset writes both team tables), 15 check steps
+    assert len(ops) == 35  # 17 asset steps (one multi-asset writes both team tables), 18 check steps
     assert {op.name: op.pool for op in ops} == {op.name: WAREHOUSE_POOL for op in ops}

@@ -1,0 +1,95 @@
+"""`nba_predictions` assets: the weekly-retrained points model, the day's predictions from it,
+and their grades once the games are final.
+
+`points_model` is a daily-partitioned table whose partition D holds the model serving D, fitted
+on dates before D's Monday: retraining is a materialization of the model asset, never a side
+effect of predicting, and every prediction names the model version it came from.
+"""
+
+
+import dagster as dg
+import pandas as pd
+
+from nba_pipeline.analytics import tables as analytics
+from nba_pipeline.history import require_partitions, require_same_day, required_history, run_dates
+from nba_pipeline.layer import record_partitions, table_asset_kwargs
+from nba_pipeline.precompute import tables as precompute
+from nba_pipeline.predictions import model, tables, transforms
+from nba_pipeline.raw import tables as raw
+
+GROUP = "nba_predictions"
+
+# the window of every date of a week reaches back TRAINING_DAYS from its Monday
+_TRAINING_WINDOW = dg.TimeWindowPartitionMapping(start_offset=-(model.TRAINING_DAYS + 6), end_offset=-1)
+
+
+class PointsModelConfig(dg.Config):
+    kind: str = model.DEFAULT_MODEL_KIND
+
+
+@dg.asset(
+    ins={
+        "features": dg.AssetIn(precompute.ml_feature_store.asset_key, partition_mapping=_TRAINING_WINDOW),
+        "results": dg.AssetIn(analytics.player_game_summary.asset_key, partition_mapping=_TRAINING_WINDOW),
+    },
+    **table_asset_kwargs(tables.points_model, GROUP),
+)
+def points_model(
+    context: dg.AssetExecutionContext, config: PointsModelConfig, features: pd.DataFrame, results: pd.DataFrame
+) -> pd.DataFrame:
+    days = run_dates(context)
+    cutoffs = {d.isoformat(): model.training_cutoff(d) for d in days}
+    # the training season up to the cutoff must be complete; earlier seasons are optional history
+    for key in (precompute.ml_feature_store.asset_key, analytics.player_game_summary.asset_key):
+        needed = {d: required_history([c])[c.isoformat()] for d, c in cutoffs.items()}
+        require_partitions(context, key, needed, "its training window")
+    models = model.fit_weekly(model.training_frame(features, results), days, config.kind)
+    for day, m in models.items():
+        if isinstance(m, str):
+            meta = {"model_version": None, "no_model_reason": m}
+        else:
+            meta = {"model_version": m.version, "feature_version": m.feature_version, "training_cutoff": m.cutoff,
+                    **m.metrics, "market_weight_points": m.market_weight_points,
+                    "market_weight_prob": m.market_weight_prob}
+        context.add_asset_metadata(meta, partition_key=day.isoformat())
+    versions = sorted({m.version for m in models.values() if not isinstance(m, str)})
+    return record_partitions(context, tables.points_model, transforms.model_rows(models), {"model_versions": versions})
+
+
+@dg.asset(
+    ins={
+        "features": dg.AssetIn(precompute.ml_feature_store.asset_key),
+        "context_rows": dg.AssetIn(analytics.upcoming_player_game_context.asset_key),
+        "models": dg.AssetIn(tables.points_model.asset_key),
+    },
+    **table_asset_kwargs(tables.player_points_predictions, GROUP),
+)
+def player_points_predictions(
+    context: dg.AssetExecutionContext, features: pd.DataFrame, context_rows: pd.DataFrame, models: pd.DataFrame
+) -> pd.DataFrame:
+    for key in (precompute.ml_feature_store.asset_key, analytics.upcoming_player_game_context.asset_key,
+                tables.points_model.asset_key):
+        require_same_day(context, key)
+    by_date = transforms.models_by_date(models)
+    df = transforms.player_points_predictions(features, context_rows, by_date)
+    return record_partitions(context, tables.player_points_predictions, df)
+
+
+@dg.asset(
+    ins={
+        "predictions": dg.AssetIn(tables.player_points_predictions.asset_key),
+        "results": dg.AssetIn(analytics.player_game_summary.asset_key),
+        "schedule": dg.AssetIn(raw.schedule.asset_key),
+    },
+    **table_asset_kwargs(tables.prediction_accuracy, GROUP),
+)
+def prediction_accuracy(
+    context: dg.AssetExecutionContext, predictions: pd.DataFrame, results: pd.DataFrame, schedule: pd.DataFrame
+) -> pd.DataFrame:
+    for key in (tables.player_points_predictions.asset_key, analytics.player_game_summary.asset_key, raw.schedule.asset_key):
+        require_same_day(context, key)
+    df = transforms.grade(predictions, results, schedule)
+    return record_partitions(context, tables.prediction_accuracy, df)
+
+
+PREDICTION_ASSETS = [points_model, player_points_predictions, prediction_accuracy]
