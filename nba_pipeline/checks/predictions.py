@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import dagster as dg
 import pandas as pd
 
-from nba_pipeline.checks.common import MAX_EXAMPLES, day_counts, game_day, in_range_check, rows_match, table_checks
+from nba_pipeline.checks.common import day_counts, day_examples, in_range_check, rows_match, table_checks
 from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck
 from nba_pipeline.precompute import tables as precompute
 from nba_pipeline.predictions import tables, transforms
@@ -35,17 +35,14 @@ def model_for_every_game_date(models: pd.DataFrame, features: pd.DataFrame, keys
 def expected_predictions(features: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
     """The (game_date, player_id) every date with a model must predict: eligible feature rows."""
     f = features[features["game_date"].isin(models["game_date"])]
-    f = f[transforms.eligible(f)]
-    f = f[f["points_line"].notna() | transforms.estimated_line(f).notna()]
-    return f.astype({"player_id": "int64"})
+    return f[transforms.eligible(f)].astype({"player_id": "int64"})
 
 
 def lines_before_tip_off(pred: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
     late = pred[pred["line_snapshot_time"].notna() & pred["game_start_time"].notna()
                 & (pred["line_snapshot_time"] >= pred["game_start_time"])]
     n_late, n_rows = day_counts(late), day_counts(pred[pred["line_source"] == "sportsbook"])
-    examples = {d: g[["game_id", "player_id", "line_snapshot_time", "game_start_time"]].astype(str).head(MAX_EXAMPLES).values.tolist()
-                for d, g in late.groupby(game_day(late))} if len(late) else {}
+    examples = day_examples(late, ["game_id", "player_id", "line_snapshot_time", "game_start_time"])
     return {
         k: Outcome(
             passed=not n_late.get(k),

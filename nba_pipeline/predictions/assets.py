@@ -40,8 +40,8 @@ def points_model(
     days = run_dates(context)
     cutoffs = {d.isoformat(): model.training_cutoff(d) for d in days}
     # the training season up to the cutoff must be complete; earlier seasons are optional history
+    needed = {d: required_history([c])[c.isoformat()] for d, c in cutoffs.items()}
     for key in (precompute.ml_feature_store.asset_key, analytics.player_game_summary.asset_key):
-        needed = {d: required_history([c])[c.isoformat()] for d, c in cutoffs.items()}
         require_partitions(context, key, needed, "its training window")
     models = model.fit_weekly(model.training_frame(features, results), days, config.kind)
     for day, m in models.items():

@@ -15,6 +15,17 @@ WIN_PAYOUT = 100 / 110
 RECOMMENDATIONS = ("OVER", "UNDER", "PASS")
 LINE_SOURCES = ("sportsbook", "estimated")
 
+
+def _player_game() -> tuple[Column, ...]:
+    return (
+        Column("game_date", "date", "US Eastern game date (partition column)"),
+        Column("game_id", "string", "NBA.com game id"),
+        Column("player_id", "int", "NBA.com player id"),
+        Column("player_name", "string", "player name", nullable=True),
+        Column("team", "string", "team"),
+    )
+
+
 points_model = Table(
     dataset=DATASET,
     name="points_model",
@@ -55,11 +66,7 @@ player_points_predictions = Table(
         "recommendation where its edge beats the -110 vig."
     ),
     columns=(
-        Column("game_date", "date", "US Eastern game date (partition column)"),
-        Column("game_id", "string", "NBA.com game id"),
-        Column("player_id", "int", "NBA.com player id"),
-        Column("player_name", "string", "player name", nullable=True),
-        Column("team", "string", "team"),
+        *_player_game(),
         Column("opponent", "string", "opponent"),
         Column("game_start_time", "timestamp", "scheduled tip-off (UTC)", nullable=True),
         Column("predicted_points", "float", "expected points (model pulled towards the line where one exists)", range=(0, 80)),
@@ -94,11 +101,7 @@ prediction_accuracy = Table(
         "play is VOID (books refund such bets). Re-grading a date is re-materializing it."
     ),
     columns=(
-        Column("game_date", "date", "US Eastern game date (partition column)"),
-        Column("game_id", "string", "NBA.com game id"),
-        Column("player_id", "int", "NBA.com player id"),
-        Column("player_name", "string", "player name", nullable=True),
-        Column("team", "string", "team"),
+        *_player_game(),
         Column("line", "float", "line predicted against", range=(0, 80)),
         Column("line_source", "string", "sportsbook / estimated", checks=(pa.Check.isin(LINE_SOURCES),)),
         Column("predicted_points", "float", "predicted points", range=(0, 80)),

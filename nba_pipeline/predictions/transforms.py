@@ -54,17 +54,18 @@ def models_by_date(model_table: pd.DataFrame) -> dict[pd.Timestamp, PointsModel]
     return out
 
 
-def eligible(features: pd.DataFrame) -> pd.Series:
-    """Rows that get a prediction: a sportsbook line, or recent minutes of ELIGIBLE_MIN_MINUTES."""
-    minutes = model_inputs(features)["minutes_avg_last10"]
-    return features["points_line"].notna() | (minutes >= ELIGIBLE_MIN_MINUTES)
-
-
 def estimated_line(features: pd.DataFrame) -> pd.Series:
     """The half-point line a book would likely post: the player's last-10 average (recent20 where
     he has no game this season), rounded down to x.5."""
-    avg = model_inputs(features)["points_avg_last10"]
-    return np.floor(avg) + 0.5
+    return np.floor(model_inputs(features)["points_avg_last10"]) + 0.5
+
+
+def eligible(features: pd.DataFrame) -> pd.Series:
+    """Rows that get a prediction: a sportsbook line, or ELIGIBLE_MIN_MINUTES of recent minutes
+    and the history to estimate a line from."""
+    x = model_inputs(features)
+    estimable = (x["minutes_avg_last10"] >= ELIGIBLE_MIN_MINUTES) & x["points_avg_last10"].notna()
+    return features["points_line"].notna() | estimable
 
 
 def player_points_predictions(
@@ -73,8 +74,7 @@ def player_points_predictions(
     """`features`: ml_feature_store rows of the run dates; `context`: the same dates'
     upcoming_player_game_context (tip-off and snapshot times); `models`: the model of each date
     (dates without one get no predictions: the caller reports them)."""
-    f = features[features["game_date"].isin(list(models)) & eligible(features)]
-    f = f[f["points_line"].notna() | estimated_line(f).notna()].reset_index(drop=True)
+    f = features[features["game_date"].isin(list(models)) & eligible(features)].reset_index(drop=True)
     if f.empty:
         return tables.player_points_predictions.empty_frame()
     ctx = context.astype({"player_id": "int64"}).set_index(["game_date", "player_id"])
@@ -82,9 +82,12 @@ def player_points_predictions(
     sportsbook = f["points_line"].notna().to_numpy()
     line = np.where(sportsbook, f["points_line"].to_numpy(dtype="float64"), estimated_line(f).to_numpy())
     books_p = np.where(sportsbook, f["points_line_over_prob"].to_numpy(dtype="float64"), np.nan)
+    # a week's dates share one model: one pass per model version, not per date
+    by_version = {m.version: m for m in models.values()}
+    version = f["game_date"].map({pd.Timestamp(d): m.version for d, m in models.items()})
     parts = []
-    for day, rows in f.groupby("game_date", sort=True).groups.items():
-        m = models[pd.Timestamp(day)]
+    for v, rows in f.groupby(version, sort=True).groups.items():
+        m = by_version[v]
         i = np.asarray(rows)
         mean = m.mean(f.iloc[i])
         p_model = m.prob_over(mean, line[i])
