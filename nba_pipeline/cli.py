@@ -96,6 +96,7 @@ def cmd_demo(args) -> int:
 
     from nba_pipeline.definitions import build_definitions
     from nba_pipeline.history import season_start
+    from nba_pipeline.resources.exports import ExportsDirectory
     from nba_pipeline.resources.sources import FilesSource
     from nba_pipeline.resources.warehouse import NbaDuckDBIOManager
     from nba_pipeline.runner import dagster_home, run_backfill
@@ -104,7 +105,7 @@ def cmd_demo(args) -> int:
 
     # the demo keeps to its own folder: synthetic data must never mix with a real warehouse
     root = Path(args.dir or tempfile.mkdtemp(prefix="nba-demo-")).resolve()
-    raw, home, db = root / "raw", root / "dagster_home", root / "warehouse.duckdb"
+    raw, home, db, exports = root / "raw", root / "dagster_home", root / "warehouse.duckdb", root / "exports"
     home.mkdir(parents=True, exist_ok=True)
     print(f"1/3 generating a synthetic season into {raw}", file=sys.stderr)
     league = generate_league(raw, seasons=1, first_season=args.first_season, seed=args.seed)
@@ -120,7 +121,9 @@ def cmd_demo(args) -> int:
     first = season_start(opening)
     os.environ["DAGSTER_HOME"] = str(home)
     dagster_home()
-    defs = build_definitions(FilesSource(raw_dir=str(raw)), NbaDuckDBIOManager(database=str(db)))
+    defs = build_definitions(
+        FilesSource(raw_dir=str(raw)), NbaDuckDBIOManager(database=str(db)), ExportsDirectory(directory=str(exports))
+    )
     print(f"2/3 materializing every asset for {first} .. {last} in one run (DuckDB {db})", file=sys.stderr)
     with dg.DagsterInstance.get() as instance:
         summary = run_backfill(defs, instance, first, last)
@@ -130,7 +133,8 @@ def cmd_demo(args) -> int:
         print(format_status(asset_status(defs, instance, probe), probe))
     print(
         "\nexplore it in the Dagster UI:\n"
-        f"  DAGSTER_HOME={home} NBA_RAW_DIR={raw} NBA_DUCKDB_PATH={db} dagster dev -m nba_pipeline.definitions"
+        f"  DAGSTER_HOME={home} NBA_RAW_DIR={raw} NBA_DUCKDB_PATH={db} NBA_EXPORTS_DIR={exports}"
+        " dagster dev -m nba_pipeline.definitions"
     )
     return 0 if summary.success else 1
 

@@ -6,27 +6,33 @@ import dagster as dg
 
 from nba_pipeline.analytics.assets import ANALYTICS_ASSETS
 from nba_pipeline.checks.analytics import ANALYTICS_CHECKS
+from nba_pipeline.checks.exports import EXPORT_CHECKS
 from nba_pipeline.checks.precompute import PRECOMPUTE_CHECKS
 from nba_pipeline.checks.predictions import PREDICTION_CHECKS
 from nba_pipeline.checks.raw import RAW_CHECKS
+from nba_pipeline.exports.assets import EXPORT_ASSETS
 from nba_pipeline.freshness import with_layer_freshness
 from nba_pipeline.precompute.assets import PRECOMPUTE_ASSETS
 from nba_pipeline.predictions.assets import PREDICTION_ASSETS
 from nba_pipeline.raw.assets import RAW_ASSETS
+from nba_pipeline.resources.exports import ExportsDirectory, exports_from_env
 from nba_pipeline.resources.sources import NbaSource, source_from_env
 from nba_pipeline.resources.warehouse import warehouse_io_manager
 
 
 def build_definitions(
-    nba_source: NbaSource | None = None, io_manager: dg.ConfigurableIOManagerFactory | None = None
+    nba_source: NbaSource | None = None,
+    io_manager: dg.ConfigurableIOManagerFactory | None = None,
+    exports: ExportsDirectory | None = None,
 ) -> dg.Definitions:
     """Definitions with resources from the environment unless given (tests, the CLI's demo)."""
     defs = dg.Definitions(
-        assets=[*RAW_ASSETS, *ANALYTICS_ASSETS, *PRECOMPUTE_ASSETS, *PREDICTION_ASSETS],
-        asset_checks=[*RAW_CHECKS, *ANALYTICS_CHECKS, *PRECOMPUTE_CHECKS, *PREDICTION_CHECKS],
+        assets=[*RAW_ASSETS, *ANALYTICS_ASSETS, *PRECOMPUTE_ASSETS, *PREDICTION_ASSETS, *EXPORT_ASSETS],
+        asset_checks=[*RAW_CHECKS, *ANALYTICS_CHECKS, *PRECOMPUTE_CHECKS, *PREDICTION_CHECKS, *EXPORT_CHECKS],
         resources={
             "io_manager": io_manager or warehouse_io_manager(),
             "nba_source": nba_source or source_from_env(),
+            "exports": exports or exports_from_env(),
         },
         # a subprocess per step costs seconds; steps here are short and pandas-bound
         executor=dg.in_process_executor,

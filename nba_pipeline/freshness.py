@@ -1,8 +1,8 @@
 """One freshness policy per layer, applied to every asset of it in `definitions.py`.
 
-Games end by ~1 am US Eastern; the raw feeds have last night's finals by 6 am, analytics by 6:30
-precompute by 7 and predictions by 7:30, each materialized within the 24 hours before its deadline (off days too: an
-empty partition is still a materialization). Dagster judges this on the latest materialization
+Games end by ~1 am US Eastern; the raw feeds have last night's finals by 6 am, analytics by 6:30,
+precompute by 7, predictions by 7:30 and exports by 8, each materialized within the 24 hours
+before its deadline (off days too: an empty partition is still a materialization). Dagster judges this on the latest materialization
 of ANY partition; the per-date completeness check that an old backfill cannot satisfy is issue 5.
 """
 
@@ -19,6 +19,8 @@ DEADLINES = {
     "nba_precompute": "0 7 * * *",
     # the model, the day's predictions and last night's grades
     "nba_predictions": "30 7 * * *",
+    # the day's best-bets file and the performance summary including last night
+    "nba_exports": "0 8 * * *",
 }
 
 

@@ -48,10 +48,15 @@ def dagster_instance_at(home: Path):
 
 def make_defs(raw_dir: Path, db_path: Path) -> dg.Definitions:
     from nba_pipeline.definitions import build_definitions
+    from nba_pipeline.resources.exports import ExportsDirectory
     from nba_pipeline.resources.sources import FilesSource
     from nba_pipeline.resources.warehouse import NbaDuckDBIOManager
 
-    return build_definitions(FilesSource(raw_dir=str(raw_dir)), NbaDuckDBIOManager(database=str(db_path)))
+    return build_definitions(
+        FilesSource(raw_dir=str(raw_dir)),
+        NbaDuckDBIOManager(database=str(db_path)),
+        ExportsDirectory(directory=str(db_path.parent / "exports")),
+    )
 
 
 def query(db_path: Path, sql: str):

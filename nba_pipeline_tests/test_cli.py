@@ -31,7 +31,7 @@ def test_backfill_then_status_json(league_copy, tmp_path):
     assert {a["asset"]: a["state"] for a in doc["assets"]}["nba_raw/player_boxscores"] == "materialized"
     assert all(a["row_count"] > 0 and a["checks"] for a in doc["assets"] if a["asset"].startswith("nba_raw/"))
     text = subprocess.run([CLI, "status", "--date", str(start)], env=env, capture_output=True, text=True, timeout=300).stdout
-    assert f"game date {start}: 5/18 assets complete" in text
+    assert f"game date {start}: 5/20 assets complete" in text
 
 
 def test_backfill_exits_nonzero_when_a_step_fails(league_copy, tmp_path):

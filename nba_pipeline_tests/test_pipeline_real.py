@@ -6,11 +6,19 @@ one of the documented, justified kinds below."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from nba_pipeline.analytics.tables import ANALYTICS_TABLES
+from nba_pipeline.exports.files import BestBetsFile, best_bets
 from nba_pipeline.precompute.tables import PRECOMPUTE_TABLES
+from nba_pipeline.definitions import build_definitions
+from nba_pipeline.resources.exports import ExportsDirectory
+from nba_pipeline.resources.sources import FilesSource
+from nba_pipeline.resources.warehouse import NbaDuckDBIOManager
 from nba_pipeline.runner import run_backfill
 from nba_pipeline.status import asset_status
 from nba_pipeline_tests.conftest import REAL_DATA, dagster_instance_at, make_defs, needs_real_data, query
@@ -22,7 +30,7 @@ pytestmark = needs_real_data
 SEASON = (dt.date(2024, 10, 1), dt.date(2025, 6, 30))
 NEW_SEASON = (dt.date(2025, 10, 1), dt.date(2025, 11, 9))
 TEN_TABLES = [*ANALYTICS_TABLES, *PRECOMPUTE_TABLES]
-ASSETS = 18
+ASSETS = 20
 FIRST_MODEL_WEEK = dt.date(2024, 12, 2)
 
 
@@ -151,3 +159,60 @@ def test_new_season_predictions_graded_and_better_than_the_season_average(pipeli
         WHERE a.game_date >= '2025-10-21' AND a.line_source = 'sportsbook' AND a.played""")
     assert n > 2000
     assert mae < baseline_mae - 0.3 and mae < line_mae + 0.2, (mae, baseline_mae, line_mae)
+
+
+def _exports_dir(db: Path) -> Path:
+    return db.parent / "exports"  # where make_defs points the exports resource
+
+
+def test_a_best_bets_file_for_every_date_holding_the_top_sportsbook_picks(pipeline):
+    _, _, db, _ = pipeline
+    written = sorted((_exports_dir(db) / "best_bets").glob("*.json"))
+    assert len(written) == _days(*SEASON) + _days(*NEW_SEASON)
+    lined = dict(query(db, """
+        SELECT strftime(game_date, '%Y-%m-%d'), count(*) FROM nba_predictions.player_points_predictions
+        WHERE line_source = 'sportsbook' AND recommendation <> 'PASS' GROUP BY 1"""))
+    for path in written:
+        f = BestBetsFile.model_validate_json(path.read_text())
+        day = f.game_date.isoformat()
+        assert path.name == f"{day}.json" and len(f.picks) == min(f.top_n, lined.get(day, 0)) == min(10, f.candidates)
+        assert [p.edge for p in f.picks] == sorted((p.edge for p in f.picks), reverse=True)
+        assert all(p.books >= 1 and p.line_snapshot_time < p.game_start_time for p in f.picks)
+    new_season = [BestBetsFile.model_validate_json((_exports_dir(db) / "best_bets" / f"{d}.json").read_text())
+                  for (d,) in query(db, "SELECT DISTINCT strftime(game_date, '%Y-%m-%d') FROM nba_raw.schedule "
+                                        "WHERE game_date BETWEEN '2025-10-21' AND '2025-11-09'")]
+    assert len(new_season) == 20 and all(f.picks for f in new_season)
+
+
+def test_performance_summary_agrees_with_the_grades(pipeline):
+    _, _, db, _ = pipeline
+    (bets, wins, mae, line_mae), = query(db, """
+        SELECT count(*) FILTER (bet_result IN ('WIN', 'LOSS', 'PUSH')), count(*) FILTER (bet_result = 'WIN'),
+               avg(absolute_error) FILTER (played AND line_source = 'sportsbook'),
+               avg(abs(actual_points - line)) FILTER (played AND line_source = 'sportsbook')
+        FROM nba_predictions.prediction_accuracy WHERE game_date BETWEEN '2025-10-01' AND '2025-11-09'""")
+    (s_bets, s_wins, s_mae, s_line_mae, calibration), = query(db, """
+        SELECT bets, wins, mae_sportsbook, line_mae, calibration FROM nba_exports.performance_summary
+        WHERE game_date = '2025-11-09' AND period = 'season'""")
+    assert (s_bets, s_wins) == (bets, wins) and bets > 300
+    assert abs(s_mae - mae) < 1e-3 and abs(s_line_mae - line_mae) < 1e-3
+    assert sum(b["rows"] for b in json.loads(calibration)) > 2000
+
+
+def test_a_failed_export_write_is_not_marked_done(pipeline, tmp_path):
+    """The exports directory cannot be written (a file stands where it should be): the step
+    fails, the partition records no new materialization and the earlier file is untouched."""
+    _, instance, db, _ = pipeline
+    day = "2025-11-01"
+    before = (_exports_dir(db) / "best_bets" / f"{day}.json").read_text()
+    blocked = tmp_path / "not_a_directory"
+    blocked.write_text("")
+    broken = build_definitions(FilesSource(raw_dir=str(REAL_DATA)), NbaDuckDBIOManager(database=str(db)),
+                               ExportsDirectory(directory=str(blocked)))
+    count = lambda: len(instance.fetch_materializations(  # noqa: E731
+        dg.AssetRecordsFilter(asset_key=best_bets.asset_key, asset_partitions=[day]), limit=100).records)
+    n = count()
+    run = run_backfill(broken, instance, dt.date(2025, 11, 1), dt.date(2025, 11, 1), select="nba_exports/best_bets", progress=None)
+    assert not run.success and "best_bets" in run.step_failures[0]
+    assert count() == n
+    assert (_exports_dir(db) / "best_bets" / f"{day}.json").read_text() == before

@@ -1,0 +1,1 @@
+"""The `nba_exports` layer: files and tables for the people using the predictions."""

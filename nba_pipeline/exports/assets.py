@@ -1,0 +1,84 @@
+"""`nba_exports` assets: the best-bets file of each game date and the daily performance summary.
+
+`best_bets` writes files, not a warehouse table: it returns nothing (no IO manager involved) and
+writes through the `exports` resource, one atomic replace per date. A failed step records no
+materialization, so a date's file is "done" exactly when its partition is materialized.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+
+from nba_pipeline.exports import files, tables, transforms
+from nba_pipeline.history import history_mapping, require_partitions, require_same_day, required_history, run_dates
+from nba_pipeline.layer import WAREHOUSE_POOL, record_partitions, table_asset_kwargs
+from nba_pipeline.partitions import game_date_partitions
+from nba_pipeline.precompute import tables as precompute
+from nba_pipeline.predictions import tables as predictions_tables
+from nba_pipeline.resources.exports import ExportsDirectory
+
+GROUP = "nba_exports"
+
+
+class BestBetsConfig(dg.Config):
+    top_n: int = files.DEFAULT_TOP_N
+
+
+@dg.asset(
+    key=files.best_bets.asset_key,
+    group_name=GROUP,
+    description=files.best_bets.description,
+    ins={
+        "predictions": dg.AssetIn(predictions_tables.player_points_predictions.asset_key),
+        "features": dg.AssetIn(precompute.ml_feature_store.asset_key),
+    },
+    partitions_def=game_date_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    code_version=files.best_bets.code_version,
+    kinds={"json"},
+    pool=WAREHOUSE_POOL,  # its inputs are read from the warehouse
+    metadata={"schema": "docs/best_bets.schema.json", "schema_version": files.SCHEMA_VERSION},
+)
+def best_bets(
+    context: dg.AssetExecutionContext,
+    config: BestBetsConfig,
+    exports: ExportsDirectory,
+    predictions: pd.DataFrame,
+    features: pd.DataFrame,
+) -> None:
+    for key in (predictions_tables.player_points_predictions.asset_key, precompute.ml_feature_store.asset_key):
+        require_same_day(context, key)
+    generated_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    out = transforms.best_bets_files(
+        predictions, features, run_dates(context), config.top_n, generated_at, context.run.run_id
+    )
+    # every file is built (and validated by its model) before the first is written
+    for day, payload in out.items():
+        path = exports.write_text(files.best_bets.relative_path(day), payload.model_dump_json(indent=2) + "\n")
+        context.add_asset_metadata(
+            {"path": dg.MetadataValue.path(str(path)), "dagster/partition_row_count": len(payload.picks),
+             "candidates": payload.candidates, "predictions": payload.predictions},
+            partition_key=day,
+        )
+    context.log.info(f"{files.best_bets.qualified_name}: {len(out)} file(s) under {exports.directory}")
+
+
+@dg.asset(
+    ins={
+        # the date and the season before it: every period lies within the date's season
+        "accuracy": dg.AssetIn(
+            predictions_tables.prediction_accuracy.asset_key, partition_mapping=history_mapping(include_same_day=True)
+        ),
+    },
+    **table_asset_kwargs(tables.performance_summary, GROUP),
+)
+def performance_summary(context: dg.AssetExecutionContext, accuracy: pd.DataFrame) -> pd.DataFrame:
+    days = run_dates(context)
+    # the season's grades up to and including each date must exist, or its periods would be short
+    needed = {d: [*keys, d] for d, keys in required_history(days).items()}
+    require_partitions(context, predictions_tables.prediction_accuracy.asset_key, needed, "its periods")
+    return record_partitions(context, tables.performance_summary, transforms.performance_summary(accuracy, days))
+
+
+EXPORT_ASSETS = [best_bets, performance_summary]

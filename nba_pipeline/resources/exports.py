@@ -1,0 +1,59 @@
+"""Where file exports go: a directory (local or a mounted bucket), written atomically.
+
+Readers of an export (a website, a bot) poll the file; they must never see half of one. Each file
+is written to a temporary file in the same directory and renamed over the old one with
+`os.replace`, which is atomic on POSIX within one file system: a reader sees the old file or the
+new one, and a failed write leaves the old file in place and no temporary behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+
+
+def default_exports_dir() -> str:
+    """NBA_EXPORTS_DIR, else `exports/` beside the instance ($DAGSTER_HOME or ~/.nba_pipeline)."""
+    if os.environ.get("NBA_EXPORTS_DIR"):
+        return os.environ["NBA_EXPORTS_DIR"]
+    home = os.environ.get("DAGSTER_HOME") or os.path.expanduser("~/.nba_pipeline")
+    return str(Path(home) / "exports")
+
+
+class ExportsDirectory(dg.ConfigurableResource):
+    """The root directory of the file exports (e.g. `best_bets/2025-11-01.json`)."""
+
+    directory: str
+
+    def path(self, relative: str) -> Path:
+        return Path(self.directory) / relative
+
+    def write_text(self, relative: str, text: str) -> Path:
+        """Replace `relative` with `text` atomically (temp file + fsync + os.replace)."""
+        target = self.path(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    def read_text(self, relative: str) -> str | None:
+        """The file's text, or None when it does not exist."""
+        try:
+            return self.path(relative).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+
+def exports_from_env() -> ExportsDirectory:
+    return ExportsDirectory(directory=default_exports_dir())
