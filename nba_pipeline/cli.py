@@ -53,13 +53,25 @@ def cmd_backfill(args) -> int:
     import dagster as dg
 
     from nba_pipeline.definitions import build_definitions
-    from nba_pipeline.runner import dagster_home, run_backfill
+    from nba_pipeline.runner import dagster_home, run_backfill, unmaterialized_season_history
 
+    if args.end < args.start:
+        raise ValueError(f"--end {args.end} is before --start {args.start}")
     home = dagster_home()
     defs = build_definitions()
     with dg.DagsterInstance.get() as instance:
-        print(f"backfill {args.start} .. {args.end} (DAGSTER_HOME={home})", file=sys.stderr)
-        summary = run_backfill(defs, instance, args.start, args.end, args.select)
+        start = args.start
+        earliest = None if args.exact else unmaterialized_season_history(defs, instance, start, args.select)
+        if earliest is not None:
+            print(
+                f"starting at {earliest}, not {start}: the season's earlier dates {earliest} .. "
+                f"{start - dt.timedelta(days=1)} were never materialized, and features need every earlier "
+                f"date of their season (--exact runs only the given range, and fails on the missing history)",
+                file=sys.stderr,
+            )
+            start = earliest
+        print(f"backfill {start} .. {args.end} (DAGSTER_HOME={home})", file=sys.stderr)
+        summary = run_backfill(defs, instance, start, args.end, args.select)
     _print_summary(summary)
     return 0 if summary.success else 1
 
@@ -154,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--start", type=_date, required=True)
     b.add_argument("--end", type=_date, required=True)
     b.add_argument("--select", help="Dagster asset selection, e.g. 'group:nba_raw' or 'key:nba_raw/schedule'")
+    b.add_argument(
+        "--exact", action="store_true",
+        help="run only --start .. --end; by default the range starts earlier when the season's "
+        "history before --start (from Oct 1) was never materialized",
+    )
     b.set_defaults(fn=cmd_backfill)
 
     s = sub.add_parser("status", help="every asset's state for one game date, from the event log")

@@ -88,6 +88,30 @@ def resolve_selection(defs: dg.Definitions, select: str | None) -> list[dg.Asset
     return sorted(keys, key=lambda k: k.to_user_string())
 
 
+def unmaterialized_season_history(
+    defs: dg.Definitions, instance: dg.DagsterInstance, start: dt.date, select: str | None = None
+) -> dt.date | None:
+    """The earliest date of `start`'s season before `start` that a selected asset above the raw
+    layer never materialized (None: the season's history up to `start` is complete). Features need every
+    earlier partition of their season (`history.require_history`), so a range starting there
+    would fail until that history exists."""
+    from nba_pipeline.history import season_start
+
+    first = max(season_start(start), dt.date.fromisoformat(game_date_partitions.start.strftime("%Y-%m-%d")))
+    days = [(first + dt.timedelta(days=i)).isoformat() for i in range((start - first).days)]
+    if not days:
+        return None
+    graph = defs.resolve_asset_graph()
+    keys = resolve_selection(defs, select) or sorted(graph.materializable_asset_keys)
+    # raw partitions stand alone: only the layers above read earlier dates
+    keys = [k for k in keys if graph.get(k).group_name != "nba_raw"]
+    missing = []
+    for key in keys:
+        done = instance.get_materialized_partitions(key)
+        missing.extend(d for d in days if d not in done)
+    return dt.date.fromisoformat(min(missing)) if missing else None
+
+
 def run_backfill(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,

@@ -1,5 +1,6 @@
 """The console script end to end: backfill (exit codes), status --json, against a synthetic league."""
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -54,3 +55,25 @@ def test_demo_runs_the_whole_graph_on_a_synthetic_season(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "nba_precompute/ml_feature_store" in run.stdout and "materialized" in run.stdout
     assert (tmp_path / "demo" / "warehouse.duckdb").exists()
+
+
+def test_backfill_starts_where_the_seasons_history_is_missing_unless_exact(league_copy, tmp_path):
+    raw, summary = league_copy
+    opening, day2 = first_game_dates(summary, 2)
+    season_start = dt.date(opening.year, 10, 1)
+    env = _env(tmp_path, raw)
+    select = ["--select", "group:nba_raw or group:nba_analytics"]
+    exact = subprocess.run([CLI, "backfill", "--start", str(day2), "--end", str(day2), *select, "--exact"],
+                           env=env, capture_output=True, text=True, timeout=600)
+    assert exact.returncode == 1 and "starting at" not in exact.stderr
+    assert "season-to-date history needs" in exact.stdout  # the guard names what is missing
+    run = subprocess.run([CLI, "backfill", "--start", str(day2), "--end", str(day2), *select],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"starting at {season_start}, not {day2}" in run.stderr
+    days = (day2 - season_start).days + 1
+    assert f"succeeded: {10 * days} partition materializations over {days} game dates" in run.stdout
+    # now complete: the same request runs just its range
+    again = subprocess.run([CLI, "backfill", "--start", str(day2), "--end", str(day2), *select],
+                           env=env, capture_output=True, text=True, timeout=600)
+    assert "starting at" not in again.stderr and "over 1 game dates" in again.stdout
