@@ -6,7 +6,8 @@ from nba_pipeline.schema import Column, Table, register
 
 DATASET = "nba_precompute"
 # v2: cross-season recent20 windows (opening week has no season-to-date history)
-FEATURE_VERSION = "v2"
+# v3: recent20 bounded by the date's history window (before, it depended on the run's range)
+FEATURE_VERSION = "v3"
 
 # stats summarised by player_daily_cache: name in player_game_summary -> description
 CACHE_STATS = {
@@ -56,6 +57,7 @@ player_daily_cache = Table(
         "Per player in the date's games: last-5 / last-10 / season-to-date means and standard "
         "deviations of points, minutes, usage and shot attempts, from the season's earlier games."
     ),
+    code_version="2",  # 2: recent20 bounded by the history window
     columns=(
         *_player_game(),
         Column("games_played", "int", "games played this season before this date", range=(0, 110)),

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from nba_pipeline.analytics.transforms import ratio
-from nba_pipeline.history import season_labels
+from nba_pipeline.history import HISTORY_DAYS, season_labels
 from nba_pipeline.precompute.tables import CACHE_STATS, FEATURE_VERSION, FEATURES, RECENT_GAMES, ZONE_WINDOW_GAMES
 
 WINDOW_GAMES = {"last5": 5, "last10": 10, "season": None}
@@ -103,6 +103,27 @@ def _player_slate(context: pd.DataFrame) -> pd.DataFrame:
 
 
 # player_daily_cache -----------------------------------------------------------------------------
+def _recent_window(slate: pd.DataFrame, hist: pd.DataFrame) -> pd.DataFrame:
+    """Per slate row: sums over the player's last RECENT_GAMES games of any season within the
+    date's history window (D-HISTORY_DAYS .. D-1), `_n` the games in it. The bound matters: a run
+    over a longer range loads older history, and a date's features must not depend on the range
+    of the run that built them."""
+    # one season label for all games: the window runs across the season boundary
+    sums = rolling_sums(hist.assign(season="any"), "player_id", list(CACHE_STATS), {"recent20": RECENT_GAMES, "all": None})
+    at = as_of_before(slate, sums, "player_id", same_season=False)
+    # the player's latest game before the window (strictly before D - HISTORY_DAYS)
+    horizon = slate.assign(game_date=slate["game_date"] - pd.Timedelta(days=HISTORY_DAYS))
+    before = as_of_before(horizon, sums, "player_id", same_season=False)
+    in_window = at["_n"].fillna(0) - before["_n"].fillna(0)
+    short = (in_window < RECENT_GAMES).to_numpy()  # fewer than 20 games inside the window
+    for v in CACHE_STATS:
+        for part in ("sum", "cnt", "sq"):
+            since = np.round(at[f"{v}__all__{part}"] - before[f"{v}__all__{part}"].fillna(0.0), 9)
+            at.loc[short, f"{v}__recent20__{part}"] = since[short]
+    at["_n"] = in_window.clip(upper=RECENT_GAMES)
+    return at
+
+
 def player_daily_cache(context: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     slate = _player_slate(context)
     hist = _slate_players_history(history, slate)
@@ -111,10 +132,8 @@ def player_daily_cache(context: pd.DataFrame, history: pd.DataFrame) -> pd.DataF
     out = slate.copy()
     out["games_played"] = at["_n"].fillna(0).astype("int64")
     out["days_since_last_game"] = context["days_since_last_game"].to_numpy()
-    # one season label for all games: the window runs across the season boundary
-    recent = rolling_sums(hist.assign(season="any"), "player_id", list(CACHE_STATS), {"recent20": RECENT_GAMES})
-    at_recent = as_of_before(slate, recent, "player_id", same_season=False)
-    out["recent_games"] = at_recent["_n"].fillna(0).clip(upper=RECENT_GAMES).astype("int64")
+    at_recent = _recent_window(slate, hist)
+    out["recent_games"] = at_recent["_n"].astype("int64")
     for v in CACHE_STATS:
         for w, sums in [*((w, at) for w in WINDOW_GAMES), ("recent20", at_recent)]:
             mean, std = mean_std(sums, v, w)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from nba_pipeline.analytics import tables as analytics
-from nba_pipeline.history import season_label
+from nba_pipeline.history import HISTORY_DAYS, season_label
 from nba_pipeline.analytics import transforms as analytics_transforms
 from nba_pipeline.precompute import tables, transforms
 from nba_pipeline.raw import tables as tables_raw
@@ -186,6 +186,24 @@ def test_recent20_window_crosses_the_season_boundary():
     assert opening["points_std_recent20"] == pytest.approx(statistics.stdev(range(5, 25)))
     assert later["points_avg_season"] == pytest.approx(45.0)
     assert later["points_avg_recent20"] == pytest.approx(statistics.mean([*range(7, 25), 40, 50]))
+
+
+def test_recent20_window_ends_at_the_history_window_whatever_the_run_loaded():
+    """A run over a longer range loads older history; a date's features must not change with it.
+    Games before D - HISTORY_DAYS are outside D's window even when they are in the frame."""
+    day = dt.date(2025, 10, 21)
+    edge = day - dt.timedelta(days=HISTORY_DAYS)  # the window's first date
+    old = [edge - dt.timedelta(days=30 + 2 * i) for i in range(15)]  # outside the window
+    inside = [edge, *(edge + dt.timedelta(days=10 + 2 * i) for i in range(5))]  # 6 games inside
+    rows = [{"game_date": d.isoformat(), "season": season_label(d), "player_id": 1, "points": p, "minutes": 20.0,
+             "usage_rate": 0.2, "fga": 10, "fta": 2}
+            for d, p in [*((d, 99) for d in old), *zip(inside, range(10, 16))]]
+    ctx = _context([{"game_date": day.isoformat(), "season": "2025-26", "player_id": 1}])
+    full = transforms.player_daily_cache(ctx, _summary(rows))
+    window_only = transforms.player_daily_cache(ctx, _summary(rows[len(old):]))
+    pd.testing.assert_frame_equal(full, window_only)
+    assert full.loc[0, "recent_games"] == 6 and full.loc[0, "points_avg_recent20"] == pytest.approx(12.5)
+    assert full.loc[0, "points_std_recent20"] == pytest.approx(statistics.stdev(range(10, 16)))
 
 # player_shot_zone_analysis ----------------------------------------------------------------------
 def test_player_shot_zone_shares():
