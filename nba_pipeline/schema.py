@@ -68,8 +68,24 @@ class Column:
         return _PANDAS_DTYPES[self.type]
 
 
+class DeclaredOutput:
+    """Identity of what an asset writes (a table, or a file export): the asset key
+    [dataset, name], nothing else."""
+
+    dataset: str
+    name: str
+
+    @property
+    def asset_key(self) -> dg.AssetKey:
+        return dg.AssetKey([self.dataset, self.name])
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.dataset}.{self.name}"
+
+
 @dataclass(frozen=True)
-class Table:
+class Table(DeclaredOutput):
     dataset: str
     name: str
     description: str
@@ -92,14 +108,6 @@ class Table:
                 raise ValueError(f"{self.qualified_name}: partition column must be a non-null DATE")
 
     # identity -------------------------------------------------------------------------------
-    @property
-    def asset_key(self) -> dg.AssetKey:
-        return dg.AssetKey([self.dataset, self.name])
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.dataset}.{self.name}"
-
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]

@@ -14,23 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import dagster as dg
 import pandas as pd
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
 from nba_pipeline.partitions import game_date_partitions
-
-
-class Checked(Protocol):
-    """What a check targets: a warehouse `Table` or a file export, named by its asset key."""
-
-    @property
-    def asset_key(self) -> dg.AssetKey: ...
-
-    @property
-    def qualified_name(self) -> str: ...
+from nba_pipeline.schema import DeclaredOutput
 
 
 @dataclass(frozen=True)
@@ -53,7 +43,7 @@ class PartitionCheck:
     blocking: bool = True
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
 
-    def spec(self, table: Checked, reads: Sequence[Checked] = ()) -> dg.AssetCheckSpec:
+    def spec(self, table: DeclaredOutput, reads: Sequence[DeclaredOutput] = ()) -> dg.AssetCheckSpec:
         return dg.AssetCheckSpec(
             self.name,
             asset=table.asset_key,
@@ -80,7 +70,7 @@ def _without_empty_listings(metadata: Mapping[str, object]) -> dict[str, object]
 
 def emit(
     context: dg.AssetCheckExecutionContext,
-    table: Checked,
+    table: DeclaredOutput,
     checks: Sequence[PartitionCheck],
     frames: Mapping[str, pd.DataFrame],
 ) -> Iterator:

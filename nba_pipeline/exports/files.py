@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-import dagster as dg
 from pydantic import BaseModel, ConfigDict, Field
+
+from nba_pipeline.schema import DeclaredOutput
 
 DATASET = "nba_exports"
 SCHEMA_VERSION = 1
@@ -22,22 +23,13 @@ DEFAULT_TOP_N = 10
 
 
 @dataclass(frozen=True)
-class FileExport:
-    """A file export: one file per game-date partition under the exports directory. Like a
-    `Table` its identity is the asset key [dataset, name]."""
+class FileExport(DeclaredOutput):
+    """A file export: one file per game-date partition under the exports directory."""
 
     dataset: str
     name: str
     description: str
     code_version: str = "1"
-
-    @property
-    def asset_key(self) -> dg.AssetKey:
-        return dg.AssetKey([self.dataset, self.name])
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.dataset}.{self.name}"
 
     def relative_path(self, game_date: str | dt.date) -> str:
         day = game_date if isinstance(game_date, str) else game_date.isoformat()
