@@ -5,11 +5,6 @@ from __future__ import annotations
 import dagster as dg
 
 from nba_pipeline.analytics.assets import ANALYTICS_ASSETS
-from nba_pipeline.checks.analytics import ANALYTICS_CHECKS
-from nba_pipeline.checks.exports import EXPORT_CHECKS
-from nba_pipeline.checks.precompute import PRECOMPUTE_CHECKS
-from nba_pipeline.checks.predictions import PREDICTION_CHECKS
-from nba_pipeline.checks.raw import RAW_CHECKS
 from nba_pipeline.exports.assets import EXPORT_ASSETS
 from nba_pipeline.freshness import with_layer_freshness
 from nba_pipeline.precompute.assets import PRECOMPUTE_ASSETS
@@ -28,7 +23,7 @@ def build_definitions(
     """Definitions with resources from the environment unless given (tests, the CLI's demo)."""
     defs = dg.Definitions(
         assets=[*RAW_ASSETS, *ANALYTICS_ASSETS, *PRECOMPUTE_ASSETS, *PREDICTION_ASSETS, *EXPORT_ASSETS],
-        asset_checks=[*RAW_CHECKS, *ANALYTICS_CHECKS, *PRECOMPUTE_CHECKS, *PREDICTION_CHECKS, *EXPORT_CHECKS],
+        # every asset carries its checks inline (check_specs), evaluated in the step that writes it
         resources={
             "io_manager": io_manager or warehouse_io_manager(),
             "nba_source": nba_source or source_from_env(),

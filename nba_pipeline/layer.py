@@ -4,6 +4,7 @@ partitions, single-run backfills, the warehouse pool, per-partition row counts."
 import dagster as dg
 import pandas as pd
 
+from nba_pipeline.checks.common import TableChecks
 from nba_pipeline.partitions import game_date_partitions, partition_date_range
 from nba_pipeline.schema import Table
 
@@ -13,9 +14,10 @@ from nba_pipeline.schema import Table
 WAREHOUSE_POOL = "warehouse"
 
 
-def table_asset_kwargs(table: Table, group: str) -> dict:
-    """@asset keyword arguments for the asset that writes `table`."""
+def table_asset_kwargs(table: Table, group: str, checks: TableChecks | None = None) -> dict:
+    """@asset keyword arguments for the asset that writes `table` (and evaluates `checks` inline)."""
     return dict(
+        check_specs=checks.specs if checks else None,
         name=table.name,
         key_prefix=table.dataset,
         group_name=group,
@@ -61,5 +63,4 @@ def record_partitions(
         **{k: dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v for k, v in (facts or {}).items()},
     }
     context.add_output_metadata(meta, output_name=context.assets_def.get_output_name_for_asset_key(table.asset_key))
-    context.log.info(f"{table.qualified_name}: {len(df)} rows for {start} .. {end}")
     return df

@@ -81,7 +81,7 @@ def asset_status(defs: dg.Definitions, instance: dg.DagsterInstance, date: str) 
                     AssetCheckExecutionRecordStatus.SUCCEEDED: "passed",
                     AssetCheckExecutionRecordStatus.FAILED: "failed",
                 }.get(rec.status, rec.status.value.lower())
-                if ev is not None:
+                if ev is not None and hasattr(ev, "severity"):  # an evaluation, not a planned one
                     check["severity"] = ev.severity.value
                     check["blocking"] = ev.blocking
             row["checks"].append(check)

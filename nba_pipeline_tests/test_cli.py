@@ -66,7 +66,7 @@ def test_backfill_starts_where_the_seasons_history_is_missing_unless_exact(leagu
     exact = subprocess.run([CLI, "backfill", "--start", str(day2), "--end", str(day2), *select, "--exact"],
                            env=env, capture_output=True, text=True, timeout=600)
     assert exact.returncode == 1 and "starting at" not in exact.stderr
-    assert "season-to-date history needs" in exact.stdout  # the guard names what is missing
+    assert "that were never materialized" in exact.stdout  # the guard names what is missing
     run = subprocess.run([CLI, "backfill", "--start", str(day2), "--end", str(day2), *select],
                          env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr

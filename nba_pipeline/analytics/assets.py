@@ -1,11 +1,15 @@
 """`nba_analytics` assets: a game date's facts (player and team game summaries) and the pre-game
 context of its games. Inputs come through the warehouse IO manager; partition mappings say which
-upstream dates each date reads, and `history.require_*` refuses to run on missing ones."""
+upstream dates each date reads, and `history.require_*` refuses to run on missing ones. Each step
+evaluates its table's checks (`checks/analytics.py`) right after writing it; inputs used only by
+the checks are marked so."""
 
 import dagster as dg
 import pandas as pd
 
 from nba_pipeline.analytics import tables, transforms
+from nba_pipeline.checks import analytics as checks
+from nba_pipeline.checks.common import write_checked
 from nba_pipeline.history import (
     history_mapping,
     record_history_window,
@@ -30,16 +34,18 @@ def _dates(context) -> pd.DatetimeIndex:
     ins={
         "players": dg.AssetIn(raw.player_boxscores.asset_key),
         "teams": dg.AssetIn(raw.team_boxscores.asset_key),
+        "schedule": dg.AssetIn(raw.schedule.asset_key),  # checks: minutes per overtime
     },
-    **table_asset_kwargs(tables.player_game_summary, GROUP),
+    **table_asset_kwargs(tables.player_game_summary, GROUP, checks.player_game_summary_checks),
 )
 def player_game_summary(
-    context: dg.AssetExecutionContext, players: pd.DataFrame, teams: pd.DataFrame
-) -> pd.DataFrame:
+    context: dg.AssetExecutionContext, players: pd.DataFrame, teams: pd.DataFrame, schedule: pd.DataFrame
+):
     for key in (raw.player_boxscores.asset_key, raw.team_boxscores.asset_key):
         require_same_day(context, key)
-    df = transforms.player_game_summary(players, teams)
-    return record_partitions(context, tables.player_game_summary, df)
+    df = record_partitions(context, tables.player_game_summary, transforms.player_game_summary(players, teams))
+    reads = {raw.player_boxscores.name: players, raw.team_boxscores.name: teams, raw.schedule.name: schedule}
+    yield from write_checked(context, checks.player_game_summary_checks, df, reads)
 
 
 @dg.multi_asset(
@@ -50,21 +56,34 @@ def player_game_summary(
     ins={
         "teams": dg.AssetIn(raw.team_boxscores.asset_key),
         "schedule": dg.AssetIn(raw.schedule.asset_key),
+        # checks: team minutes against the players' minutes
+        "players": dg.AssetIn(tables.player_game_summary.asset_key),
     },
+    check_specs=[*checks.team_offense_game_summary_checks.specs, *checks.team_defense_game_summary_checks.specs],
     partitions_def=game_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="warehouse",
     can_subset=True,
 )
-def team_game_summaries(context: dg.AssetExecutionContext, teams: pd.DataFrame, schedule: pd.DataFrame):
+def team_game_summaries(
+    context: dg.AssetExecutionContext, teams: pd.DataFrame, schedule: pd.DataFrame, players: pd.DataFrame
+):
     """Offence and defence views of the same team box scores, in one step."""
     for key in (raw.team_boxscores.asset_key, raw.schedule.asset_key):
         require_same_day(context, key)
     offense, defense = transforms.team_game_summaries(teams, schedule)
-    for table, df in ((tables.team_offense_game_summary, offense), (tables.team_defense_game_summary, defense)):
-        if table.asset_key in context.selected_asset_keys:
-            record_partitions(context, table, df)
-            yield dg.Output(df, output_name=table.name)
+    reads = {
+        raw.schedule.name: schedule,
+        tables.player_game_summary.name: players,
+        tables.team_offense_game_summary.name: tables.team_offense_game_summary.conform(offense),
+    }
+    for table_checks, df in (
+        (checks.team_offense_game_summary_checks, offense),
+        (checks.team_defense_game_summary_checks, defense),
+    ):
+        if table_checks.table.asset_key in context.selected_asset_keys:
+            record_partitions(context, table_checks.table, df)
+            yield from write_checked(context, table_checks, df, reads)
 
 
 @dg.asset(
@@ -77,11 +96,9 @@ def team_game_summaries(context: dg.AssetExecutionContext, teams: pd.DataFrame, 
         ),
         "game_lines": dg.AssetIn(raw.game_lines.asset_key),
     },
-    **table_asset_kwargs(tables.upcoming_team_game_context, GROUP),
+    **table_asset_kwargs(tables.upcoming_team_game_context, GROUP, checks.upcoming_team_game_context_checks),
 )
-def upcoming_team_game_context(
-    context: dg.AssetExecutionContext, schedule: pd.DataFrame, game_lines: pd.DataFrame
-) -> pd.DataFrame:
+def upcoming_team_game_context(context: dg.AssetExecutionContext, schedule: pd.DataFrame, game_lines: pd.DataFrame):
     require_partitions(
         context,
         raw.schedule.asset_key,
@@ -90,8 +107,10 @@ def upcoming_team_game_context(
     )
     require_same_day(context, raw.game_lines.asset_key)
     record_history_window(context, raw.schedule.asset_key, schedule)
-    df = transforms.upcoming_team_game_context(schedule, game_lines, _dates(context))
-    return record_partitions(context, tables.upcoming_team_game_context, df)
+    dates = _dates(context)
+    df = record_partitions(context, tables.upcoming_team_game_context, transforms.upcoming_team_game_context(schedule, game_lines, dates))
+    same_day = schedule[schedule["game_date"].isin(dates)]
+    yield from write_checked(context, checks.upcoming_team_game_context_checks, df, {raw.schedule.name: same_day})
 
 
 @dg.asset(
@@ -99,12 +118,18 @@ def upcoming_team_game_context(
         "schedule": dg.AssetIn(raw.schedule.asset_key),
         "history": dg.AssetIn(raw.player_boxscores.asset_key, partition_mapping=history_mapping()),
         "props": dg.AssetIn(raw.player_points_props.asset_key),
+        # checks: every team playing has a roster
+        "team_context": dg.AssetIn(tables.upcoming_team_game_context.asset_key),
     },
-    **table_asset_kwargs(tables.upcoming_player_game_context, GROUP),
+    **table_asset_kwargs(tables.upcoming_player_game_context, GROUP, checks.upcoming_player_game_context_checks),
 )
 def upcoming_player_game_context(
-    context: dg.AssetExecutionContext, schedule: pd.DataFrame, history: pd.DataFrame, props: pd.DataFrame
-) -> pd.DataFrame:
+    context: dg.AssetExecutionContext,
+    schedule: pd.DataFrame,
+    history: pd.DataFrame,
+    props: pd.DataFrame,
+    team_context: pd.DataFrame,
+):
     require_same_day(context, raw.schedule.asset_key)
     require_same_day(context, raw.player_points_props.asset_key)
     require_history(context, raw.player_boxscores.asset_key)
@@ -113,7 +138,7 @@ def upcoming_player_game_context(
     if df.empty:
         df = tables.upcoming_player_game_context.empty_frame()
     unrostered = transforms.unrostered_line_players(props, df)
-    return record_partitions(
+    df = record_partitions(
         context,
         tables.upcoming_player_game_context,
         df,
@@ -124,6 +149,8 @@ def upcoming_player_game_context(
             .to_dict("records"),
         },
     )
+    reads = {tables.upcoming_team_game_context.name: team_context, raw.player_points_props.name: props}
+    yield from write_checked(context, checks.upcoming_player_game_context_checks, df, reads)
 
 
 ANALYTICS_ASSETS = [player_game_summary, team_game_summaries, upcoming_team_game_context, upcoming_player_game_context]

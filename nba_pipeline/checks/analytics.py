@@ -159,7 +159,7 @@ def line_players_in_context(players: pd.DataFrame, props: pd.DataFrame, keys: Se
     }
 
 
-# check ops --------------------------------------------------------------------------------------
+# the tables' checks (evaluated inline by the analytics assets) ---------------------------------
 PGS = tables.player_game_summary.name
 player_game_summary_checks = table_checks(
     tables.player_game_summary,
@@ -254,11 +254,3 @@ upcoming_player_game_context_checks = table_checks(
     ],
     reads=[tables.upcoming_team_game_context, raw.player_points_props],
 )
-
-ANALYTICS_CHECKS = [
-    player_game_summary_checks,
-    team_offense_game_summary_checks,
-    team_defense_game_summary_checks,
-    upcoming_team_game_context_checks,
-    upcoming_player_game_context_checks,
-]

@@ -9,10 +9,9 @@ import pandas as pd
 from pydantic import ValidationError
 
 from nba_pipeline.checks.common import day_counts, in_range_check, rows_match, table_checks
-from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck, emit
+from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck
 from nba_pipeline.exports import files, tables
 from nba_pipeline.exports.transforms import top_picks
-from nba_pipeline.layer import WAREHOUSE_POOL
 from nba_pipeline.predictions import tables as predictions_tables
 from nba_pipeline.resources.exports import ExportsDirectory
 
@@ -94,17 +93,12 @@ BEST_BETS_CHECKS = [
 ]
 
 
-@dg.multi_asset_check(
-    specs=[c.spec(files.best_bets, [predictions_tables.player_points_predictions]) for c in BEST_BETS_CHECKS],
-    name="best_bets_checks",
-    ins={PPP: dg.AssetIn(predictions_tables.player_points_predictions.asset_key)},
-    can_subset=True,
-    pool=WAREHOUSE_POOL,
-)
-def best_bets_checks(context: dg.AssetCheckExecutionContext, exports: ExportsDirectory, player_points_predictions: pd.DataFrame):
-    keys = context.op_execution_context.partition_keys
-    parsed = read_best_bets({k: exports.read_text(files.best_bets.relative_path(k)) for k in keys})
-    yield from emit(context, files.best_bets, BEST_BETS_CHECKS, {"files": parsed, PPP: player_points_predictions})
+def read_back(exports: ExportsDirectory, keys: Sequence[str]) -> dict[str, files.BestBetsFile | str]:
+    """The run's best-bets files as they are on disk, parsed (or why not)."""
+    return read_best_bets({k: exports.read_text(files.best_bets.relative_path(k)) for k in keys})
+
+
+best_bets_checks = table_checks(files.best_bets, BEST_BETS_CHECKS, [predictions_tables.player_points_predictions])
 
 
 def expected_periods(keys: Sequence[str]) -> pd.DataFrame:
@@ -169,5 +163,3 @@ performance_summary_checks = table_checks(
     ],
     reads=[predictions_tables.prediction_accuracy],
 )
-
-EXPORT_CHECKS = [best_bets_checks, performance_summary_checks]

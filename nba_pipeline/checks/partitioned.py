@@ -2,9 +2,9 @@
 
 Dagster records an `AssetCheckResult` against `context.partition_key`, which a multi-partition
 (single-run backfill) step does not have, so its results would land with `partition=None`. To keep
-every check result per game date while still checking a season in one step, the check ops here
-emit one `AssetCheckEvaluation` per check and partition, carrying that partition, then the check
-outputs Dagster expects. A failed blocking ERROR evaluation fails the step (Dagster's own rule), so
+every check result per game date while still checking a season in one step, the steps that write
+the tables emit one `AssetCheckEvaluation` per check and partition, carrying that partition, then
+the check outputs Dagster expects. A failed blocking ERROR evaluation fails the step (Dagster's own rule), so
 nothing downstream runs on it.
 
 Check logic itself is pure: functions from frames to `{partition_key: Outcome}` (see raw.py).
@@ -69,7 +69,7 @@ def _without_empty_listings(metadata: Mapping[str, object]) -> dict[str, object]
 
 
 def emit(
-    context: dg.AssetCheckExecutionContext,
+    context: dg.AssetExecutionContext,
     table: DeclaredOutput,
     checks: Sequence[PartitionCheck],
     frames: Mapping[str, pd.DataFrame],
@@ -77,7 +77,8 @@ def emit(
     """Evaluate the selected checks for every partition of the run and yield their events."""
     op_context = context.op_execution_context
     keys = op_context.partition_keys
-    selected = {k.name for k in context.selected_asset_check_keys}
+    # a multi-asset step carries several tables' checks
+    selected = {k.name for k in context.selected_asset_check_keys if k.asset_key == table.asset_key}
     assets_def = op_context.assets_def
     results = []
     for check in checks:

@@ -2,7 +2,7 @@
 context, and values within their declared ranges. Both blocking: these rows are model inputs."""
 
 from nba_pipeline.analytics import tables as analytics
-from nba_pipeline.checks.common import in_range_check, rows_match, table_checks
+from nba_pipeline.checks.common import TableChecks, in_range_check, rows_match, table_checks
 from nba_pipeline.checks.partitioned import PartitionCheck
 from nba_pipeline.precompute import tables
 from nba_pipeline.schema import Table
@@ -10,7 +10,7 @@ from nba_pipeline.schema import Table
 UPC, UTC = analytics.upcoming_player_game_context.name, analytics.upcoming_team_game_context.name
 
 
-def _player_table_checks(table: Table):
+def _player_table_checks(table: Table) -> TableChecks:
     checks = [
         PartitionCheck(
             "one_row_per_context_player",
@@ -42,11 +42,3 @@ team_defense_zone_analysis_checks = table_checks(
     ],
     reads=[analytics.upcoming_team_game_context],
 )
-
-PRECOMPUTE_CHECKS = [
-    player_daily_cache_checks,
-    player_shot_zone_analysis_checks,
-    team_defense_zone_analysis_checks,
-    player_composite_factors_checks,
-    ml_feature_store_checks,
-]

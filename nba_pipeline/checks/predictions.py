@@ -9,22 +9,26 @@ import pandas as pd
 
 from nba_pipeline.checks.common import day_counts, day_examples, in_range_check, rows_match, table_checks
 from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck
+from nba_pipeline.analytics import tables as analytics
 from nba_pipeline.precompute import tables as precompute
 from nba_pipeline.predictions import tables, transforms
 from nba_pipeline.raw import tables as raw
 
+UPC = analytics.upcoming_player_game_context.name
 FS, PM, PPP, PA = (precompute.ml_feature_store.name, tables.points_model.name,
                    tables.player_points_predictions.name, tables.prediction_accuracy.name)
 # above this share of estimated lines a date's predictions are mostly our own guesses (WARN)
 ESTIMATED_LINE_SHARE_WARN = 0.5
 
 
-def model_for_every_game_date(models: pd.DataFrame, features: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
-    have, need = day_counts(models), day_counts(features)
+def model_for_every_game_date(models: pd.DataFrame, slate: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """A model for every date with players in its games (the slate: upcoming_player_game_context,
+    whose players are exactly the feature rows)."""
+    have, need = day_counts(models), day_counts(slate)
     return {
         k: Outcome(
             passed=not need.get(k) or have.get(k, 0) == 1,
-            metadata={"feature_rows": need.get(k, 0), "models": have.get(k, 0)},
+            metadata={"slate_players": need.get(k, 0), "models": have.get(k, 0)},
             description=None if not need.get(k) or have.get(k) else
             "no model: its training window has too little history (see the points_model materialization's no_model_reason)",
         )
@@ -77,14 +81,14 @@ points_model_checks = table_checks(
     [
         PartitionCheck(
             "model_for_every_game_date",
-            "Every date with feature rows has its model (WARN: the data's first weeks have too little history to train on).",
-            lambda f, k: model_for_every_game_date(f[PM], f[FS], k),
+            "Every date with players in its games has its model (WARN: the data's first weeks have too little history to train on).",
+            lambda f, k: model_for_every_game_date(f[PM], f[UPC], k),
             blocking=False,
             severity=dg.AssetCheckSeverity.WARN,
         ),
         in_range_check(tables.points_model),
     ],
-    reads=[precompute.ml_feature_store],
+    reads=[analytics.upcoming_player_game_context],
 )
 
 player_points_predictions_checks = table_checks(
@@ -125,5 +129,3 @@ prediction_accuracy_checks = table_checks(
     ],
     reads=[tables.player_points_predictions, raw.schedule],
 )
-
-PREDICTION_CHECKS = [points_model_checks, player_points_predictions_checks, prediction_accuracy_checks]

@@ -1,7 +1,7 @@
 """Per-partition checks of the `nba_raw` tables.
 
-The evaluators are pure (frames in, `{partition: Outcome}` out); the multi-asset checks at the
-bottom load the run's partition range from the warehouse once and evaluate them all. Checks that
+The evaluators are pure (frames in, `{partition: Outcome}` out); the `TableChecks` at the bottom
+are evaluated inline by the raw assets, over the run's whole partition range at once. Checks that
 guard downstream data are blocking; coverage of sportsbook data is WARN (a day without odds is
 possible and must be visible, not fatal).
 """
@@ -12,13 +12,10 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from nba_pipeline.checks.common import day_counts, day_examples, game_day, rows_match, team_game_keys
-from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck, emit
-from nba_pipeline.layer import WAREHOUSE_POOL
-from nba_pipeline.partitions import partition_date_range
+from nba_pipeline.checks.common import day_counts, day_examples, game_day, rows_match, table_checks, team_game_keys
+from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck
 from nba_pipeline.raw import tables
 from nba_pipeline.raw.transforms import COUNT_STATS
-from nba_pipeline.resources.sources import NbaSource
 from nba_pipeline.schema import Table
 
 WARN = dg.AssetCheckSeverity.WARN
@@ -251,66 +248,9 @@ LINES_CHECKS = [
 ]
 
 
-def _ins(*tables_: Table) -> dict[str, dg.AssetIn]:
-    return {t.name: dg.AssetIn(key=t.asset_key) for t in tables_}
-
-
-def _specs(table: Table, checks: list[PartitionCheck], *reads: Table) -> list[dg.AssetCheckSpec]:
-    return [c.spec(table, reads) for c in checks]
-
-
-@dg.multi_asset_check(specs=_specs(tables.schedule, SCHEDULE_CHECKS), name="schedule_checks", ins=_ins(tables.schedule), can_subset=True, pool=WAREHOUSE_POOL)
-def schedule_checks(context: dg.AssetCheckExecutionContext, schedule: pd.DataFrame):
-    yield from emit(context, tables.schedule, SCHEDULE_CHECKS, {"schedule": schedule})
-
-
-@dg.multi_asset_check(
-    specs=_specs(tables.team_boxscores, TEAM_CHECKS, tables.schedule, tables.player_boxscores),
-    name="team_boxscores_checks",
-    ins=_ins(tables.team_boxscores, tables.schedule, tables.player_boxscores),
-    can_subset=True,
-    pool=WAREHOUSE_POOL,
-)
-def team_boxscores_checks(context: dg.AssetCheckExecutionContext, team_boxscores: pd.DataFrame, schedule: pd.DataFrame, player_boxscores: pd.DataFrame):
-    frames = {"team_boxscores": team_boxscores, "schedule": schedule, "player_boxscores": player_boxscores}
-    yield from emit(context, tables.team_boxscores, TEAM_CHECKS, frames)
-
-
-@dg.multi_asset_check(
-    specs=_specs(tables.player_boxscores, PLAYER_CHECKS, tables.schedule),
-    name="player_boxscores_checks",
-    ins=_ins(tables.player_boxscores, tables.schedule),
-    can_subset=True,
-    pool=WAREHOUSE_POOL,
-)
-def player_boxscores_checks(context: dg.AssetCheckExecutionContext, player_boxscores: pd.DataFrame, schedule: pd.DataFrame, nba_source: NbaSource):
-    start, end = partition_date_range(context.op_execution_context)
-    feed, _ = nba_source.boxscore_feed(start, end, set(player_boxscores["game_id"]))
-    frames = {"player_boxscores": player_boxscores, "schedule": schedule, "boxscore_feed": feed}
-    yield from emit(context, tables.player_boxscores, PLAYER_CHECKS, frames)
-
-
-@dg.multi_asset_check(
-    specs=_specs(tables.player_points_props, PROPS_CHECKS, tables.schedule),
-    name="player_points_props_checks",
-    ins=_ins(tables.player_points_props, tables.schedule),
-    can_subset=True,
-    pool=WAREHOUSE_POOL,
-)
-def player_points_props_checks(context: dg.AssetCheckExecutionContext, player_points_props: pd.DataFrame, schedule: pd.DataFrame):
-    frames = {"player_points_props": player_points_props, "schedule": schedule}
-    yield from emit(context, tables.player_points_props, PROPS_CHECKS, frames)
-
-
-@dg.multi_asset_check(
-    specs=_specs(tables.game_lines, LINES_CHECKS, tables.schedule),
-    name="game_lines_checks",
-    ins=_ins(tables.game_lines, tables.schedule),
-    can_subset=True,
-    pool=WAREHOUSE_POOL,
-)
-def game_lines_checks(context: dg.AssetCheckExecutionContext, game_lines: pd.DataFrame, schedule: pd.DataFrame):
-    yield from emit(context, tables.game_lines, LINES_CHECKS, {"game_lines": game_lines, "schedule": schedule})
-
-
-RAW_CHECKS = [schedule_checks, team_boxscores_checks, player_boxscores_checks, player_points_props_checks, game_lines_checks]
+schedule_checks = table_checks(tables.schedule, SCHEDULE_CHECKS)
+team_boxscores_checks = table_checks(tables.team_boxscores, TEAM_CHECKS, [tables.schedule, tables.player_boxscores])
+# the independent box score feed is read by the asset step from the source (not a table)
+player_boxscores_checks = table_checks(tables.player_boxscores, PLAYER_CHECKS, [tables.schedule])
+player_points_props_checks = table_checks(tables.player_points_props, PROPS_CHECKS, [tables.schedule])
+game_lines_checks = table_checks(tables.game_lines, LINES_CHECKS, [tables.schedule])

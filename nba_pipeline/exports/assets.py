@@ -1,7 +1,8 @@
 """`nba_exports` assets: the best-bets file of each game date and the daily performance summary.
 
-`best_bets` writes files, not a warehouse table: it returns nothing (no IO manager involved) and
-writes through the `exports` resource, one atomic replace per date. A failed step records no
+`best_bets` writes files, not a warehouse table: its output is None (no IO manager involved) and
+it writes through the `exports` resource, one atomic replace per date, then checks the files as
+read back from disk. A failed step records no
 materialization, so a date's file is "done" exactly when its partition is materialized.
 """
 
@@ -10,6 +11,8 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
+from nba_pipeline.checks import exports as checks
+from nba_pipeline.checks.common import write_checked
 from nba_pipeline.exports import files, tables, transforms
 from nba_pipeline.history import history_mapping, require_partitions, require_same_day, required_history, run_dates
 from nba_pipeline.layer import WAREHOUSE_POOL, record_partitions, table_asset_kwargs
@@ -39,6 +42,8 @@ class BestBetsConfig(dg.Config):
     kinds={"json"},
     pool=WAREHOUSE_POOL,  # its inputs are read from the warehouse
     metadata={"schema": "docs/best_bets.schema.json", "schema_version": files.SCHEMA_VERSION},
+    check_specs=checks.best_bets_checks.specs,
+    dagster_type=dg.Nothing,  # files, not a value for an IO manager
 )
 def best_bets(
     context: dg.AssetExecutionContext,
@@ -46,7 +51,7 @@ def best_bets(
     exports: ExportsDirectory,
     predictions: pd.DataFrame,
     features: pd.DataFrame,
-) -> None:
+):
     for key in (predictions_tables.player_points_predictions.asset_key, precompute.ml_feature_store.asset_key):
         require_same_day(context, key)
     generated_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -61,7 +66,11 @@ def best_bets(
              "candidates": payload.candidates, "predictions": payload.predictions},
             partition_key=day,
         )
-    context.log.info(f"{files.best_bets.qualified_name}: {len(out)} file(s) under {exports.directory}")
+    yield dg.Output(None)
+    # checked as read back from disk: what a reader of the files gets
+    frames = {"files": checks.read_back(exports, context.partition_keys),
+              predictions_tables.player_points_predictions.name: predictions}
+    yield from checks.best_bets_checks.evaluate(context, frames)
 
 
 @dg.asset(
@@ -71,14 +80,16 @@ def best_bets(
             predictions_tables.prediction_accuracy.asset_key, partition_mapping=history_mapping(include_same_day=True)
         ),
     },
-    **table_asset_kwargs(tables.performance_summary, GROUP),
+    **table_asset_kwargs(tables.performance_summary, GROUP, checks.performance_summary_checks),
 )
-def performance_summary(context: dg.AssetExecutionContext, accuracy: pd.DataFrame) -> pd.DataFrame:
+def performance_summary(context: dg.AssetExecutionContext, accuracy: pd.DataFrame):
     days = run_dates(context)
     # the season's grades up to and including each date must exist, or its periods would be short
     needed = {d: [*keys, d] for d, keys in required_history(days).items()}
     require_partitions(context, predictions_tables.prediction_accuracy.asset_key, needed, "its periods")
-    return record_partitions(context, tables.performance_summary, transforms.performance_summary(accuracy, days))
+    df = record_partitions(context, tables.performance_summary, transforms.performance_summary(accuracy, days))
+    same_day = accuracy[accuracy["game_date"].isin(pd.to_datetime(days))]
+    yield from write_checked(context, checks.performance_summary_checks, df, {predictions_tables.prediction_accuracy.name: same_day})
 
 
 EXPORT_ASSETS = [best_bets, performance_summary]

@@ -3,19 +3,22 @@
 Each reads its history through `history_mapping()` (D-HISTORY_DAYS .. D-1, never D itself) and the
 date's slate (who plays) from the upcoming contexts; `require_history` fails the step, writing
 nothing, when a partition of the season's history was never materialized (Dagster would silently
-shorten the window instead).
+shorten the window instead). Each step then evaluates its table's checks (`checks/precompute.py`).
 """
 
 import dagster as dg
 import pandas as pd
 
 from nba_pipeline.analytics import tables as analytics
+from nba_pipeline.checks import precompute as checks
+from nba_pipeline.checks.common import TableChecks, write_checked
 from nba_pipeline.history import history_mapping, record_history_window, require_history, require_same_day
 from nba_pipeline.layer import record_partitions, table_asset_kwargs
 from nba_pipeline.precompute import tables, transforms
 from nba_pipeline.schema import Table
 
 GROUP = "nba_precompute"
+UPC = analytics.upcoming_player_game_context.name
 
 
 def _same_day(context, *keys: dg.AssetKey) -> None:
@@ -27,41 +30,43 @@ def _frame(table, df: pd.DataFrame) -> pd.DataFrame:
     return df if len(df) else table.empty_frame()
 
 
-def _windowed_asset(table: Table, slate: Table, history: Table, transform) -> dg.AssetsDefinition:
-    """An asset of `table`: for each player (team) in the date's `slate`, `transform` over the
-    `history` table's earlier dates of the season."""
-    slate_key, history_key = slate.asset_key, history.asset_key
+def _windowed_asset(table_checks: TableChecks, slate: Table, history: Table, transform) -> dg.AssetsDefinition:
+    """An asset of the checked table: for each player (team) in the date's `slate`, `transform`
+    over the `history` table's earlier dates of the season."""
+    table = table_checks.table
+    slate_key, history_key, slate_name = slate.asset_key, history.asset_key, slate.name
 
     @dg.asset(
         ins={
             "slate": dg.AssetIn(slate.asset_key),
             "history": dg.AssetIn(history.asset_key, partition_mapping=history_mapping()),
         },
-        **table_asset_kwargs(table, GROUP),
+        **table_asset_kwargs(table, GROUP, table_checks),
     )
-    def _asset(context: dg.AssetExecutionContext, slate: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    def _asset(context: dg.AssetExecutionContext, slate: pd.DataFrame, history: pd.DataFrame):
         _same_day(context, slate_key)
         require_history(context, history_key)
         record_history_window(context, history_key, history)
-        return record_partitions(context, table, _frame(table, transform(slate, history)))
+        df = record_partitions(context, table, _frame(table, transform(slate, history)))
+        yield from write_checked(context, table_checks, df, {slate_name: slate})
 
     return _asset
 
 
 player_daily_cache = _windowed_asset(
-    tables.player_daily_cache,
+    checks.player_daily_cache_checks,
     analytics.upcoming_player_game_context,
     analytics.player_game_summary,
     transforms.player_daily_cache,
 )
 player_shot_zone_analysis = _windowed_asset(
-    tables.player_shot_zone_analysis,
+    checks.player_shot_zone_analysis_checks,
     analytics.upcoming_player_game_context,
     analytics.player_game_summary,
     transforms.player_shot_zone_analysis,
 )
 team_defense_zone_analysis = _windowed_asset(
-    tables.team_defense_zone_analysis,
+    checks.team_defense_zone_analysis_checks,
     analytics.upcoming_team_game_context,
     analytics.team_defense_game_summary,
     transforms.team_defense_zone_analysis,
@@ -82,20 +87,21 @@ _FEATURE_STORE_INS = {
 }
 
 
-@dg.asset(ins=_COMPOSITE_INS, **table_asset_kwargs(tables.player_composite_factors, GROUP))
+@dg.asset(ins=_COMPOSITE_INS, **table_asset_kwargs(tables.player_composite_factors, GROUP, checks.player_composite_factors_checks))
 def player_composite_factors(
     context: dg.AssetExecutionContext,
     context_rows: pd.DataFrame,
     cache: pd.DataFrame,
     zones: pd.DataFrame,
     team_zones: pd.DataFrame,
-) -> pd.DataFrame:
+):
     _same_day(context, *(i.key for i in _COMPOSITE_INS.values()))
     df = transforms.player_composite_factors(context_rows, cache, zones, team_zones)
-    return record_partitions(context, tables.player_composite_factors, _frame(tables.player_composite_factors, df))
+    df = record_partitions(context, tables.player_composite_factors, _frame(tables.player_composite_factors, df))
+    yield from write_checked(context, checks.player_composite_factors_checks, df, {UPC: context_rows})
 
 
-@dg.asset(ins=_FEATURE_STORE_INS, **table_asset_kwargs(tables.ml_feature_store, GROUP))
+@dg.asset(ins=_FEATURE_STORE_INS, **table_asset_kwargs(tables.ml_feature_store, GROUP, checks.ml_feature_store_checks))
 def ml_feature_store(
     context: dg.AssetExecutionContext,
     context_rows: pd.DataFrame,
@@ -104,13 +110,12 @@ def ml_feature_store(
     zones: pd.DataFrame,
     team_zones: pd.DataFrame,
     factors: pd.DataFrame,
-) -> pd.DataFrame:
+):
     _same_day(context, *(i.key for i in _FEATURE_STORE_INS.values()))
     df = transforms.ml_feature_store(context_rows, team_context, cache, zones, team_zones, factors)
-    context.add_output_metadata(
-        {"feature_version": tables.FEATURE_VERSION, "features": dg.MetadataValue.json(list(tables.FEATURES))}
-    )
-    return record_partitions(context, tables.ml_feature_store, _frame(tables.ml_feature_store, df))
+    facts = {"feature_version": tables.FEATURE_VERSION, "features": list(tables.FEATURES)}
+    df = record_partitions(context, tables.ml_feature_store, _frame(tables.ml_feature_store, df), facts)
+    yield from write_checked(context, checks.ml_feature_store_checks, df, {UPC: context_rows})
 
 
 PRECOMPUTE_ASSETS = [

@@ -11,6 +11,8 @@ import dagster as dg
 import pandas as pd
 
 from nba_pipeline.analytics import tables as analytics
+from nba_pipeline.checks import predictions as checks
+from nba_pipeline.checks.common import write_checked
 from nba_pipeline.history import require_partitions, require_same_day, required_history, run_dates
 from nba_pipeline.layer import record_partitions, table_asset_kwargs
 from nba_pipeline.precompute import tables as precompute
@@ -31,12 +33,18 @@ class PointsModelConfig(dg.Config):
     ins={
         "features": dg.AssetIn(precompute.ml_feature_store.asset_key, partition_mapping=_TRAINING_WINDOW),
         "results": dg.AssetIn(analytics.player_game_summary.asset_key, partition_mapping=_TRAINING_WINDOW),
+        # checks: which dates have players in their games, so need a model
+        "slate": dg.AssetIn(analytics.upcoming_player_game_context.asset_key),
     },
-    **table_asset_kwargs(tables.points_model, GROUP),
+    **table_asset_kwargs(tables.points_model, GROUP, checks.points_model_checks),
 )
 def points_model(
-    context: dg.AssetExecutionContext, config: PointsModelConfig, features: pd.DataFrame, results: pd.DataFrame
-) -> pd.DataFrame:
+    context: dg.AssetExecutionContext,
+    config: PointsModelConfig,
+    features: pd.DataFrame,
+    results: pd.DataFrame,
+    slate: pd.DataFrame,
+):
     days = run_dates(context)
     cutoffs = {d.isoformat(): model.training_cutoff(d) for d in days}
     # the training season up to the cutoff must be complete; earlier seasons are optional history
@@ -53,7 +61,8 @@ def points_model(
                     "market_weight_prob": m.market_weight_prob}
         context.add_asset_metadata(meta, partition_key=day.isoformat())
     versions = sorted({m.version for m in models.values() if not isinstance(m, str)})
-    return record_partitions(context, tables.points_model, transforms.model_rows(models), {"model_versions": versions})
+    df = record_partitions(context, tables.points_model, transforms.model_rows(models), {"model_versions": versions})
+    yield from write_checked(context, checks.points_model_checks, df, {analytics.upcoming_player_game_context.name: slate})
 
 
 @dg.asset(
@@ -62,17 +71,19 @@ def points_model(
         "context_rows": dg.AssetIn(analytics.upcoming_player_game_context.asset_key),
         "models": dg.AssetIn(tables.points_model.asset_key),
     },
-    **table_asset_kwargs(tables.player_points_predictions, GROUP),
+    **table_asset_kwargs(tables.player_points_predictions, GROUP, checks.player_points_predictions_checks),
 )
 def player_points_predictions(
     context: dg.AssetExecutionContext, features: pd.DataFrame, context_rows: pd.DataFrame, models: pd.DataFrame
-) -> pd.DataFrame:
+):
     for key in (precompute.ml_feature_store.asset_key, analytics.upcoming_player_game_context.asset_key,
                 tables.points_model.asset_key):
         require_same_day(context, key)
     by_date = transforms.models_by_date(models)
     df = transforms.player_points_predictions(features, context_rows, by_date)
-    return record_partitions(context, tables.player_points_predictions, df)
+    df = record_partitions(context, tables.player_points_predictions, df)
+    reads = {precompute.ml_feature_store.name: features, tables.points_model.name: models}
+    yield from write_checked(context, checks.player_points_predictions_checks, df, reads)
 
 
 @dg.asset(
@@ -81,15 +92,16 @@ def player_points_predictions(
         "results": dg.AssetIn(analytics.player_game_summary.asset_key),
         "schedule": dg.AssetIn(raw.schedule.asset_key),
     },
-    **table_asset_kwargs(tables.prediction_accuracy, GROUP),
+    **table_asset_kwargs(tables.prediction_accuracy, GROUP, checks.prediction_accuracy_checks),
 )
 def prediction_accuracy(
     context: dg.AssetExecutionContext, predictions: pd.DataFrame, results: pd.DataFrame, schedule: pd.DataFrame
-) -> pd.DataFrame:
+):
     for key in (tables.player_points_predictions.asset_key, analytics.player_game_summary.asset_key, raw.schedule.asset_key):
         require_same_day(context, key)
-    df = transforms.grade(predictions, results, schedule)
-    return record_partitions(context, tables.prediction_accuracy, df)
+    df = record_partitions(context, tables.prediction_accuracy, transforms.grade(predictions, results, schedule))
+    reads = {tables.player_points_predictions.name: predictions, raw.schedule.name: schedule}
+    yield from write_checked(context, checks.prediction_accuracy_checks, df, reads)
 
 
 PREDICTION_ASSETS = [points_model, player_points_predictions, prediction_accuracy]

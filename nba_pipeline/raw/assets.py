@@ -1,53 +1,72 @@
 """`nba_raw` assets: the five raw feeds, one table each, partitioned by game date.
 
 Each reads the run's whole partition range from the source resource in one call (backfills run as
-a single run), and returns one frame that the warehouse IO manager validates and writes.
+a single run), yields one frame that the warehouse IO manager validates and writes, then evaluates
+the table's checks on it (inline asset checks, `checks/raw.py`).
 """
 
 import dagster as dg
 import pandas as pd
 
+from nba_pipeline.checks import raw as checks
+from nba_pipeline.checks.common import TableChecks, write_checked
 from nba_pipeline.layer import record_partitions, table_asset_kwargs
 from nba_pipeline.partitions import partition_date_range
 from nba_pipeline.raw import tables
 from nba_pipeline.resources.sources import NbaSource
-from nba_pipeline.schema import Table
 
 GROUP = "nba_raw"
+SCHEDULE = tables.schedule.name
 
 
-def raw_asset_kwargs(table: Table) -> dict:
-    return table_asset_kwargs(table, GROUP)
+def raw_asset_kwargs(table_checks: TableChecks, **kwargs) -> dict:
+    return table_asset_kwargs(table_checks.table, GROUP, table_checks) | kwargs
 
 
-@dg.asset(**raw_asset_kwargs(tables.schedule))
-def schedule(context: dg.AssetExecutionContext, nba_source: NbaSource) -> pd.DataFrame:
+_SAME_DAY_SCHEDULE = {SCHEDULE: dg.AssetIn(tables.schedule.asset_key)}
+
+
+@dg.asset(**raw_asset_kwargs(checks.schedule_checks))
+def schedule(context: dg.AssetExecutionContext, nba_source: NbaSource):
     df, facts = nba_source.schedule(*partition_date_range(context))
-    return record_partitions(context, tables.schedule, df, facts)
+    yield from write_checked(context, checks.schedule_checks, record_partitions(context, tables.schedule, df, facts))
 
 
-@dg.asset(deps=[schedule], **raw_asset_kwargs(tables.team_boxscores))
-def team_boxscores(context: dg.AssetExecutionContext, nba_source: NbaSource) -> pd.DataFrame:
+@dg.asset(
+    **raw_asset_kwargs(
+        checks.team_boxscores_checks,
+        # read by the checks only: team points must equal the sum of the players' points
+        ins={**_SAME_DAY_SCHEDULE, "player_boxscores": dg.AssetIn(tables.player_boxscores.asset_key)},
+    )
+)
+def team_boxscores(context: dg.AssetExecutionContext, nba_source: NbaSource, schedule: pd.DataFrame, player_boxscores: pd.DataFrame):
     df, facts = nba_source.team_boxscores(*partition_date_range(context))
-    return record_partitions(context, tables.team_boxscores, df, facts)
+    df = record_partitions(context, tables.team_boxscores, df, facts)
+    yield from write_checked(context, checks.team_boxscores_checks, df, {SCHEDULE: schedule, "player_boxscores": player_boxscores})
 
 
-@dg.asset(deps=[schedule], **raw_asset_kwargs(tables.player_boxscores))
-def player_boxscores(context: dg.AssetExecutionContext, nba_source: NbaSource) -> pd.DataFrame:
-    df, facts = nba_source.player_boxscores(*partition_date_range(context))
-    return record_partitions(context, tables.player_boxscores, df, facts)
+@dg.asset(**raw_asset_kwargs(checks.player_boxscores_checks, ins=_SAME_DAY_SCHEDULE))
+def player_boxscores(context: dg.AssetExecutionContext, nba_source: NbaSource, schedule: pd.DataFrame):
+    start, end = partition_date_range(context)
+    df, facts = nba_source.player_boxscores(start, end)
+    df = record_partitions(context, tables.player_boxscores, df, facts)
+    # the independent box score feed the game logs are checked against
+    feed, _ = nba_source.boxscore_feed(start, end, set(df["game_id"]))
+    yield from write_checked(context, checks.player_boxscores_checks, df, {SCHEDULE: schedule, "boxscore_feed": feed})
 
 
-@dg.asset(deps=[schedule], **raw_asset_kwargs(tables.player_points_props))
-def player_points_props(context: dg.AssetExecutionContext, nba_source: NbaSource) -> pd.DataFrame:
+@dg.asset(**raw_asset_kwargs(checks.player_points_props_checks, ins=_SAME_DAY_SCHEDULE))
+def player_points_props(context: dg.AssetExecutionContext, nba_source: NbaSource, schedule: pd.DataFrame):
     df, facts = nba_source.player_points_props(*partition_date_range(context))
-    return record_partitions(context, tables.player_points_props, df, facts)
+    df = record_partitions(context, tables.player_points_props, df, facts)
+    yield from write_checked(context, checks.player_points_props_checks, df, {SCHEDULE: schedule})
 
 
-@dg.asset(deps=[schedule], **raw_asset_kwargs(tables.game_lines))
-def game_lines(context: dg.AssetExecutionContext, nba_source: NbaSource) -> pd.DataFrame:
+@dg.asset(**raw_asset_kwargs(checks.game_lines_checks, ins=_SAME_DAY_SCHEDULE))
+def game_lines(context: dg.AssetExecutionContext, nba_source: NbaSource, schedule: pd.DataFrame):
     df, facts = nba_source.game_lines(*partition_date_range(context))
-    return record_partitions(context, tables.game_lines, df, facts)
+    df = record_partitions(context, tables.game_lines, df, facts)
+    yield from write_checked(context, checks.game_lines_checks, df, {SCHEDULE: schedule})
 
 
 RAW_ASSETS = [schedule, team_boxscores, player_boxscores, player_points_props, game_lines]
