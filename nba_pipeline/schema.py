@@ -189,6 +189,10 @@ class Table(DeclaredOutput):
 
     def conform(self, df: pd.DataFrame) -> pd.DataFrame:
         """Declared column order and pandas dtypes (for frames read back from any warehouse)."""
+        if list(df.columns) == self.column_names and all(
+            df[c.name].dtype == c.pandas_dtype for c in self.columns
+        ):
+            return df.reset_index(drop=True)  # already conformed: no column copies
         columns: dict[str, pd.Series] = {}
         for c in self.columns:
             s = df[c.name] if c.name in df.columns else pd.Series(None, index=df.index)

@@ -16,7 +16,6 @@ from nba_pipeline.checks.common import day_counts, day_examples, game_day, rows_
 from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck
 from nba_pipeline.raw import tables
 from nba_pipeline.raw.transforms import COUNT_STATS
-from nba_pipeline.schema import Table
 
 WARN = dg.AssetCheckSeverity.WARN
 MAX_LISTED = 20
@@ -27,26 +26,6 @@ MAX_UNMATCHED_NAME_SHARE = 0.05
 
 
 # generic ------------------------------------------------------------------------------------------
-def grain_unique(df: pd.DataFrame, table: Table, keys: Sequence[str]) -> Outcomes:
-    """No two stored rows share the grain (reads the warehouse: catches a load that appended
-    instead of replacing a partition)."""
-    grain = list(table.grain)
-    dup = df[df.duplicated(grain, keep=False)]
-    n_dup = day_counts(dup)
-    examples = day_examples(dup, grain)
-    return {
-        key: Outcome(
-            passed=not n_dup.get(key, 0),
-            metadata={
-                "grain": ", ".join(grain),
-                "duplicate_rows": n_dup.get(key, 0),
-                "examples": dg.MetadataValue.json(examples.get(key, [])),
-            },
-        )
-        for key in keys
-    }
-
-
 def _final_games(schedule: pd.DataFrame) -> pd.DataFrame:
     return schedule[schedule["status"] == "final"]
 
@@ -212,15 +191,12 @@ def odds_cover_schedule(odds: pd.DataFrame, schedule: pd.DataFrame, keys: Sequen
 # check definitions --------------------------------------------------------------------------------
 # (no "keys not null" check: the schema refuses a null key before the write and the warehouse
 # columns are NOT NULL, so such a check could never fail)
-# every evaluator gets the frames its check op loaded, by table name, and the run's partition keys
-def _generic(table: Table) -> list[PartitionCheck]:
-    return [
-        PartitionCheck("grain_unique", f"No two rows share the grain ({', '.join(table.grain)}).", lambda f, k: grain_unique(f[table.name], table, k)),
-    ]
-
-
+# every evaluator gets the frames of its step (the table as stored and its reads), by table name,
+# and the run's partition keys
+# grain uniqueness is not a check here: the write enforces it (a duplicate key fails the step with
+# nothing written), so a check on the written frame could never fail; that a re-materialization
+# replaces its partitions rather than appending is the warehouse tests' subject
 SCHEDULE_CHECKS = [
-    *_generic(tables.schedule),
     PartitionCheck("final_games_have_scores", "Every final game has both scores and a winner.", lambda f, k: final_games_have_scores(f["schedule"], k)),
 ]
 TEAM_CHECKS = [
@@ -233,17 +209,14 @@ TEAM_CHECKS = [
     PartitionCheck("points_match_player_points", "Team points (team game log) equal the sum of its players' points (player game logs).", lambda f, k: team_points_match_player_points(f["team_boxscores"], f["player_boxscores"], k)),
 ]
 PLAYER_CHECKS = [
-    *_generic(tables.player_boxscores),
     PartitionCheck("rows_cover_schedule", "Player rows exist for both teams of every final game the player feeds cover, and for no other game.", lambda f, k: player_rows_cover_schedule(f["player_boxscores"], f["schedule"], k)),
     PartitionCheck("matches_boxscore_feed", "Game logs and the independent box score feed agree (stat corrections of 1 allowed and reported).", lambda f, k: players_match_boxscore_feed(f["player_boxscores"], f["boxscore_feed"], k)),
 ]
 PROPS_CHECKS = [
-    *_generic(tables.player_points_props),
     PartitionCheck("names_matched", f"At most {MAX_UNMATCHED_NAME_SHARE:.0%} of prop rows have a player name matching no NBA player.", lambda f, k: props_names_matched(f["player_points_props"], k), blocking=False, severity=WARN),
     PartitionCheck("covers_schedule", "Every game of the date has player points props.", lambda f, k: odds_cover_schedule(f["player_points_props"], f["schedule"], k), blocking=False, severity=WARN),
 ]
 LINES_CHECKS = [
-    *_generic(tables.game_lines),
     PartitionCheck("covers_schedule", "Every game of the date has game lines.", lambda f, k: odds_cover_schedule(f["game_lines"], f["schedule"], k), blocking=False, severity=WARN),
 ]
 
