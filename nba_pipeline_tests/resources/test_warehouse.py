@@ -194,7 +194,7 @@ def test_a_step_uses_one_connection_and_releases_the_file_when_it_ends(tmp_path,
     )
     assert result.success
     assert PAYLOAD["loaded"] == (2, 2)
-    assert len(opened) == 2  # two loads, one connection; and the run's closing checkpoint
+    assert len(opened) == 1  # two loads, one connection
     assert PAYLOAD["other_process_opened"]
     from nba_pipeline.resources import warehouse
 
