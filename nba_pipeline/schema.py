@@ -228,10 +228,12 @@ class Table(DeclaredOutput):
                 ],
             )
         frame = df.reset_index(drop=True)
-        try:
-            out = self.pandera_schema.validate(frame[self.column_names], lazy=True)
-        except SchemaErrors as exc:
-            raise TableSchemaViolation(self, _violations(self, exc.failure_cases, frame)) from None
+        out = self._plainly_valid(frame)
+        if out is None:
+            try:
+                out = self.pandera_schema.validate(frame[self.column_names], lazy=True)
+            except SchemaErrors as exc:
+                raise TableSchemaViolation(self, _violations(self, exc.failure_cases, frame)) from None
         if partition_keys is not None and self.partition_column:
             keys = set(partition_keys)
             dates = out[self.partition_column].dt.strftime("%Y-%m-%d")
@@ -250,6 +252,48 @@ class Table(DeclaredOutput):
                     ],
                     total=len(outside),
                 )
+        return out
+
+
+    @cached_property
+    def _column_checks_schema(self) -> pa.DataFrameSchema | None:
+        checked = [c for c in self.columns if c.checks]
+        if not checked:
+            return None
+        return pa.DataFrameSchema({c.name: pa.Column(c.pandas_dtype, nullable=True, checks=list(c.checks)) for c in checked})
+
+    def _plainly_valid(self, frame: pd.DataFrame) -> pd.DataFrame | None:
+        """The coerced frame when it is plainly valid, else None: then the full pandera schema
+        validates it and names every bad cell.
+
+        Pandera's cost is per column, not per row (~12 ms a table; 0.22 s of a 3.2 s one-date
+        run, measured), so the common case goes through this pass instead. It is never laxer than
+        the pandera schema: it accepts a frame only if every column already has its declared
+        dtype or gets it by plain `astype` (what pandera's coercion does; dates and timestamps
+        must already have theirs), no non-nullable column holds a null, no grain key repeats,
+        and the declared column checks pass (pandera, on those columns alone)."""
+        columns: dict[str, pd.Series] = {}
+        for c in self.columns:
+            s = frame[c.name]
+            if s.dtype != c.pandas_dtype:
+                if c.type in ("date", "timestamp"):
+                    return None
+                try:
+                    s = s.astype(c.pandas_dtype)
+                except (TypeError, ValueError):
+                    return None
+            if not c.nullable and s.isna().any():
+                return None
+            columns[c.name] = s
+        out = pd.DataFrame(columns)
+        if self.grain and out.duplicated(list(self.grain)).any():
+            return None
+        schema = self._column_checks_schema
+        if schema is not None:
+            try:
+                schema.validate(out[list(schema.columns)], lazy=True)
+            except SchemaErrors:
+                return None
         return out
 
 

@@ -56,6 +56,31 @@ def test_null_and_range_violations():
     assert "row 1, column 'points'" in msg and "greater_than_or_equal_to(0)" in msg
 
 
+@pytest.mark.parametrize("case, common", [
+    ({}, True),  # plainly valid: taken by the fast pass
+    ({"points": [10.0, 20.0, 30.0]}, True),  # floats with integral values: cast like pandera does
+    ({"points": [10, -1, 30]}, False),  # a column check fails
+    ({"player_id": pd.Series([1, None, 1], dtype="Int64")}, False),  # a null where none is allowed
+    ({"player_id": [1, 1, 1]}, False),  # the grain repeats
+    ({"points": pd.Series([10, "x", 30], dtype=object)}, False),  # not castable
+    ({"game_date": ["2025-01-01", "2025-01-01", "2025-01-02"]}, False),  # a date column of strings
+])
+def test_fast_pass_accepts_exactly_what_pandera_accepts_and_yields_the_same_frame(case, common):
+    df = frame(**case)
+    fast = T._plainly_valid(df)
+    try:
+        full = T.pandera_schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors:
+        full = None
+    if fast is not None:  # never laxer than pandera, and the same coerced frame
+        assert full is not None
+        pd.testing.assert_frame_equal(fast, full)
+    assert (fast is not None) == common  # the common case skips pandera; anything else goes to it
+    if full is None:
+        with pytest.raises(TableSchemaViolation):
+            T.validate(df)
+
+
 def test_duplicate_grain_is_a_violation():
     df = frame(player_id=[1, 1, 1])
     with pytest.raises(TableSchemaViolation) as exc:
