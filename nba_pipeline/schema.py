@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 import dagster as dg
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
 ColumnType = Literal["string", "int", "float", "bool", "date", "timestamp"]
 
@@ -51,6 +52,53 @@ MAX_REPORTED_VIOLATIONS = 20
 
 
 @dataclass(frozen=True)
+class Check:
+    """A declared constraint on a column's non-null values, enforced at write. The names and
+    arguments are pandera's (`to_pandera` gives its check, which reports violations); the same
+    rule is also evaluated here, vectorised, so a plainly valid frame needs no pandera at all
+    (importing pandera alone costs ~0.15 s of every CLI run, measured)."""
+
+    kind: Literal["isin", "ge", "in_range", "str_matches"]
+    args: tuple
+
+    @classmethod
+    def isin(cls, values) -> Check:
+        return cls("isin", (tuple(values),))
+
+    @classmethod
+    def ge(cls, minimum: float) -> Check:
+        return cls("ge", (minimum,))
+
+    @classmethod
+    def in_range(cls, minimum: float, maximum: float) -> Check:
+        return cls("in_range", (minimum, maximum))
+
+    @classmethod
+    def str_matches(cls, pattern: str) -> Check:
+        return cls("str_matches", (pattern,))
+
+    def passes(self, s: pd.Series) -> bool:
+        """True if every non-null value satisfies the rule (pandera ignores nulls alike)."""
+        v = s.dropna()
+        if self.kind == "isin":
+            ok = v.isin(self.args[0])
+        elif self.kind == "ge":
+            ok = v >= self.args[0]
+        elif self.kind == "in_range":
+            ok = (v >= self.args[0]) & (v <= self.args[1])
+        else:
+            ok = v.astype(str).str.match(self.args[0])
+        return bool(ok.all())
+
+    def to_pandera(self) -> pa.Check:
+        import pandera.pandas as pa
+
+        if self.kind == "isin":
+            return pa.Check.isin(list(self.args[0]))
+        return getattr(pa.Check, self.kind)(*self.args)
+
+
+@dataclass(frozen=True)
 class Column:
     """`checks` are enforced on write (a violation writes nothing); `range` is a plausibility
     bound, inclusive, checked per partition by the table's `values_in_range` asset check (bad
@@ -60,7 +108,7 @@ class Column:
     type: ColumnType
     description: str
     nullable: bool = False
-    checks: Sequence[pa.Check] = ()
+    checks: Sequence[Check] = ()
     range: tuple[float | None, float | None] | None = None
 
     @property
@@ -125,9 +173,11 @@ class Table(DeclaredOutput):
     # derived forms --------------------------------------------------------------------------
     @cached_property
     def pandera_schema(self) -> pa.DataFrameSchema:
+        import pandera.pandas as pa  # only for frames that are not plainly valid: see _plainly_valid
+
         return pa.DataFrameSchema(
             {
-                c.name: pa.Column(c.pandas_dtype, nullable=c.nullable, checks=list(c.checks))
+                c.name: pa.Column(c.pandas_dtype, nullable=c.nullable, checks=[k.to_pandera() for k in c.checks])
                 for c in self.columns
             },
             unique=list(self.grain) or None,
@@ -230,6 +280,8 @@ class Table(DeclaredOutput):
         frame = df.reset_index(drop=True)
         out = self._plainly_valid(frame)
         if out is None:
+            from pandera.errors import SchemaErrors
+
             try:
                 out = self.pandera_schema.validate(frame[self.column_names], lazy=True)
             except SchemaErrors as exc:
@@ -255,23 +307,16 @@ class Table(DeclaredOutput):
         return out
 
 
-    @cached_property
-    def _column_checks_schema(self) -> pa.DataFrameSchema | None:
-        checked = [c for c in self.columns if c.checks]
-        if not checked:
-            return None
-        return pa.DataFrameSchema({c.name: pa.Column(c.pandas_dtype, nullable=True, checks=list(c.checks)) for c in checked})
-
     def _plainly_valid(self, frame: pd.DataFrame) -> pd.DataFrame | None:
         """The coerced frame when it is plainly valid, else None: then the full pandera schema
         validates it and names every bad cell.
 
         Pandera's cost is per column, not per row (~12 ms a table; 0.22 s of a 3.2 s one-date
-        run, measured), so the common case goes through this pass instead. It is never laxer than
+        run, measured), so the common case goes through this pass instead, without pandera. It is never laxer than
         the pandera schema: it accepts a frame only if every column already has its declared
         dtype or gets it by plain `astype` (what pandera's coercion does; dates and timestamps
         must already have theirs), no non-nullable column holds a null, no grain key repeats,
-        and the declared column checks pass (pandera, on those columns alone)."""
+        and every declared column check passes."""
         columns: dict[str, pd.Series] = {}
         for c in self.columns:
             s = frame[c.name]
@@ -288,12 +333,8 @@ class Table(DeclaredOutput):
         out = pd.DataFrame(columns)
         if self.grain and out.duplicated(list(self.grain)).any():
             return None
-        schema = self._column_checks_schema
-        if schema is not None:
-            try:
-                schema.validate(out[list(schema.columns)], lazy=True)
-            except SchemaErrors:
-                return None
+        if not all(k.passes(out[c.name]) for c in self.columns for k in c.checks):
+            return None
         return out
 
 

@@ -2,7 +2,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from nba_pipeline.schema import Column, Table, TableSchemaViolation
+from nba_pipeline.schema import Check, Column, Table, TableSchemaViolation
 
 T = Table(
     dataset="test_ds",
@@ -11,7 +11,7 @@ T = Table(
     columns=(
         Column("game_date", "date", "d"),
         Column("player_id", "int", "p"),
-        Column("points", "int", "pts", checks=(pa.Check.ge(0),)),
+        Column("points", "int", "pts", checks=(Check.ge(0),)),
         Column("name", "string", "n", nullable=True),
     ),
     grain=("game_date", "player_id"),
@@ -115,3 +115,23 @@ def test_ddl_and_dagster_schema_come_from_the_declaration():
 def test_partition_column_must_be_a_non_null_date():
     with pytest.raises(ValueError):
         Table("d", "t", "x", columns=(Column("game_date", "string", "x"),), grain=())
+
+
+@pytest.mark.parametrize("check, values", [
+    (Check.isin(["OVER", "UNDER"]), ["OVER", None, "UNDER"]),
+    (Check.isin(["OVER", "UNDER"]), ["OVER", "PASS"]),
+    (Check.ge(0), [0, 3, None]),
+    (Check.ge(0), [0, -1]),
+    (Check.in_range(0, 70), [0.0, 70.0, None]),
+    (Check.in_range(0, 70), [70.5]),
+    (Check.str_matches(r"^\d{10}$"), ["0022400001", None]),
+    (Check.str_matches(r"^\d{10}$"), ["22400001"]),
+])
+def test_declared_checks_judge_like_their_pandera_checks(check, values):
+    s = pd.Series(values, dtype="string" if check.kind in ("isin", "str_matches") else "Float64")
+    try:
+        pa.DataFrameSchema({"v": pa.Column(s.dtype, nullable=True, checks=[check.to_pandera()])}).validate(pd.DataFrame({"v": s}))
+        pandera_ok = True
+    except pa.errors.SchemaError:
+        pandera_ok = False
+    assert check.passes(s) == pandera_ok

@@ -1,13 +1,12 @@
 """Declared schemas of the `nba_analytics` tables: one game date's facts, and the pre-game context
 of that date's games (built only from what existed before tip-off)."""
 
-import pandera.pandas as pa
 
-from nba_pipeline.schema import Column, Table, register
+from nba_pipeline.schema import Check, Column, Table, register
 
 DATASET = "nba_analytics"
 
-_NON_NEG = (pa.Check.ge(0),)
+_NON_NEG = (Check.ge(0),)
 SHARE = (0.0, 1.0)
 # true shooting can exceed 1 in small samples (one made three: 3 / (2 x 1) = 1.5 is the maximum)
 TRUE_SHOOTING = (0.0, 1.5)

@@ -1,10 +1,9 @@
 """Declared schema of the `nba_exports` warehouse table: how the predictions have done, per date."""
 
-import pandera.pandas as pa
 
 from nba_pipeline.analytics.tables import SHARE
 from nba_pipeline.exports.files import DATASET
-from nba_pipeline.schema import Column, Table, register
+from nba_pipeline.schema import Check, Column, Table, register
 
 # period -> days up to and including the game date (None: the season to date); no period reaches
 # before the date's season
@@ -23,7 +22,7 @@ performance_summary = Table(
     ),
     columns=(
         Column("game_date", "date", "the last game date the periods cover (partition column)"),
-        Column("period", "string", "day / last7 / last30 / season", checks=(pa.Check.isin(list(PERIODS)),)),
+        Column("period", "string", "day / last7 / last30 / season", checks=(Check.isin(list(PERIODS)),)),
         Column("period_start", "date", "first game date the period covers"),
         Column("graded", "int", "graded predictions (VOID included)", range=(0, None)),
         Column("played", "int", "graded predictions of players who played", range=(0, None)),

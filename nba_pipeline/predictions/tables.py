@@ -1,10 +1,9 @@
 """Declared schemas of the `nba_predictions` tables: the model serving each date, the predictions
 made before tip-off, and their grades once the games are final."""
 
-import pandera.pandas as pa
 
 from nba_pipeline.analytics.tables import SHARE
-from nba_pipeline.schema import Column, Table, register
+from nba_pipeline.schema import Check, Column, Table, register
 
 DATASET = "nba_predictions"
 
@@ -37,7 +36,7 @@ points_model = Table(
     columns=(
         Column("game_date", "date", "the game date this model serves (partition column)"),
         Column("model_version", "string", "kind-code_version-cutoff, e.g. ridge-1-2025-10-27"),
-        Column("model_kind", "string", "ridge / gbm", checks=(pa.Check.isin(["ridge", "gbm"]),)),
+        Column("model_kind", "string", "ridge / gbm", checks=(Check.isin(["ridge", "gbm"]),)),
         Column("feature_version", "string", "ml_feature_store feature_version it reads"),
         Column("training_cutoff", "date", "training dates are strictly before this date"),
         Column("training_start", "date", "first game date with training rows"),
@@ -73,13 +72,13 @@ player_points_predictions = Table(
         Column("model_points", "float", "the regressor's expected points, before the market", range=(0, 80)),
         Column("predicted_spread", "float", "expected absolute error of model_points", range=(0, 30)),
         Column("line", "float", "points line the probabilities refer to", range=(0, 80)),
-        Column("line_source", "string", "sportsbook / estimated", checks=(pa.Check.isin(LINE_SOURCES),)),
+        Column("line_source", "string", "sportsbook / estimated", checks=(Check.isin(LINE_SOURCES),)),
         Column("books", "int", "books in the sportsbook consensus (0 for an estimated line)", range=(0, 30)),
         Column("line_snapshot_time", "timestamp", "latest odds snapshot used (sportsbook lines)", nullable=True),
         Column("p_over", "float", "probability that points exceed the line", range=SHARE),
         Column("model_p_over", "float", "the model's own over probability, before pooling with the books", range=SHARE),
         Column("books_p_over", "float", "books' mean no-vig over probability", nullable=True, range=SHARE),
-        Column("recommendation", "string", "OVER / UNDER / PASS", checks=(pa.Check.isin(RECOMMENDATIONS),)),
+        Column("recommendation", "string", "OVER / UNDER / PASS", checks=(Check.isin(RECOMMENDATIONS),)),
         Column("edge", "float", "probability of the better side minus the -110 break-even (52.38%)", range=(-0.6, 0.5)),
         Column("confidence", "float", "probability of the better side (max(p_over, 1 - p_over))", range=(0.5, 1.0)),
         Column("model_version", "string", "points_model version that predicted"),
@@ -103,16 +102,16 @@ prediction_accuracy = Table(
     columns=(
         *_player_game(),
         Column("line", "float", "line predicted against", range=(0, 80)),
-        Column("line_source", "string", "sportsbook / estimated", checks=(pa.Check.isin(LINE_SOURCES),)),
+        Column("line_source", "string", "sportsbook / estimated", checks=(Check.isin(LINE_SOURCES),)),
         Column("predicted_points", "float", "predicted points", range=(0, 80)),
         Column("p_over", "float", "predicted over probability", range=SHARE),
         Column("books_p_over", "float", "books' no-vig over probability", nullable=True, range=SHARE),
-        Column("recommendation", "string", "OVER / UNDER / PASS", checks=(pa.Check.isin(RECOMMENDATIONS),)),
+        Column("recommendation", "string", "OVER / UNDER / PASS", checks=(Check.isin(RECOMMENDATIONS),)),
         Column("played", "bool", "the player has a box score row for the game"),
         Column("actual_points", "int", "points scored (null: did not play)", nullable=True, range=(0, 100)),
         Column("absolute_error", "float", "|actual - predicted| (null: did not play)", nullable=True, range=(0, 100)),
-        Column("outcome", "string", "OVER / UNDER / PUSH against the line; VOID: did not play", checks=(pa.Check.isin(OUTCOMES),)),
-        Column("bet_result", "string", "WIN / LOSS / PUSH / VOID; NO_BET for PASS", checks=(pa.Check.isin(BET_RESULTS),)),
+        Column("outcome", "string", "OVER / UNDER / PUSH against the line; VOID: did not play", checks=(Check.isin(OUTCOMES),)),
+        Column("bet_result", "string", "WIN / LOSS / PUSH / VOID; NO_BET for PASS", checks=(Check.isin(BET_RESULTS),)),
         Column("profit_units", "float", f"result of a 1-unit bet at {STANDARD_ODDS} (0 for PASS, push, void)", range=(-1, 1)),
         Column("model_version", "string", "model that predicted"),
     ),

@@ -1,15 +1,14 @@
 """Declared schemas of the `nba_raw` tables."""
 
-import pandera.pandas as pa
 
-from nba_pipeline.schema import Column, Table, register
+from nba_pipeline.schema import Check, Column, Table, register
 
 DATASET = "nba_raw"
 
 SEASON_TYPES = ("preseason", "regular", "all_star", "playoffs", "play_in", "cup_final")
-_GAME_ID = (pa.Check.str_matches(r"^\d{10}$"),)
-_TEAM = (pa.Check.str_matches(r"^[A-Z]{3}$"),)
-_NON_NEG = (pa.Check.ge(0),)
+_GAME_ID = (Check.str_matches(r"^\d{10}$"),)
+_TEAM = (Check.str_matches(r"^[A-Z]{3}$"),)
+_NON_NEG = (Check.ge(0),)
 
 
 def _game_cols() -> tuple[Column, ...]:
@@ -21,7 +20,7 @@ def _game_cols() -> tuple[Column, ...]:
             "season_type",
             "string",
             "preseason / regular / all_star / playoffs / play_in / cup_final",
-            checks=(pa.Check.isin(SEASON_TYPES),),
+            checks=(Check.isin(SEASON_TYPES),),
         ),
     )
 
@@ -58,7 +57,7 @@ schedule = Table(
         Column("home_team_id", "int", "NBA.com team id of the home team"),
         Column("away_team_id", "int", "NBA.com team id of the away team"),
         Column(
-            "status", "string", "final / scheduled", checks=(pa.Check.isin(["final", "scheduled"]),)
+            "status", "string", "final / scheduled", checks=(Check.isin(["final", "scheduled"]),)
         ),
         Column("start_time_utc", "timestamp", "tip-off time (from the odds feeds)", nullable=True),
         Column("home_points", "int", "final home score", nullable=True, checks=_NON_NEG),
@@ -97,7 +96,7 @@ team_boxscores = Table(
             "source",
             "string",
             "team_game_log, or player_game_logs where the team log lacks this side of the game",
-            checks=(pa.Check.isin(["team_game_log", "player_game_logs"]),),
+            checks=(Check.isin(["team_game_log", "player_game_logs"]),),
         ),
     ),
     grain=("game_id", "team"),
@@ -119,7 +118,7 @@ player_boxscores = Table(
             "minutes",
             "float",
             "minutes played: exact (mm:ss) where the box score feed covers the game, else whole",
-            checks=(pa.Check.in_range(0, 70),),
+            checks=(Check.in_range(0, 70),),
         ),
         *_box_counts(),
         Column("plus_minus", "float", "plus/minus"),
@@ -157,10 +156,10 @@ player_points_props = Table(
             "name_match",
             "string",
             "exact / normalised / alias / ambiguous / unmatched",
-            checks=(pa.Check.isin(["exact", "normalised", "alias", "ambiguous", "unmatched"]),),
+            checks=(Check.isin(["exact", "normalised", "alias", "ambiguous", "unmatched"]),),
         ),
         Column("bookmaker", "string", "sportsbook key"),
-        Column("line", "float", "points line", checks=(pa.Check.in_range(0, 100),)),
+        Column("line", "float", "points line", checks=(Check.in_range(0, 100),)),
         Column("over_odds", "float", "American odds for the over", nullable=True),
         Column("under_odds", "float", "American odds for the under", nullable=True),
     ),

@@ -4,7 +4,6 @@ import dataclasses
 
 import dagster as dg
 import pandas as pd
-import pandera.pandas as pa
 import pytest
 from dagster._core.definitions.partitions.utils import TimeWindow
 from dagster._core.storage.db_io_manager import TablePartitionDimension, TableSlice
@@ -12,7 +11,7 @@ from dagster._core.storage.db_io_manager import TablePartitionDimension, TableSl
 from nba_pipeline.partitions import game_date_partitions
 from nba_pipeline.resources.bigquery import bigquery_partition_predicate, bigquery_replace_script
 from nba_pipeline.resources.warehouse import NbaDuckDBIOManager
-from nba_pipeline.schema import Column, Table, register
+from nba_pipeline.schema import Check, Column, Table, register
 from nba_pipeline_tests.conftest import query, table_exists
 
 SCORES = Table(
@@ -22,7 +21,7 @@ SCORES = Table(
     columns=(
         Column("game_date", "date", "d"),
         Column("player_id", "int", "p"),
-        Column("points", "int", "pts", checks=(pa.Check.ge(0),)),
+        Column("points", "int", "pts", checks=(Check.ge(0),)),
     ),
     grain=("game_date", "player_id"),
 )
