@@ -146,7 +146,7 @@ class TableChecks:
     manager validated and wrote) and the same-date frames of `reads` (inputs of that step).
 
     Inline rather than a check op per table: a check op re-read what its asset step had just
-    held, opened the warehouse again and cost a step of its own, ~40% of a one-date run
+    held, opened the warehouse again and cost a step of its own: ~30% of a one-date run
     (measured). The events are the same: one evaluation per check and partition, and a failed
     blocking ERROR evaluation fails the step after its write, so the materialization is recorded
     and nothing downstream runs (Dagster's rule for blocking checks)."""
