@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from nba_pipeline.analytics.assets import ANALYTICS_ASSETS
+from nba_pipeline.automation import automation_sensor, with_automation
 from nba_pipeline.exports.assets import EXPORT_ASSETS
 from nba_pipeline.freshness import with_layer_freshness
 from nba_pipeline.precompute.assets import PRECOMPUTE_ASSETS
@@ -29,10 +30,11 @@ def build_definitions(
             "nba_source": nba_source or source_from_env(),
             "exports": exports or exports_from_env(),
         },
+        sensors=[automation_sensor],
         # a subprocess per step costs seconds; steps here are short and pandas-bound
         executor=dg.in_process_executor,
     )
-    return defs.map_asset_specs(func=with_layer_freshness)
+    return defs.map_asset_specs(func=lambda spec: with_automation(with_layer_freshness(spec)))
 
 
 defs = build_definitions()
