@@ -14,6 +14,7 @@ from nba_pipeline.raw.assets import RAW_ASSETS
 from nba_pipeline.resources.exports import ExportsDirectory, exports_from_env
 from nba_pipeline.resources.sources import NbaSource, source_from_env
 from nba_pipeline.resources.warehouse import warehouse_io_manager
+from nba_pipeline.sensors import morning_predictions, raw_data_sensor
 
 
 def build_definitions(
@@ -30,7 +31,8 @@ def build_definitions(
             "nba_source": nba_source or source_from_env(),
             "exports": exports or exports_from_env(),
         },
-        sensors=[automation_sensor],
+        sensors=[automation_sensor, raw_data_sensor],
+        schedules=[morning_predictions],
         # a subprocess per step costs seconds; steps here are short and pandas-bound
         executor=dg.in_process_executor,
     )

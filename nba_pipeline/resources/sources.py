@@ -9,6 +9,7 @@ that against the table's declared schema before writing.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import threading
@@ -84,6 +85,11 @@ class NbaSource(dg.ConfigurableResource):
         """The independent second box score feed, for cross-source checks."""
         raise NotImplementedError
 
+    def version(self) -> str | None:
+        """A cheap token that changes whenever the source's data may have (None: unknown, so the
+        raw-data sensor fingerprints the rows every tick)."""
+        return None
+
 
 class FilesSource(NbaSource):
     """Raw feeds from a directory laid out like ../shared/data/nba."""
@@ -94,7 +100,9 @@ class FilesSource(NbaSource):
     _built: dict = PrivateAttr(default_factory=dict)
 
     def _once(self, what: str, start: dt.date, end: dt.date, build) -> Frame:
-        key = (what, start, end)
+        # keyed by the files' signature too: a long-lived process (the raw-data sensor's) must
+        # see files that changed since
+        key = (what, start, end, self.version())
         if key not in self._built:
             self._built[key] = build(start, end)
         frame, facts = self._built[key]
@@ -123,6 +131,15 @@ class FilesSource(NbaSource):
         for st in [*self.season_types, *self.player_feed_season_types]:
             if st not in SEASON_TYPES:
                 raise ValueError(f"unknown season type {st!r}; known: {SEASON_TYPES}")
+
+    def version(self) -> str | None:
+        """Digest of every file's path, size and modification time under raw_dir."""
+        h = hashlib.sha256()
+        for p in sorted(self.root.rglob("*")):
+            if p.is_file():
+                st = p.stat()
+                h.update(f"{p.relative_to(self.root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        return h.hexdigest()
 
     # reference lists ------------------------------------------------------------------------
     def teams(self) -> pd.DataFrame:

@@ -1,0 +1,142 @@
+"""The raw-data sensor and the morning schedule: explicit partition keys, exactly the partitions
+whose source rows changed, nothing requested twice (incident 10 included)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from nba_pipeline.resources.sources import FilesSource
+from nba_pipeline.sensors import (
+    PREDICTION_DAY,
+    WATCH_DAYS,
+    evaluate_raw_source,
+    morning_predictions,
+    raw_data_sensor,
+)
+from nba_pipeline_tests.conftest import make_defs
+
+TODAY = dt.date(2024, 11, 4)
+RAW = {"schedule", "team_boxscores", "player_boxscores", "player_points_props", "game_lines"}
+
+
+def by_partition(requests) -> dict[str, set[str]]:
+    assert isinstance(requests, list), requests
+    out = {}
+    for r in requests:
+        assert r.partition_key not in out  # one run per date
+        out[r.partition_key] = {k.path[-1] for k in r.asset_selection}
+    return out
+
+
+def _touch(path) -> None:
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+
+def _rewrite_csv(path, change) -> None:
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    change(df).to_csv(path, index=False)
+    _touch(path)
+
+
+@pytest.fixture
+def league(league_copy, tmp_path):
+    raw, _ = league_copy
+    # hold back what "arrives" later: the games of 11-03 (last night) and the 11-04 odds snapshot
+    held = tmp_path / "held"
+    held.mkdir()
+    for feed in ("team_game_logs", "player_game_logs"):
+        path = raw / feed / "2024-25.csv"
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        late = df["GAME_DATE"].isin(["2024-11-03", "NOV 03, 2024"])
+        df[late].to_csv(held / f"{feed}.csv", index=False)
+        df[~late].to_csv(path, index=False)
+    snapshot = raw / "odds" / "player_props" / "raw_20241104_170000.csv"
+    shutil.move(snapshot, held / snapshot.name)
+    return raw, held
+
+
+def test_each_changed_date_is_requested_once_with_exactly_its_changed_tables(league):
+    raw, held = league
+    source = FilesSource(raw_dir=str(raw))
+    window = [(TODAY - dt.timedelta(days=i)).isoformat() for i in range(WATCH_DAYS)]
+
+    # first tick: every date of the window, every raw table (off days get their empty partitions)
+    first, cursor = evaluate_raw_source(source, None, TODAY)
+    assert by_partition(first) == {d: RAW for d in window}
+    assert all(r.tags["nba_pipeline/launched_by"] == "raw_data_sensor" for r in first)
+
+    # nothing changed: the tick stops at the files' signature
+    again, same = evaluate_raw_source(source, cursor, TODAY)
+    assert isinstance(again, dg.SkipReason) and "unchanged" in again.skip_message and same == cursor
+
+    # the morning odds snapshot lands
+    shutil.move(held / "raw_20241104_170000.csv", raw / "odds" / "player_props" / "raw_20241104_170000.csv")
+    snapshot, cursor = evaluate_raw_source(source, cursor, TODAY)
+    got = by_partition(snapshot)
+    assert set(got) == {"2024-11-04"} and "player_points_props" in got["2024-11-04"]
+
+    # last night's games turn final: their team and player logs land
+    for feed in ("team_game_logs", "player_game_logs"):
+        path = raw / feed / "2024-25.csv"
+        pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False),
+                   pd.read_csv(held / f"{feed}.csv", dtype=str, keep_default_na=False)]).to_csv(path, index=False)
+        _touch(path)
+    final, cursor = evaluate_raw_source(source, cursor, TODAY)
+    got = by_partition(final)
+    assert set(got) == {"2024-11-03"} and {"schedule", "team_boxscores", "player_boxscores"} <= got["2024-11-03"]
+
+    # a stat correction to one player's line of 11-02
+    def correct(df):
+        row = df.index[df["GAME_DATE"] == "NOV 02, 2024"][0]
+        df.loc[row, "PTS"] = str(int(df.loc[row, "PTS"]) + 1)
+        return df
+
+    _rewrite_csv(raw / "player_game_logs" / "2024-25.csv", correct)
+    fix, cursor = evaluate_raw_source(source, cursor, TODAY)
+    got = by_partition(fix)
+    assert set(got) == {"2024-11-02"} and "player_boxscores" in got["2024-11-02"]
+    assert not {"player_points_props", "game_lines"} & got["2024-11-02"]
+
+    # a file touched without a change of rows requests nothing
+    _touch(raw / "odds" / "game_lines" / "theodds_lines_2024-25.csv")
+    quiet, _ = evaluate_raw_source(source, cursor, TODAY)
+    assert isinstance(quiet, dg.SkipReason) and "no raw rows changed" in quiet.skip_message
+
+
+def test_a_new_day_requests_only_the_new_date(league):
+    raw, _ = league
+    source = FilesSource(raw_dir=str(raw))
+    _, cursor = evaluate_raw_source(source, None, TODAY)
+    nxt, _ = evaluate_raw_source(source, cursor, TODAY + dt.timedelta(days=1))
+    assert set(by_partition(nxt)) == {"2024-11-05"}
+
+
+def test_the_sensor_definition_runs_against_its_resource_and_keeps_its_cursor(league, instance):
+    raw, _ = league
+    context = dg.build_sensor_context(instance=instance, resources={"nba_source": FilesSource(raw_dir=str(raw))})
+    first = raw_data_sensor(context)
+    assert len(first) == WATCH_DAYS  # today's window (the real clock): empty partitions, every date
+    assert isinstance(raw_data_sensor(context), dg.SkipReason)
+
+
+@pytest.mark.parametrize("when, day", [
+    (dt.datetime(2025, 11, 2, 11, 0), "2025-11-02"),
+    (dt.datetime(2026, 1, 3, 11, 0), "2026-01-03"),
+])
+def test_morning_schedule_requests_that_days_partition_and_nothing_else(when, day, tmp_path):
+    """Incident 10: the old scheduler kept re-running 2026-01-03; this one names the day's key."""
+    from zoneinfo import ZoneInfo
+
+    context = dg.build_schedule_context(scheduled_execution_time=when.replace(tzinfo=ZoneInfo("America/New_York")))
+    request = morning_predictions(context)
+    assert request.partition_key == day and request.run_key == f"morning:{day}"
+    selected = {k.to_user_string() for k in PREDICTION_DAY.resolve(make_defs(tmp_path, tmp_path / "w.duckdb").resolve_asset_graph())}
+    assert {"nba_raw/player_points_props", "nba_predictions/player_points_predictions", "nba_exports/best_bets"} <= selected
+    assert not {"nba_predictions/prediction_accuracy", "nba_exports/performance_summary"} & selected
