@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from nba_pipeline.analytics.assets import ANALYTICS_ASSETS
+from nba_pipeline.alerts import AlertNotifier, check_failure_alerts, notifier_from_env, run_failure_alerts
 from nba_pipeline.automation import automation_sensor, with_automation
 from nba_pipeline.exports.assets import EXPORT_ASSETS
 from nba_pipeline.freshness import with_layer_freshness
@@ -21,6 +22,7 @@ def build_definitions(
     nba_source: NbaSource | None = None,
     io_manager: dg.ConfigurableIOManagerFactory | None = None,
     exports: ExportsDirectory | None = None,
+    alerts: AlertNotifier | None = None,
 ) -> dg.Definitions:
     """Definitions with resources from the environment unless given (tests, the CLI's demo)."""
     defs = dg.Definitions(
@@ -30,8 +32,9 @@ def build_definitions(
             "io_manager": io_manager or warehouse_io_manager(),
             "nba_source": nba_source or source_from_env(),
             "exports": exports or exports_from_env(),
+            "alerts": alerts or notifier_from_env(),
         },
-        sensors=[automation_sensor, raw_data_sensor],
+        sensors=[automation_sensor, raw_data_sensor, check_failure_alerts, run_failure_alerts],
         schedules=[morning_predictions],
         # a subprocess per step costs seconds; steps here are short and pandas-bound
         executor=dg.in_process_executor,
