@@ -1,4 +1,5 @@
-"""Alerts: failed asset checks, failed runs and late partitions, sent to Slack or a webhook.
+"""Alerts: failed asset checks, failed runs and late partitions (`completeness.py`), sent to
+Slack or a webhook.
 
 Where they go is configured by environment (`notifier_from_env`): NBA_ALERT_WEBHOOK_URL (a JSON
 POST) and/or NBA_SLACK_TOKEN + NBA_SLACK_CHANNEL (through dagster-slack). ERROR check failures
@@ -13,6 +14,7 @@ always alert; WARN ones with NBA_ALERT_WARN=1.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import urllib.error
@@ -21,6 +23,8 @@ from collections.abc import Sequence
 
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+from nba_pipeline.completeness import Late, late_partitions
 
 # check executions read per query (a season backfill records ~270 per check)
 PAGE = 1000
@@ -187,3 +191,45 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertNotifie
         except AlertDeliveryError as exc:
             context.log.error(f"alert delivery failed for run {run.run_id}: {exc}")
             raise
+
+
+# late partitions --------------------------------------------------------------------------------
+def new_late_partitions(instance: dg.DagsterInstance, now: dt.datetime, cursor: str | None) -> tuple[list[Late], str]:
+    """Late partitions not reported yet (one alert each), and the next cursor. A partition that
+    is no longer late (it landed) is forgotten."""
+    alerted = set(json.loads(cursor)["alerted"]) if cursor else set()
+    late = late_partitions(instance, now)
+    current = {x.id for x in late}
+    new = [x for x in late if x.id not in alerted]
+    return new, json.dumps({"alerted": sorted(current)})
+
+
+@dg.sensor(
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Alerts once per partition that is due and missing (or built before its data could be complete).",
+)
+def late_partition_alerts(context: dg.SensorEvaluationContext, alerts: AlertNotifier):
+    try:
+        result, cursor = late_partition_tick(context.instance, alerts, context.cursor, dt.datetime.now(dt.timezone.utc))
+    except AlertDeliveryError as exc:
+        context.log.error(f"alert delivery failed, late partitions not reported: {exc}")
+        raise
+    context.update_cursor(cursor)
+    return result
+
+
+def late_partition_tick(
+    instance: dg.DagsterInstance, alerts: AlertNotifier, cursor: str | None, now: dt.datetime
+) -> tuple[dg.SkipReason, str]:
+    """One tick of `late_partition_alerts` at `now`: send what is newly late (raises on a failed
+    delivery, leaving the cursor as it was)."""
+    new, next_cursor = new_late_partitions(instance, now, cursor)
+    if new and alerts.configured:
+        lines = [f"{x.asset} partition {x.partition}, due {x.due:%Y-%m-%d %H:%M} ET: {x.reason}" for x in new]
+        alerts.send(f"nba_pipeline: {len(new)} partition(s) late", lines, {
+            "kind": "late_partitions",
+            "alerts": [{"asset": x.asset, "partition": x.partition, "due": x.due.isoformat(), "reason": x.reason} for x in new],
+        })
+    note = "" if alerts.configured or not new else "; no alert destination configured"
+    return dg.SkipReason(f"{len(new)} newly late partition(s){note}"), next_cursor

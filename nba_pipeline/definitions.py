@@ -5,7 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from nba_pipeline.analytics.assets import ANALYTICS_ASSETS
-from nba_pipeline.alerts import AlertNotifier, check_failure_alerts, notifier_from_env, run_failure_alerts
+from nba_pipeline.alerts import (
+    AlertNotifier,
+    check_failure_alerts,
+    late_partition_alerts,
+    notifier_from_env,
+    run_failure_alerts,
+)
 from nba_pipeline.automation import automation_sensor, with_automation
 from nba_pipeline.exports.assets import EXPORT_ASSETS
 from nba_pipeline.freshness import with_layer_freshness
@@ -34,7 +40,7 @@ def build_definitions(
             "exports": exports or exports_from_env(),
             "alerts": alerts or notifier_from_env(),
         },
-        sensors=[automation_sensor, raw_data_sensor, check_failure_alerts, run_failure_alerts],
+        sensors=[automation_sensor, raw_data_sensor, check_failure_alerts, run_failure_alerts, late_partition_alerts],
         schedules=[morning_predictions],
         # a subprocess per step costs seconds; steps here are short and pandas-bound
         executor=dg.in_process_executor,
