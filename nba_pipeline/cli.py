@@ -1,4 +1,4 @@
-"""`nba-pipeline`: demo, backfill, status (and synth, to write a synthetic league)."""
+"""`nba-pipeline`: demo, backfill, status, stale (and synth, to write a synthetic league)."""
 
 from __future__ import annotations
 
@@ -95,6 +95,41 @@ def cmd_status(args) -> int:
     return 0
 
 
+def cmd_stale(args) -> int:
+    import dagster as dg
+
+    from nba_pipeline.definitions import build_definitions
+    from nba_pipeline.drift import ranges, stale_partitions, summarize
+    from nba_pipeline.runner import dagster_home, run_backfill
+
+    dagster_home()
+    defs = build_definitions()
+    with dg.DagsterInstance.get() as instance:
+        stale = stale_partitions(defs, instance)
+        groups = summarize(stale)
+        if args.json:
+            print(json.dumps({"stale_partitions": len(stale), "groups": groups}, indent=2))
+        elif not stale:
+            print("no stale partitions: every materialization is from the deployed code and the latest upstream data")
+        else:
+            print(f"{len(stale)} stale partition(s):")
+            for g in groups:
+                shown = ", ".join(g["ranges"][:6]) + (" ..." if len(g["ranges"]) > 6 else "")
+                print(f"  {g['asset']}: {g['partitions']} partition(s) ({shown}): {g['reason']}")
+        if not args.backfill or not stale:
+            return 0
+        # the stale assets and what reads them: rebuilding an asset makes its readers stale
+        assets = sorted({s.asset for s in stale})
+        select = " or ".join(f"key:{a}+" for a in assets)
+        failed = False
+        for start, end in ranges(s.partition for s in stale):
+            print(f"\nbackfill {start} .. {end}: {len(assets)} stale asset(s) and their downstream", file=sys.stderr)
+            summary = run_backfill(defs, instance, start, end, select)
+            _print_summary(summary)
+            failed |= not summary.success
+        return 1 if failed else 0
+
+
 def cmd_synth(args) -> int:
     from nba_pipeline.synthetic import generate_league
 
@@ -177,6 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--date", type=_date, required=True)
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_status)
+
+    st = sub.add_parser("stale", help="partitions built by older code or from since-changed upstream data")
+    st.add_argument("--json", action="store_true")
+    st.add_argument("--backfill", action="store_true", help="re-materialize them (and their downstream), one run per date range")
+    st.set_defaults(fn=cmd_stale)
 
     g = sub.add_parser("synth", help="write a synthetic league in the layout of ../shared/data/nba")
     g.add_argument("--out", required=True)

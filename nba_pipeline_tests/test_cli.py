@@ -33,6 +33,8 @@ def test_backfill_then_status_json(league_copy, tmp_path):
     assert all(a["row_count"] > 0 and a["checks"] for a in doc["assets"] if a["asset"].startswith("nba_raw/"))
     text = subprocess.run([CLI, "status", "--date", str(start)], env=env, capture_output=True, text=True, timeout=300).stdout
     assert f"game date {start}: 5/20 assets complete" in text
+    stale = subprocess.run([CLI, "stale", "--json"], env=env, capture_output=True, text=True, timeout=300)
+    assert stale.returncode == 0 and json.loads(stale.stdout) == {"stale_partitions": 0, "groups": []}
 
 
 def test_backfill_exits_nonzero_when_a_step_fails(league_copy, tmp_path):
