@@ -38,5 +38,5 @@ def test_both_configs_share_monitoring_retries_and_pools(tmp_path, monkeypatch):
     embedded, _ = _ref(tmp_path / "a", EMBEDDED, monkeypatch)
     production, _ = _ref(tmp_path / "b", PRODUCTION, monkeypatch)
     assert embedded["run_monitoring"]["enabled"] and production["run_monitoring"]["enabled"]
-    assert embedded["run_retries"]["enabled"] and production["run_retries"]["enabled"]
+    assert embedded["run_retries"] == production["run_retries"]
     assert embedded["concurrency"]["pools"] == production["concurrency"]["pools"]
