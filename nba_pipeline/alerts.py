@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+from nba_pipeline.automation import sensor_status
 from nba_pipeline.completeness import Late, late_partitions
 
 # check executions read per query (a season backfill records ~270 per check)
@@ -144,7 +145,7 @@ def new_check_failures(
 
 @dg.sensor(
     minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=sensor_status(),
     description="Sends one alert per failing asset check and partition (ERROR; WARN if configured).",
 )
 def check_failure_alerts(context: dg.SensorEvaluationContext, alerts: AlertNotifier):
@@ -168,7 +169,7 @@ def check_failure_alerts(context: dg.SensorEvaluationContext, alerts: AlertNotif
 # failed runs ------------------------------------------------------------------------------------
 @dg.run_failure_sensor(
     name="run_failure_alerts",
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=sensor_status(),
     monitor_all_code_locations=False,
     description="Sends an alert for every failed run, with its failed steps and partitions.",
 )
@@ -206,7 +207,7 @@ def new_late_partitions(instance: dg.DagsterInstance, now: dt.datetime, cursor: 
 
 @dg.sensor(
     minimum_interval_seconds=300,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=sensor_status(),
     description="Alerts once per partition that is due and missing (or built before its data could be complete).",
 )
 def late_partition_alerts(context: dg.SensorEvaluationContext, alerts: AlertNotifier):

@@ -19,10 +19,25 @@ The condition is `AutomationCondition.eager()` with two parts changed:
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import dagster as dg
 
 RAW_GROUP = "nba_raw"
+
+
+def automation_on() -> bool:
+    """Sensors and schedules start running once deployed, unless NBA_AUTOMATION=off (a replay or
+    a test that drives the pipeline by hand; each can still be switched on in the UI)."""
+    return os.environ.get("NBA_AUTOMATION", "on").lower() not in ("off", "0", "false")
+
+
+def sensor_status() -> dg.DefaultSensorStatus:
+    return dg.DefaultSensorStatus.RUNNING if automation_on() else dg.DefaultSensorStatus.STOPPED
+
+
+def schedule_status() -> dg.DefaultScheduleStatus:
+    return dg.DefaultScheduleStatus.RUNNING if automation_on() else dg.DefaultScheduleStatus.STOPPED
 # today and yesterday
 AUTOMATION_DAYS = 2
 
@@ -50,7 +65,7 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     "pipeline_automation",
     target=dg.AssetSelection.all(),
     minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=sensor_status(),
     description="Evaluates every asset's AutomationCondition: analytics, precompute, predictions "
     "and exports materialize when their upstream partitions land.",
 )

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pandas as pd
 
+from nba_pipeline.automation import schedule_status, sensor_status
 from nba_pipeline.partitions import GAME_TIMEZONE
 from nba_pipeline.raw import tables as raw
 from nba_pipeline.resources.sources import NbaSource
@@ -81,7 +82,7 @@ def changed_partitions(before: dict, now: dict) -> dict[str, list[str]]:
 @dg.sensor(
     target=dg.AssetSelection.groups("nba_raw"),
     minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=sensor_status(),
     description=f"Requests the raw partitions of the last {WATCH_DAYS} game dates whose source rows changed.",
 )
 def raw_data_sensor(context: dg.SensorEvaluationContext, nba_source: NbaSource):
@@ -125,7 +126,7 @@ PREDICTION_DAY = dg.AssetSelection.assets(dg.AssetKey(["nba_exports", "best_bets
     cron_schedule=MORNING_CRON,
     execution_timezone=GAME_TIMEZONE,
     target=PREDICTION_DAY,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+    default_status=schedule_status(),
     description="The day's odds, context, features, predictions and best bets, for that day's partition only.",
 )
 def morning_predictions(context: dg.ScheduleEvaluationContext):
