@@ -113,7 +113,7 @@ def test_warnings_alert_when_configured(instance, receiver):
     assert sorted(a["check"] for a in receiver.posts[0][1]["alerts"]) == ["scores:row_count@2025-11-02", "scores:share@2025-11-02"]
 
 
-def test_a_dead_webhook_fails_the_tick_and_keeps_the_alert(instance, receiver):
+def test_incident_11_a_dead_webhook_fails_the_tick_and_keeps_the_alert(instance, receiver):
     """Incident 11: the old webhook was dead (404) and nobody knew."""
     materialize(instance, "2025-11-02")
     receiver.status = 404

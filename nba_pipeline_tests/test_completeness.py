@@ -45,7 +45,7 @@ def test_nothing_is_due_before_its_deadline(instance):
     assert ids(late_partitions(instance, at_six)) == {f"nba_raw/{t}@{LAST_NIGHT}" for t in ("schedule", "team_boxscores", "player_boxscores")}
 
 
-def test_an_old_backfill_does_not_make_today_fresh_and_an_old_gap_does_not_make_it_stale(instance):
+def test_incident_06_an_old_backfill_does_not_make_today_fresh_and_an_old_gap_does_not_make_it_stale(instance):
     """Incident 6: freshness judged over a range of dates instead of per date."""
     old = (REAL_TODAY - dt.timedelta(days=30)).isoformat()
     land(instance, [*RESULTS, *PREGAME], old)  # a backfill of an old date, just now
@@ -63,7 +63,7 @@ def test_a_partition_built_before_its_games_ended_is_late(instance):
     assert late[f"nba_raw/player_boxscores@{TODAY}"].endswith("before its data could be complete")
 
 
-def test_a_stopped_upstream_is_alerted_once():
+def test_incident_05_a_stopped_upstream_is_late_and_alerted_once():
     """Incident 5: the phase-3 orchestrator was down three days and nobody noticed."""
     receiver = Receiver()
     try:

@@ -64,7 +64,7 @@ def test_dagster_definitions_validate_cli():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_validate_fails_on_a_broken_definition(tmp_path):
+def test_incident_07_a_broken_definition_fails_validation_in_ci(tmp_path):
     broken = tmp_path / "broken_defs.py"
     broken.write_text("import dagster as dg\n@dg.asset\ndef a(missing_upstream): ...\ndefs = dg.Definitions(assets=[a])\n")
     proc = subprocess.run(

@@ -15,7 +15,7 @@ def _bump(defs: dg.Definitions, asset: str, version: str) -> dg.Definitions:
     return defs.map_asset_specs(func=lambda s: s.replace_attributes(code_version=version) if s.key == key else s)
 
 
-def test_a_code_version_bump_and_a_newer_upstream_make_exactly_those_partitions_stale(league_copy, tmp_path, instance):
+def test_incident_12_a_code_version_bump_and_a_newer_upstream_make_exactly_those_partitions_stale(league_copy, tmp_path, instance):
     raw, summary = league_copy
     start, end = first_game_dates(summary, 2)
     defs = make_defs(raw, tmp_path / "w.duckdb")

@@ -130,7 +130,7 @@ def test_the_sensor_definition_runs_against_its_resource_and_keeps_its_cursor(le
     (dt.datetime(2025, 11, 2, 11, 0), "2025-11-02"),
     (dt.datetime(2026, 1, 3, 11, 0), "2026-01-03"),
 ])
-def test_morning_schedule_requests_that_days_partition_and_nothing_else(when, day, tmp_path):
+def test_incident_10_the_schedule_requests_that_days_partition_and_nothing_else(when, day, tmp_path):
     """Incident 10: the old scheduler kept re-running 2026-01-03; this one names the day's key."""
     from zoneinfo import ZoneInfo
 

@@ -180,7 +180,7 @@ def _worker_of(instance: dg.DagsterInstance, run_id: str) -> psutil.Process | No
     return None
 
 
-def test_a_killed_run_is_failed_by_the_monitor_and_its_partitions_re_run(dev):
+def test_incident_04_a_killed_run_is_failed_by_the_monitor_and_its_partitions_re_run(dev):
     """Incident 4: processors crashed leaving status 'running', and everything waited for hours."""
     server, summary = dev
     last = dt.date.fromisoformat(summary["last_date"])

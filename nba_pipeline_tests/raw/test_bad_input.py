@@ -84,7 +84,7 @@ def test_duplicate_grain_fails_the_write_and_writes_nothing(league_copy, tmp_pat
     assert query(db, "SELECT count(*) > 0 FROM nba_raw.schedule") == [(True,)]  # the good table landed
 
 
-def test_type_violation_names_table_partition_row_and_column(league_copy, tmp_path, instance):
+def test_incident_08_a_bad_row_is_named_and_nothing_is_written(league_copy, tmp_path, instance):
     """A value that parses but breaks the declared schema (minutes must be 0..70)."""
     raw, summary = league_copy
     path = raw / "player_game_logs" / f"{summary['seasons'][0]}.csv"
