@@ -53,6 +53,14 @@ class Receiver:
         self.server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def failing_partition():
+    """The failing partition is module state the asset reads; every test starts from it."""
+    BAD.clear()
+    BAD.add("2025-11-02")
+    yield
+
+
 @pytest.fixture
 def receiver():
     r = Receiver()

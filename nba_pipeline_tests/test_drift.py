@@ -3,6 +3,8 @@ partitions built by an older code version or from upstream data that changed sin
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 
 from nba_pipeline.drift import ranges, stale_partitions, summarize
@@ -43,8 +45,6 @@ def test_incident_12_a_code_version_bump_and_a_newer_upstream_make_exactly_those
 
 def test_history_windows_carry_staleness_forward(league_copy, tmp_path, instance):
     """A date's features read D-300 .. D-1: a rebuilt D makes the later dates stale, not D."""
-    import datetime as dt
-
     from nba_pipeline.history import season_start
 
     raw, summary = league_copy
@@ -59,11 +59,6 @@ def test_history_windows_carry_staleness_forward(league_copy, tmp_path, instance
 
 
 def test_ranges():
+    d = dt.date.fromisoformat
     assert ranges(["2025-01-03", "2025-01-01", "2025-01-02", "2025-01-05"]) == [
-        (pd_date("2025-01-01"), pd_date("2025-01-03")), (pd_date("2025-01-05"), pd_date("2025-01-05"))]
-
-
-def pd_date(s):
-    import datetime as dt
-
-    return dt.date.fromisoformat(s)
+        (d("2025-01-01"), d("2025-01-03")), (d("2025-01-05"), d("2025-01-05"))]

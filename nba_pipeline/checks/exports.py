@@ -53,15 +53,22 @@ def picks_match_predictions(parsed: Mapping[str, files.BestBetsFile | str], pred
     lines and edges, in order), and its counts are the stored ones: a stale or hand-edited file
     fails."""
     n_pred = day_counts(pred)
+    # every date ranked at once, per top_n the files ask for (normally one)
+    ranked: dict[int, dict[str, list]] = {}
+    for n in {f.top_n for f in parsed.values() if not isinstance(f, str)}:
+        top = top_picks(pred, n)
+        rows = zip(top["game_date"].dt.strftime("%Y-%m-%d"), top["player_id"].astype("int64"),
+                   top["recommendation"], top["line"].astype("float64"), top["edge"].astype("float64"))
+        ranked[n] = {}
+        for day, player, rec, line, edge in rows:
+            ranked[n].setdefault(day, []).append((int(player), rec, float(line), float(edge)))
     out = {}
     for k in keys:
         f = parsed[k]
         if isinstance(f, str):
             out[k] = Outcome(False, {"problem": f})
             continue
-        day = pred[pred["game_date"] == pd.Timestamp(k)]
-        expected = top_picks(day, f.top_n)
-        want = [(int(r.player_id), r.recommendation, float(r.line), float(r.edge)) for r in expected.itertuples()]
+        want = ranked[f.top_n].get(k, [])
         got = [(p.player_id, p.recommendation, p.line, p.edge) for p in f.picks]
         same = len(want) == len(got) and all(
             w[:3] == g[:3] and abs(w[3] - g[3]) <= TOLERANCE for w, g in zip(want, got)

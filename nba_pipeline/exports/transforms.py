@@ -206,17 +206,19 @@ def performance_summary(accuracy: pd.DataFrame, dates: Sequence[dt.date]) -> pd.
     names = list(daily.columns)
     daily = daily.reindex(calendar, fill_value=0.0)
     cum = daily.cumsum().to_numpy()
-    pos = {d: i for i, d in enumerate(calendar.date)}
-    rows, starts, ends, periods = [], [], [], []
-    for day in dates:
-        for period, days in PERIODS.items():
-            # periods stay within the season: a summer of no games is not part of "the last 30 days"
-            start = season_start(day) if days is None else max(day - dt.timedelta(days=days - 1), season_start(day))
-            starts.append(start)
-            ends.append(day)
-            periods.append(period)
-            rows.append(cum[pos[day]] - cum[pos[start - dt.timedelta(days=1)]])
-    w = pd.DataFrame(np.vstack(rows), columns=names)
+    # one row per (date, period); periods stay within the season: a summer of no games is not
+    # part of "the last 30 days"
+    ends = np.repeat(pd.to_datetime(list(dates)).to_numpy(), len(PERIODS))
+    periods = np.tile(list(PERIODS), len(dates))
+    seasons = np.repeat(pd.to_datetime([season_start(d) for d in dates]).to_numpy(), len(PERIODS))
+    back = np.tile([np.timedelta64(0 if n is None else n - 1, "D") for n in PERIODS.values()], len(dates))
+    unbounded = np.tile([n is None for n in PERIODS.values()], len(dates))
+    starts = np.where(unbounded, seasons, np.maximum(ends - back, seasons))
+    # windows are differences of the cumulative sums at the period's end and the day before it starts
+    end_pos = calendar.get_indexer(ends)
+    before_pos = calendar.get_indexer(starts - np.timedelta64(1, "D"))
+    rows = cum[end_pos] - cum[before_pos]
+    w = pd.DataFrame(rows, columns=names)
     div = lambda a, b: np.where(w[b] > 0, w[a] / w[b].where(w[b] > 0, 1.0), np.nan)  # noqa: E731
     out = pd.DataFrame({
         "game_date": pd.to_datetime(ends),
