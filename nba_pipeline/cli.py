@@ -186,6 +186,21 @@ def cmd_demo(args) -> int:
     return 0 if summary.success else 1
 
 
+def cmd_replay_day(args) -> int:
+    from nba_pipeline.replay import format_runs, replay_game_day
+
+    root = Path(args.dir or tempfile.mkdtemp(prefix="nba-replay-")).resolve()
+    real = Path(args.raw_dir or os.environ.get("NBA_RAW_DIR", "")).resolve()
+    result = replay_game_day(real, root, args.day, timeout=args.timeout)
+    print(f"\nruns of the replayed day {args.day} (the night-before backfill left out):\n")
+    print(format_runs(result.runs))
+    manual = result.manual_runs
+    failed = [r for r in result.runs if r["status"] != "SUCCESS"]
+    print(f"\n{len(result.runs)} runs, {len(manual)} started by hand, {len(failed)} not successful")
+    print(f"explore it: DAGSTER_HOME={root / 'dagster_home'} dagster-webserver -m nba_pipeline.definitions")
+    return 0 if not manual and not failed else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nba-pipeline", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -217,6 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
     st.add_argument("--backfill", action="store_true", help="re-materialize them (and their downstream), one run per date range")
     st.set_defaults(fn=cmd_stale)
+
+    r = sub.add_parser(
+        "replay-day",
+        help="replay one real game day with the daemon (sensors, schedule, automation) running everything",
+    )
+    r.add_argument("--day", type=_date, required=True, help="a game date of the data, e.g. 2025-11-05")
+    r.add_argument("--raw-dir", help="the real data (default: NBA_RAW_DIR)")
+    r.add_argument("--dir", help="folder for the replay's raw files, instance and warehouse (default: a new temp dir)")
+    r.add_argument("--timeout", type=float, default=900, help="seconds each stage may take")
+    r.set_defaults(fn=cmd_replay_day)
 
     g = sub.add_parser("synth", help="write a synthetic league in the layout of ../shared/data/nba")
     g.add_argument("--out", required=True)

@@ -66,6 +66,17 @@ BOXSCORE = [
     Field("stats.plusMinusPoints", "float"),
     Field("game_id", pattern=GAME_ID),
 ]
+# the league schedule (NBA.com scheduleLeagueV2, one row per game, flattened): games not yet
+# final are known only from it
+SCHEDULE = [
+    Field("gameId", pattern=GAME_ID),
+    Field("gameDateEst", "date"),
+    Field("gameDateTimeUTC", "utc", required=False),
+    Field("gameStatus", "int"),  # 1 scheduled, 2 in progress, 3 final
+    Field("gameStatusText", required=False),
+    Field("homeTeam.teamTricode", pattern=r"[A-Z]{3}"),
+    Field("awayTeam.teamTricode", pattern=r"[A-Z]{3}"),
+]
 BOXSCORE_GAMES = [
     Field("GAME_DATE", "date"),
     Field("GAME_ID", pattern=GAME_ID),

@@ -162,6 +162,67 @@ def build_schedule(
     return tables.schedule.conform(sched.sort_values(["game_date", "game_id"]))
 
 
+POSTPONED = {"PPD", "POSTPONED"}
+
+
+def add_scheduled_games(
+    finals: pd.DataFrame,
+    league_schedule: pd.DataFrame,
+    teams: pd.DataFrame,
+    season_types: Iterable[str],
+    player_feed_season_types: Iterable[str],
+) -> tuple[pd.DataFrame, dict]:
+    """The schedule of final games (`build_schedule`) plus the league schedule's games that are not
+    final yet (status `scheduled`): a morning's slate exists before any of its results do.
+
+    The game logs decide what is final: a game the schedule feed calls final (status 3) but the
+    logs lack yet stays `scheduled` and is counted, and a final game keeps its logs' date (a
+    rescheduled game). Postponed games are left out and counted."""
+    feed = league_schedule
+    _check_teams(feed, "homeTeam.teamTricode", teams["abbreviation"])
+    _check_teams(feed, "awayTeam.teamTricode", teams["abbreviation"])
+    fail_at(feed, ~feed["gameStatus"].isin([1, 2, 3]), "gameStatus", "not 1 (scheduled), 2 (in progress) or 3 (final)")
+    season_type = feed["gameId"].str[2].map(SEASON_TYPE_BY_DIGIT)
+    fail_at(feed, season_type.isna(), "gameId", "unknown season type digit")
+    fail_at(feed, feed["gameId"].duplicated(), "gameId", "listed twice in the schedule")
+    postponed = feed["gameStatusText"].fillna("").str.strip().str.upper().isin(POSTPONED)
+    wanted = season_type.isin(set(season_types) - UNSUPPORTED_SEASON_TYPES)
+    pending = feed[~feed["gameId"].isin(set(finals["game_id"])) & ~postponed & wanted]
+    facts = {
+        "games_scheduled": len(pending),
+        "games_final_in_schedule_awaiting_logs": int((pending["gameStatus"] == 3).sum()),
+        "games_postponed": int((postponed & wanted).sum()),
+    }
+    # the odds feeds give most tip-off times; the schedule the rest
+    if len(feed):
+        tip = feed.set_index("gameId")["gameDateTimeUTC"]
+        finals = finals.assign(start_time_utc=finals["start_time_utc"].fillna(finals["game_id"].map(tip)))
+    if pending.empty:
+        return finals, facts
+    abbr = teams.set_index("abbreviation")["id"]
+    year = ("20" + pending["gameId"].str[3:5]).astype("int64")
+    scheduled = pd.DataFrame(
+        {
+            "game_date": pending["gameDateEst"],
+            "game_id": pending["gameId"],
+            "season": year.astype(str) + "-" + ((year + 1) % 100).astype(str).str.zfill(2),
+            "season_type": season_type[pending.index],
+            "home_team": pending["homeTeam.teamTricode"],
+            "away_team": pending["awayTeam.teamTricode"],
+            "home_team_id": pending["homeTeam.teamTricode"].map(abbr).astype("Int64"),
+            "away_team_id": pending["awayTeam.teamTricode"].map(abbr).astype("Int64"),
+            "status": "scheduled",
+            "start_time_utc": pending["gameDateTimeUTC"],
+            "home_points": pd.array([pd.NA] * len(pending), dtype="Int64"),
+            "away_points": pd.array([pd.NA] * len(pending), dtype="Int64"),
+            "overtime_periods": pd.array([pd.NA] * len(pending), dtype="Int64"),
+            "player_stats_expected": season_type[pending.index].isin(set(player_feed_season_types)),
+        }
+    )
+    merged = pd.concat([finals, tables.schedule.conform(scheduled)], ignore_index=True)
+    return tables.schedule.conform(merged.sort_values(["game_date", "game_id"])), facts
+
+
 # ------------------------------------------------------------------------------------------------
 def build_player_boxscores(
     player_logs: pd.DataFrame,

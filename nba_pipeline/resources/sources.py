@@ -92,7 +92,8 @@ class NbaSource(dg.ConfigurableResource):
 
 
 class FilesSource(NbaSource):
-    """Raw feeds from a directory laid out like ../shared/data/nba."""
+    """Raw feeds from a directory laid out like ../shared/data/nba, plus an optional
+    `schedule/<season>.csv` (the league schedule, formats.SCHEDULE) for games not final yet."""
 
     # the schedule and player box scores of a range, built once per resource instance (one run):
     # four raw assets need the schedule, two the player rows, and every step of the run then
@@ -198,7 +199,13 @@ class FilesSource(NbaSource):
         sched = transforms.build_schedule(
             logs, self.teams(), self.player_feed_season_types, self._start_times(start, end)
         )
+        league = self._concat(self._season_files("schedule", start, end), "SCHEDULE", _dates("gameDateEst", start, end))
+        sched, pending = transforms.add_scheduled_games(
+            sched, league, self.teams(), self.season_types, self.player_feed_season_types
+        )
         facts = {
+            **pending,
+            "games_by_status": sched["status"].value_counts().to_dict(),
             "games_by_season_type": sched["season_type"].value_counts().to_dict(),
             "games_excluded_by_season_type": excluded,
             "games_without_player_feed": int((~sched["player_stats_expected"]).sum()),
@@ -233,7 +240,7 @@ class FilesSource(NbaSource):
 
     def _build_player_boxscores(self, start: dt.date, end: dt.date) -> Frame:
         sched, _ = self.schedule(start, end)
-        expected = sched[sched["player_stats_expected"]]
+        expected = sched[sched["player_stats_expected"] & (sched["status"] == "final")]
         logs = self._concat(self._season_files("player_game_logs", start, end), "PLAYER_GAME_LOG", _dates("GAME_DATE", start, end))
         logs = logs[(logs["GAME_DATE"] >= _to_ts(start)) & (logs["GAME_DATE"] <= _to_ts(end))]
         feed, feed_facts = self.boxscore_feed(start, end, set(expected["game_id"]))
