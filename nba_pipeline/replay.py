@@ -330,18 +330,15 @@ ACTIVE_RUN_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELIN
 SETTLE_SECONDS = 45
 
 
-def _settled(instance, since_end: float) -> bool:
+def _settled(instance, clock_offset: float) -> bool:
+    """No run active, and the last one ended SETTLE_SECONDS ago (run times are world-clock times)."""
     import dagster as dg
 
     active = instance.get_runs(filters=dg.RunsFilter(statuses=[getattr(dg.DagsterRunStatus, s) for s in ACTIVE_RUN_STATUSES]))
     if active:
         return False
     ends = [r.end_time for r in instance.get_run_records() if r.end_time]
-    return not ends or time.time() - _to_real(max(ends), since_end) >= SETTLE_SECONDS
-
-
-def _to_real(world_ts: float, offset: float) -> float:
-    return world_ts - offset
+    return not ends or time.time() - (max(ends) - clock_offset) >= SETTLE_SECONDS
 
 
 def latest_materialization(instance, key: list[str], partition: str):
