@@ -91,25 +91,13 @@ class NbaSource(dg.ConfigurableResource):
         return None
 
 
-class FilesSource(NbaSource):
-    """Raw feeds from a directory laid out like ../shared/data/nba, plus an optional
-    `schedule/<season>.csv` (the league schedule, formats.SCHEDULE) for games not final yet."""
+class FeedSource(NbaSource):
+    """Builds the raw tables from the feeds (typed as in formats.py), wherever they come from.
 
-    # the schedule and player box scores of a range, built once per resource instance (one run):
-    # four raw assets need the schedule, two the player rows, and every step of the run then
-    # sees the same frames
-    _built: dict = PrivateAttr(default_factory=dict)
+    A subclass says how to read each feed for a date range (`read_*`); the building, the season
+    types and the facts are the same for every source, so two sources given the same feed rows
+    produce the same raw tables."""
 
-    def _once(self, what: str, start: dt.date, end: dt.date, build) -> Frame:
-        # keyed by the files' signature too: a long-lived process (the raw-data sensor's) must
-        # see files that changed since
-        key = (what, start, end, self.version())
-        if key not in self._built:
-            self._built[key] = build(start, end)
-        frame, facts = self._built[key]
-        return frame.copy(), dict(facts)
-
-    raw_dir: str = PydanticField(description="Directory with team_game_logs/, player_game_logs/, boxscores/, odds/, reference/")
     season_types: list[str] = PydanticField(
         default=["regular", "cup_final", "play_in", "playoffs"],
         description="Season types that enter the pipeline; games of other types are excluded and counted in metadata (all_star is never supported: its teams are not NBA franchises).",
@@ -119,56 +107,62 @@ class FilesSource(NbaSource):
         description="Season types the player feeds cover; games of other types are not expected to have player rows.",
     )
 
-    @property
-    def root(self) -> Path:
-        if not self.raw_dir:
-            raise FileNotFoundError("no NBA raw data directory configured: set NBA_RAW_DIR")
-        root = Path(os.path.expanduser(self.raw_dir))
-        if not root.is_dir():
-            raise FileNotFoundError(f"NBA raw data directory {root} does not exist (set NBA_RAW_DIR)")
-        return root
+    # the schedule and player box scores of a range, built once per resource instance (one run):
+    # four raw assets need the schedule, two the player rows, and every step of the run then
+    # sees the same frames
+    _built: dict = PrivateAttr(default_factory=dict)
+
+    def _once(self, what: str, start: dt.date, end: dt.date, build) -> Frame:
+        # keyed by the source's version too: a long-lived process (the raw-data sensor's) must
+        # see data that changed since
+        key = (what, start, end, self.version())
+        if key not in self._built:
+            self._built[key] = build(start, end)
+        frame, facts = self._built[key]
+        return frame.copy(), dict(facts)
 
     def _validate_config(self) -> None:
         for st in [*self.season_types, *self.player_feed_season_types]:
             if st not in SEASON_TYPES:
                 raise ValueError(f"unknown season type {st!r}; known: {SEASON_TYPES}")
 
-    def version(self) -> str | None:
-        """Digest of every file's path, size and modification time under raw_dir."""
-        h = hashlib.sha256()
-        for p in sorted(self.root.rglob("*")):
-            if p.is_file():
-                st = p.stat()
-                h.update(f"{p.relative_to(self.root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-        return h.hexdigest()
-
-    # reference lists ------------------------------------------------------------------------
+    # the feeds, each for an inclusive range of US Eastern game dates --------------------------
     def teams(self) -> pd.DataFrame:
-        return _read(self.root / "reference" / "teams.csv", "TEAMS")
+        """formats.TEAMS: the 30 franchises."""
+        raise NotImplementedError
 
     def players(self) -> pd.DataFrame:
-        return _read(self.root / "reference" / "players.csv", "PLAYERS")
+        """formats.PLAYERS: every player with an NBA.com id."""
+        raise NotImplementedError
 
-    # file selection -------------------------------------------------------------------------
-    def _season_files(self, folder: str, start: dt.date, end: dt.date) -> list[Path]:
-        d = self.root / folder
-        if not d.is_dir():
-            return []
-        return sorted(
-            p for p in d.iterdir()
-            if (m := _SEASON_FILE.match(p.name)) and _season_overlaps(int(m.group(1)), start, end)
-        )
+    def read_team_game_logs(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """formats.TEAM_GAME_LOG rows of games in the range."""
+        raise NotImplementedError
 
-    def _concat(self, paths: list[Path], fmt: str, rows: RowRange | RowSet | None = None) -> pd.DataFrame:
-        frames = [_read(p, fmt, rows) for p in paths]
-        if not frames:
-            return empty_feed(getattr(formats, fmt))
-        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    def read_player_game_logs(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """formats.PLAYER_GAME_LOG rows of games in the range."""
+        raise NotImplementedError
 
-    # feeds ----------------------------------------------------------------------------------
+    def read_boxscores(self, start: dt.date, end: dt.date, game_ids: set[str]) -> pd.DataFrame:
+        """formats.BOXSCORE rows of `game_ids` (games of the range)."""
+        raise NotImplementedError
+
+    def read_prop_snapshots(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """formats.PLAYER_PROPS rows of games in the range, plus `snapshot_time` (UTC)."""
+        raise NotImplementedError
+
+    def read_game_lines(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """formats.GAME_LINES rows of games in the range."""
+        raise NotImplementedError
+
+    def read_league_schedule(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """formats.SCHEDULE rows of games in the range (may be empty: then only final games)."""
+        raise NotImplementedError
+
+    # the raw tables ---------------------------------------------------------------------------
     def _team_logs(self, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, dict]:
         self._validate_config()
-        logs = self._concat(self._season_files("team_game_logs", start, end), "TEAM_GAME_LOG", _dates("GAME_DATE", start, end))
+        logs = self.read_team_game_logs(start, end)
         logs = logs[(logs["GAME_DATE"] >= _to_ts(start)) & (logs["GAME_DATE"] <= _to_ts(end))]
         return transforms.select_team_game_logs(logs, self.season_types)
 
@@ -199,7 +193,8 @@ class FilesSource(NbaSource):
         sched = transforms.build_schedule(
             logs, self.teams(), self.player_feed_season_types, self._start_times(start, end)
         )
-        league = self._concat(self._season_files("schedule", start, end), "SCHEDULE", _dates("gameDateEst", start, end))
+        league = self.read_league_schedule(start, end)
+        league = league[(league["gameDateEst"] >= _to_ts(start)) & (league["gameDateEst"] <= _to_ts(end))]
         sched, pending = transforms.add_scheduled_games(
             sched, league, self.teams(), self.season_types, self.player_feed_season_types
         )
@@ -215,18 +210,7 @@ class FilesSource(NbaSource):
 
     def boxscore_feed(self, start: dt.date, end: dt.date, game_ids: set[str]) -> Frame:
         """The second box score feed for `game_ids`, deduplicated, starters and DNPs marked."""
-        d = self.root / "boxscores"
-        months = set()
-        day = start - dt.timedelta(days=1)
-        while day <= end + dt.timedelta(days=1):
-            months.add((day.year, day.month))
-            day += dt.timedelta(days=1)
-        paths = sorted(
-            p for p in (d.iterdir() if d.is_dir() else [])
-            if (m := _MONTH_FILE.match(p.name)) and (int(m.group(1)), int(m.group(2))) in months
-        )
-        feed = self._concat(paths, "BOXSCORE", RowSet("game_id", frozenset(game_ids)))
-        return transforms.prepare_boxscore_feed(feed)
+        return transforms.prepare_boxscore_feed(self.read_boxscores(start, end, game_ids))
 
     def team_boxscores(self, start: dt.date, end: dt.date) -> Frame:
         logs, _ = self._team_logs(start, end)
@@ -241,13 +225,109 @@ class FilesSource(NbaSource):
     def _build_player_boxscores(self, start: dt.date, end: dt.date) -> Frame:
         sched, _ = self.schedule(start, end)
         expected = sched[sched["player_stats_expected"] & (sched["status"] == "final")]
-        logs = self._concat(self._season_files("player_game_logs", start, end), "PLAYER_GAME_LOG", _dates("GAME_DATE", start, end))
+        logs = self.read_player_game_logs(start, end)
         logs = logs[(logs["GAME_DATE"] >= _to_ts(start)) & (logs["GAME_DATE"] <= _to_ts(end))]
         feed, feed_facts = self.boxscore_feed(start, end, set(expected["game_id"]))
         players, facts = transforms.build_player_boxscores(logs, expected, self.players(), feed)
         return players, {**facts, **feed_facts}
 
     def _prop_snapshots(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        snaps = self.read_prop_snapshots(start, end)
+        date = transforms.eastern_date(snaps["game_time"])
+        return snaps[(date >= _to_ts(start)) & (date <= _to_ts(end))]
+
+    def player_points_props(self, start: dt.date, end: dt.date) -> Frame:
+        sched, _ = self.schedule(start, end)
+        snaps = self._prop_snapshots(start, end)
+        props, facts = transforms.build_player_points_props(snaps, self.teams(), self.players(), sched)
+        facts["snapshots"] = int(snaps["snapshot_time"].nunique()) if len(snaps) else 0
+        return props, facts
+
+    def _game_line_rows(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        lines = self.read_game_lines(start, end)
+        date = transforms.eastern_date(lines["commence_time"])
+        return lines[(date >= _to_ts(start)) & (date <= _to_ts(end))]
+
+    def game_lines(self, start: dt.date, end: dt.date) -> Frame:
+        sched, _ = self.schedule(start, end)
+        lines = transforms.build_game_lines(self._game_line_rows(start, end), self.teams(), sched)
+        return lines, {"games_without_game_id": int(lines["game_id"].isna().sum())}
+
+
+def empty_snapshots() -> pd.DataFrame:
+    return empty_feed(formats.PLAYER_PROPS).assign(snapshot_time=pd.Series(dtype="datetime64[ns, UTC]"))
+
+
+class FilesSource(FeedSource):
+    """Raw feeds from a directory laid out like ../shared/data/nba, plus an optional
+    `schedule/<season>.csv` (the league schedule, formats.SCHEDULE) for games not final yet."""
+
+    raw_dir: str = PydanticField(description="Directory with team_game_logs/, player_game_logs/, boxscores/, odds/, reference/ (and optionally schedule/)")
+
+    @property
+    def root(self) -> Path:
+        if not self.raw_dir:
+            raise FileNotFoundError("no NBA raw data directory configured: set NBA_RAW_DIR")
+        root = Path(os.path.expanduser(self.raw_dir))
+        if not root.is_dir():
+            raise FileNotFoundError(f"NBA raw data directory {root} does not exist (set NBA_RAW_DIR)")
+        return root
+
+    def version(self) -> str | None:
+        """Digest of every file's path, size and modification time under raw_dir."""
+        h = hashlib.sha256()
+        for p in sorted(self.root.rglob("*")):
+            if p.is_file():
+                st = p.stat()
+                h.update(f"{p.relative_to(self.root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        return h.hexdigest()
+
+    def teams(self) -> pd.DataFrame:
+        return _read(self.root / "reference" / "teams.csv", "TEAMS")
+
+    def players(self) -> pd.DataFrame:
+        return _read(self.root / "reference" / "players.csv", "PLAYERS")
+
+    # file selection -------------------------------------------------------------------------
+    def _season_files(self, folder: str, start: dt.date, end: dt.date) -> list[Path]:
+        d = self.root / folder
+        if not d.is_dir():
+            return []
+        return sorted(
+            p for p in d.iterdir()
+            if (m := _SEASON_FILE.match(p.name)) and _season_overlaps(int(m.group(1)), start, end)
+        )
+
+    def _concat(self, paths: list[Path], fmt: str, rows: RowRange | RowSet | None = None) -> pd.DataFrame:
+        frames = [_read(p, fmt, rows) for p in paths]
+        if not frames:
+            return empty_feed(getattr(formats, fmt))
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    # feeds ----------------------------------------------------------------------------------
+    def read_team_game_logs(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        return self._concat(self._season_files("team_game_logs", start, end), "TEAM_GAME_LOG", _dates("GAME_DATE", start, end))
+
+    def read_player_game_logs(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        return self._concat(self._season_files("player_game_logs", start, end), "PLAYER_GAME_LOG", _dates("GAME_DATE", start, end))
+
+    def read_league_schedule(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        return self._concat(self._season_files("schedule", start, end), "SCHEDULE", _dates("gameDateEst", start, end))
+
+    def read_boxscores(self, start: dt.date, end: dt.date, game_ids: set[str]) -> pd.DataFrame:
+        d = self.root / "boxscores"
+        months = set()
+        day = start - dt.timedelta(days=1)
+        while day <= end + dt.timedelta(days=1):
+            months.add((day.year, day.month))
+            day += dt.timedelta(days=1)
+        paths = sorted(
+            p for p in (d.iterdir() if d.is_dir() else [])
+            if (m := _MONTH_FILE.match(p.name)) and (int(m.group(1)), int(m.group(2))) in months
+        )
+        return self._concat(paths, "BOXSCORE", RowSet("game_id", frozenset(game_ids)))
+
+    def read_prop_snapshots(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         d = self.root / "odds" / "player_props"
         frames = []
         for p in sorted(d.iterdir()) if d.is_dir() else []:
@@ -262,35 +342,18 @@ class FilesSource(NbaSource):
             if start - dt.timedelta(days=1) <= snap.date() <= end + dt.timedelta(days=1):
                 frames.append(_read(p, "PLAYER_PROPS").assign(snapshot_time=snap))
         if not frames:
-            return empty_feed(formats.PLAYER_PROPS).assign(snapshot_time=pd.Series(dtype="datetime64[ns, UTC]"))
-        snaps = pd.concat(frames, ignore_index=True)
-        date = transforms.eastern_date(snaps["game_time"])
-        return snaps[(date >= _to_ts(start)) & (date <= _to_ts(end))]
+            return empty_snapshots()
+        return pd.concat(frames, ignore_index=True)
 
-    def player_points_props(self, start: dt.date, end: dt.date) -> Frame:
-        sched, _ = self.schedule(start, end)
-        snaps = self._prop_snapshots(start, end)
-        props, facts = transforms.build_player_points_props(snaps, self.teams(), self.players(), sched)
-        facts["snapshots"] = int(snaps["snapshot_time"].nunique()) if len(snaps) else 0
-        return props, facts
-
-    def _game_line_rows(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+    def read_game_lines(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         d = self.root / "odds" / "game_lines"
         paths = sorted(
             p for p in (d.iterdir() if d.is_dir() else [])
             if (m := _LINES_FILE.match(p.name)) and _season_overlaps(int(m.group(1)), start, end)
         )
         # a game's Eastern date is its UTC date or the day before
-        lines = self._concat(paths, "GAME_LINES", RowRange(
+        return self._concat(paths, "GAME_LINES", RowRange(
             "commence_time", pd.Timestamp(start, tz="UTC"), pd.Timestamp(end + dt.timedelta(days=2), tz="UTC")))
-        date = transforms.eastern_date(lines["commence_time"])
-        return lines[(date >= _to_ts(start)) & (date <= _to_ts(end))]
-
-    def game_lines(self, start: dt.date, end: dt.date) -> Frame:
-        sched, _ = self.schedule(start, end)
-        lines = transforms.build_game_lines(self._game_line_rows(start, end), self.teams(), sched)
-        return lines, {"games_without_game_id": int(lines["game_id"].isna().sum())}
-
 
 
 def source_from_env() -> NbaSource:
