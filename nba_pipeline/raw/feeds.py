@@ -89,8 +89,22 @@ def empty_feed(fields: Sequence[Field]) -> pd.DataFrame:
     return _typed(Path("<none>"), raw, fields)
 
 
-def _typed(path: Path, raw: pd.DataFrame, fields: Sequence[Field], rows: RowRange | RowSet | None = None) -> pd.DataFrame:
-    lines = pd.Series(np.arange(len(raw)) + 2, index=raw.index)
+def typed_rows(label: str, raw: pd.DataFrame, fields: Sequence[Field]) -> pd.DataFrame:
+    """Rows of an API response (a frame of JSON values, named like the file format's columns)
+    typed by the same rules as a file's, so a live feed and a file give identical frames. Errors
+    name `label` (the request) and the row, counted from 1."""
+    missing = [f.name for f in fields if f.name not in raw.columns]
+    if missing:
+        raise FeedError(label, None, missing[0], f"response lacks field(s) {missing}")
+    text = pd.DataFrame(
+        {f.name: raw[f.name].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)) for f in fields},
+        index=raw.index,
+    )
+    return _typed(label, text, fields, first_line=1)
+
+
+def _typed(path, raw: pd.DataFrame, fields: Sequence[Field], rows: RowRange | RowSet | None = None, first_line: int = 2) -> pd.DataFrame:
+    lines = pd.Series(np.arange(len(raw)) + first_line, index=raw.index)
     columns: dict[str, pd.Series] = {}
     if rows is not None:
         f = next(f for f in fields if f.name == rows.field)
