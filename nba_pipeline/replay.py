@@ -32,7 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from nba_pipeline.history import season_label
+from nba_pipeline.raw import formats
 from nba_pipeline.partitions import GAME_TIMEZONE
+from nba_pipeline.resources.exports import write_text_atomic
 
 ET = ZoneInfo(GAME_TIMEZONE)
 FAKETIME_LIBS = (
@@ -93,23 +96,11 @@ def _csv_rows(path: Path) -> tuple[str, list[tuple[str, list[str]]]]:
     return lines[0], list(zip(lines[1:], parsed[1:]))
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _link(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     if dst.is_symlink() or dst.exists():
         dst.unlink()
     dst.symlink_to(src.resolve())
-
-
-def _season_of(day: dt.date) -> str:
-    year = day.year if day.month >= 8 else day.year - 1
-    return f"{year}-{(year + 1) % 100:02d}"
 
 
 @dataclass
@@ -120,11 +111,13 @@ class ReplayWorld:
     out: Path
     day: dt.date
     stage: str = "before"  # before -> morning -> final
-    _game_dates: dict[str, dt.date] = field(default_factory=dict)
+    # read once by prepare(): the season's games (id -> date, home, away) and known tip-off times
+    _games: dict[str, tuple[dt.date, str, str]] = field(default_factory=dict)
+    _tips: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     @property
     def season(self) -> str:
-        return _season_of(self.day)
+        return season_label(self.day)
 
     def prepare(self) -> None:
         """The world the night before `day`: every result and snapshot of earlier dates."""
@@ -132,8 +125,8 @@ class ReplayWorld:
             raise FileNotFoundError(f"no team game logs of season {self.season} under {self.real}")
         self.out.mkdir(parents=True, exist_ok=True)
         _link(self.real / "reference", self.out / "reference")
-        self._read_game_dates()
-        if self.day not in set(self._game_dates.values()):
+        self._read_games()
+        if self.day not in {d for d, _, _ in self._games.values()}:
             raise ValueError(f"{self.day} has no games in {self.real}: pick a game date of the data")
         self.stage = "before"
         self._write()
@@ -148,14 +141,18 @@ class ReplayWorld:
         schedule says final. Returns the number of games."""
         self.stage = "final"
         self._write()
-        return sum(1 for d in self._game_dates.values() if d == self.day)
+        return sum(1 for d, _, _ in self._games.values() if d == self.day)
 
     # --------------------------------------------------------------------------------------------
-    def _read_game_dates(self) -> None:
+    def _read_games(self) -> None:
         _, rows = _csv_rows(self.real / "team_game_logs" / f"{self.season}.csv")
-        self._game_dates = {}
+        self._games = {}
         for _, r in rows:
-            self._game_dates[r[4]] = dt.date.fromisoformat(r[5])  # GAME_ID, GAME_DATE
+            gid, date, matchup = r[4], r[5], r[6]  # GAME_ID, GAME_DATE, MATCHUP
+            team, sep, opp = re.match(r"^([A-Z]{3}) (vs\.|@) ([A-Z]{3})$", matchup).groups()
+            home, away = (team, opp) if sep == "vs." else (opp, team)
+            self._games.setdefault(gid, (dt.date.fromisoformat(date), home, away))
+        self._tips = self._tipoffs()
 
     def _results_until(self) -> dt.date:
         # the last date whose results exist at this stage
@@ -163,6 +160,8 @@ class ReplayWorld:
 
     def _write(self) -> dict:
         until = self._results_until()
+        # the day's odds (props snapshot, game lines) exist from its morning on
+        released = self.day if self.stage in ("morning", "final") else self.day - dt.timedelta(days=1)
         this_season = self.season
         snapshots: list[str] = []
         for src in sorted(p for p in self.real.rglob("*") if p.is_file()):
@@ -186,19 +185,16 @@ class ReplayWorld:
                 elif month <= until:
                     header, _ = _csv_rows(src)
                     gid = header.strip().split(",").index("game_id")
-                    later = {g for g, d in self._game_dates.items() if d > until}
+                    later = {g for g, (d, _, _) in self._games.items() if d > until}
                     self._filter(src, dst, lambda r, c=gid: r[c] not in later)
             elif top == "odds" and (m := _PROPS_FILE.match(rel.name)):
                 taken = dt.datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S").replace(tzinfo=dt.timezone.utc)
-                released = self.day if self.stage in ("morning", "final") else self.day - dt.timedelta(days=1)
                 if taken.astimezone(ET).date() <= released:
                     if taken.astimezone(ET).date() == self.day:
                         snapshots.append(rel.name)
                     _link(src, dst)
             elif top == "odds" and rel.parts[1] == "game_lines":
-                # one snapshot per game before tip-off: a game's lines exist from its morning on
-                released = self.day if self.stage in ("morning", "final") else self.day - dt.timedelta(days=1)
-                header, _ = _csv_rows(src)
+                header, _ = _csv_rows(src)  # one snapshot per game, before tip-off
                 col = header.strip().split(",").index("commence_time")
                 self._filter(src, dst, lambda r: _eastern(r[col]) <= released)
         self._write_league_schedule()
@@ -215,28 +211,19 @@ class ReplayWorld:
     @staticmethod
     def _filter(src: Path, dst: Path, keep: Callable[[list[str]], bool]) -> None:
         header, rows = _csv_rows(src)
-        _write_atomic(dst, header + "".join(line for line, r in rows if r and keep(r)))
+        write_text_atomic(dst, header + "".join(line for line, r in rows if r and keep(r)))
 
     def _write_league_schedule(self) -> None:
         """schedule/<season>.csv in the league schedule's format (formats.SCHEDULE): every game of
         the season in the data, final up to the last date with results, scheduled after, tip-off
         times from the odds snapshots where they list the game."""
-        _, rows = _csv_rows(self.real / "team_game_logs" / f"{self.season}.csv")
-        games: dict[str, dict] = {}
-        for _, r in rows:
-            gid, date, matchup = r[4], r[5], r[6]
-            team, sep, opp = re.match(r"^([A-Z]{3}) (vs\.|@) ([A-Z]{3})$", matchup).groups()
-            home, away = (team, opp) if sep == "vs." else (opp, team)
-            games.setdefault(gid, {"date": date, "home": home, "away": away})
-        tips = self._tipoffs()
         until = self._results_until()
-        lines = ["gameId,gameDateEst,gameDateTimeUTC,gameStatus,gameStatusText,homeTeam.teamTricode,awayTeam.teamTricode\n"]
-        for gid, g in sorted(games.items(), key=lambda kv: (kv[1]["date"], kv[0])):
-            final = dt.date.fromisoformat(g["date"]) <= until
-            tip = tips.get((g["date"], g["home"], g["away"]), "")
-            status, text = (3, "Final") if final else (1, "Scheduled")
-            lines.append(f"{gid},{g['date']},{tip},{status},{text},{g['home']},{g['away']}\n")
-        _write_atomic(self.out / "schedule" / f"{self.season}.csv", "".join(lines))
+        lines = [",".join(f.name for f in formats.SCHEDULE) + "\n"]
+        for gid, (date, home, away) in sorted(self._games.items(), key=lambda kv: (kv[1][0], kv[0])):
+            tip = self._tips.get((date.isoformat(), home, away), "")
+            status, text = (3, "Final") if date <= until else (1, "Scheduled")
+            lines.append(f"{gid},{date.isoformat()},{tip},{status},{text},{home},{away}\n")
+        write_text_atomic(self.out / "schedule" / f"{self.season}.csv", "".join(lines))
 
     def _tipoffs(self) -> dict[tuple[str, str, str], str]:
         teams = {r[1]: r[2] for _, r in _csv_rows(self.real / "reference" / "teams.csv")[1]}  # full_name -> abbr

@@ -89,6 +89,13 @@ def empty_feed(fields: Sequence[Field]) -> pd.DataFrame:
     return _typed(Path("<none>"), raw, fields)
 
 
+def concat_feeds(frames: list[pd.DataFrame], fields: Sequence[Field]) -> pd.DataFrame:
+    """Typed feed frames as one (an empty typed frame when there are none)."""
+    if not frames:
+        return empty_feed(fields)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
 def typed_rows(label: str, raw: pd.DataFrame, fields: Sequence[Field]) -> pd.DataFrame:
     """Rows of an API response (a frame of JSON values, named like the file format's columns)
     typed by the same rules as a file's, so a live feed and a file give identical frames. Errors

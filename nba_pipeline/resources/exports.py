@@ -23,6 +23,22 @@ def default_exports_dir() -> str:
     return str(Path(home) / "exports")
 
 
+def write_text_atomic(target: Path, text: str) -> Path:
+    """Replace `target` with `text` atomically (temp file + fsync + os.replace)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
 class ExportsDirectory(dg.ConfigurableResource):
     """The root directory of the file exports (e.g. `best_bets/2025-11-01.json`)."""
 
@@ -32,20 +48,8 @@ class ExportsDirectory(dg.ConfigurableResource):
         return Path(self.directory) / relative
 
     def write_text(self, relative: str, text: str) -> Path:
-        """Replace `relative` with `text` atomically (temp file + fsync + os.replace)."""
-        target = self.path(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        """Replace `relative` with `text` atomically."""
+        return write_text_atomic(self.path(relative), text)
 
     def read_text(self, relative: str) -> str | None:
         """The file's text, or None when it does not exist."""

@@ -21,7 +21,7 @@ from pydantic import Field as PydanticField
 from pydantic import PrivateAttr
 
 from nba_pipeline.raw import formats, transforms
-from nba_pipeline.raw.feeds import FeedError, RowRange, RowSet, empty_feed, read_feed
+from nba_pipeline.raw.feeds import FeedError, RowRange, RowSet, concat_feeds, empty_feed, read_feed
 from nba_pipeline.raw.tables import SEASON_TYPES
 
 Frame = tuple[pd.DataFrame, dict]
@@ -232,9 +232,7 @@ class FeedSource(NbaSource):
         return players, {**facts, **feed_facts}
 
     def _prop_snapshots(self, start: dt.date, end: dt.date) -> pd.DataFrame:
-        snaps = self.read_prop_snapshots(start, end)
-        date = transforms.eastern_date(snaps["game_time"])
-        return snaps[(date >= _to_ts(start)) & (date <= _to_ts(end))]
+        return _on_dates(self.read_prop_snapshots(start, end), "game_time", start, end)
 
     def player_points_props(self, start: dt.date, end: dt.date) -> Frame:
         sched, _ = self.schedule(start, end)
@@ -244,14 +242,18 @@ class FeedSource(NbaSource):
         return props, facts
 
     def _game_line_rows(self, start: dt.date, end: dt.date) -> pd.DataFrame:
-        lines = self.read_game_lines(start, end)
-        date = transforms.eastern_date(lines["commence_time"])
-        return lines[(date >= _to_ts(start)) & (date <= _to_ts(end))]
+        return _on_dates(self.read_game_lines(start, end), "commence_time", start, end)
 
     def game_lines(self, start: dt.date, end: dt.date) -> Frame:
         sched, _ = self.schedule(start, end)
         lines = transforms.build_game_lines(self._game_line_rows(start, end), self.teams(), sched)
         return lines, {"games_without_game_id": int(lines["game_id"].isna().sum())}
+
+
+def _on_dates(df: pd.DataFrame, utc_column: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Rows whose UTC time falls on a US Eastern game date of start .. end."""
+    date = transforms.eastern_date(df[utc_column])
+    return df[(date >= _to_ts(start)) & (date <= _to_ts(end))]
 
 
 def empty_snapshots() -> pd.DataFrame:
@@ -299,10 +301,7 @@ class FilesSource(FeedSource):
         )
 
     def _concat(self, paths: list[Path], fmt: str, rows: RowRange | RowSet | None = None) -> pd.DataFrame:
-        frames = [_read(p, fmt, rows) for p in paths]
-        if not frames:
-            return empty_feed(getattr(formats, fmt))
-        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        return concat_feeds([_read(p, fmt, rows) for p in paths], getattr(formats, fmt))
 
     # feeds ----------------------------------------------------------------------------------
     def read_team_game_logs(self, start: dt.date, end: dt.date) -> pd.DataFrame:

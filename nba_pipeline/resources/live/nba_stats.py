@@ -12,8 +12,9 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from nba_pipeline.history import season_start_year
 from nba_pipeline.raw import formats
-from nba_pipeline.raw.feeds import Field, typed_rows
+from nba_pipeline.raw.feeds import Field, concat_feeds, typed_rows
 from nba_pipeline.resources.live.http import FeedRequestError, JsonHttp
 
 STATS_URL = "https://stats.nba.com/stats"
@@ -40,13 +41,8 @@ _LIVE_PLAYER_GAME_LOG = [Field(f.name, "date") if f.name == "GAME_DATE" else f f
 _BOX_STATS = ["minutes", *(k.removeprefix("stats.") for k in formats.BOXSCORE_STATS), "plusMinusPoints"]
 
 
-def season_of(day: dt.date) -> str:
-    year = day.year if day.month >= 8 else day.year - 1
-    return f"{year}-{(year + 1) % 100:02d}"
-
-
 def seasons_between(start: dt.date, end: dt.date) -> list[str]:
-    first, last = int(season_of(start)[:4]), int(season_of(end)[:4])
+    first, last = season_start_year(start), season_start_year(end)
     return [f"{y}-{(y + 1) % 100:02d}" for y in range(first, last + 1)]
 
 
@@ -87,24 +83,21 @@ class NbaStatsApi:
             "PlayerOrTeam": who, "Season": season, "SeasonType": SEASON_TYPE_PARAM[season_type], "Sorter": "DATE",
         }, "LeagueGameLog", needed)
 
-    def team_game_logs(self, seasons: list[str], season_types: Iterable[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+    def _game_logs(self, who: str, seasons: list[str], season_types: Iterable[str], start: dt.date, end: dt.date,
+                   fields: list[Field], rename: dict[str, str]) -> pd.DataFrame:
         frames = []
         for season in seasons:
             for st in season_types:
                 if st in SEASON_TYPE_PARAM:
-                    shown, df = self.game_log("T", season, st, start, end)
-                    frames.append(typed_rows(shown, df, formats.TEAM_GAME_LOG))
-        return _concat(frames, formats.TEAM_GAME_LOG)
+                    shown, df = self.game_log(who, season, st, start, end)
+                    frames.append(typed_rows(shown, df.rename(columns=rename), fields))
+        return concat_feeds(frames, fields)
+
+    def team_game_logs(self, seasons: list[str], season_types: Iterable[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+        return self._game_logs("T", seasons, season_types, start, end, formats.TEAM_GAME_LOG, {})
 
     def player_game_logs(self, seasons: list[str], season_types: Iterable[str], start: dt.date, end: dt.date) -> pd.DataFrame:
-        frames = []
-        for season in seasons:
-            for st in season_types:
-                if st in SEASON_TYPE_PARAM:
-                    shown, df = self.game_log("P", season, st, start, end)
-                    df = df.rename(columns=_PLAYER_LOG_NAMES)
-                    frames.append(typed_rows(shown, df, _LIVE_PLAYER_GAME_LOG))
-        return _concat(frames, _LIVE_PLAYER_GAME_LOG)
+        return self._game_logs("P", seasons, season_types, start, end, _LIVE_PLAYER_GAME_LOG, _PLAYER_LOG_NAMES)
 
     def players(self, season: str) -> pd.DataFrame:
         """commonallplayers: every player with an NBA.com id (formats.PLAYERS)."""
@@ -163,11 +156,3 @@ def _minutes(value) -> str:
         m, s = text[2:-1].split("M")
         return f"{int(m)}:{round(float(s)):02d}"
     return text
-
-
-def _concat(frames: list[pd.DataFrame], fields) -> pd.DataFrame:
-    from nba_pipeline.raw.feeds import empty_feed
-
-    if not frames:
-        return empty_feed(fields)
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,7 +23,10 @@ from nba_pipeline.partitions import GAME_TIMEZONE
 from nba_pipeline.raw import formats
 from nba_pipeline.raw.reference import TEAM_COLUMNS, TEAMS
 from nba_pipeline.resources.live.http import JsonHttp
-from nba_pipeline.resources.live.nba_stats import STATS_HEADERS, STATS_URL, NbaStatsApi, season_of, seasons_between
+from nba_pipeline.history import season_label
+from nba_pipeline.raw.feeds import concat_feeds, typed_rows
+from nba_pipeline.resources.exports import write_text_atomic
+from nba_pipeline.resources.live.nba_stats import STATS_HEADERS, STATS_URL, NbaStatsApi, seasons_between
 from nba_pipeline.resources.live.odds_api import ODDS_URL, OddsApi
 from nba_pipeline.resources.sources import FeedSource, FilesSource
 
@@ -46,13 +48,6 @@ def feed_csv(df: pd.DataFrame, fields) -> str:
     return out.to_csv(index=False, lineterminator="\n")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 class LiveSource(FeedSource):
     """NBA.com stats endpoints for results and schedule, The Odds API for odds (archived)."""
 
@@ -68,6 +63,7 @@ class LiveSource(FeedSource):
     snapshot_every_minutes: float = PydanticField(default=60.0, description="odds fetched at most this often (API credits)")
 
     _clients: dict = PrivateAttr(default_factory=dict)
+    _players: list = PrivateAttr(default_factory=list)  # fetched once per resource instance
 
     # the clock and the clients (tests replace `now` and point the URLs at a local server) -------
     def now(self) -> dt.datetime:
@@ -112,14 +108,12 @@ class LiveSource(FeedSource):
 
     # the feeds ----------------------------------------------------------------------------------
     def teams(self) -> pd.DataFrame:
-        from nba_pipeline.raw.feeds import typed_rows
-
         return typed_rows("nba_pipeline.raw.reference.TEAMS", pd.DataFrame(list(TEAMS), columns=TEAM_COLUMNS, dtype=object), formats.TEAMS)
 
     def players(self) -> pd.DataFrame:
-        if "players" not in self._clients:
-            self._clients["players"] = self.stats.players(season_of(self.now().astimezone(ET).date()))
-        return self._clients["players"]
+        if not self._players:
+            self._players.append(self.stats.players(season_label(self.now().astimezone(ET).date())))
+        return self._players[0]
 
     def read_team_game_logs(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         return self.stats.team_game_logs(seasons_between(start, end), self.season_types, start, end)
@@ -128,15 +122,10 @@ class LiveSource(FeedSource):
         return self.stats.player_game_logs(seasons_between(start, end), self.player_feed_season_types, start, end)
 
     def read_boxscores(self, start: dt.date, end: dt.date, game_ids: set[str]) -> pd.DataFrame:
-        from nba_pipeline.resources.live.nba_stats import _concat
-
-        return _concat([self.stats.boxscore(g) for g in sorted(game_ids)], formats.BOXSCORE)
+        return concat_feeds([self.stats.boxscore(g) for g in sorted(game_ids)], formats.BOXSCORE)
 
     def read_league_schedule(self, start: dt.date, end: dt.date) -> pd.DataFrame:
-        from nba_pipeline.resources.live.nba_stats import _concat
-
-        frames = [self.stats.schedule(s) for s in seasons_between(start, end)]
-        sched = _concat(frames, formats.SCHEDULE)
+        sched = concat_feeds([self.stats.schedule(s) for s in seasons_between(start, end)], formats.SCHEDULE)
         return sched[(sched["gameDateEst"] >= pd.Timestamp(start)) & (sched["gameDateEst"] <= pd.Timestamp(end))]
 
     def read_prop_snapshots(self, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -172,7 +161,7 @@ class LiveSource(FeedSource):
         root = Path(self.archive_dir) / "odds"
         text = feed_csv(props, formats.PLAYER_PROPS) if props is not None else ",".join(f.name for f in formats.PLAYER_PROPS) + "\n"
         # an empty slate is archived too: it says when the odds were last looked at
-        _write_atomic(root / "player_props" / name, text)
+        write_text_atomic(root / "player_props" / name, text)
         lines = self.odds.game_lines(now, until, now)
         if len(lines):
             self._archive_lines(lines)
@@ -180,9 +169,9 @@ class LiveSource(FeedSource):
 
     def _archive_lines(self, lines: pd.DataFrame) -> None:
         """Upsert one row per game (its latest snapshot before tip-off) into the season's file."""
-        for season, rows in lines.groupby(lines["commence_time"].dt.tz_convert(ET).map(lambda t: season_of(t.date()))):
+        for season, rows in lines.groupby(lines["commence_time"].dt.tz_convert(ET).map(lambda t: season_label(t.date()))):
             path = Path(self.archive_dir) / "odds" / "game_lines" / f"theodds_lines_{season}.csv"
             old = self.archive._concat([path], "GAME_LINES") if path.exists() else None
             keep = old[~old["event_id"].isin(set(rows["event_id"]))] if old is not None else None
             merged = pd.concat([keep, rows], ignore_index=True) if keep is not None else rows
-            _write_atomic(path, feed_csv(merged.sort_values(["commence_time", "event_id"]), formats.GAME_LINES))
+            write_text_atomic(path, feed_csv(merged.sort_values(["commence_time", "event_id"]), formats.GAME_LINES))
