@@ -24,11 +24,12 @@ FILE = "_file"
 
 
 class FeedError(ValueError):
-    """A feed file or row that cannot be read; names where."""
+    """A feed file or row that cannot be read; names where (`unit`: 'line' of a file, 'row' of an
+    API response)."""
 
-    def __init__(self, file: str | Path, line: int | None, column: str | None, problem: str):
+    def __init__(self, file: str | Path, line: int | None, column: str | None, problem: str, unit: str = "line"):
         self.file, self.line, self.column, self.problem = str(file), line, column, problem
-        where = self.file + (f", line {line}" if line is not None else "")
+        where = self.file + (f", {unit} {line}" if line is not None else "")
         where += f", column {column!r}" if column is not None else ""
         super().__init__(f"{where}: {problem}")
 
@@ -107,7 +108,10 @@ def typed_rows(label: str, raw: pd.DataFrame, fields: Sequence[Field]) -> pd.Dat
         {f.name: raw[f.name].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)) for f in fields},
         index=raw.index,
     )
-    return _typed(label, text, fields, first_line=1)
+    try:
+        return _typed(label, text, fields, first_line=1)
+    except FeedError as exc:
+        raise FeedError(exc.file, exc.line, exc.column, exc.problem, unit="row") from None
 
 
 def _typed(path, raw: pd.DataFrame, fields: Sequence[Field], rows: RowRange | RowSet | None = None, first_line: int = 2) -> pd.DataFrame:

@@ -356,8 +356,18 @@ class FilesSource(FeedSource):
 
 
 def source_from_env() -> NbaSource:
-    """The source NBA_SOURCE selects; `files` (default) reads NBA_RAW_DIR."""
+    """The source NBA_SOURCE selects: `files` (default) reads NBA_RAW_DIR; `live` calls NBA.com
+    stats and The Odds API (key NBA_ODDS_API_KEY), archiving odds snapshots under
+    NBA_ODDS_ARCHIVE_DIR (NBA_STATS_URL / NBA_ODDS_URL override the endpoints, e.g. for a proxy)."""
     kind = os.environ.get("NBA_SOURCE", "files").lower()
     if kind == "files":
         return FilesSource(raw_dir=os.environ.get("NBA_RAW_DIR", ""))
-    raise ValueError(f"NBA_SOURCE must be 'files', not {kind!r}")
+    if kind == "live":
+        from nba_pipeline.resources.live.source import LiveSource  # the live clients build on this module
+
+        archive = os.environ.get("NBA_ODDS_ARCHIVE_DIR", "")
+        if not archive:
+            raise ValueError("NBA_SOURCE=live needs NBA_ODDS_ARCHIVE_DIR: a lasting directory for odds snapshots")
+        urls = {k: os.environ[e] for k, e in (("stats_url", "NBA_STATS_URL"), ("odds_url", "NBA_ODDS_URL")) if os.environ.get(e)}
+        return LiveSource(archive_dir=archive, odds_api_key=os.environ.get("NBA_ODDS_API_KEY", ""), **urls)
+    raise ValueError(f"NBA_SOURCE must be 'files' or 'live', not {kind!r}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -61,9 +62,12 @@ class LiveSource(FeedSource):
     stats_min_interval_seconds: float = PydanticField(default=0.6, description="stats.nba.com throttles bursts")
     odds_min_interval_seconds: float = 0.0
     snapshot_every_minutes: float = PydanticField(default=60.0, description="odds fetched at most this often (API credits)")
+    schedule_cache_seconds: float = PydanticField(
+        default=60.0, description="a league schedule fetched this recently is reused (every raw step asks for the source's version)")
 
     _clients: dict = PrivateAttr(default_factory=dict)
     _players: list = PrivateAttr(default_factory=list)  # fetched once per resource instance
+    _schedules: dict = PrivateAttr(default_factory=dict)  # season -> (monotonic time fetched, frame)
 
     # the clock and the clients (tests replace `now` and point the URLs at a local server) -------
     def now(self) -> dt.datetime:
@@ -125,8 +129,16 @@ class LiveSource(FeedSource):
         return concat_feeds([self.stats.boxscore(g) for g in sorted(game_ids)], formats.BOXSCORE)
 
     def read_league_schedule(self, start: dt.date, end: dt.date) -> pd.DataFrame:
-        sched = concat_feeds([self.stats.schedule(s) for s in seasons_between(start, end)], formats.SCHEDULE)
+        sched = concat_feeds([self._season_schedule(s) for s in seasons_between(start, end)], formats.SCHEDULE)
         return sched[(sched["gameDateEst"] >= pd.Timestamp(start)) & (sched["gameDateEst"] <= pd.Timestamp(end))]
+
+    def _season_schedule(self, season: str) -> pd.DataFrame:
+        # the whole season comes in one response; every raw step of a run (and each sensor tick)
+        # asks for the version, which needs it, and stats.nba.com throttles repeated requests
+        fetched = self._schedules.get(season)
+        if fetched is None or time.monotonic() - fetched[0] > self.schedule_cache_seconds:
+            fetched = self._schedules[season] = (time.monotonic(), self.stats.schedule(season))
+        return fetched[1]
 
     def read_prop_snapshots(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         self.refresh_odds(start, end)
@@ -163,6 +175,8 @@ class LiveSource(FeedSource):
         # an empty slate is archived too: it says when the odds were last looked at
         write_text_atomic(root / "player_props" / name, text)
         lines = self.odds.game_lines(now, until, now)
+        # an event no book quotes yet carries no line: keep the file to games with a line
+        lines = lines[lines[[c for c in lines.columns if c.startswith("fg_")]].notna().any(axis=1)]
         if len(lines):
             self._archive_lines(lines)
         return name
