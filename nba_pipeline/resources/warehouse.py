@@ -11,8 +11,8 @@ table identity (asset key -> schema/dataset + table), partition slicing and the
   frame), also for an empty first partition, so downstream reads of an off day work;
 - atomic partition replace: stock DuckDB deletes then inserts in autocommit (a failed insert
   loses the partition); here delete + insert run in one transaction. Stock BigQuery deletes, then
-  loads; here the frame is loaded into a staging table and swapped in by one multi-statement
-  transaction (2 jobs per output, however many partitions the run covers);
+  loads; here one day is one WRITE_TRUNCATE load job into `table$YYYYMMDD`, and a range of days
+  one load into a staging table plus one MERGE (2 jobs per output, however many partitions);
 - insert by column name (stock DuckDB inserts by position).
 """
 

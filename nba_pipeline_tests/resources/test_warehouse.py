@@ -1,6 +1,7 @@
 """The DuckDB warehouse IO manager through real Dagster runs; BigQuery SQL as generated."""
 
 import dataclasses
+import datetime as dt
 
 import dagster as dg
 import pandas as pd
@@ -9,7 +10,7 @@ from dagster._core.definitions.partitions.utils import TimeWindow
 from dagster._core.storage.db_io_manager import TablePartitionDimension, TableSlice
 
 from nba_pipeline.partitions import game_date_partitions
-from nba_pipeline.resources.bigquery import bigquery_partition_predicate, bigquery_replace_script
+from nba_pipeline.resources.bigquery import bigquery_merge_statement, bigquery_partition_predicate, partition_days, partition_decorator
 from nba_pipeline.resources.warehouse import NbaDuckDBIOManager
 from nba_pipeline.schema import Check, Column, Table, register
 from nba_pipeline_tests.conftest import query, table_exists
@@ -115,10 +116,16 @@ def _slice(start, end):
 def test_bigquery_sql_compares_dates_with_date_literals():
     pred = bigquery_partition_predicate(SCORES, _slice("2025-01-05", "2025-01-08"))
     assert pred == "game_date >= DATE '2025-01-05' AND game_date < DATE '2025-01-08'"
-    script = bigquery_replace_script(SCORES, _slice("2025-01-05", "2025-01-08"), "proj.nba_test._staging_x")
-    assert script.startswith("BEGIN TRANSACTION;") and script.endswith("COMMIT TRANSACTION;")
-    assert "DELETE FROM `proj.nba_test.scores` WHERE game_date >= DATE '2025-01-05'" in script
-    assert "INSERT INTO `proj.nba_test.scores` (game_date, player_id, points) SELECT game_date, player_id, points FROM `proj.nba_test._staging_x`" in script
+    merge = bigquery_merge_statement(SCORES, _slice("2025-01-05", "2025-01-08"), "proj.nba_test.scores__staging_x")
+    assert merge == (
+        "MERGE `proj.nba_test.scores` AS target\n"
+        "USING `proj.nba_test.scores__staging_x` AS source\n"
+        "ON FALSE\n"
+        "WHEN NOT MATCHED BY SOURCE AND target.game_date >= DATE '2025-01-05' AND target.game_date < DATE '2025-01-08' THEN DELETE\n"
+        "WHEN NOT MATCHED THEN INSERT (game_date, player_id, points) VALUES (source.game_date, source.player_id, source.points)"
+    )
+    assert partition_days(SCORES, _slice("2025-01-05", "2025-01-08")) == [dt.date(2025, 1, d) for d in (5, 6, 7)]
+    assert partition_decorator("proj.nba_test.scores", dt.date(2025, 1, 5)) == "proj.nba_test.scores$20250105"
 
 
 def test_warehouse_is_chosen_by_environment(monkeypatch, tmp_path):
