@@ -76,7 +76,7 @@ def test_the_pipeline_runs_on_the_production_instance(postgres, tmp_path, monkey
     defs = _defs(tmp_path)
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path / "home"))) as instance:
         assert [type(s).__name__ for s in (instance.run_storage, instance.event_log_storage, instance.schedule_storage)] == [
-            "PostgresRunStorage", "PostgresEventLogStorage", "PostgresScheduleStorage"]
+            "PooledPostgresRunStorage", "PooledPostgresEventLogStorage", "PooledPostgresScheduleStorage"]
         summary = run_backfill(defs, instance, *RANGE, progress=None)
         assert summary.success, summary.step_failures
         days = (RANGE[1] - RANGE[0]).days + 1
