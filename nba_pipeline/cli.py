@@ -130,6 +130,29 @@ def cmd_stale(args) -> int:
         return 1 if failed else 0
 
 
+def cmd_adopt_warehouse(args) -> int:
+    import dagster as dg
+
+    from nba_pipeline.definitions import build_definitions
+    from nba_pipeline.instance.adopt import adopt_warehouse
+    from nba_pipeline.resources.warehouse import warehouse_io_manager
+    from nba_pipeline.runner import dagster_home
+
+    home = dagster_home()
+    build_definitions()  # registers every table's schema
+    with dg.DagsterInstance.get() as instance:
+        adoption = adopt_warehouse(instance, warehouse_io_manager(), args.start, args.end, dry_run=args.dry_run)
+    verb = "would record" if args.dry_run else "recorded"
+    print(f"{adoption.source} -> event log of DAGSTER_HOME={home}, game dates {adoption.start} .. {adoption.end}")
+    for t in adoption.tables:
+        missing = f"; {len(t.missing_game_dates)} game date(s) without rows left to a run ({', '.join(t.missing_game_dates[:3])}" + (
+            " ...)" if len(t.missing_game_dates) > 3 else ")") if t.missing_game_dates else ""
+        print(f"  {t.asset}: {verb} {t.recorded_with_rows} with rows, {t.recorded_off_days} days without games; "
+              f"{t.already_recorded} already recorded{missing}")
+    print(f"{verb} {adoption.recorded} partition materialization(s)")
+    return 0
+
+
 def cmd_synth(args) -> int:
     from nba_pipeline.synthetic import generate_league
 
@@ -242,6 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dir", help="folder for the replay's raw files, instance and warehouse (default: a new temp dir)")
     r.add_argument("--timeout", type=float, default=900, help="seconds each stage may take")
     r.set_defaults(fn=cmd_replay_day)
+
+    a = sub.add_parser(
+        "adopt-warehouse",
+        help="record the partitions an existing warehouse holds as materializations (no recomputation)",
+    )
+    a.add_argument("--start", type=_date, help="first game date to adopt (default: the schedule's first)")
+    a.add_argument("--end", type=_date, help="last game date to adopt (default: the schedule's last)")
+    a.add_argument("--dry-run", action="store_true", help="report what would be recorded, record nothing")
+    a.set_defaults(fn=cmd_adopt_warehouse)
 
     g = sub.add_parser("synth", help="write a synthetic league in the layout of ../shared/data/nba")
     g.add_argument("--out", required=True)

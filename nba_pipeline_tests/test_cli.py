@@ -37,6 +37,23 @@ def test_backfill_then_status_json(league_copy, tmp_path):
     assert stale.returncode == 0 and json.loads(stale.stdout) == {"stale_partitions": 0, "groups": []}
 
 
+def test_adopt_warehouse_records_what_another_instance_built(league_copy, tmp_path):
+    raw, summary = league_copy
+    start, end = first_game_dates(summary, 2)
+    built = _env(tmp_path, raw)
+    run = subprocess.run([CLI, "backfill", "--start", str(start), "--end", str(end), "--select", "group:nba_raw"], env=built, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    adopting = {**built, "DAGSTER_HOME": str(tmp_path / "new_home")}  # the same warehouse, a fresh event log
+    dry = subprocess.run([CLI, "adopt-warehouse", "--dry-run"], env=adopting, capture_output=True, text=True, timeout=300)
+    assert dry.returncode == 0, dry.stderr
+    assert f"game dates {start} .. {end}" in dry.stdout and "would record 2 with rows" in dry.stdout
+    status = lambda: json.loads(subprocess.run([CLI, "status", "--date", str(start), "--json"], env=adopting, capture_output=True, text=True, timeout=300).stdout)  # noqa: E731
+    assert status()["complete"] == 0
+    done = subprocess.run([CLI, "adopt-warehouse"], env=adopting, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "nba_raw/player_boxscores: recorded 2 with rows" in done.stdout, done.stdout + done.stderr
+    assert status()["complete"] == 5
+
+
 def test_backfill_exits_nonzero_when_a_step_fails(league_copy, tmp_path):
     raw, summary = league_copy
     (raw / "reference" / "teams.csv").write_text("id,full_name\n1,Nobody\n")  # header lacks columns
