@@ -2,10 +2,10 @@
 storages (a new connection per operation) and with the pooled ones of nba_pipeline/instance/
 postgres.py. Starts its own PostgreSQL server on 127.0.0.1 (Debian `postgresql`).
 
-    python benchmarks/postgres_instance.py [--start 2025-10-01 --end 2025-10-23] [--raw-dir ../shared/data/nba]
+    python benchmarks/postgres_instance.py [--start 2025-10-01 --end 2025-10-23] [--only stock|pooled] [--raw-dir ../shared/data/nba]
 
-Prints, per storage: wall time of the run, PostgreSQL sessions opened (pg_stat_database.sessions)
-and materializations recorded.
+Prints, per storage: wall time of the run, PostgreSQL sessions opened (pg_stat_database.sessions),
+materializations, events stored and the database's size.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def main() -> None:
     ap.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2025, 10, 1))
     ap.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2025, 10, 23))
     ap.add_argument("--raw-dir", default=str(ROOT.parent / "shared" / "data" / "nba"))
+    ap.add_argument("--only", choices=["stock", "pooled"], help="run one storage only")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
 
@@ -51,6 +52,8 @@ def main() -> None:
     stock = {k: v for k, v in production.items() if k not in ("run_storage", "event_log_storage", "schedule_storage")}
     stock["storage"] = {"postgres": postgres_config}
     variants = {"dagster-postgres (stock)": stock, "pooled (nba_pipeline)": production}
+    if args.only:
+        variants = {k: v for k, v in variants.items() if args.only in k}
 
     root = Path(tempfile.mkdtemp(prefix="nba-pg-bench-"))
     server = PostgresServer(root).start()
@@ -75,8 +78,11 @@ def main() -> None:
             with server.connect("postgres") as con, con.cursor() as cur:
                 cur.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", [db])
                 sessions = cur.fetchone()[0] - before
+            with server.connect(db) as con, con.cursor() as cur:
+                cur.execute("SELECT count(*), pg_database_size(current_database()) FROM event_logs")
+                events, size = cur.fetchone()
             print(f"{name:26s} {seconds:6.1f} s  {sessions:6d} sessions  {summary.materializations} materializations  "
-                  f"{'ok' if summary.success else 'FAILED'}")
+                  f"{events} events  database {size / 2**20:.0f} MiB  {'ok' if summary.success else 'FAILED'}")
             shutil.rmtree(home, ignore_errors=True)
     finally:
         server.stop()
