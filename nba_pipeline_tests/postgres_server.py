@@ -11,9 +11,14 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 
 class Unavailable(RuntimeError):
@@ -107,3 +112,21 @@ class PostgresServer:
     def stop(self) -> None:
         if self.data.exists():
             self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+
+@contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """A server for a test, stopped and removed after it; the test is skipped, with the reason,
+    where none can be started."""
+    # not under pytest's tmp dir: that is private to this user, and the server may run as `postgres`
+    root = Path(tempfile.mkdtemp(prefix="nba-pg-"))
+    try:
+        server = PostgresServer(root).start()
+    except Unavailable as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"no PostgreSQL server here: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import dagster as dg
@@ -22,7 +20,7 @@ import yaml
 from dagster._core.instance.config import dagster_instance_config
 from dagster._core.instance.ref import InstanceRef
 
-from nba_pipeline_tests.postgres_server import PostgresServer, Unavailable
+from nba_pipeline_tests.postgres_server import running_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -141,18 +139,12 @@ def test_post_render_refuses_a_chart_it_does_not_know():
 
 
 def test_the_deployed_instance_runs_on_postgres_with_the_production_limits(monkeypatch):
-    root = Path(tempfile.mkdtemp(prefix="nba-pg-"))
-    try:
-        server = PostgresServer(root).start()
-    except Unavailable as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.skip(f"no PostgreSQL server here: {exc}")
-    try:
+    with running_postgres() as server:
         instance_yaml = yaml.safe_load(post_render(rendered_chart("127.0.0.1", server.port))[1]["data"]["dagster.yaml"])
         instance_yaml.pop("run_launcher")  # (it would load the cluster's config) the rest as deployed
         for storage in ("run_storage", "event_log_storage", "schedule_storage"):
             instance_yaml[storage]["config"]["postgres_db"]["username"] = server.user
-        home = root / "home"
+        home = server.root / "home"
         home.mkdir()
         (home / "dagster.yaml").write_text(yaml.safe_dump(instance_yaml))
         monkeypatch.setenv("DAGSTER_PG_PASSWORD", server.password)
@@ -162,9 +154,6 @@ def test_the_deployed_instance_runs_on_postgres_with_the_production_limits(monke
             assert concurrency.pool_config.default_pool_limit == PRODUCTION["concurrency"]["pools"]["default_limit"]
             assert concurrency.run_queue_config.max_concurrent_runs == PRODUCTION["concurrency"]["runs"]["max_concurrent_runs"]
             assert instance.run_monitoring_max_runtime_seconds == PRODUCTION["run_monitoring"]["max_runtime_seconds"]
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_the_values_set_what_the_code_reads():

@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from nba_pipeline.runner import run_backfill
 from nba_pipeline.schema import registered_tables
 from nba_pipeline.status import asset_status
 from nba_pipeline_tests.conftest import REAL_DATA, needs_real_data
-from nba_pipeline_tests.postgres_server import PostgresServer, Unavailable
+from nba_pipeline_tests.postgres_server import PostgresServer, running_postgres
 
 pytestmark = needs_real_data
 PRODUCTION = Path(__file__).resolve().parents[2] / "nba_pipeline" / "instance" / "dagster.production.yaml"
@@ -37,18 +36,8 @@ RANGE = (dt.date(2025, 10, 1), dt.date(2025, 10, 23))
 
 @pytest.fixture(scope="module")
 def postgres():
-    # not under pytest's tmp dir: that is private to this user, and the server runs as `postgres`
-    root = Path(tempfile.mkdtemp(prefix="nba-pg-"))
-    try:
-        server = PostgresServer(root).start()
-    except Unavailable as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.skip(f"no PostgreSQL server here: {exc}")
-    try:
+    with running_postgres() as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _production_home(home: Path, server: PostgresServer, db: str, monkeypatch) -> dict[str, str]:

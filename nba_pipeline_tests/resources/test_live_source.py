@@ -54,13 +54,19 @@ def live_at(server: FeedServer, archive: Path, when: dt.datetime, **kw) -> Clock
     )
 
 
+def morning_world(root: Path) -> ReplayWorld:
+    """The real data as it stood on the morning of DAY: earlier results, the day's odds snapshot."""
+    world = ReplayWorld(REAL_DATA, root / "raw", DAY)
+    world.prepare()
+    world.morning_snapshot()
+    return world
+
+
 @pytest.fixture(scope="module")
 def day(tmp_path_factory):
     """The replayed day: odds archived by the live source that morning, then every game final."""
     root = tmp_path_factory.mktemp("live")
-    world = ReplayWorld(REAL_DATA, root / "raw", DAY)
-    world.prepare()
-    world.morning_snapshot()
+    world = morning_world(root)
     with FeedServer(world.out, ODDS_TIME) as server:
         morning = live_at(server, root / "archive", ODDS_TIME)
         props, _ = morning.player_points_props(DAY, DAY)
@@ -195,9 +201,7 @@ def test_a_wrong_key_is_not_retried_and_not_shown(day, tmp_path):
 
 def test_an_empty_slate_is_archived_and_yields_no_props(tmp_path):
     # the morning of 2025-11-05, but asked after the last game started: no events left
-    world = ReplayWorld(REAL_DATA, tmp_path / "raw", DAY)
-    world.prepare()
-    world.morning_snapshot()
+    world = morning_world(tmp_path)
     late = dt.datetime(2025, 11, 6, 4, 0, tzinfo=dt.timezone.utc)
     with FeedServer(world.out, late) as server:
         live = live_at(server, tmp_path / "archive", late)
@@ -209,9 +213,7 @@ def test_an_empty_slate_is_archived_and_yields_no_props(tmp_path):
 
 
 def test_a_postponed_game_leaves_the_slate_and_is_counted(tmp_path):
-    world = ReplayWorld(REAL_DATA, tmp_path / "raw", DAY)
-    world.prepare()
-    world.morning_snapshot()
+    world = morning_world(tmp_path)
     with FeedServer(world.out, ODDS_TIME) as server:
         live = live_at(server, tmp_path / "archive", ODDS_TIME)
         slate, _ = live.schedule(DAY, DAY)
