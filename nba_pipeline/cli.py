@@ -139,9 +139,9 @@ def cmd_adopt_warehouse(args) -> int:
     from nba_pipeline.runner import dagster_home
 
     home = dagster_home()
-    build_definitions()  # registers every table's schema
+    defs = build_definitions()
     with dg.DagsterInstance.get() as instance:
-        adoption = adopt_warehouse(instance, warehouse_io_manager(), args.start, args.end, dry_run=args.dry_run)
+        adoption = adopt_warehouse(defs, instance, warehouse_io_manager(), args.start, args.end, dry_run=args.dry_run)
     verb = "would record" if args.dry_run else "recorded"
     print(f"{adoption.source} -> event log of DAGSTER_HOME={home}, game dates {adoption.start} .. {adoption.end}")
     for t in adoption.tables:

@@ -52,6 +52,9 @@ def test_adopt_warehouse_records_what_another_instance_built(league_copy, tmp_pa
     done = subprocess.run([CLI, "adopt-warehouse"], env=adopting, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "nba_raw/player_boxscores: recorded 2 with rows" in done.stdout, done.stdout + done.stderr
     assert status()["complete"] == 5
+    # adopted history is the deployed code's: nothing to rebuild
+    stale = subprocess.run([CLI, "stale", "--json"], env=adopting, capture_output=True, text=True, timeout=300)
+    assert stale.returncode == 0 and json.loads(stale.stdout) == {"stale_partitions": 0, "groups": []}, stale.stdout
 
 
 def test_backfill_exits_nonzero_when_a_step_fails(league_copy, tmp_path):

@@ -9,6 +9,8 @@ A game date on which a table has no rows is not recorded: it may be a write that
 (incident 1), so a run must build it (if it is empty by nature, that run says so with its checks).
 Nothing is recorded twice: partitions the event log already has are left alone. Each recorded
 event says it was imported, from where, and its row count; its checks were never evaluated.
+Adopting says the warehouse is what the deployed code builds: each event carries the table's
+current code version (else `nba-pipeline stale` would call all history stale and rebuild it).
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class Adoption:
 
 
 def adopt_warehouse(
+    defs: dg.Definitions,
     instance: dg.DagsterInstance,
     io_manager: dg.ConfigurableIOManagerFactory,
     start: dt.date | None = None,
@@ -110,11 +113,11 @@ def adopt_warehouse(
     dates = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     dates = [d for d in dates if d.isoformat() in keys]
 
-    # upstream tables first: each imported materialization is then no older than its inputs', so
-    # nothing looks "updated since" to the automation conditions
-    order = {"nba_raw": 0, "nba_analytics": 1, "nba_precompute": 2, "nba_predictions": 3, "nba_exports": 4}
+    # upstream first, in the asset graph's order: each imported materialization is then newer than
+    # its inputs', so nothing looks "updated since" to the automation conditions or to `stale`
+    order = {key: i for i, key in enumerate(defs.resolve_asset_graph().toposorted_asset_keys)}
     report = []
-    for table in sorted(tables, key=lambda t: (order.get(t.dataset, 9), t.name)):
+    for table in sorted(tables, key=lambda t: order.get(t.asset_key, len(order))):
         rows = counts(table)
         done = instance.get_materialized_partitions(table.asset_key)
         adoption = TableAdoption(table.asset_key.to_user_string())
@@ -138,7 +141,7 @@ def adopt_warehouse(
                     description=f"imported from {counts.where}: {reason}",
                     metadata={"dagster/row_count": n, "nba_pipeline/imported_from": counts.where,
                               "nba_pipeline/import_reason": reason},
-                    tags={"nba_pipeline/imported": "true"},
+                    tags={"nba_pipeline/imported": "true", "dagster/code_version": table.code_version},
                 ))
         report.append(adoption)
     return Adoption(start, end, counts.where, report)

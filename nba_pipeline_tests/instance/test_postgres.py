@@ -18,6 +18,7 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from nba_pipeline.definitions import build_definitions
+from nba_pipeline.drift import stale_partitions
 from nba_pipeline.instance.adopt import adopt_warehouse
 from nba_pipeline.resources.exports import ExportsDirectory
 from nba_pipeline.resources.sources import FilesSource
@@ -123,7 +124,7 @@ def test_an_existing_warehouse_adopts_the_event_log(postgres, tmp_path, monkeypa
     _production_home(tmp_path / "home", postgres, "adopted", monkeypatch)
     io = NbaDuckDBIOManager(database=str(warehouse))
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path / "home"))) as instance:
-        adoption = adopt_warehouse(instance, io, start=RANGE[0], end=RANGE[1])
+        adoption = adopt_warehouse(defs, instance, io, start=RANGE[0], end=RANGE[1])
         assert (adoption.start, adoption.end) == RANGE
         games = _counts(warehouse, next(t for t in registered_tables() if t.name == "schedule"))
         for table in registered_tables():
@@ -145,8 +146,10 @@ def test_an_existing_warehouse_adopts_the_event_log(postgres, tmp_path, monkeypa
         assert pgs.recorded_off_days == 20 and pgs.recorded_with_rows == 2
         event = instance.get_latest_materialization_event(dg.AssetKey(["nba_raw", "schedule"]))
         assert event.asset_materialization.metadata["nba_pipeline/imported_from"].value == f"duckdb:{warehouse}"
+        # adopted history counts as the deployed code's: nothing stale to rebuild
+        assert stale_partitions(defs, instance) == []
         # a second import records nothing new
-        again = adopt_warehouse(instance, io, start=RANGE[0], end=RANGE[1])
+        again = adopt_warehouse(defs, instance, io, start=RANGE[0], end=RANGE[1])
         assert again.recorded == 0 and sum(t.already_recorded for t in again.tables) == adoption.recorded
         # the automation, evaluated the morning after, re-requests only the lost write's date
         result = dg.evaluate_automation_conditions(
