@@ -107,7 +107,10 @@ class FeedData:
         path = self.root / folder / f"{season}.csv"
         rows = [r for r in _rows(path) if r["SEASON_ID"][0] == digit and start <= _iso_date(r["GAME_DATE"]) <= end] if path.exists() else []
         if who == "T":
-            headers = [*(_rows_header(self.root / "team_game_logs" / "2024-25.csv")), "VIDEO_AVAILABLE"]
+            # the team log file is leaguegamelog's own format; the endpoint adds VIDEO_AVAILABLE
+            # (a season without a file still answers with the headers, as the API does)
+            header_file = path if path.exists() else next((self.root / "team_game_logs").glob("*.csv"))
+            headers = [*_rows_header(header_file), "VIDEO_AVAILABLE"]
             out = [[r.get(h, "1") if h in STRING_COLUMNS else _number(r.get(h, "1")) for h in headers] for r in rows]
             return self._result("LeagueGameLog", headers, out, q, "leaguegamelog")
         teams, players = self._teams(), self._players()
