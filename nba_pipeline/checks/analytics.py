@@ -11,8 +11,19 @@ import numpy as np
 import pandas as pd
 
 from nba_pipeline.analytics import tables
-from nba_pipeline.checks.common import day_counts, day_examples, game_day, in_range_check, rows_match, table_checks, team_game_keys
+from nba_pipeline.checks.common import (
+    day_counts,
+    day_examples,
+    disagreements,
+    game_day,
+    in_range_check,
+    long_problems,
+    rows_match,
+    table_checks,
+    team_game_keys,
+)
 from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck
+from nba_pipeline.checks.raw import player_sides_match_schedule, team_rows_match_schedule
 from nba_pipeline.raw import tables as raw
 
 WARN = dg.AssetCheckSeverity.WARN
@@ -159,6 +170,27 @@ def line_players_in_context(players: pd.DataFrame, props: pd.DataFrame, keys: Se
     }
 
 
+def team_context_mirrors(context: pd.DataFrame, schedule: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Reconciliation of a game's two pre-game rows: the sides are the schedule's, and what one
+    side's line gives the other takes (spread), while the implied team totals add up to the game
+    total. A sign error in deriving a side's line from the home spread shows here."""
+    c = context.reset_index(drop=True)
+    other = c.set_index(["game_id", "team"]).reindex(pd.MultiIndex.from_frame(c[["game_id", "opponent"]])).reset_index(drop=True)
+    s = schedule.set_index("game_id")
+    home_side = c["team"] == c["game_id"].map(s["home_team"])
+    lined = c["spread"].notna() & c["game_total"].notna()
+    facts = {
+        "is_home": (c["is_home"].astype(bool), home_side),
+        "opponent": (c["opponent"], pd.Series(np.where(home_side, c["game_id"].map(s["away_team"]), c["game_id"].map(s["home_team"])), dtype="string")),
+        "spread": (c["spread"].where(lined).round(3), (-other["spread"]).where(lined).round(3)),
+        "implied_team_total": (
+            (c["implied_team_total"] + other["implied_team_total"]).where(lined).round(3),
+            c["game_total"].where(lined).round(3),
+        ),
+    }
+    return disagreements(c, long_problems(c, ["game_id", "team"], facts), keys, "team_games")
+
+
 # the tables' checks (evaluated inline by the analytics assets) ---------------------------------
 PGS = tables.player_game_summary.name
 player_game_summary_checks = table_checks(
@@ -174,6 +206,11 @@ player_game_summary_checks = table_checks(
             "reconciles_with_team_totals",
             "Per team-game, players' points sum to the team's points and players' minutes to 240 + 25 per overtime (rounding allowed for whole minutes).",
             lambda f, k: player_totals_reconcile(f[PGS], f["team_boxscores"], f["player_boxscores"], f["schedule"], k),
+        ),
+        PartitionCheck(
+            "sides_match_schedule",
+            "Each player's team plays in the game, and its home/away flag and opponent are the schedule's.",
+            lambda f, k: player_sides_match_schedule(f[PGS], f["schedule"], k),
         ),
     ],
     reads=[raw.player_boxscores, raw.team_boxscores, raw.schedule],
@@ -199,6 +236,11 @@ team_offense_game_summary_checks = table_checks(
             "minutes_match_overtime",
             "Team minutes equal 240 + 25 per overtime period, within the rounding of players' whole minutes.",
             lambda f, k: team_minutes_match_overtime(f[OFF], f[PGS], k),
+        ),
+        PartitionCheck(
+            "matches_schedule",
+            "Each final game's two rows agree with the schedule: side (home/away, opponent), points (the schedule's score) and winner.",
+            lambda f, k: team_rows_match_schedule(f[OFF], f["schedule"], k),
         ),
     ],
     reads=[raw.schedule, tables.player_game_summary],
@@ -228,6 +270,11 @@ upcoming_team_game_context_checks = table_checks(
             lambda f, k: rows_match(f[UTC], team_game_keys(f["schedule"], final_only=False), ["game_date", "game_id", "team"], k),
         ),
         in_range_check(tables.upcoming_team_game_context),
+        PartitionCheck(
+            "sides_mirror",
+            "A game's two rows: sides as in the schedule, spreads opposite, implied team totals adding up to the game total.",
+            lambda f, k: team_context_mirrors(f[UTC], f["schedule"], k),
+        ),
     ],
     reads=[raw.schedule],
 )

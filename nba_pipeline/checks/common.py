@@ -178,3 +178,47 @@ def write_checked(
     table = checks.table
     yield dg.Output(df, output_name=context.assets_def.get_output_name_for_asset_key(table.asset_key))
     yield from checks.evaluate(context, {table.name: table.conform(df), **(reads or {})})
+
+
+def disagreements(compared: pd.DataFrame, problems: pd.DataFrame, keys: Sequence[str], what: str) -> Outcomes:
+    """Outcomes of a reconciliation: `compared` are the rows checked (with game_date), `problems`
+    one row per disagreeing fact (game_date, the row's key columns, `column`, `stored`, `source`).
+    Fails a date with any problem; the description says in one line what disagreed."""
+    n_compared, n_bad = day_counts(compared), day_counts(problems)
+    shown = [c for c in problems.columns if c != "game_date"]
+    examples = day_examples(problems, shown)
+    by_column = (
+        problems.groupby([game_day(problems), "column"]).size() if len(problems) else pd.Series(dtype="int64")
+    )
+    out = {}
+    for k in keys:
+        bad = n_bad.get(k, 0)
+        columns = {c: int(n) for (d, c), n in by_column.items() if d == k} if bad else {}
+        out[k] = Outcome(
+            passed=not bad,
+            metadata={
+                f"{what}_compared": n_compared.get(k, 0),
+                "disagreements": bad,
+                "disagreements_by_column": dg.MetadataValue.json(columns),
+                "examples": dg.MetadataValue.json(examples.get(k, [])),
+            },
+            description=None if not bad else f"{k}: {bad} disagreement(s) ({', '.join(f'{c} {n}' for c, n in columns.items())}), e.g. {examples[k][0]}",
+        )
+    return out
+
+
+def long_problems(df: pd.DataFrame, key: Sequence[str], checks: Mapping[str, tuple[pd.Series, pd.Series]]) -> pd.DataFrame:
+    """The rows of `df` where a stated value differs from its source, one row per (row, column):
+    `checks` maps a column name to (stored values, values per the source), aligned with `df`."""
+    parts = []
+    for column, (stored, source) in checks.items():
+        differ = ~((stored == source) | (stored.isna() & source.isna())).fillna(False).astype(bool)
+        if differ.any():
+            rows = df.loc[differ, ["game_date", *key]].copy()
+            rows["column"] = column
+            rows["stored"] = stored[differ].astype(str).to_numpy()
+            rows["source"] = source[differ].astype(str).to_numpy()
+            parts.append(rows)
+    if not parts:
+        return pd.DataFrame(columns=["game_date", *key, "column", "stored", "source"])
+    return pd.concat(parts, ignore_index=True)

@@ -12,7 +12,16 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from nba_pipeline.checks.common import day_counts, day_examples, game_day, rows_match, table_checks, team_game_keys
+from nba_pipeline.checks.common import (
+    day_counts,
+    day_examples,
+    disagreements,
+    game_day,
+    long_problems,
+    rows_match,
+    table_checks,
+    team_game_keys,
+)
 from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck
 from nba_pipeline.raw import tables
 from nba_pipeline.raw.transforms import COUNT_STATS
@@ -65,6 +74,56 @@ def team_points_match_player_points(teams: pd.DataFrame, players: pd.DataFrame, 
         )
         for key in keys
     }
+
+
+def team_rows_match_schedule(teams: pd.DataFrame, schedule: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Reconciliation: the rows of each final game state what the schedule states: the side
+    (is_home, opponent), the team's points and the opponent's (the schedule's score), the winner
+    and, where the table has it, the margin (plus/minus). Used for every table with team-game rows
+    (raw team box scores, the analytics team summaries); rows of games not final in the schedule
+    are `rows_match`'s subject, not this one's."""
+    s = schedule[schedule["status"] == "final"].set_index("game_id")
+    t = teams[teams["game_id"].isin(s.index)].reset_index(drop=True)
+    home, away = t["game_id"].map(s["home_team"]), t["game_id"].map(s["away_team"])
+    home_side = t["team"] == home
+    own = pd.Series(np.where(home_side, t["game_id"].map(s["home_points"]), t["game_id"].map(s["away_points"])), dtype="float64")
+    opp = pd.Series(np.where(home_side, t["game_id"].map(s["away_points"]), t["game_id"].map(s["home_points"])), dtype="float64")
+    facts = {
+        "team": (t["team"], t["team"].where(home_side | (t["team"] == away))),
+        "is_home": (t["is_home"].astype(bool), home_side),
+        "opponent": (t["opponent"], pd.Series(np.where(home_side, away, home), dtype="string")),
+        "points": (t["points"].astype("float64"), own),
+        "win": (t["win"].astype(bool), own > opp),
+    }
+    if "plus_minus" in t.columns:
+        facts["plus_minus"] = (t["plus_minus"].astype("float64"), own - opp)
+    return disagreements(t, long_problems(t, ["game_id", "team"], facts), keys, "team_games")
+
+
+def plus_minus_matches_players(teams: pd.DataFrame, players: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Cross-source: five players are on the floor for every point, so a team's players' plus/minus
+    sums to five times the team's margin (exact in every team-game of the data's player logs)."""
+    sums = players.groupby(["game_id", "team"])["plus_minus"].sum()
+    idx = pd.MultiIndex.from_frame(teams[["game_id", "team"]])
+    player_pm = pd.Series(sums.reindex(idx).to_numpy(dtype="float64"), index=teams.index)
+    compared = teams[player_pm.notna()].reset_index(drop=True)
+    facts = {"plus_minus": (5 * compared["plus_minus"].astype("float64"), player_pm.dropna().reset_index(drop=True))}
+    return disagreements(compared, long_problems(compared, ["game_id", "team"], facts), keys, "team_games")
+
+
+def player_sides_match_schedule(players: pd.DataFrame, schedule: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Reconciliation: each player row's team plays in that game, and its home/away flag and
+    opponent are the schedule's."""
+    s = schedule.set_index("game_id")
+    p = players[players["game_id"].isin(s.index)].reset_index(drop=True)
+    home, away = p["game_id"].map(s["home_team"]), p["game_id"].map(s["away_team"])
+    home_side = p["team"] == home
+    facts = {
+        "team": (p["team"], p["team"].where(home_side | (p["team"] == away))),
+        "is_home": (p["is_home"].astype(bool), home_side),
+        "opponent": (p["opponent"], pd.Series(np.where(home_side, away, home), dtype="string")),
+    }
+    return disagreements(p, long_problems(p, ["game_id", "player_id"], facts), keys, "player_rows")
 
 
 # player box scores --------------------------------------------------------------------------------
@@ -207,9 +266,12 @@ TEAM_CHECKS = [
         lambda f, k: rows_match(f["team_boxscores"], team_game_keys(f["schedule"], final_only=True), ["game_date", "game_id", "team"], k),
     ),
     PartitionCheck("points_match_player_points", "Team points (team game log) equal the sum of its players' points (player game logs).", lambda f, k: team_points_match_player_points(f["team_boxscores"], f["player_boxscores"], k)),
+    PartitionCheck("matches_schedule", "Each final game's two rows agree with the schedule: side (home/away, opponent), points (the schedule's score), winner and margin (plus/minus).", lambda f, k: team_rows_match_schedule(f["team_boxscores"], f["schedule"], k)),
+    PartitionCheck("plus_minus_matches_players", "Five times a team's plus/minus equals the sum of its players' plus/minus (player game logs).", lambda f, k: plus_minus_matches_players(f["team_boxscores"], f["player_boxscores"], k)),
 ]
 PLAYER_CHECKS = [
     PartitionCheck("rows_cover_schedule", "Player rows exist for both teams of every final game the player feeds cover, and for no other game.", lambda f, k: player_rows_cover_schedule(f["player_boxscores"], f["schedule"], k)),
+    PartitionCheck("sides_match_schedule", "Each player row's team plays in the game, and its home/away flag and opponent are the schedule's.", lambda f, k: player_sides_match_schedule(f["player_boxscores"], f["schedule"], k)),
     PartitionCheck("matches_boxscore_feed", "Game logs and the independent box score feed agree (stat corrections of 1 allowed and reported).", lambda f, k: players_match_boxscore_feed(f["player_boxscores"], f["boxscore_feed"], k)),
 ]
 PROPS_CHECKS = [

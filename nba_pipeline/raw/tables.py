@@ -71,6 +71,7 @@ schedule = Table(
     ),
     grain=("game_id",),
     cluster_by=("home_team",),
+    code_version="2",  # 2: a side missing from the team logs scored the other side's points MINUS its plus/minus
 )
 
 team_boxscores = Table(

@@ -74,6 +74,11 @@ def _parse_matchup(df: pd.DataFrame, team_col: str) -> pd.DataFrame:
     )
 
 
+def opponent_points(points, plus_minus):
+    """The opponent's score from a side's points and plus/minus (= points - opponent's points)."""
+    return points - plus_minus
+
+
 def _check_teams(df: pd.DataFrame, column: str, known: Iterable[str]) -> None:
     fail_at(df, ~df[column].isin(set(known)), column, "unknown team (not in reference/teams.csv)")
 
@@ -138,15 +143,16 @@ def build_schedule(
     sched["home_team_id"] = sched["home_team"].map(abbr).astype("Int64")
     sched["away_team_id"] = sched["away_team"].map(abbr).astype("Int64")
     sched["status"] = "final"
-    # a missing side's score follows from the other side's points and plus/minus
+    # a missing side's score follows from the other side's: its plus/minus is its points minus
+    # the opponent's, so opponent = points - plus/minus
     hk = pd.MultiIndex.from_arrays([sched["game_id"], sched["home_team"]])
     ak = pd.MultiIndex.from_arrays([sched["game_id"], sched["away_team"]])
     hp = points.reindex(hk).to_numpy(dtype="float64")
     ap = points.reindex(ak).to_numpy(dtype="float64")
     hpm = pm.reindex(hk).to_numpy(dtype="float64")
     apm = pm.reindex(ak).to_numpy(dtype="float64")
-    sched["home_points"] = pd.array(np.where(np.isnan(hp), ap + apm, hp)).astype("Int64")
-    sched["away_points"] = pd.array(np.where(np.isnan(ap), hp + hpm, ap)).astype("Int64")
+    sched["home_points"] = pd.array(np.where(np.isnan(hp), opponent_points(ap, apm), hp)).astype("Int64")
+    sched["away_points"] = pd.array(np.where(np.isnan(ap), opponent_points(hp, hpm), ap)).astype("Int64")
     minutes = logs.groupby("GAME_ID")["MIN"].max().reindex(sched["game_id"]).to_numpy()
     sched["overtime_periods"] = pd.array(
         np.maximum(0, np.round((minutes.astype(float) - 240) / 25)).astype("int64")
@@ -301,6 +307,7 @@ def build_team_boxscores(
             "minutes": logs["MIN"],
             **{new: logs[old] for old, new in _COUNT_COLS.items()},
             "plus_minus": logs["PLUS_MINUS"],
+            "win": logs["WL"].map({"W": True, "L": False}).astype("boolean"),
             "source": "team_game_log",
         }
     )
@@ -329,7 +336,9 @@ def build_team_boxscores(
     home = teams["game_id"].map(sched["home_team"])
     teams["is_home"] = teams["team"] == home
     teams["opponent"] = np.where(teams["is_home"], teams["game_id"].map(sched["away_team"]), home)
-    teams["win"] = teams["plus_minus"] > 0
+    # the logs state W/L; a side summed from player rows (or a log without W/L) won if it
+    # outscored its opponent (the `scores_match_schedule` check reconciles both with the scores)
+    teams["win"] = teams["win"].fillna(pd.Series(teams["points"] > opp_points, index=teams.index)).astype(bool)
     return tables.team_boxscores.conform(teams.sort_values(["game_date", "game_id", "is_home"]))
 
 

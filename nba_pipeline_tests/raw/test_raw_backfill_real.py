@@ -52,7 +52,7 @@ def test_status_reports_every_asset_from_the_event_log(backfilled):
     rows = {a: r for a, r in every.items() if a.startswith("nba_raw/")}
     assert set(rows) == {f"nba_raw/{t}" for t in ("schedule", "team_boxscores", "player_boxscores", "player_points_props", "game_lines")}
     assert {r["state"] for a, r in every.items() if a not in rows} == {"missing"}  # only raw was selected
-    assert all(r["state"] == "materialized" and r["code_version"] == "1" for r in rows.values())
+    assert all(r["state"] == "materialized" and r["code_version"] == r["current_code_version"] for r in rows.values())
     assert rows["nba_raw/schedule"]["row_count"] == 6 and rows["nba_raw/team_boxscores"]["row_count"] == 12
     assert all(c["status"] == "passed" for c in rows["nba_raw/player_boxscores"]["checks"])
     assert rows["nba_raw/player_boxscores"]["complete"]
@@ -70,3 +70,21 @@ def test_off_day_partition_materializes_zero_rows_and_passes(tmp_path, instance)
     rows = {r["asset"]: r for r in asset_status(defs, instance, "2024-12-24") if r["asset"].startswith("nba_raw/")}
     assert len(rows) == 5 and all(r["row_count"] == 0 and r["state"] == "materialized" for r in rows.values())
     assert query(db, "SELECT count(*) FROM nba_raw.player_boxscores") == [(0,)]
+
+
+def test_schedule_scores_equal_the_team_box_scores(backfilled):
+    """The 2025-26 team logs list one side per game: its score follows from the other side's
+    points minus its plus/minus (once summed: 147 of 147 games had the winner flipped)."""
+    _, _, db, summary = backfilled
+    assert query(db, "SELECT home_team, home_points, away_team, away_points FROM nba_raw.schedule WHERE game_id='0022500001'") == [
+        ("OKC", 125, "HOU", 124)
+    ]
+    mismatches = query(
+        db,
+        """SELECT count(*) FROM nba_raw.schedule s JOIN nba_raw.team_boxscores t USING (game_id)
+           WHERE t.points <> CASE WHEN t.is_home THEN s.home_points ELSE s.away_points END
+              OR t.win <> (CASE WHEN t.is_home THEN s.home_points > s.away_points ELSE s.away_points > s.home_points END)""",
+    )
+    assert mismatches == [(0,)]
+    # and the blocking reconciliation checks say so per date
+    assert not [f for f in summary.checks_failed if "matches_schedule" in f or "plus_minus" in f or "sides_match" in f]
