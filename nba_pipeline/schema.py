@@ -50,6 +50,12 @@ _BIGQUERY_TYPES = {
 # at most this many violations are spelled out in an error; the rest are counted
 MAX_REPORTED_VIOLATIONS = 20
 
+# American odds: -110 risks 110 to win 100, +150 risks 100 to win 150; nothing lies strictly between
+# -100 and +100 (even money is +/-100). Beyond 20000 (a 99.5% favourite) no book posts a two-way price;
+# the data's extremes are -13500 (a first-half moneyline) and +3300.
+MAX_AMERICAN_ODDS = 20_000
+AMERICAN_ODDS_RANGE = f"-{MAX_AMERICAN_ODDS} .. -100 or +100 .. +{MAX_AMERICAN_ODDS}"
+
 
 @dataclass(frozen=True)
 class Check:
@@ -58,7 +64,7 @@ class Check:
     rule is also evaluated here, vectorised, so a plainly valid frame needs no pandera at all
     (importing pandera alone costs ~0.15 s of every CLI run, measured)."""
 
-    kind: Literal["isin", "ge", "in_range", "str_matches"]
+    kind: Literal["isin", "ge", "in_range", "str_matches", "american_odds"]
     args: tuple
 
     @classmethod
@@ -77,8 +83,13 @@ class Check:
     def str_matches(cls, pattern: str) -> Check:
         return cls("str_matches", (pattern,))
 
-    def passes(self, s: pd.Series) -> bool:
-        """True if every non-null value satisfies the rule (pandera ignores nulls alike)."""
+    @classmethod
+    def american_odds(cls) -> Check:
+        """A sportsbook price: <= -100 or >= +100, at most MAX_AMERICAN_ODDS either way."""
+        return cls("american_odds", (MAX_AMERICAN_ODDS,))
+
+    def valid(self, s: pd.Series) -> pd.Series:
+        """Per value: satisfies the rule (nulls do: pandera ignores them alike)."""
         v = s.dropna()
         if self.kind == "isin":
             ok = v.isin(self.args[0])
@@ -86,16 +97,30 @@ class Check:
             ok = v >= self.args[0]
         elif self.kind == "in_range":
             ok = (v >= self.args[0]) & (v <= self.args[1])
+        elif self.kind == "american_odds":
+            ok = _is_american_odds(v, self.args[0])
         else:
             ok = v.astype(str).str.match(self.args[0])
-        return bool(ok.all())
+        return ok.astype(bool).reindex(s.index, fill_value=True)
+
+    def passes(self, s: pd.Series) -> bool:
+        """True if every non-null value satisfies the rule."""
+        return bool(self.valid(s).all())
 
     def to_pandera(self) -> pa.Check:
         import pandera.pandas as pa
 
         if self.kind == "isin":
             return pa.Check.isin(list(self.args[0]))
+        if self.kind == "american_odds":
+            limit = self.args[0]
+            return pa.Check(lambda s: _is_american_odds(s, limit), name=f"american_odds({AMERICAN_ODDS_RANGE})")
         return getattr(pa.Check, self.kind)(*self.args)
+
+
+def _is_american_odds(v: pd.Series, limit: float) -> pd.Series:
+    a = v.astype("float64").abs()
+    return (a >= 100) & (a <= limit)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from nba_pipeline.checks.common import (
 )
 from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck
 from nba_pipeline.raw import tables
-from nba_pipeline.raw.transforms import COUNT_STATS
+from nba_pipeline.raw.transforms import COUNT_STATS, WITHHELD_PRICES
+from nba_pipeline.schema import AMERICAN_ODDS_RANGE
 
 WARN = dg.AssetCheckSeverity.WARN
 MAX_LISTED = 20
@@ -247,6 +248,25 @@ def odds_cover_schedule(odds: pd.DataFrame, schedule: pd.DataFrame, keys: Sequen
     }
 
 
+def prices_valid(withheld: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Every sportsbook price of the date was a price (American odds); those that were not were
+    withheld by the source (stored as null) and are listed here by file, line and column."""
+    n, examples = day_counts(withheld), day_examples(withheld, ["file", "line", "column", "value"])
+    out = {}
+    for key in keys:
+        bad = n.get(key, 0)
+        shown = examples.get(key, [])
+        out[key] = Outcome(
+            passed=not bad,
+            metadata={"prices_withheld": bad, "withheld": dg.MetadataValue.json(shown)},
+            description=None if not bad else (
+                f"{key}: {bad} price(s) not valid American odds ({AMERICAN_ODDS_RANGE}) withheld, e.g. "
+                + "; ".join(f"{f} line {ln} {c} {v}" for f, ln, c, v in shown[:3])
+            ),
+        )
+    return out
+
+
 # check definitions --------------------------------------------------------------------------------
 # (no "keys not null" check: the schema refuses a null key before the write and the warehouse
 # columns are NOT NULL, so such a check could never fail)
@@ -255,6 +275,10 @@ def odds_cover_schedule(odds: pd.DataFrame, schedule: pd.DataFrame, keys: Sequen
 # grain uniqueness is not a check here: the write enforces it (a duplicate key fails the step with
 # nothing written), so a check on the written frame could never fail; that a re-materialization
 # replaces its partitions rather than appending is the warehouse tests' subject
+_PRICES_VALID = (
+    f"Every price in the feed is American odds ({AMERICAN_ODDS_RANGE}); any other value is withheld "
+    "(stored as null) and listed by file, line and column."
+)
 SCHEDULE_CHECKS = [
     PartitionCheck("final_games_have_scores", "Every final game has both scores and a winner.", lambda f, k: final_games_have_scores(f["schedule"], k)),
 ]
@@ -277,9 +301,11 @@ PLAYER_CHECKS = [
 PROPS_CHECKS = [
     PartitionCheck("names_matched", f"At most {MAX_UNMATCHED_NAME_SHARE:.0%} of prop rows have a player name matching no NBA player.", lambda f, k: props_names_matched(f["player_points_props"], k), blocking=False, severity=WARN),
     PartitionCheck("covers_schedule", "Every game of the date has player points props.", lambda f, k: odds_cover_schedule(f["player_points_props"], f["schedule"], k), blocking=False, severity=WARN),
+    PartitionCheck("prices_valid", _PRICES_VALID, lambda f, k: prices_valid(f[WITHHELD_PRICES], k), blocking=False, severity=WARN),
 ]
 LINES_CHECKS = [
     PartitionCheck("covers_schedule", "Every game of the date has game lines.", lambda f, k: odds_cover_schedule(f["game_lines"], f["schedule"], k), blocking=False, severity=WARN),
+    PartitionCheck("prices_valid", _PRICES_VALID, lambda f, k: prices_valid(f[WITHHELD_PRICES], k), blocking=False, severity=WARN),
 ]
 
 

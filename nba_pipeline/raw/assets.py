@@ -13,6 +13,7 @@ from nba_pipeline.checks.common import TableChecks, write_checked
 from nba_pipeline.layer import record_partitions, table_asset_kwargs
 from nba_pipeline.partitions import partition_date_range
 from nba_pipeline.raw import tables
+from nba_pipeline.raw.transforms import WITHHELD_PRICES
 from nba_pipeline.resources.sources import NbaSource
 
 GROUP = "nba_raw"
@@ -55,18 +56,28 @@ def player_boxscores(context: dg.AssetExecutionContext, nba_source: NbaSource, s
     yield from write_checked(context, checks.player_boxscores_checks, df, {SCHEDULE: schedule, "boxscore_feed": feed})
 
 
+def _withheld(facts: dict) -> pd.DataFrame:
+    """The prices the source withheld (not American odds): for the `prices_valid` check; only
+    their count goes to the materialization's metadata."""
+    withheld = facts.pop(WITHHELD_PRICES)
+    facts["prices_withheld"] = len(withheld)
+    return withheld
+
+
 @dg.asset(**raw_asset_kwargs(checks.player_points_props_checks, ins=_SAME_DAY_SCHEDULE))
 def player_points_props(context: dg.AssetExecutionContext, nba_source: NbaSource, schedule: pd.DataFrame):
     df, facts = nba_source.player_points_props(*partition_date_range(context))
+    withheld = _withheld(facts)
     df = record_partitions(context, tables.player_points_props, df, facts)
-    yield from write_checked(context, checks.player_points_props_checks, df, {SCHEDULE: schedule})
+    yield from write_checked(context, checks.player_points_props_checks, df, {SCHEDULE: schedule, WITHHELD_PRICES: withheld})
 
 
 @dg.asset(**raw_asset_kwargs(checks.game_lines_checks, ins=_SAME_DAY_SCHEDULE))
 def game_lines(context: dg.AssetExecutionContext, nba_source: NbaSource, schedule: pd.DataFrame):
     df, facts = nba_source.game_lines(*partition_date_range(context))
+    withheld = _withheld(facts)
     df = record_partitions(context, tables.game_lines, df, facts)
-    yield from write_checked(context, checks.game_lines_checks, df, {SCHEDULE: schedule})
+    yield from write_checked(context, checks.game_lines_checks, df, {SCHEDULE: schedule, WITHHELD_PRICES: withheld})
 
 
 RAW_ASSETS = [schedule, team_boxscores, player_boxscores, player_points_props, game_lines]

@@ -71,9 +71,12 @@ def read_feed(path: Path, fields: Sequence[Field], rows: RowRange | RowSet | Non
     With `rows`, its field is converted (and checked) on every row, the other fields only on the
     rows kept: a run over one date of a season file converts that date's rows, and a bad value
     fails the runs over its own date, not every run that opens the file."""
+    _check_ends_with_newline(path)
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise _decode_error(path) from None
+    except pd.errors.ParserError as exc:
         raise FeedError(path, _parser_error_line(exc), None, f"unreadable CSV: {exc}") from None
     except pd.errors.EmptyDataError:
         raise FeedError(path, 1, None, "file is empty (no header)") from None
@@ -210,6 +213,41 @@ def _check_row_widths(path: Path, width: int) -> None:
                 raise FeedError(
                     path, lineno, None, f"row has {len(row)} fields, header has {width}"
                 )
+
+
+def _check_ends_with_newline(path: Path) -> None:
+    """Every feed writer ends a file with a newline; a file that ends inside a line was cut short
+    (an interrupted download or copy) and its last value may be a fragment (`-112.0` cut to `-1`),
+    so the whole file is refused rather than its rows taken as complete."""
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        if fh.tell() == 0:
+            return
+        fh.seek(-1, 2)
+        if fh.read(1) == b"\n":
+            return
+        fh.seek(0)
+        lines = fh.read().count(b"\n") + 1
+    raise FeedError(path, lines, None, "the file ends inside this line (no final newline): cut short by an interrupted "
+                    "download or write? nothing is read from it")
+
+
+def _decode_error(path: Path) -> FeedError:
+    """The line and column of the first byte that is not UTF-8 (pandas reports a chunk offset)."""
+    data = Path(path).read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        header = next(csv.reader([data[: data.find(b"\n")].decode("utf-8", errors="replace")]))
+        before = data[start : exc.start].decode("utf-8", errors="replace")
+        field = len(next(csv.reader([before]), [""])) - 1 if before else 0
+        column = header[field] if 0 <= field < len(header) else None
+        bad = data[exc.start : exc.end]
+        return FeedError(path, line, column, f"not UTF-8: byte(s) {bad.hex(' ')} at character {len(before) + 1} of the line "
+                         "(a file saved in another encoding, e.g. Latin-1?)")
+    return FeedError(path, None, None, "not UTF-8")
 
 
 def _parser_error_line(exc: Exception) -> int | None:

@@ -1,7 +1,7 @@
 """Declared schemas of the `nba_raw` tables."""
 
 
-from nba_pipeline.schema import Check, Column, Table, register
+from nba_pipeline.schema import AMERICAN_ODDS_RANGE, Check, Column, Table, register
 
 DATASET = "nba_raw"
 
@@ -9,6 +9,13 @@ SEASON_TYPES = ("preseason", "regular", "all_star", "playoffs", "play_in", "cup_
 _GAME_ID = (Check.str_matches(r"^\d{10}$"),)
 _TEAM = (Check.str_matches(r"^[A-Z]{3}$"),)
 _NON_NEG = (Check.ge(0),)
+# a price is a price: the write refuses any other value; the sources withhold such a quote's price
+# (null), and the table's `prices_valid` check lists it by file, line and column
+_ODDS = (Check.american_odds(),)
+
+
+def _price(name: str, description: str) -> Column:
+    return Column(name, "float", f"{description}: American odds, {AMERICAN_ODDS_RANGE}; null if not quoted or not a valid price", nullable=True, checks=_ODDS)
 
 
 def _game_cols() -> tuple[Column, ...]:
@@ -161,8 +168,8 @@ player_points_props = Table(
         ),
         Column("bookmaker", "string", "sportsbook key"),
         Column("line", "float", "points line", checks=(Check.in_range(0, 100),)),
-        Column("over_odds", "float", "American odds for the over", nullable=True),
-        Column("under_odds", "float", "American odds for the under", nullable=True),
+        _price("over_odds", "price of the over"),
+        _price("under_odds", "price of the under"),
     ),
     grain=("snapshot_time", "event_id", "bookmaker", "odds_player_name", "line"),
     cluster_by=("player_id",),
@@ -181,14 +188,14 @@ game_lines = Table(
         Column("commence_time", "timestamp", "tip-off time (UTC)"),
         Column("home_team", "string", "home team abbreviation", checks=_TEAM),
         Column("away_team", "string", "away team abbreviation", checks=_TEAM),
-        Column("home_moneyline", "float", "American odds, home win", nullable=True),
-        Column("away_moneyline", "float", "American odds, away win", nullable=True),
-        Column("home_spread", "float", "home team spread (negative: favoured)", nullable=True),
-        Column("total", "float", "game total points line", nullable=True),
-        Column("fh_home_moneyline", "float", "first half, home", nullable=True),
-        Column("fh_away_moneyline", "float", "first half, away", nullable=True),
-        Column("fh_home_spread", "float", "first half home spread", nullable=True),
-        Column("fh_total", "float", "first half total", nullable=True),
+        _price("home_moneyline", "home win"),
+        _price("away_moneyline", "away win"),
+        Column("home_spread", "float", "home team spread (negative: favoured)", nullable=True, checks=(Check.in_range(-50, 50),)),
+        Column("total", "float", "game total points line", nullable=True, checks=(Check.in_range(100, 350),)),
+        _price("fh_home_moneyline", "first half, home win"),
+        _price("fh_away_moneyline", "first half, away win"),
+        Column("fh_home_spread", "float", "first half home spread", nullable=True, checks=(Check.in_range(-30, 30),)),
+        Column("fh_total", "float", "first half total", nullable=True, checks=(Check.in_range(50, 175),)),
     ),
     grain=("event_id", "bookmaker", "snapshot_time"),
     cluster_by=("home_team",),

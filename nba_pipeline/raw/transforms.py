@@ -8,15 +8,17 @@ Problems with a specific feed row raise FeedError naming that row's file, line a
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from nba_pipeline.partitions import GAME_TIMEZONE
 from nba_pipeline.raw import tables
-from nba_pipeline.raw.feeds import FILE, LINE, fail_at
+from nba_pipeline.raw.feeds import FILE, LINE, FeedError, fail_at
 from nba_pipeline.raw.formats import BOXSCORE_STATS
 from nba_pipeline.raw.names import match_player_names
+from nba_pipeline.schema import Table, TableSchemaViolation
 
 SEASON_TYPE_BY_DIGIT = {
     "1": "preseason",
@@ -26,6 +28,8 @@ SEASON_TYPE_BY_DIGIT = {
     "5": "play_in",
     "6": "cup_final",
 }
+# the facts key of the prices a builder withheld (a frame for the `prices_valid` check, not metadata)
+WITHHELD_PRICES = "withheld_prices"
 # all-star games are exhibitions between ad-hoc teams that are not NBA franchises
 UNSUPPORTED_SEASON_TYPES = {"all_star"}
 
@@ -81,6 +85,60 @@ def opponent_points(points, plus_minus):
 
 def _check_teams(df: pd.DataFrame, column: str, known: Iterable[str]) -> None:
     fail_at(df, ~df[column].isin(set(known)), column, "unknown team (not in reference/teams.csv)")
+
+
+def validated_rows(table: Table, out: pd.DataFrame) -> pd.DataFrame:
+    """`out` conformed to `table` and validated against its declared schema while each row still
+    knows the feed row it came from (`_file`, `_line`; null for rows built from several): a bad
+    value or a repeated grain key fails here naming the file, line and column, not a row of a
+    frame. The warehouse validates again at write, whatever the source."""
+    conformed = table.conform(out)
+    try:
+        table.validate(conformed)
+    except TableSchemaViolation as exc:
+        where = out[[FILE, LINE]].reset_index(drop=True) if FILE in out.columns else None
+        located = [v for v in exc.violations if v.row is not None and where is not None and pd.notna(where.at[v.row, LINE])]
+        if not located:
+            raise
+        first = located[0]
+        problem, twins = first.problem, []
+        if problem.startswith("duplicate grain"):
+            twins = [int(where.at[v.row, LINE]) for v in located[1:] if v.problem == problem]
+            problem += f", again on line(s) {', '.join(map(str, twins[:5]))}"
+        more = len(exc.violations) - 1 - len(twins)
+        raise FeedError(
+            where.at[first.row, FILE], int(where.at[first.row, LINE]), first.column,
+            f"{problem} (table {table.qualified_name}, partition {first.partition}, nothing written"
+            + (f"; {more} more violation(s))" if more else ")"),
+        ) from None
+    return conformed
+
+
+def withhold_invalid_prices(out: pd.DataFrame, table: Table) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sportsbook prices that are not American odds (see `Check.american_odds`) are withheld: set
+    to null, so nothing reads them as a price, and returned (game date, file, line, column, value)
+    for the table's `prices_valid` check. The quote's other fields stay: one book's bad price does
+    not fail a day of lines, nor drop a game's spread and total (the 2024-25 consensus game lines
+    hold ten such medians: -3.0, -1.5, -1.0...)."""
+    withheld = []
+    out = out.copy()
+    for col in table.columns:
+        for check in col.checks:
+            if check.kind != "american_odds":
+                continue
+            bad = ~check.valid(out[col.name])
+            if bad.any():
+                withheld.append(pd.DataFrame({
+                    "game_date": out.loc[bad, "game_date"],
+                    "file": out.loc[bad, FILE].map(lambda f: Path(f).name),
+                    "line": out.loc[bad, LINE].astype("int64"),
+                    "column": col.name,
+                    "value": out.loc[bad, col.name].astype("float64"),
+                }))
+                out.loc[bad, col.name] = np.nan
+    columns = {"game_date": "datetime64[ns]", "file": object, "line": "int64", "column": object, "value": "float64"}
+    rejected = pd.concat(withheld, ignore_index=True) if withheld else pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    return out, rejected.sort_values(["game_date", "file", "line"]).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -270,6 +328,8 @@ def build_player_boxscores(
             "minutes": logs["MIN"].astype("float64"),
             **{new: logs[old] for old, new in _COUNT_COLS.items()},
             "plus_minus": logs["PLUS_MINUS"],
+            FILE: logs[FILE],
+            LINE: logs[LINE],
         }
     )
     names = players.drop_duplicates("id").set_index("id")["full_name"]
@@ -289,7 +349,7 @@ def build_player_boxscores(
         out.loc[covered & out["starter"].isna(), "starter"] = False
         out["in_boxscore_feed"] = covered.to_numpy()
         facts["games_in_boxscore_feed"] = int(out.loc[covered, "game_id"].nunique())
-    return tables.player_boxscores.conform(out.sort_values(["game_date", "game_id", "team", "player_id"])), facts
+    return validated_rows(tables.player_boxscores, out.sort_values(["game_date", "game_id", "team", "player_id"])), facts
 
 
 def build_team_boxscores(
@@ -309,6 +369,8 @@ def build_team_boxscores(
             "plus_minus": logs["PLUS_MINUS"],
             "win": logs["WL"].map({"W": True, "L": False}).astype("boolean"),
             "source": "team_game_log",
+            FILE: logs[FILE],
+            LINE: logs[LINE],
         }
     )
     sides = pd.concat(
@@ -339,7 +401,7 @@ def build_team_boxscores(
     # the logs state W/L; a side summed from player rows (or a log without W/L) won if it
     # outscored its opponent (the `scores_match_schedule` check reconciles both with the scores)
     teams["win"] = teams["win"].fillna(pd.Series(teams["points"] > opp_points, index=teams.index)).astype(bool)
-    return tables.team_boxscores.conform(teams.sort_values(["game_date", "game_id", "is_home"]))
+    return validated_rows(tables.team_boxscores, teams.sort_values(["game_date", "game_id", "is_home"]))
 
 
 def prepare_boxscore_feed(feed: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
@@ -414,11 +476,15 @@ def build_player_points_props(
             "line": pts["line"],
             "over_odds": pts["over_odds"],
             "under_odds": pts["under_odds"],
+            FILE: pts[FILE],
+            LINE: pts[LINE],
         }
     )
     n = len(out)
-    out = out.drop_duplicates()
+    # the same quote listed twice is one quote; the same key quoted at two prices fails below
+    out = out.drop_duplicates(subset=[c for c in out.columns if c not in (FILE, LINE)])
     facts["duplicate_rows_dropped"] = n - len(out)
+    out, facts[WITHHELD_PRICES] = withhold_invalid_prices(out, tables.player_points_props)
     out["game_id"] = _game_ids(out, schedule)
     match = match_player_names(out["odds_player_name"], players)
     out["player_id"], out["player_name"], out["name_match"] = match.player_id, match.player_name, match.method
@@ -434,12 +500,12 @@ def build_player_points_props(
         }
     )
     out = out.sort_values(["game_date", "snapshot_time", "event_id", "odds_player_name", "bookmaker", "line"])
-    return tables.player_points_props.conform(out), facts
+    return validated_rows(tables.player_points_props, out), facts
 
 
 def build_game_lines(
     lines: pd.DataFrame, teams: pd.DataFrame, schedule: pd.DataFrame
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, dict]:
     """Consensus game lines (one snapshot per game); the game date is the Eastern date of tip-off
     (the feed's `line_date` is the UTC date and is not used)."""
     by_name = teams.set_index("full_name")["abbreviation"]
@@ -463,7 +529,11 @@ def build_game_lines(
             "fh_away_moneyline": lines["fh_ml_away"],
             "fh_home_spread": lines["fh_spread_line"],
             "fh_total": lines["fh_total_line"],
+            FILE: lines[FILE],
+            LINE: lines[LINE],
         }
     )
+    out, withheld = withhold_invalid_prices(out, tables.game_lines)
     out["game_id"] = _game_ids(out, schedule)
-    return tables.game_lines.conform(out.sort_values(["game_date", "commence_time", "event_id"]))
+    facts = {"games_without_game_id": int(out["game_id"].isna().sum()), WITHHELD_PRICES: withheld}
+    return validated_rows(tables.game_lines, out.sort_values(["game_date", "commence_time", "event_id"])), facts

@@ -246,8 +246,7 @@ class FeedSource(NbaSource):
 
     def game_lines(self, start: dt.date, end: dt.date) -> Frame:
         sched, _ = self.schedule(start, end)
-        lines = transforms.build_game_lines(self._game_line_rows(start, end), self.teams(), sched)
-        return lines, {"games_without_game_id": int(lines["game_id"].isna().sum())}
+        return transforms.build_game_lines(self._game_line_rows(start, end), self.teams(), sched)
 
 
 def _on_dates(df: pd.DataFrame, utc_column: str, start: dt.date, end: dt.date) -> pd.DataFrame:

@@ -77,8 +77,10 @@ def test_duplicate_grain_fails_the_write_and_writes_nothing(league_copy, tmp_pat
     result, db = _run(raw, tmp_path, instance, summary, select="key:nba_raw/schedule or key:nba_raw/player_boxscores")
     assert not result.success
     failure = " ".join(result.step_failures)
-    assert "table nba_raw.player_boxscores" in failure and "duplicate grain (game_id, player_id)" in failure
-    assert f"partition {summary['first_date']}" in failure and "nothing written" in failure
+    # named by the file and both lines, not by a row of a frame
+    assert f"{path}, line {line}, column None" not in failure
+    assert f"{path}, line {line}: duplicate grain (game_id, player_id)" in failure and f"again on line(s) {line + 1}" in failure
+    assert f"table nba_raw.player_boxscores, partition {summary['first_date']}, nothing written" in failure
     assert _no_materialization(instance, "player_boxscores")
     assert not table_exists(db, "nba_raw", "player_boxscores")
     assert query(db, "SELECT count(*) > 0 FROM nba_raw.schedule") == [(True,)]  # the good table landed
@@ -103,6 +105,6 @@ def test_incident_08_a_bad_row_is_named_and_nothing_is_written(league_copy, tmp_
     result, db = _run(raw, tmp_path, instance, summary, select="key:nba_raw/schedule or key:nba_raw/player_boxscores")
     assert not result.success
     failure = " ".join(result.step_failures)
-    assert "table nba_raw.player_boxscores" in failure
-    assert f"partition {summary['first_date']}" in failure and "column 'minutes': value 99.0 fails in_range(0, 70)" in failure
+    assert f"{path}, line {line}, column 'minutes': value 99.0 fails in_range(0, 70)" in failure
+    assert f"table nba_raw.player_boxscores, partition {summary['first_date']}, nothing written" in failure
     assert _no_materialization(instance, "player_boxscores") and not table_exists(db, "nba_raw", "player_boxscores")
