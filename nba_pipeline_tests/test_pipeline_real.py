@@ -34,6 +34,12 @@ ASSETS = 20
 FIRST_MODEL_WEEK = dt.date(2024, 12, 2)
 
 
+# the Eastern game dates of the ten consensus moneylines strictly between -100 and +100
+PRICELESS_CONSENSUS_DATES = {dt.date.fromisoformat(d) for d in (
+    "2024-10-23", "2024-10-24", "2024-12-03", "2024-12-19", "2025-01-29", "2025-02-28", "2025-03-29", "2025-05-03",
+)}
+
+
 def _days(start: dt.date, end: dt.date) -> int:
     return (end - start).days + 1
 
@@ -48,6 +54,10 @@ def _justified(failure: str) -> bool:
         return day < NEW_SEASON[0]  # the data has no player props for 2024-25
     if name == "nba_raw/game_lines:covers_schedule":
         return day >= NEW_SEASON[0]  # ... and no game lines for 2025-26
+    if name == "nba_raw/game_lines:prices_valid":
+        # the 2024-25 consensus lines hold ten moneylines that are medians of American odds across
+        # favourite and underdog prices (-3.0, -1.5, -1.0 ...), not prices: withheld, and listed
+        return day in PRICELESS_CONSENSUS_DATES
     if name == "nba_analytics/upcoming_player_game_context:roster_per_team_game":
         # the data's first games: no earlier games tell who plays for whom
         return dt.date(2024, 10, 22) <= day <= dt.date(2024, 10, 24)

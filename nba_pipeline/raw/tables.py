@@ -199,6 +199,7 @@ game_lines = Table(
     ),
     grain=("event_id", "bookmaker", "snapshot_time"),
     cluster_by=("home_team",),
+    code_version="2",  # 2: moneylines that are not American odds withheld (ten 2024-25 consensus medians)
 )
 
 RAW_TABLES = (schedule, team_boxscores, player_boxscores, player_points_props, game_lines)
