@@ -190,9 +190,14 @@ class FeedSource(NbaSource):
 
     def _build_schedule(self, start: dt.date, end: dt.date) -> Frame:
         logs, excluded = self._team_logs(start, end)
-        sched = transforms.build_schedule(
-            logs, self.teams(), self.player_feed_season_types, self._start_times(start, end)
-        )
+        # tip-off times come from the odds feeds; an unreadable odds file fails the props and game
+        # lines partitions (naming it), not the games: their times then come from the league
+        # schedule, and the schedule's metadata says why
+        try:
+            start_times, odds_unreadable = self._start_times(start, end), None
+        except FeedError as exc:
+            start_times, odds_unreadable = None, str(exc)
+        sched = transforms.build_schedule(logs, self.teams(), self.player_feed_season_types, start_times)
         league = self.read_league_schedule(start, end)
         league = league[(league["gameDateEst"] >= _to_ts(start)) & (league["gameDateEst"] <= _to_ts(end))]
         sched, pending = transforms.add_scheduled_games(
@@ -205,6 +210,7 @@ class FeedSource(NbaSource):
             "games_excluded_by_season_type": excluded,
             "games_without_player_feed": int((~sched["player_stats_expected"]).sum()),
             "games_with_start_time": int(sched["start_time_utc"].notna().sum()),
+            **({"start_times_without_odds_feeds": odds_unreadable} if odds_unreadable else {}),
         }
         return sched, facts
 
