@@ -15,9 +15,11 @@ always alert; WARN ones with NBA_ALERT_WARN=1.
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 
@@ -37,7 +39,11 @@ class AlertDeliveryError(Exception):
 
 
 class AlertNotifier(dg.ConfigurableResource):
-    """Sends alert messages to a webhook and/or a Slack channel."""
+    """Sends alert messages to a webhook and/or a Slack channel.
+
+    The webhook URL (its path or query usually holds a token) and the Slack token are secrets:
+    give them as `dg.EnvVar` (`notifier_from_env` does), or they are stored in the instance's job
+    snapshots; errors show the webhook's scheme and host only."""
 
     webhook_url: str | None = None
     slack_token: str | None = None
@@ -61,19 +67,23 @@ class AlertNotifier(dg.ConfigurableResource):
             self._post_slack(text)
 
     def _post_webhook(self, body: dict) -> None:
-        request = urllib.request.Request(
-            self.webhook_url, data=json.dumps(body, default=str).encode(), method="POST",
-            headers={"Content-Type": "application/json"},
-        )
+        shown = _shown_url(self.webhook_url)
+        try:
+            request = urllib.request.Request(
+                self.webhook_url, data=json.dumps(body, default=str).encode(), method="POST",
+                headers={"Content-Type": "application/json"},
+            )
+        except ValueError:  # its message quotes the whole URL
+            raise AlertDeliveryError(f"alert webhook {shown} (NBA_ALERT_WEBHOOK_URL) is not an http(s) URL") from None
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
                 status = response.status
         except urllib.error.HTTPError as exc:
-            raise AlertDeliveryError(f"alert webhook {self.webhook_url} answered HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise AlertDeliveryError(f"alert webhook {self.webhook_url} unreachable: {exc}") from None
+            raise AlertDeliveryError(f"alert webhook {shown} answered HTTP {exc.code} {exc.reason}") from None
+        except (urllib.error.URLError, TimeoutError, OSError, ValueError, http.client.HTTPException) as exc:
+            raise AlertDeliveryError(f"alert webhook {shown} unreachable: {_without(str(exc), self.webhook_url)}") from None
         if not 200 <= status < 300:
-            raise AlertDeliveryError(f"alert webhook {self.webhook_url} answered HTTP {status}")
+            raise AlertDeliveryError(f"alert webhook {shown} answered HTTP {status}")
 
     def _post_slack(self, text: str) -> None:
         from dagster_slack import SlackResource
@@ -88,13 +98,29 @@ class AlertNotifier(dg.ConfigurableResource):
         except SlackApiError as exc:
             raise AlertDeliveryError(f"Slack refused the alert: {exc.response.get('error')}") from None
         except OSError as exc:
-            raise AlertDeliveryError(f"Slack unreachable: {exc}") from None
+            raise AlertDeliveryError(f"Slack unreachable: {_without(str(exc), self.slack_token)}") from None
+
+
+def _shown_url(url: str) -> str:
+    """A URL as errors show it: scheme and host; the path and query may hold a token."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/***" if parts.scheme and parts.netloc else "***"
+
+
+def _without(text: str, secret: str) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def _secret_from_env(name: str) -> dg.EnvVar | None:
+    # only the variable's name goes into the resource's config (stored in every job snapshot);
+    # Dagster reads the value when a sensor tick initializes the resource. Unset: no destination.
+    return dg.EnvVar(name) if os.environ.get(name) else None
 
 
 def notifier_from_env() -> AlertNotifier:
     return AlertNotifier(
-        webhook_url=os.environ.get("NBA_ALERT_WEBHOOK_URL") or None,
-        slack_token=os.environ.get("NBA_SLACK_TOKEN") or None,
+        webhook_url=_secret_from_env("NBA_ALERT_WEBHOOK_URL"),
+        slack_token=_secret_from_env("NBA_SLACK_TOKEN"),
         slack_channel=os.environ.get("NBA_SLACK_CHANNEL") or None,
         include_warnings=os.environ.get("NBA_ALERT_WARN", "") in ("1", "true", "yes"),
     )

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
-from nba_pipeline.alerts import AlertDeliveryError, AlertNotifier, check_failure_alerts, run_failure_alerts
+from nba_pipeline.alerts import AlertDeliveryError, AlertNotifier, check_failure_alerts, notifier_from_env, run_failure_alerts
 
 P = dg.DailyPartitionsDefinition("2025-11-01", end_offset=1)
 BAD = {"2025-11-02"}  # the partition whose row count check fails
@@ -142,6 +142,59 @@ def test_an_unreachable_webhook_fails_the_tick(instance):
     materialize(instance, "2025-11-02")
     with pytest.raises(AlertDeliveryError, match="unreachable"):
         tick(instance, AlertNotifier(webhook_url="http://127.0.0.1:9/nothing-listens-here", timeout_seconds=2))
+
+
+TOKEN = "tok-8d1f0c"
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:9/services/T0/B0/" + TOKEN,  # nothing listens (discard port)
+    "http://127.0.0.1:9/hook?token=" + TOKEN,
+    "http://user:" + TOKEN + "@127.0.0.1:9/hook",
+    "hooks.example.com/services/" + TOKEN,  # no scheme
+    "http://127.0.0.1:notaport/" + TOKEN,
+])
+def test_a_failed_delivery_does_not_show_the_webhook_token(instance, url):
+    materialize(instance, "2025-11-02")
+    with pytest.raises(AlertDeliveryError) as err:
+        tick(instance, AlertNotifier(webhook_url=url, timeout_seconds=2))
+    assert TOKEN not in str(err.value) and "***" in str(err.value), str(err.value)
+
+
+def test_a_refused_delivery_shows_the_webhook_by_its_host_only(instance, receiver):
+    materialize(instance, "2025-11-02")
+    receiver.status = 404
+    with pytest.raises(AlertDeliveryError) as err:
+        tick(instance, AlertNotifier(webhook_url=f"{receiver.url}/services/{TOKEN}"))
+    assert str(err.value) == f"alert webhook {receiver.url}/*** answered HTTP 404 Not Found"
+
+
+@pytest.mark.parametrize("status", [200, 401])
+def test_slack_errors_do_not_show_the_token(instance, receiver, status):
+    materialize(instance, "2025-11-02")
+    receiver.status = status  # 200 answers {"ok": true}; 401 {"ok": false}: refused
+    api = f"{receiver.url}/api/" if status != 200 else "http://127.0.0.1:9/api/"
+    with pytest.raises(AlertDeliveryError, match="Slack (refused|unreachable)") as err:
+        tick(instance, AlertNotifier(slack_token=f"xoxb-{TOKEN}", slack_channel="#nba", slack_api_url=api, timeout_seconds=2))
+    assert TOKEN not in str(err.value)
+
+
+def test_secrets_from_the_environment_are_variables_read_at_each_tick(instance, receiver, monkeypatch):
+    """Only the variables' names are the resource's config (stored in the instance's job snapshots);
+    the sensor's tick reads the values."""
+    monkeypatch.setenv("NBA_ALERT_WEBHOOK_URL", f"{receiver.url}/hook/{TOKEN}")
+    monkeypatch.setenv("NBA_SLACK_TOKEN", f"xoxb-{TOKEN}")
+    monkeypatch.setenv("NBA_SLACK_CHANNEL", "#nba")
+    notifier = notifier_from_env()
+    assert (notifier.webhook_url.env_var_name, notifier.slack_token.env_var_name) == ("NBA_ALERT_WEBHOOK_URL", "NBA_SLACK_TOKEN")
+    materialize(instance, "2025-11-02")
+    monkeypatch.delenv("NBA_SLACK_TOKEN")  # the webhook only, this time
+    monkeypatch.delenv("NBA_SLACK_CHANNEL")
+    tick(instance, notifier_from_env())
+    assert receiver.posts[0][0] == f"/hook/{TOKEN}" and receiver.posts[0][1]["kind"] == "check_failures"
+    # unset: no destination (not a failure)
+    monkeypatch.delenv("NBA_ALERT_WEBHOOK_URL")
+    assert notifier_from_env().webhook_url is None and not notifier_from_env().configured
 
 
 def test_slack_gets_the_same_alert(instance, receiver):

@@ -282,10 +282,12 @@ class FeedServer:
     """Serves FeedData on 127.0.0.1 under /stats/... and /v4/sports/basketball_nba/...
 
     `faults[path]`: responses to give before the real one, each an HTTP status (with a JSON error
-    body; 429 carries Retry-After: 0) or 'malformed' (a 200 whose body is cut off)."""
+    body; 429 carries Retry-After: 0) or 'malformed' (a 200 whose body is cut off). The odds
+    endpoints answer 401 to any key but `api_key`."""
 
-    def __init__(self, root: Path, now: dt.datetime):
+    def __init__(self, root: Path, now: dt.datetime, api_key: str = API_KEY):
         self.data = FeedData(root, now)
+        self.api_key = api_key
         self.faults: dict[str, list] = defaultdict(list)
         self.hits: dict[str, int] = defaultdict(int)
         self.requests: list[str] = []
@@ -330,7 +332,7 @@ class FeedServer:
         d = self.data
         odds_prefix = "/v4/sports/basketball_nba/"
         if path.startswith(odds_prefix):
-            if q.get("apiKey") != API_KEY:
+            if q.get("apiKey") != self.api_key:
                 return 401, {}, json.dumps({"message": "API key is not valid", "error_code": "INVALID_KEY"}).encode()
             rest = path[len(odds_prefix):]
             if rest == "events":

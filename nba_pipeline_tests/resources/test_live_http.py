@@ -86,6 +86,24 @@ def test_other_errors_are_not_retried_and_the_key_is_redacted(server):
     assert "SECRET" not in str(err.value) and script.hits["/c"] == 1
 
 
+def test_a_connection_error_does_not_show_the_key():
+    # requests' connection errors quote the URL with its query, the key included (URL-encoded)
+    http, _ = _client(max_retries=0)
+    with pytest.raises(FeedRequestError, match="ConnectionError") as err:
+        http.get("http://127.0.0.1:9/odds", {"apiKey": "SECRET/key+1", "x": "1"}, redact=("apiKey",))  # discard port
+    assert "127.0.0.1:9/odds?apiKey=***&x=1" in str(err.value)
+    assert not any(form in str(err.value) for form in ("SECRET", "key+1", "key%2B1")), str(err.value)
+
+
+def test_an_answer_echoing_the_key_does_not_show_it(server):
+    url, script = server
+    script.responses["/f"] = [(400, {}, b'{"message": "bad request /f?apiKey=SECRET"}')]
+    http, _ = _client()
+    with pytest.raises(FeedRequestError, match=r"HTTP 400: .*apiKey=\*\*\*") as err:
+        http.get(f"{url}/f", {"apiKey": "SECRET"}, redact=("apiKey",))
+    assert "SECRET" not in str(err.value)
+
+
 def test_malformed_json_is_named(server):
     url, script = server
     script.responses["/d"] = [(200, {}, b'{"resultSets": [')]

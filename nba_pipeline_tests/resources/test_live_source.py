@@ -253,11 +253,19 @@ def test_nba_source_live_is_selected_from_the_environment(monkeypatch, tmp_path)
     with pytest.raises(ValueError, match="NBA_ODDS_ARCHIVE_DIR"):
         source_from_env()
     monkeypatch.setenv("NBA_ODDS_ARCHIVE_DIR", str(tmp_path))
+    monkeypatch.delenv("NBA_ODDS_API_KEY", raising=False)
+    with pytest.raises(ValueError, match="^NBA_SOURCE=live needs NBA_ODDS_API_KEY: The Odds API key$"):
+        source_from_env()
     monkeypatch.setenv("NBA_ODDS_API_KEY", "k")
     monkeypatch.setenv("NBA_STATS_URL", "http://127.0.0.1:9/stats")
     source = source_from_env()
     assert isinstance(source, LiveSource)
-    assert (source.archive_dir, source.odds_api_key, source.stats_url) == (str(tmp_path), "k", "http://127.0.0.1:9/stats")
+    assert (source.archive_dir, source.stats_url) == (str(tmp_path), "http://127.0.0.1:9/stats")
+    # the key is the variable, read by Dagster when a run starts (the config stored holds its name)
+    assert isinstance(source.odds_api_key, dg.EnvVar) and source.odds_api_key.env_var_name == "NBA_ODDS_API_KEY"
+    monkeypatch.delenv("NBA_ODDS_API_KEY")
+    with dg.DagsterInstance.ephemeral() as instance, pytest.raises(dg.DagsterInvalidConfigError, match='"NBA_ODDS_API_KEY" which is not set'):
+        _materialize_raw(source, tmp_path / "w.duckdb", instance)
     monkeypatch.setenv("NBA_SOURCE", "ftp")
     with pytest.raises(ValueError, match="'files' or 'live'"):
         source_from_env()

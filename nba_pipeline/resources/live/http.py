@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import quote, quote_plus
 
 import requests
 
@@ -55,8 +56,14 @@ class JsonHttp:
 
     def get(self, url: str, params: Mapping[str, str] | None = None, redact: tuple[str, ...] = ()) -> object:
         """The decoded JSON body of GET url?params. `redact`: parameter names (API keys) shown as
-        *** in errors."""
+        *** in errors, wherever their value appears: requests' connection errors quote the full
+        URL with its query, and a server may echo it in its answer."""
         shown = url + ("?" + "&".join(f"{k}={'***' if k in redact else v}" for k, v in params.items()) if params else "")
+        secrets = [params[k] for k in redact if params and params.get(k)]
+
+        def failed(problem: str, status: int | None) -> FeedRequestError:
+            return FeedRequestError(shown, _redacted(problem, secrets), status)
+
         attempt = 0
         while True:
             self._wait_turn()
@@ -67,23 +74,27 @@ class JsonHttp:
                 problem, status, retry_after = f"{type(exc).__name__}: {exc}", None, None
             else:
                 if resp.status_code == 200:
-                    return _decode(shown, resp)
+                    try:
+                        return resp.json()
+                    except (json.JSONDecodeError, ValueError) as exc:
+                        raise failed(f"response is not JSON ({exc}): {resp.text[:120]!r}", resp.status_code) from None
                 problem = f"HTTP {resp.status_code}: {resp.text[:200].strip()!r}"
                 status, retry_after = resp.status_code, _retry_after(resp)
                 if status not in RETRY_STATUSES:
-                    raise FeedRequestError(shown, problem, status)
+                    raise failed(problem, status)
             if attempt >= self.max_retries:
-                raise FeedRequestError(shown, f"{problem} (gave up after {attempt + 1} attempts)", status)
+                raise failed(f"{problem} (gave up after {attempt + 1} attempts)", status)
             delay = retry_after if retry_after is not None else min(self.max_backoff, self.backoff * 2**attempt)
             self.sleep(delay * (1 + 0.1 * random.random()))
             attempt += 1
 
 
-def _decode(shown: str, resp: requests.Response) -> object:
-    try:
-        return resp.json()
-    except (json.JSONDecodeError, ValueError) as exc:
-        raise FeedRequestError(shown, f"response is not JSON ({exc}): {resp.text[:120]!r}", resp.status_code) from None
+def _redacted(text: str, secrets: list[str]) -> str:
+    """`text` with every secret, as given or URL-encoded, replaced by ***."""
+    for secret in secrets:
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, "***")
+    return text
 
 
 def _retry_after(resp: requests.Response) -> float | None:

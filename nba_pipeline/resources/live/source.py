@@ -53,7 +53,8 @@ class LiveSource(FeedSource):
     """NBA.com stats endpoints for results and schedule, The Odds API for odds (archived)."""
 
     archive_dir: str = PydanticField(description="Where odds snapshots are archived (files layout); must persist across runs")
-    odds_api_key: str = PydanticField(default="", description="The Odds API key (NBA_ODDS_API_KEY)")
+    odds_api_key: str = PydanticField(
+        default="", description="The Odds API key: set it as dg.EnvVar('NBA_ODDS_API_KEY'), or the key is stored in the instance's job snapshots")
     stats_url: str = STATS_URL
     odds_url: str = ODDS_URL
     timeout_seconds: float = 30.0
