@@ -19,18 +19,24 @@ table identity (asset key -> schema/dataset + table), partition slicing and the
 from __future__ import annotations
 
 import os
+import re
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pandas as pd
+import psutil
 import pyarrow as pa
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
+from pydantic import Field as PydanticField
 
 from nba_pipeline.schema import Table, table_for
 
@@ -65,6 +71,98 @@ class SchemaEnforcingDbIOManager(DbIOManager):
 
 
 # DuckDB ------------------------------------------------------------------------------------------
+class WarehouseUnavailableError(RuntimeError):
+    """The DuckDB file cannot be opened (or stayed locked by another process too long)."""
+
+
+# DuckDB refuses a second process with: Could not set lock on file "<f>": Conflicting lock is held
+# in <executable> (PID <n>)
+_LOCK_CONFLICT = "Could not set lock on file"
+_LOCK_HOLDER = re.compile(r"held in (?P<exe>.+?) \(PID (?P<pid>\d+)\)")
+_REPEAT_WAIT_NOTICE_SECONDS = 10.0
+DEFAULT_LOCK_WAIT_SECONDS = 600.0
+
+
+def _lock_holder(message: str) -> str | None:
+    """Who holds the file's lock, from DuckDB's error ("PID 12 (nba-pipeline backfill ...)"); None
+    when the error is not a lock conflict."""
+    if _LOCK_CONFLICT not in message:
+        return None
+    m = _LOCK_HOLDER.search(message)
+    if m is None:
+        return "another process"
+    pid = int(m.group("pid"))
+    try:
+        command = " ".join(psutil.Process(pid).cmdline())
+    except (psutil.Error, OSError):
+        command = m.group("exe")
+    return f"PID {pid} ({command[:160]})"
+
+
+def _reason(message: str, database: str) -> str:
+    """DuckDB's reason without the file name it repeats, and what a permission error needs."""
+    reason = re.sub(r'^Cannot open file "[^"]*": ', "", message)
+    folder = Path(database).parent
+    if "Permission denied" in reason and not os.access(folder, os.W_OK):
+        reason += f" (DuckDB needs to write in its folder {folder})"
+    return reason
+
+
+def open_duckdb(database: str, config: dict, wait_seconds: float, notify) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file read-write. DuckDB lets one process at a time hold it, so a lock held by
+    another process is waited for, up to `wait_seconds`, saying at once and every 10 s what is
+    waited for (`notify(text)`); any other failure (a missing or read-only folder, a file that is
+    not DuckDB's) raises at once. (dagster-duckdb retried every failure ~100 s, saying nothing.)"""
+    t0 = time.monotonic()
+    told_at = None
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(database, read_only=False, config=config)
+        except duckdb.IOException as exc:
+            message = str(exc).removeprefix("IO Error: ")
+            holder = _lock_holder(message)
+            if holder is None:
+                raise WarehouseUnavailableError(f"cannot open the DuckDB warehouse {database}: {_reason(message, database)}") from None
+            waited = time.monotonic() - t0
+            if waited >= wait_seconds:
+                raise WarehouseUnavailableError(
+                    f"the DuckDB warehouse {database} is still locked by {holder} after {waited:.0f} s of waiting"
+                ) from None
+            if told_at is None or time.monotonic() - told_at >= _REPEAT_WAIT_NOTICE_SECONDS:
+                notify(f"waiting for the DuckDB warehouse {database}: locked by {holder} "
+                       f"({waited:.0f} s so far, giving up after {wait_seconds:.0f} s)")
+                told_at = time.monotonic()
+            time.sleep(min(delay, max(wait_seconds - waited, 0.0)))
+            delay = min(delay * 2, 1.0)
+
+
+@contextmanager
+def _connection(context) -> Iterator:
+    """dagster-duckdb's connect, with `open_duckdb` instead of its blind retries; closed on exit."""
+    config = context.resource_config
+
+    def tell(text: str) -> None:
+        # the event log (the run's view in the UI) and the terminal of the process running the
+        # step: the CLI silences Dagster's console logger, a run worker keeps it as the step's stderr
+        try:
+            context.log.warning(text)
+        except dg.DagsterInvariantViolationError:  # a context built without a log manager
+            pass
+        print(text, file=sys.stderr, flush=True)
+
+    conn = open_duckdb(
+        config["database"],
+        {"custom_user_agent": "dagster", **(config.get("connection_config") or {})},
+        config.get("lock_wait_seconds", DEFAULT_LOCK_WAIT_SECONDS),
+        tell,
+    )
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
 # a step's DuckDB connection is closed when one of these is recorded for the step
 _STEP_ENDS = frozenset({"STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED", "STEP_UP_FOR_RETRY"})
 
@@ -96,7 +194,7 @@ class _StepConnections:
                 stack = ExitStack()
                 # (closing checkpoints the WAL into the file; deferring that to the run's end made
                 # every later open replay a longer WAL: a one-date run took 4.0 s, not 3.3, measured)
-                self._open[key] = (stack, stack.enter_context(DuckDbClient.connect(context, table_slice)))
+                self._open[key] = (stack, stack.enter_context(_connection(context)))
                 self._listen(step_context.instance, step_context.run_id)
             conn = self._open[key][1]
         yield conn
@@ -134,7 +232,7 @@ class _TransactionalDuckDbClient(DuckDbClient):
     @contextmanager
     def connect(context, table_slice: TableSlice) -> Iterator:
         in_step = getattr(context, "_step_context", None) is not None
-        opened = _STEP_CONNECTIONS.use(context, table_slice) if in_step else DuckDbClient.connect(context, table_slice)
+        opened = _STEP_CONNECTIONS.use(context, table_slice) if in_step else _connection(context)
         with opened as conn:
             # TIMESTAMPTZ as UTC (not the machine's zone): the declared dtype, whatever the host
             conn.execute("SET TimeZone = 'UTC'")
@@ -143,8 +241,6 @@ class _TransactionalDuckDbClient(DuckDbClient):
                 yield conn
             except BaseException:
                 conn.rollback()
-                if not in_step:
-                    conn.close()  # dagster-duckdb's connect closes only on success
                 raise
             conn.commit()
 
@@ -195,6 +291,12 @@ class _DeclaredSchemaDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
 class NbaDuckDBIOManager(DuckDBPandasIOManager):
     """DuckDBPandasIOManager with declared schemas, validation and transactional partition replace."""
 
+    lock_wait_seconds: float = PydanticField(
+        default=DEFAULT_LOCK_WAIT_SECONDS,
+        description="How long a step waits for another process to release the DuckDB file's lock "
+        "(it says what it waits for at once, and every 10 s); other failures to open the file fail at once.",
+    )
+
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
         return [_DeclaredSchemaDuckDBPandasTypeHandler()]
@@ -203,7 +305,14 @@ class NbaDuckDBIOManager(DuckDBPandasIOManager):
         _STEP_CONNECTIONS.close(self.database)
 
     def create_io_manager(self, context) -> DbIOManager:
-        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(self.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = "a file is in the way" if folder.exists() else exc.strerror
+            raise WarehouseUnavailableError(
+                f"cannot create the folder {folder} of the DuckDB warehouse {self.database}: {reason}"
+            ) from None
         return SchemaEnforcingDbIOManager(
             db_client=_TransactionalDuckDbClient(),
             database=self.database,

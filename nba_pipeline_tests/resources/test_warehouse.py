@@ -229,3 +229,110 @@ def test_a_failed_load_releases_the_file(tmp_path, monkeypatch):
     assert not result.success
     assert not warehouse._STEP_CONNECTIONS._open
     assert query(db, "SELECT count(*) FROM nba_test.scores") == [(1,)]  # the file opens again
+
+
+# opening the DuckDB file: wait only for another process's lock, and say so ---------------------------
+def _sleeps(monkeypatch) -> list[float]:
+    """Record every time.sleep instead of sleeping (Dagster's backoff and ours both call time.sleep)."""
+    import time
+
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    return slept
+
+
+def test_a_file_that_cannot_be_opened_fails_the_step_at_once_naming_it(tmp_path, monkeypatch):
+    """Not a lock (here: not a DuckDB file; likewise a read-only or missing folder): no retries.
+    dagster-duckdb retried every IOException for ~100 s before the same message."""
+    slept = _sleeps(monkeypatch)
+    db = tmp_path / "w.duckdb"
+    db.write_text("not a database\n" * 100)
+    instance = dg.DagsterInstance.ephemeral()
+    result = run(db, "2025-01-01", "2025-01-01", frame(["2025-01-01"], [1], [10]), instance)
+    assert not result.success
+    err = result.get_step_failure_events()[0].event_specific_data.error
+    while err.cause is not None:
+        err = err.cause
+    assert f"cannot open the DuckDB warehouse {db}" in err.message and "not a valid DuckDB database file" in err.message
+    assert slept == []
+
+
+class _Clock:
+    """time.monotonic / time.sleep of the warehouse module: sleeping advances the clock at once."""
+
+    def __init__(self, on_sleep=None):
+        self.now, self.on_sleep = 0.0, on_sleep
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        if self.on_sleep:
+            self.on_sleep(self.now)
+
+
+def _hold_lock(db):
+    """Another process holding the DuckDB file until its stdin closes."""
+    import subprocess
+    import sys
+
+    code = f"import duckdb, sys; c = duckdb.connect({str(db)!r}); print('held', flush=True); sys.stdin.read()"
+    holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_lock_held_by_another_process_is_waited_for_saying_who_holds_it_until_the_limit(tmp_path, monkeypatch):
+    from nba_pipeline.resources import warehouse
+
+    clock = _Clock()
+    monkeypatch.setattr(warehouse, "time", clock)
+    db = tmp_path / "w.duckdb"
+    holder = _hold_lock(db)
+    told: list[tuple[float, str]] = []
+    try:
+        with pytest.raises(warehouse.WarehouseUnavailableError) as failed:
+            warehouse.open_duckdb(str(db), {}, 25.0, lambda text: told.append((clock.now, text)))
+    finally:
+        holder.communicate("")
+    # said at once, then every 10 s: the file, and the holder with its command line
+    assert [int(at // 10) for at, _ in told] == [0, 1, 2]
+    for _, text in told:
+        assert text.startswith(f"waiting for the DuckDB warehouse {db}: locked by PID {holder.pid} (")
+        assert "import duckdb, sys; c = duckdb.connect(" in text
+    assert str(failed.value).startswith(f"the DuckDB warehouse {db} is still locked by PID {holder.pid} (")
+    assert str(failed.value).endswith(") after 25 s of waiting")
+
+
+def test_a_step_waits_for_the_lock_and_says_so_in_the_event_log_and_on_stderr(tmp_path, monkeypatch, capfd):
+    from nba_pipeline.resources import warehouse
+
+    db = tmp_path / "w.duckdb"
+    assert run(db, "2025-01-01", "2025-01-01", frame(["2025-01-01"], [1], [10])).success
+    holder = _hold_lock(db)
+    # the other process lets go once the step has waited a while
+    monkeypatch.setattr(warehouse, "time", _Clock(on_sleep=lambda now: now > 3 and holder.stdin and holder.communicate("")))
+    instance = dg.DagsterInstance.ephemeral()
+    try:
+        result = run(db, "2025-01-01", "2025-01-01", frame(["2025-01-01"], [1], [11]), instance)
+    finally:
+        if holder.poll() is None:
+            holder.communicate("")
+    assert result.success
+    assert rows(db) == [("2025-01-01", 1, 11)]
+    waits = [e.user_message for e in instance.all_logs(result.run_id) if e.dagster_event is None and e.level == 30]
+    assert len(waits) == 1 and waits[0].startswith(f"waiting for the DuckDB warehouse {db}: locked by PID {holder.pid} (")
+    assert waits[0] in capfd.readouterr().err
+
+
+def test_a_warehouse_folder_that_cannot_be_created_fails_the_resource_naming_it(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    db = blocker / "w.duckdb"
+    result = run(db, "2025-01-01", "2025-01-01", frame(["2025-01-01"], [1], [10]))
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE").event_specific_data.error
+    while failure.cause is not None:
+        failure = failure.cause
+    assert f"cannot create the folder {blocker} of the DuckDB warehouse {db}: a file is in the way" in failure.message
