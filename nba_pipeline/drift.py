@@ -9,6 +9,11 @@ that built it. A partition is stale when
 
 From the event log only: the latest materialization per partition of every asset, compared
 through the partition mappings as vectors over dates (a season of partitions in milliseconds).
+
+Rebuilding a stale partition makes every materialized partition that reads it (through the same
+mappings, history windows included) stale in turn, so `rebuild_plan` follows them to the end of
+the graph: that is what `nba-pipeline stale --backfill` rebuilds, in runs that each cover exactly
+a set of assets over one date range.
 """
 
 from __future__ import annotations
@@ -53,35 +58,144 @@ def _offsets(mapping) -> tuple[int, int]:
     raise TypeError(f"no staleness rule for partition mapping {type(mapping).__name__}")
 
 
+def _window_max(series: pd.Series, mapping) -> pd.Series:
+    """For every date p, the maximum of `series` over the upstream dates p reads through
+    `mapping` ([p + start_offset, p + end_offset])."""
+    lo, hi = _offsets(mapping)
+    return series.rolling(hi - lo + 1, min_periods=1).max().shift(-hi, fill_value=0.0)
+
+
+class _Materialized:
+    """The latest materialization of every partition of every asset, as vectors over one date axis."""
+
+    def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance):
+        self.graph = defs.resolve_asset_graph()
+        self.keys = sorted(self.graph.materializable_asset_keys, key=lambda k: k.to_user_string())
+        self.latest = {k: latest_by_partition(instance, k) for k in self.keys}
+        dates = sorted({p for parts in self.latest.values() for p in parts})
+        self.days = pd.date_range(dates[0], dates[-1], freq="D") if dates else pd.DatetimeIndex([])
+        self.sids = {
+            k: pd.Series({pd.Timestamp(p): s for p, (s, _) in v.items()}, dtype="float64").reindex(self.days, fill_value=0.0)
+            for k, v in self.latest.items()
+        }
+
+    def parents(self, key: dg.AssetKey):
+        """(parent, partition mapping) of every upstream asset of `key`."""
+        node = self.graph.get(key)
+        for parent in sorted(node.parent_keys, key=lambda k: k.to_user_string()):
+            yield parent, node.assets_def.get_partition_mapping(parent) if node.assets_def else None
+
+    def dates(self, mask: pd.Series) -> list[str]:
+        return [pd.Timestamp(d).strftime("%Y-%m-%d") for d in np.asarray(self.days[mask.to_numpy()])]
+
+
 def stale_partitions(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[StalePartition]:
-    graph = defs.resolve_asset_graph()
-    keys = sorted(graph.materializable_asset_keys, key=lambda k: k.to_user_string())
-    latest = {k: latest_by_partition(instance, k) for k in keys}
-    dates = sorted({p for parts in latest.values() for p in parts})
-    if not dates:
-        return []
-    days = pd.date_range(dates[0], dates[-1], freq="D")
-    sids = {k: pd.Series({pd.Timestamp(p): s for p, (s, _) in v.items()}, dtype="float64").reindex(days, fill_value=0.0)
-            for k, v in latest.items()}
+    return _stale(_Materialized(defs, instance))
+
+
+def _stale(m: _Materialized) -> list[StalePartition]:
     out = []
-    for key in keys:
-        node = graph.get(key)
+    for key in m.keys:
+        node = m.graph.get(key)
         name = key.to_user_string()
-        mine = latest[key]
-        for p, (_, version) in sorted(mine.items()):
+        for p, (_, version) in sorted(m.latest[key].items()):
             if version != node.code_version:
                 out.append(StalePartition(name, p, f"built by code version {version}, deployed {node.code_version}"))
-        own = sids[key]
+        own = m.sids[key]
         built = own > 0
-        for parent in sorted(node.parent_keys, key=lambda k: k.to_user_string()):
-            lo, hi = _offsets(node.assets_def.get_partition_mapping(parent) if node.assets_def else None)
-            # the newest upstream materialization within [p + lo, p + hi] of every date p
-            window = sids[parent].rolling(hi - lo + 1, min_periods=1).max().shift(-hi, fill_value=0.0)
-            newer = built & (window.to_numpy() > own.to_numpy())
-            for day in np.asarray(days[newer.to_numpy()]):
-                p = pd.Timestamp(day).strftime("%Y-%m-%d")
+        for parent, mapping in m.parents(key):
+            # the newest upstream materialization among the dates each partition reads
+            newer = built & (_window_max(m.sids[parent], mapping) > own)
+            for p in m.dates(newer):
                 out.append(StalePartition(name, p, f"upstream {parent.to_user_string()} materialized after it"))
     return out
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    """A partition `stale --backfill` rebuilds: stale itself, or reading a rebuilt one."""
+
+    asset: str
+    partition: str
+    stale: bool
+    reason: str  # why it is stale, or which rebuilt upstream assets it reads
+
+
+@dataclass(frozen=True)
+class RebuildRun:
+    """One run of the rebuild: these assets over start .. end (every partition of it in the plan)."""
+
+    start: dt.date
+    end: dt.date
+    assets: tuple[str, ...]
+
+
+@dataclass
+class RebuildPlan:
+    stale: list[StalePartition]
+    partitions: list[Rebuild]
+    runs: list[RebuildRun]
+
+
+def rebuild_plan(defs: dg.Definitions, instance: dg.DagsterInstance) -> RebuildPlan:
+    """The stale partitions and every materialized partition downstream of them through the
+    partition mappings (rebuilding a partition makes its readers stale), and the runs that
+    rebuild exactly those: each run one date range of a set of assets sharing the same ranges,
+    after the runs of everything upstream of them. Partitions never materialized are left out:
+    they are missing, not stale (`nba-pipeline backfill` builds them)."""
+    m = _Materialized(defs, instance)
+    stale = _stale(m)
+    reasons: dict[tuple[str, str], list[str]] = {}
+    for s in stale:
+        reasons.setdefault((s.asset, s.partition), []).append(s.reason)
+    rebuilt: dict[dg.AssetKey, pd.Series] = {}
+    partitions: list[Rebuild] = []
+    for key in m.graph.toposorted_asset_keys:
+        if key not in m.sids:
+            continue
+        name = key.to_user_string()
+        own_stale = pd.Series(False, index=m.days)
+        own_stale[[pd.Timestamp(p) for (a, p) in reasons if a == name]] = True
+        because: dict[str, pd.Series] = {}
+        for parent, mapping in m.parents(key):
+            if parent in rebuilt and rebuilt[parent].any():
+                reads = (m.sids[key] > 0) & (_window_max(rebuilt[parent].astype("float64"), mapping) > 0)
+                if reads.any():
+                    because[parent.to_user_string()] = reads
+        downstream = pd.Series(False, index=m.days)
+        for reads in because.values():
+            downstream |= reads
+        rebuilt[key] = own_stale | downstream
+        for p in m.dates(own_stale):
+            partitions.append(Rebuild(name, p, True, "; ".join(reasons[(name, p)])))
+        for p in m.dates(downstream & ~own_stale):
+            day = pd.Timestamp(p)
+            parents = [u for u, reads in because.items() if reads[day]]
+            partitions.append(Rebuild(name, p, False, "reads rebuilt " + ", ".join(parents)))
+    return RebuildPlan(stale, partitions, _rebuild_runs(m.graph, partitions))
+
+
+def _rebuild_runs(graph, partitions: list[Rebuild]) -> list[RebuildRun]:
+    """Assets in topological order, each joining the earliest run group with its exact date ranges
+    that does not come before any of its upstream assets' groups."""
+    dates: dict[str, list[str]] = {}
+    for r in partitions:
+        dates.setdefault(r.asset, []).append(r.partition)
+    groups: list[tuple[tuple, list[str]]] = []  # (ranges, assets)
+    group_of: dict[str, int] = {}
+    for key in graph.toposorted_asset_keys:
+        name = key.to_user_string()
+        if name not in dates:
+            continue
+        spans = tuple(ranges(dates[name]))
+        after = max((group_of[p.to_user_string()] for p in graph.get(key).parent_keys if p.to_user_string() in group_of), default=0)
+        index = next((i for i in range(after, len(groups)) if groups[i][0] == spans), None)
+        if index is None:
+            groups.append((spans, []))
+            index = len(groups) - 1
+        groups[index][1].append(name)
+        group_of[name] = index
+    return [RebuildRun(start, end, tuple(assets)) for spans, assets in groups for start, end in spans]
 
 
 def ranges(partitions: Iterable[str]) -> list[tuple[dt.date, dt.date]]:
@@ -96,13 +210,40 @@ def ranges(partitions: Iterable[str]) -> list[tuple[dt.date, dt.date]]:
     return out
 
 
+def _range_texts(partitions: Iterable[str]) -> list[str]:
+    return [f"{x}" if x == y else f"{x} .. {y}" for x, y in ranges(partitions)]
+
+
 def summarize(stale: list[StalePartition]) -> list[dict]:
     """One entry per asset and reason, its partitions as contiguous ranges."""
     groups: dict[tuple[str, str], list[str]] = {}
     for s in stale:
         groups.setdefault((s.asset, s.reason), []).append(s.partition)
     return [
-        {"asset": a, "reason": r, "partitions": len(ps),
-         "ranges": [f"{x}" if x == y else f"{x} .. {y}" for x, y in ranges(ps)]}
+        {"asset": a, "reason": r, "partitions": len(ps), "ranges": _range_texts(ps)}
         for (a, r), ps in sorted(groups.items())
     ]
+
+
+def summarize_plan(plan: RebuildPlan) -> list[dict]:
+    """Per asset (in the graph's order): its partitions to rebuild, and per reason which are stale
+    and which are rebuilt because something they read is rebuilt."""
+    assets: dict[str, list[Rebuild]] = {}
+    for r in plan.partitions:
+        assets.setdefault(r.asset, []).append(r)
+    out = []
+    for asset, rebuilds in assets.items():
+        groups: dict[tuple[bool, str], list[str]] = {}
+        for r in rebuilds:
+            groups.setdefault((r.stale, r.reason), []).append(r.partition)
+        out.append({
+            "asset": asset,
+            "partitions": len({r.partition for r in rebuilds}),
+            "ranges": _range_texts(r.partition for r in rebuilds),
+            "groups": [
+                {"why": "stale" if is_stale else "upstream rebuilt", "reason": reason,
+                 "partitions": len(ps), "ranges": _range_texts(ps)}
+                for (is_stale, reason), ps in sorted(groups.items(), key=lambda g: (not g[0][0], g[0][1]))
+            ],
+        })
+    return out
