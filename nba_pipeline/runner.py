@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class RunSummary:
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)  # "asset:check@partition (SEVERITY)"
     step_failures: list[str] = field(default_factory=list)
+    run_failure: str | None = None  # why the run failed outside its steps (a resource that could not start)
 
     @property
     def blocking_failures(self) -> int:
@@ -165,6 +167,8 @@ def run_backfill(
                 )
         elif e.event_type_value == "STEP_FAILURE":
             summary.step_failures.append(f"{e.step_key}: {_root_cause(e.event_specific_data.error)}")
+        elif e.event_type_value == "PIPELINE_FAILURE" and e.event_specific_data.error is not None:
+            summary.run_failure = _run_failure_cause(e.event_specific_data.error)
     summary.partitions = len(partitions)
     return summary
 
@@ -173,7 +177,15 @@ def _root_cause(error) -> str:
     """The user-facing message: Dagster wraps the raised error in a step-execution error."""
     while error.cause is not None:
         error = error.cause
-    return error.message.strip()
+    # "package.module.SomeError: text" -> "SomeError: text"
+    return re.sub(r"^(?:[\w]+\.)+(?=\w+: )", "", error.message.strip())
+
+
+def _run_failure_cause(error) -> str:
+    """A run that failed outside its steps: Dagster wraps a resource's error in one naming the resource."""
+    resource = re.search(r"on ResourceDefinition (\w+)", error.message)
+    cause = _root_cause(error)
+    return f"resource {resource.group(1)} failed to start: {cause}" if resource else cause
 
 
 def _peak_rss_mib(proc: psutil.Process) -> float:

@@ -34,7 +34,7 @@ def test_backfill_then_status_json(league_copy, tmp_path):
     text = subprocess.run([CLI, "status", "--date", str(start)], env=env, capture_output=True, text=True, timeout=300).stdout
     assert f"game date {start}: 5/20 assets complete" in text
     stale = subprocess.run([CLI, "stale", "--json"], env=env, capture_output=True, text=True, timeout=300)
-    assert stale.returncode == 0 and json.loads(stale.stdout) == {"stale_partitions": 0, "groups": []}
+    assert stale.returncode == 0 and json.loads(stale.stdout) == {"stale_partitions": 0, "rebuilt_partitions": 0, "groups": [], "rebuild": [], "runs": []}
 
 
 def test_adopt_warehouse_records_what_another_instance_built(league_copy, tmp_path):
@@ -54,7 +54,7 @@ def test_adopt_warehouse_records_what_another_instance_built(league_copy, tmp_pa
     assert status()["complete"] == 5
     # adopted history is the deployed code's: nothing to rebuild
     stale = subprocess.run([CLI, "stale", "--json"], env=adopting, capture_output=True, text=True, timeout=300)
-    assert stale.returncode == 0 and json.loads(stale.stdout) == {"stale_partitions": 0, "groups": []}, stale.stdout
+    assert stale.returncode == 0 and json.loads(stale.stdout)["rebuilt_partitions"] == 0, stale.stdout
 
 
 def test_backfill_exits_nonzero_when_a_step_fails(league_copy, tmp_path):
@@ -77,6 +77,14 @@ def test_demo_runs_the_whole_graph_on_a_synthetic_season(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "nba_precompute/ml_feature_store" in run.stdout and "materialized" in run.stdout
     assert (tmp_path / "demo" / "warehouse.duckdb").exists()
+    # the closing status is of a date with games (the run's last: two days of games before it), not an off day
+    league = json.loads(subprocess.run([CLI, "synth", "--out", str(tmp_path / "league")], env=_env(tmp_path, tmp_path),
+                                       capture_output=True, text=True, timeout=600).stdout)
+    shown = dt.date.fromisoformat(league["first_date"]) + dt.timedelta(days=2)
+    assert f"3/3 status of game date {shown} (the run's last date with games)" in run.stdout
+    status = {line.split()[0]: line.split() for line in run.stdout.splitlines() if line.startswith("nba_")}
+    assert status["nba_raw/team_boxscores"][1] == "materialized" and int(status["nba_raw/team_boxscores"][2]) > 0
+    assert status["nba_exports/best_bets"][1] == "materialized"
 
 
 def test_backfill_starts_where_the_seasons_history_is_missing_unless_exact(league_copy, tmp_path):
@@ -99,3 +107,207 @@ def test_backfill_starts_where_the_seasons_history_is_missing_unless_exact(leagu
     again = subprocess.run([CLI, "backfill", "--start", str(day2), "--end", str(day2), *select],
                            env=env, capture_output=True, text=True, timeout=600)
     assert "starting at" not in again.stderr and "over 1 game dates" in again.stdout
+
+
+# one clear line, never a traceback, never silence (issue 15, part 5) ------------------------------------
+import pytest  # noqa: E402
+
+from nba_pipeline.cli import main  # noqa: E402
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    """A fresh DAGSTER_HOME and warehouse for `main([...])` in this process (restored afterwards)."""
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NBA_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("NBA_EXPORTS_DIR", str(tmp_path / "exports"))
+    monkeypatch.setenv("NBA_WAREHOUSE", "duckdb")
+    monkeypatch.setenv("NBA_SOURCE", "files")
+    monkeypatch.setenv("NBA_RAW_DIR", str(tmp_path))
+    return tmp_path
+
+
+def _one_error_line(capfd) -> str:
+    """The command's whole stderr, which must be exactly one `nba-pipeline: error:` line."""
+    err = capfd.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nba-pipeline: error: "), err
+    return lines[0].removeprefix("nba-pipeline: error: ")
+
+
+def _runs(home) -> int:
+    from nba_pipeline_tests.conftest import dagster_instance_at
+
+    with dagster_instance_at(home) as instance:
+        return len(instance.get_run_records())
+
+
+@pytest.mark.parametrize("select, says", [
+    ("nba_raw/*", "--select 'nba_raw/*': no asset has the key nba_raw/ (a bare name is one exact key, and a trailing * adds everything downstream of it)"),
+    ("group:(", "--select 'group:(' is not a valid selection"),
+    ("group:nba_rwa", "--select 'group:nba_rwa' matches no asset"),
+])
+def test_a_selection_that_selects_nothing_is_one_line_with_the_syntax(cli_env, capfd, select, says):
+    code = main(["backfill", "--start", "2024-10-22", "--end", "2024-10-22", "--select", select])
+    line = _one_error_line(capfd)
+    assert code == 2
+    assert line.startswith(says)
+    assert "group:nba_raw" in line and "key:nba_raw/*" in line and "nba_precompute" in line  # the syntax, the groups
+    assert _runs(cli_env / "home") == 0
+
+
+def test_dates_outside_the_partitions_are_refused_before_anything_is_said(cli_env, capfd):
+    from nba_pipeline.partitions import game_date_partitions
+
+    last = dt.date.fromisoformat(game_date_partitions.get_last_partition_key())
+    future = last + dt.timedelta(days=29)
+    assert main(["backfill", "--start", str(future), "--end", str(future + dt.timedelta(days=1))]) == 2
+    # not "starting at <the season's Oct 1>" first
+    assert _one_error_line(capfd) == f"--start {future} is after the last game-date partition, {last} (today, US Eastern)"
+    assert main(["backfill", "--start", "2024-10-22", "--end", str(future)]) == 2
+    assert _one_error_line(capfd).startswith(f"--end {future} is after the last game-date partition")
+    assert main(["backfill", "--start", "2019-10-22", "--end", "2019-10-23"]) == 2
+    assert _one_error_line(capfd) == "--start 2019-10-22 is before the first game-date partition, 2021-10-01"
+    assert main(["adopt-warehouse", "--start", "2024-11-09", "--end", "2024-11-01"]) == 2
+    assert _one_error_line(capfd) == "--end 2024-11-01 is before --start 2024-11-09"
+
+
+def test_a_resource_that_fails_to_start_has_its_cause_printed(cli_env, league_copy, capfd, monkeypatch):
+    raw, summary = league_copy
+    day, _ = first_game_dates(summary, 1)
+    in_the_way = cli_env / "a_file"
+    in_the_way.write_text("")
+    monkeypatch.setenv("NBA_RAW_DIR", str(raw))
+    monkeypatch.setenv("NBA_DUCKDB_PATH", str(in_the_way / "w.duckdb"))
+    assert main(["backfill", "--start", str(day), "--end", str(day), "--select", "group:nba_raw", "--exact"]) == 1
+    out, err = capfd.readouterr()
+    assert "FAILED: 0 partition materializations" in out
+    cause = [line for line in err.splitlines() if line.startswith("nba-pipeline: error: ")]
+    assert len(cause) == 1 and "failed before any step ran: resource io_manager failed to start: WarehouseUnavailableError: " \
+        f"cannot create the folder {in_the_way} of the DuckDB warehouse {in_the_way / 'w.duckdb'}: a file is in the way" in cause[0]
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [
+    ["backfill", "--start", "2024-10-22", "--end", "2024-10-22"],
+    ["status", "--date", "2024-10-22"],
+    ["stale"],
+    ["adopt-warehouse", "--dry-run"],
+])
+def test_a_dagster_home_that_cannot_be_created_is_one_line_naming_it(cli_env, capfd, monkeypatch, command):
+    (cli_env / "a_file").write_text("")
+    home = cli_env / "a_file" / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    (cli_env / "w.duckdb").write_bytes(b"")  # adopt-warehouse looks for its warehouse first
+    assert main(command) == 1
+    assert _one_error_line(capfd) == (f"DAGSTER_HOME={home} is not usable: cannot create {home} (Not a directory); "
+                                      "the Dagster instance keeps its runs and event log there")
+
+
+def _read_only_prefix() -> list[str]:
+    """How to run a command that cannot write a folder made read-only (root ignores modes: drop the
+    capability that lets it)."""
+    if os.geteuid() != 0:
+        return []
+    import shutil
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: a read-only folder cannot be made")
+    caps = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
+
+
+@pytest.mark.parametrize("command", [
+    ["backfill", "--start", "2024-10-22", "--end", "2024-10-22"],
+    ["status", "--date", "2024-10-22"],
+])
+def test_a_read_only_dagster_home_is_one_line_not_a_traceback(tmp_path, command):
+    from nba_pipeline.instance import prepare_home
+
+    home = prepare_home(tmp_path / "home")
+    home.chmod(0o555)
+    try:
+        run = subprocess.run([*_read_only_prefix(), CLI, *command], env=_env(tmp_path, tmp_path),
+                             capture_output=True, text=True, timeout=300)
+    finally:
+        home.chmod(0o755)
+    assert run.returncode == 1
+    assert run.stderr.splitlines() == [f"nba-pipeline: error: DAGSTER_HOME={home} is not usable: cannot create "
+                                       f"{home}/history/ (Permission denied); the Dagster instance keeps its runs and event log there"]
+
+
+def test_a_warehouse_in_a_read_only_folder_fails_its_step_at_once_naming_the_file(league_copy, tmp_path):
+    raw, summary = league_copy
+    day, _ = first_game_dates(summary, 1)
+    folder = tmp_path / "read_only"
+    folder.mkdir(mode=0o555)
+    env = {**_env(tmp_path, raw), "NBA_DUCKDB_PATH": str(folder / "w.duckdb")}
+    try:
+        run = subprocess.run([*_read_only_prefix(), CLI, "backfill", "--start", str(day), "--end", str(day),
+                              "--select", "key:nba_raw/schedule", "--exact"], env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        folder.chmod(0o755)
+    assert run.returncode == 1
+    assert (f"step failure: nba_raw__schedule: WarehouseUnavailableError: cannot open the DuckDB warehouse {folder / 'w.duckdb'}: "
+            f"Permission denied (DuckDB needs to write in its folder {folder})") in run.stdout
+    assert "Traceback" not in run.stderr, run.stderr
+    # (that it fails without retrying first: test_warehouse.py, where the sleeps can be counted)
+
+
+def test_settings_that_cannot_work_are_refused_before_a_run(cli_env, capfd, monkeypatch):
+    day = ["--start", "2024-10-22", "--end", "2024-10-22"]
+    monkeypatch.setenv("NBA_RAW_DIR", str(cli_env / "nope"))
+    assert main(["backfill", *day]) == 2
+    assert _one_error_line(capfd) == f"NBA raw data directory {cli_env / 'nope'} does not exist (set NBA_RAW_DIR)"
+    monkeypatch.setenv("NBA_WAREHOUSE", "nonsense")
+    assert main(["backfill", *day]) == 2
+    assert _one_error_line(capfd) == "NBA_WAREHOUSE must be 'duckdb' or 'bigquery', not 'nonsense'"
+    monkeypatch.setenv("NBA_WAREHOUSE", "duckdb")
+    monkeypatch.setenv("NBA_SOURCE", "nonsense")
+    assert main(["stale"]) == 2
+    assert _one_error_line(capfd) == "NBA_SOURCE must be 'files' or 'live', not 'nonsense'"
+    assert _runs(cli_env / "home") == 0
+    monkeypatch.setenv("NBA_SOURCE", "files")
+    assert main(["adopt-warehouse"]) == 2
+    assert _one_error_line(capfd) == f"no DuckDB warehouse to adopt at {cli_env / 'w.duckdb'} (NBA_DUCKDB_PATH)"
+
+
+def test_folders_given_as_arguments_are_checked_first(cli_env, capfd, monkeypatch):
+    (cli_env / "a_file").write_text("")
+    blocked = cli_env / "a_file" / "x"
+    assert main(["demo", "--dir", str(blocked), "--days", "1"]) == 1
+    assert _one_error_line(capfd) == f"--dir {blocked}: cannot write there (Not a directory)"
+    assert main(["synth", "--out", str(blocked)]) == 1
+    assert _one_error_line(capfd) == f"--out {blocked}: cannot write there (Not a directory)"
+    monkeypatch.delenv("NBA_RAW_DIR")
+    monkeypatch.chdir(cli_env)  # not the current folder as the real data
+    assert main(["replay-day", "--day", "2025-11-05", "--dir", str(cli_env / "replay")]) == 2
+    assert _one_error_line(capfd) == "replay-day needs the real data folder: --raw-dir or NBA_RAW_DIR"
+    assert main(["replay-day", "--day", "2025-11-05", "--raw-dir", str(cli_env / "nope"), "--dir", str(cli_env / "replay")]) == 2
+    assert _one_error_line(capfd) == f"--raw-dir {cli_env / 'nope'}: no such folder (the real data, laid out like ../shared/data/nba)"
+
+
+def test_a_failed_step_is_one_line_even_when_its_error_is_not(cli_env, league_copy, capfd, monkeypatch):
+    """DuckDB appends the SQL it refused to its message: the summary keeps the first paragraph."""
+    raw, summary = league_copy
+    day, _ = first_game_dates(summary, 1)
+    monkeypatch.setenv("NBA_RAW_DIR", str(raw))
+    # analytics on a warehouse without the raw tables it reads
+    assert main(["backfill", "--start", str(day), "--end", str(day), "--select", "key:nba_analytics/player_game_summary", "--exact"]) == 1
+    out, err = capfd.readouterr()
+    failures = [line for line in out.splitlines() if line.startswith("step failure")]
+    assert failures == ['step failure: nba_analytics__player_game_summary: CatalogException: Catalog Error: Table with name '
+                        '"nba_raw.player_boxscores" does not exist because schema "nba_raw" does not exist.'], out + err
+
+
+def test_an_unexpected_error_is_one_line_unless_asked_for_the_traceback(cli_env, capfd, monkeypatch):
+    from nba_pipeline import status
+
+    def broken(*args, **kwargs):
+        raise KeyError("complete")
+
+    monkeypatch.setattr(status, "asset_status", broken)
+    assert main(["status", "--date", "2024-10-22"]) == 1
+    assert _one_error_line(capfd) == "KeyError: 'complete' (nba-pipeline --traceback ... shows where)"
+    with pytest.raises(KeyError):
+        main(["--traceback", "status", "--date", "2024-10-22"])

@@ -62,3 +62,63 @@ def test_ranges():
     d = dt.date.fromisoformat
     assert ranges(["2025-01-03", "2025-01-01", "2025-01-02", "2025-01-05"]) == [
         (d("2025-01-01"), d("2025-01-03")), (d("2025-01-05"), d("2025-01-05"))]
+
+
+def _materialized_by(instance, run_id: str) -> set[tuple[str, str]]:
+    return {(e.dagster_event.asset_key.to_user_string(), e.dagster_event.partition)
+            for e in instance.all_logs(run_id) if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"}
+
+
+def test_stale_lists_everything_backfill_rebuilds_and_backfill_rebuilds_exactly_that(league_copy, tmp_path, instance, monkeypatch, capfd):
+    """A rebuilt partition makes its direct readers stale, and rebuilding those makes theirs stale in
+    turn: `stale` lists the whole downstream (told apart from the stale ones), and `--backfill`
+    rebuilds exactly what it listed, after which nothing is stale."""
+    import json
+
+    from nba_pipeline.cli import main
+    from nba_pipeline.drift import rebuild_plan
+    from nba_pipeline.history import season_start
+
+    raw, summary = league_copy
+    first, third = first_game_dates(summary, 3)
+    defs = make_defs(raw, tmp_path / "w.duckdb")
+    layers = "group:nba_raw or group:nba_analytics or group:nba_precompute"
+    assert run_backfill(defs, instance, season_start(first), third, layers, progress=None).success
+    assert run_backfill(defs, instance, first, first, "key:nba_analytics/player_game_summary", progress=None).success
+    stale = {(s.asset, s.partition) for s in stale_partitions(defs, instance)}
+    plan = rebuild_plan(defs, instance)
+    listed = {(r.asset, r.partition): r for r in plan.partitions}
+    assert {k for k, r in listed.items() if r.stale} == stale
+    # what reads a stale partition is rebuilt too: the composite factors read the daily cache, whose
+    # later dates read the rebuilt summary; the feature store reads the factors
+    later = [str(first + dt.timedelta(days=i)) for i in (1, 2)]
+    for d in later:
+        assert ("nba_precompute/player_daily_cache", d) in stale
+        for asset in ("nba_precompute/player_composite_factors", "nba_precompute/ml_feature_store"):
+            assert (asset, d) not in stale and not listed[(asset, d)].stale
+            assert listed[(asset, d)].reason.startswith("reads rebuilt nba_precompute/")
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("NBA_RAW_DIR", str(raw))
+    monkeypatch.setenv("NBA_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("NBA_EXPORTS_DIR", str(tmp_path / "exports"))
+    capfd.readouterr()
+    assert main(["stale", "--json"]) == 0
+    doc = json.loads(capfd.readouterr().out)
+    assert doc["stale_partitions"] == len(stale) and doc["rebuilt_partitions"] == len(listed)
+    feature_store = next(a for a in doc["rebuild"] if a["asset"] == "nba_precompute/ml_feature_store")
+    assert {g["why"] for g in feature_store["groups"]} == {"upstream rebuilt"}
+
+    assert main(["stale"]) == 0
+    text = capfd.readouterr().out
+    assert text.startswith(f"{len(stale)} stale partition(s), and {len(listed) - len(stale)} more that read them;")
+    assert f"  nba_precompute/ml_feature_store: 2 ({later[0]} .. {later[1]})" in text
+    assert f"      upstream rebuilt: 2 ({later[0]} .. {later[1]}): reads rebuilt nba_precompute/" in text
+
+    before = {r.dagster_run.run_id for r in instance.get_run_records()}
+    assert main(["stale", "--backfill"]) == 0
+    runs = [r.dagster_run.run_id for r in instance.get_run_records() if r.dagster_run.run_id not in before]
+    assert len(runs) == len(plan.runs)
+    rebuilt = set().union(*(_materialized_by(instance, r) for r in runs))
+    assert rebuilt == set(listed)
+    assert stale_partitions(defs, instance) == []
