@@ -111,6 +111,9 @@ def _stale(m: _Materialized) -> list[StalePartition]:
     return out
 
 
+_READS = "reads rebuilt "
+
+
 @dataclass(frozen=True)
 class Rebuild:
     """A partition `stale --backfill` rebuilds: stale itself, or reading a rebuilt one."""
@@ -171,7 +174,7 @@ def rebuild_plan(defs: dg.Definitions, instance: dg.DagsterInstance) -> RebuildP
         for p in m.dates(downstream & ~own_stale):
             day = pd.Timestamp(p)
             parents = [u for u, reads in because.items() if reads[day]]
-            partitions.append(Rebuild(name, p, False, "reads rebuilt " + ", ".join(parents)))
+            partitions.append(Rebuild(name, p, False, _READS + ", ".join(parents)))
     return RebuildPlan(stale, partitions, _rebuild_runs(m.graph, partitions))
 
 
@@ -233,17 +236,22 @@ def summarize_plan(plan: RebuildPlan) -> list[dict]:
         assets.setdefault(r.asset, []).append(r)
     out = []
     for asset, rebuilds in assets.items():
-        groups: dict[tuple[bool, str], list[str]] = {}
+        stale: dict[str, list[str]] = {}
         for r in rebuilds:
-            groups.setdefault((r.stale, r.reason), []).append(r.partition)
+            if r.stale:
+                stale.setdefault(r.reason, []).append(r.partition)
+        groups = [{"why": "stale", "reason": reason, "partitions": len(ps), "ranges": _range_texts(ps)}
+                  for reason, ps in sorted(stale.items())]
+        downstream = [r for r in rebuilds if not r.stale]
+        if downstream:
+            # one line per asset: every rebuilt upstream asset its partitions read
+            read = sorted({u for r in downstream for u in r.reason.removeprefix(_READS).split(", ")})
+            groups.append({"why": "upstream rebuilt", "reason": _READS + ", ".join(read),
+                           "partitions": len(downstream), "ranges": _range_texts(r.partition for r in downstream)})
         out.append({
             "asset": asset,
-            "partitions": len({r.partition for r in rebuilds}),
+            "partitions": len(rebuilds),
             "ranges": _range_texts(r.partition for r in rebuilds),
-            "groups": [
-                {"why": "stale" if is_stale else "upstream rebuilt", "reason": reason,
-                 "partitions": len(ps), "ranges": _range_texts(ps)}
-                for (is_stale, reason), ps in sorted(groups.items(), key=lambda g: (not g[0][0], g[0][1]))
-            ],
+            "groups": groups,
         })
     return out
