@@ -24,12 +24,14 @@ def test_incident_12_a_code_version_bump_and_a_newer_upstream_make_exactly_those
     assert run_backfill(defs, instance, start, end, "group:nba_raw", progress=None).success
     assert stale_partitions(defs, instance) == []
 
-    bumped = _bump(defs, "nba_raw/game_lines", "2")
+    # the next version of whatever is deployed now (a literal "2" stopped being a bump when game_lines reached 2)
+    deployed = defs.resolve_asset_graph().get(dg.AssetKey(["nba_raw", "game_lines"])).code_version
+    bumped = _bump(defs, "nba_raw/game_lines", f"{deployed}.1")
     stale = stale_partitions(bumped, instance)
     assert {(s.asset, s.partition) for s in stale} == {("nba_raw/game_lines", str(start)), ("nba_raw/game_lines", str(end))}
-    assert {s.reason for s in stale} == {"built by code version 1, deployed 2"}
-    assert summarize(stale) == [{"asset": "nba_raw/game_lines", "reason": "built by code version 1, deployed 2",
-                                 "partitions": 2, "ranges": [f"{start} .. {end}"]}]
+    reason = f"built by code version {deployed}, deployed {deployed}.1"
+    assert {s.reason for s in stale} == {reason}
+    assert summarize(stale) == [{"asset": "nba_raw/game_lines", "reason": reason, "partitions": 2, "ranges": [f"{start} .. {end}"]}]
 
     # the schedule of the first date is rebuilt: what reads it that date is now stale, nothing else
     assert run_backfill(defs, instance, start, start, "key:nba_raw/schedule", progress=None).success
