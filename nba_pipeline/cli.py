@@ -8,8 +8,10 @@ import gc
 import datetime as dt
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -284,14 +286,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _raise_interrupted(signum, frame) -> None:
+    from nba_pipeline.runner import Interrupted  # imported when needed: `synth` does without Dagster
+
+    raise Interrupted(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_warnings()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted) if main_thread else None  # default: die silently
     try:
         return args.fn(args)
     except (ValueError, FileNotFoundError) as exc:
         print(f"nba-pipeline: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (runner.Interrupted): 128 + the signal
+        print(f"nba-pipeline: {exc if str(exc) else 'stopped by SIGINT'}", file=sys.stderr)
+        return getattr(exc, "exit_code", 128 + signal.SIGINT)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def run() -> None:
