@@ -14,8 +14,10 @@ import datetime as dt
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -565,19 +567,31 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _raise_interrupted(signum, frame) -> None:
+    from nba_pipeline.runner import Interrupted  # imported when needed: `synth` does without Dagster
+
+    raise Interrupted(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_warnings()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted) if main_thread else None  # default: die silently
     try:
         return args.fn(args)
     except CliError as exc:
         return _fail(str(exc), exc.code)
-    except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (runner.Interrupted): 128 + the signal
+        print(f"nba-pipeline: {exc if str(exc) else 'stopped by SIGINT'}", file=sys.stderr)
+        return getattr(exc, "exit_code", 128 + signal.SIGINT)
     except Exception as exc:  # noqa: BLE001 - whatever it is, one line (or --traceback)
         if args.traceback:
             raise
         return _fail(*_unexpected(exc))
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _fail(message: str, code: int) -> int:

@@ -13,6 +13,7 @@ from nba_pipeline.alerts import (
     run_failure_alerts,
 )
 from nba_pipeline.automation import automation_sensor, with_automation
+from nba_pipeline.cli_runs import dead_cli_runs
 from nba_pipeline.exports.assets import EXPORT_ASSETS
 from nba_pipeline.freshness import with_layer_freshness
 from nba_pipeline.precompute.assets import PRECOMPUTE_ASSETS
@@ -40,7 +41,7 @@ def build_definitions(
             "exports": exports or exports_from_env(),
             "alerts": alerts or notifier_from_env(),
         },
-        sensors=[automation_sensor, raw_data_sensor, check_failure_alerts, run_failure_alerts, late_partition_alerts],
+        sensors=[automation_sensor, raw_data_sensor, check_failure_alerts, run_failure_alerts, late_partition_alerts, dead_cli_runs],
         schedules=[morning_predictions],
         # a subprocess per step costs seconds; steps here are short and pandas-bound
         executor=dg.in_process_executor,

@@ -2,9 +2,11 @@
 
 This is what the old Firestore "n/5 processors complete" document showed, derived instead from the
 instance's own records: materialization status per partition, row count, check results and the
-code version that built it. A partition is `complete` only when it is materialized and none of its
+code version that built it. A partition is `complete` only when it is materialized, none of its
 ERROR-severity checks failed (a failed blocking check leaves the materialization recorded, so the
-two must be combined).
+two must be combined), and every blocking check has a result for that materialization: a check
+still planned (its run in progress, or killed before it), skipped, never run (adopted history) or
+run on an earlier materialization vouches for nothing.
 """
 
 from __future__ import annotations
@@ -16,13 +18,35 @@ import dagster as dg
 from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+from nba_pipeline.partitions import game_date_partitions
+
 
 def _metadata_value(md: dict, key: str) -> Any:
     v = md.get(key)
     return getattr(v, "value", v)
 
 
+def _check_status(instance: dg.DagsterInstance, rec, materialization) -> str:
+    """passed / failed for a result on the partition's latest materialization; otherwise why there
+    is none: in_progress / execution_failed / skipped (a planned check, by its run's state), or
+    outdated (a result on an earlier materialization)."""
+    if rec.status == AssetCheckExecutionRecordStatus.PLANNED:
+        run = instance.get_run_by_id(rec.run_id)
+        if run is None:
+            return "skipped"
+        if not run.is_finished:
+            return "in_progress"
+        return "execution_failed" if run.status == dg.DagsterRunStatus.FAILURE else "skipped"
+    if materialization is not None and materialization.run_id != rec.run_id and rec.create_timestamp < materialization.timestamp:
+        return "outdated"
+    return "passed" if rec.status == AssetCheckExecutionRecordStatus.SUCCEEDED else "failed"
+
+
 def asset_status(defs: dg.Definitions, instance: dg.DagsterInstance, date: str) -> list[dict]:
+    """Every materializable asset's state for game date `date` (ValueError outside the partitions)."""
+    keys = game_date_partitions.get_partition_keys()
+    if date not in keys:
+        raise ValueError(f"--date {date} is outside the game-date partitions {keys[0]} .. {keys[-1]}")
     graph = defs.resolve_asset_graph()
     rows = []
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
@@ -42,11 +66,7 @@ def asset_status(defs: dg.Definitions, instance: dg.DagsterInstance, date: str) 
             "materialized_at": None,
             "checks": [],
         }
-        if partitions_def is not None:
-            if date not in partitions_def.get_partition_keys():
-                row["state"] = "no_such_partition"
-                rows.append(row)
-                continue
+        if partitions_def is not None:  # every partitioned asset has the game-date partitions
             status = (instance.get_status_by_partition(key, [date], partitions_def) or {}).get(date)
             if status is not None:
                 row["state"] = status.value.lower()
@@ -54,8 +74,8 @@ def asset_status(defs: dg.Definitions, instance: dg.DagsterInstance, date: str) 
             dg.AssetRecordsFilter(asset_key=key, asset_partitions=[date] if partitions_def else None),
             limit=1,
         ).records
-        if records:
-            entry = records[0].event_log_entry
+        entry = records[0].event_log_entry if records else None
+        if entry is not None:
             mat = entry.asset_materialization
             md = dict(mat.metadata) if mat else {}
             row["row_count"] = _metadata_value(md, "dagster/partition_row_count")
@@ -74,19 +94,18 @@ def asset_status(defs: dg.Definitions, instance: dg.DagsterInstance, date: str) 
         )
         for ck in check_keys:
             rec = latest.get(ck)
-            check = {"name": ck.name, "status": "not_run", "severity": None, "blocking": None}
+            check = {"name": ck.name, "status": "not_run", "severity": None, "blocking": graph.get_check_spec(ck).blocking}
             if rec is not None:
                 ev = rec.event.dagster_event.event_specific_data if rec.event and rec.event.dagster_event else None
-                check["status"] = {
-                    AssetCheckExecutionRecordStatus.SUCCEEDED: "passed",
-                    AssetCheckExecutionRecordStatus.FAILED: "failed",
-                }.get(rec.status, rec.status.value.lower())
+                check["status"] = _check_status(instance, rec, entry)
                 if ev is not None and hasattr(ev, "severity"):  # an evaluation, not a planned one
                     check["severity"] = ev.severity.value
-                    check["blocking"] = ev.blocking
             row["checks"].append(check)
         failed_error = any(c["status"] == "failed" and c["severity"] == "ERROR" for c in row["checks"])
-        row["complete"] = row["state"] == "materialized" and not failed_error
+        row["unevaluated_blocking_checks"] = [
+            c["name"] for c in row["checks"] if c["blocking"] and c["status"] not in ("passed", "failed")
+        ]
+        row["complete"] = row["state"] == "materialized" and not failed_error and not row["unevaluated_blocking_checks"]
         rows.append(row)
     return rows
 
@@ -100,6 +119,10 @@ def format_status(rows: list[dict], date: str) -> str:
         failed = [c["name"] + ("" if c["severity"] == "ERROR" else f"({c['severity']})") for c in checks if c["status"] == "failed"]
         passed = sum(c["status"] == "passed" for c in checks)
         summary = f"{passed}/{len(checks)} passed" + (f"; FAILED: {', '.join(failed)}" if failed else "")
+        if r["state"] == "materialized" and r["unevaluated_blocking_checks"]:
+            by_name = {c["name"]: c["status"] for c in checks}
+            unevaluated = [f"{n} ({by_name[n]})" for n in r["unevaluated_blocking_checks"]]
+            summary += f"; NOT EVALUATED (blocking): {', '.join(unevaluated)}"
         code = (r["code_version"] or "-") + ("*" if r["stale_code"] and r["code_version"] else "")
         rc = "-" if r["row_count"] is None else str(r["row_count"])
         lines.append(f"{r['asset']:<34} {r['state']:<14} {rc:>7}  {code:<5} {summary}")
