@@ -330,6 +330,8 @@ class _SlotWatcher(threading.Thread):
         self.reported_at: dict[str, float] = {}
 
     def run(self) -> None:
+        if self.stopped.wait(WATCH_POLL_SECONDS):  # a short run ends before it needs an instance
+            return
         try:
             with dg.DagsterInstance.from_ref(self.instance_ref) as instance:
                 last_beat = time.monotonic()
