@@ -113,7 +113,8 @@ def asset_status(defs: dg.Definitions, instance: dg.DagsterInstance, date: str) 
 def format_status(rows: list[dict], date: str) -> str:
     done = sum(r["complete"] for r in rows)
     lines = [f"game date {date}: {done}/{len(rows)} assets complete", ""]
-    lines.append(f"{'asset':<34} {'state':<14} {'rows':>7}  {'code':<5} checks")
+    w = max([len("asset"), *(len(r["asset"]) for r in rows)])
+    lines.append(f"{'asset':<{w}} {'state':<14} {'rows':>7}  {'code':<5} checks")
     for r in rows:
         checks = r["checks"]
         failed = [c["name"] + ("" if c["severity"] == "ERROR" else f"({c['severity']})") for c in checks if c["status"] == "failed"]
@@ -125,7 +126,7 @@ def format_status(rows: list[dict], date: str) -> str:
             summary += f"; NOT EVALUATED (blocking): {', '.join(unevaluated)}"
         code = (r["code_version"] or "-") + ("*" if r["stale_code"] and r["code_version"] else "")
         rc = "-" if r["row_count"] is None else str(r["row_count"])
-        lines.append(f"{r['asset']:<34} {r['state']:<14} {rc:>7}  {code:<5} {summary}")
+        lines.append(f"{r['asset']:<{w}} {r['state']:<14} {rc:>7}  {code:<5} {summary}")
     if any(r["stale_code"] and r["code_version"] for r in rows):
         lines.append("\n* built by an older code version than the one deployed")
     return "\n".join(lines)
