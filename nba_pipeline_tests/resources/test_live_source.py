@@ -269,3 +269,18 @@ def test_nba_source_live_is_selected_from_the_environment(monkeypatch, tmp_path)
     monkeypatch.setenv("NBA_SOURCE", "ftp")
     with pytest.raises(ValueError, match="'files' or 'live'"):
         source_from_env()
+
+
+def test_the_odds_api_down_fails_the_odds_partitions_not_the_games(day, tmp_path):
+    """Tip-off times come from the odds feeds: with The Odds API down the schedule (and every
+    result) still lands, naming the request it could not make, and the props partition fails."""
+    _, server, _ = day
+    server.faults["/v4/sports/basketball_nba/events"] += [503] * 6
+    live = live_at(server, tmp_path / "archive", ODDS_TIME, max_retries=1)
+    sched, facts = live.schedule(DAY, DAY)
+    assert len(sched) == 11 and sched["start_time_utc"].notna().all()  # the league schedule's times
+    assert "/v4/sports/basketball_nba/events" in facts["start_times_without_odds_feeds"]
+    assert "HTTP 503" in facts["start_times_without_odds_feeds"] and API_KEY not in facts["start_times_without_odds_feeds"]
+    with pytest.raises(FeedRequestError, match="HTTP 503"):
+        live.player_points_props(DAY, DAY)
+    server.faults["/v4/sports/basketball_nba/events"].clear()

@@ -23,9 +23,9 @@ from pydantic import PrivateAttr
 from nba_pipeline.partitions import GAME_TIMEZONE
 from nba_pipeline.raw import formats
 from nba_pipeline.raw.reference import TEAM_COLUMNS, TEAMS
-from nba_pipeline.resources.live.http import JsonHttp
+from nba_pipeline.resources.live.http import FeedRequestError, JsonHttp
 from nba_pipeline.history import season_label
-from nba_pipeline.raw.feeds import concat_feeds, typed_rows
+from nba_pipeline.raw.feeds import FeedError, concat_feeds, typed_rows
 from nba_pipeline.resources.exports import write_text_atomic
 from nba_pipeline.resources.live.nba_stats import STATS_HEADERS, STATS_URL, NbaStatsApi, seasons_between
 from nba_pipeline.resources.live.odds_api import ODDS_URL, OddsApi
@@ -148,6 +148,14 @@ class LiveSource(FeedSource):
     def read_game_lines(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         self.refresh_odds(start, end)
         return self.archive.read_game_lines(start, end)
+
+    def _start_times(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        # The Odds API down is an unreadable odds feed for the schedule's tip-off times: the games
+        # still land (times from the league schedule), the odds partitions fail naming the request
+        try:
+            return super()._start_times(start, end)
+        except FeedRequestError as exc:
+            raise FeedError(exc.url, None, None, exc.problem, unit="request") from None
 
     # the odds archive ---------------------------------------------------------------------------
     def _last_snapshot(self) -> dt.datetime | None:
