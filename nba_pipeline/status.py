@@ -127,6 +127,12 @@ def format_status(rows: list[dict], date: str) -> str:
         code = (r["code_version"] or "-") + ("*" if r["stale_code"] and r["code_version"] else "")
         rc = "-" if r["row_count"] is None else str(r["row_count"])
         lines.append(f"{r['asset']:<{w}} {r['state']:<14} {rc:>7}  {code:<5} {summary}")
+    if any(r["state"] == "materialized" and r["unevaluated_blocking_checks"] for r in rows):
+        lines.append(
+            f"\nNOT EVALUATED: a blocking check has no result for the latest materialization (a run still going or"
+            f" stopped, or history adopted without its checks); `nba-pipeline backfill --start {date} --end {date}"
+            " --exact` evaluates them"
+        )
     if any(r["stale_code"] and r["code_version"] for r in rows):
         lines.append("\n* built by an older code version than the one deployed")
     return "\n".join(lines)
