@@ -45,8 +45,9 @@ def test_incident_12_a_code_version_bump_and_a_newer_upstream_make_exactly_those
     assert stale_partitions(defs, instance) == []
 
 
-def test_history_windows_carry_staleness_forward(league_copy, tmp_path, instance):
-    """A date's features read D-300 .. D-1: a rebuilt D makes the later dates stale, not D."""
+def _three_dates_built_then_one_summary_rebuilt(league_copy, tmp_path, instance):
+    """Raw to precompute over the season's start .. its third game date, then the first game date's
+    player_game_summary rebuilt alone. Returns (defs, first game date)."""
     from nba_pipeline.history import season_start
 
     raw, summary = league_copy
@@ -55,6 +56,12 @@ def test_history_windows_carry_staleness_forward(league_copy, tmp_path, instance
     layers = "group:nba_raw or group:nba_analytics or group:nba_precompute"
     assert run_backfill(defs, instance, season_start(first), third, layers, progress=None).success
     assert run_backfill(defs, instance, first, first, "key:nba_analytics/player_game_summary", progress=None).success
+    return defs, first
+
+
+def test_history_windows_carry_staleness_forward(league_copy, tmp_path, instance):
+    """A date's features read D-300 .. D-1: a rebuilt D makes the later dates stale, not D."""
+    defs, first = _three_dates_built_then_one_summary_rebuilt(league_copy, tmp_path, instance)
     stale = {(s.asset, s.partition) for s in stale_partitions(defs, instance) if s.asset == "nba_precompute/player_daily_cache"}
     later = {str(first + dt.timedelta(days=i)) for i in (1, 2)}
     assert stale == {("nba_precompute/player_daily_cache", d) for d in later}
@@ -79,14 +86,8 @@ def test_stale_lists_everything_backfill_rebuilds_and_backfill_rebuilds_exactly_
 
     from nba_pipeline.cli import main
     from nba_pipeline.drift import rebuild_plan
-    from nba_pipeline.history import season_start
 
-    raw, summary = league_copy
-    first, third = first_game_dates(summary, 3)
-    defs = make_defs(raw, tmp_path / "w.duckdb")
-    layers = "group:nba_raw or group:nba_analytics or group:nba_precompute"
-    assert run_backfill(defs, instance, season_start(first), third, layers, progress=None).success
-    assert run_backfill(defs, instance, first, first, "key:nba_analytics/player_game_summary", progress=None).success
+    defs, first = _three_dates_built_then_one_summary_rebuilt(league_copy, tmp_path, instance)
     stale = {(s.asset, s.partition) for s in stale_partitions(defs, instance)}
     plan = rebuild_plan(defs, instance)
     listed = {(r.asset, r.partition): r for r in plan.partitions}
@@ -101,7 +102,7 @@ def test_stale_lists_everything_backfill_rebuilds_and_backfill_rebuilds_exactly_
             assert listed[(asset, d)].reason.startswith("reads rebuilt nba_precompute/")
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    monkeypatch.setenv("NBA_RAW_DIR", str(raw))
+    monkeypatch.setenv("NBA_RAW_DIR", str(league_copy[0]))
     monkeypatch.setenv("NBA_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
     monkeypatch.setenv("NBA_EXPORTS_DIR", str(tmp_path / "exports"))
     capfd.readouterr()

@@ -73,10 +73,10 @@ def test_team_summaries_without_plus_minus_are_compared_on_the_rest():
 def _players(sign: float = 1.0):
     # five players a side; their plus/minus sums to 5 x the team's margin
     rows = []
-    for team, margin in [("OKC", 1), ("HOU", -1)]:
+    for t, (team, margin) in enumerate([("OKC", 1), ("HOU", -1)]):
         for i, pm in enumerate([3, 2, 1, -1, 0]):
             rows.append({"game_date": pd.Timestamp("2025-10-21"), "game_id": "0022500001", "team": team,
-                         "player_id": hash((team, i)) % 10_000, "plus_minus": sign * margin * (pm + 0.0),
+                         "player_id": 100 * t + i, "plus_minus": sign * margin * (pm + 0.0),
                          "opponent": "HOU" if team == "OKC" else "OKC", "is_home": team == "OKC"})
     return pd.DataFrame(rows).astype({"team": "string", "opponent": "string", "is_home": "boolean"})
 
