@@ -15,6 +15,7 @@ from nba_pipeline.checks.common import (
     day_counts,
     day_examples,
     disagreements,
+    failed_because,
     game_day,
     in_range_check,
     long_problems,
@@ -78,6 +79,10 @@ def player_totals_reconcile(pgs: pd.DataFrame, teams: pd.DataFrame, players: pd.
                 "max_abs_minutes_off": max_off.get(k, 0.0),
                 "mismatches (game, team, player pts, team pts, player min, game min)": dg.MetadataValue.json(examples.get(k, [])),
             },
+            description=None if not n_bad.get(k, 0) else failed_because(
+                k, f"{n_bad[k]} of {n_games.get(k, 0)} team-game(s) whose players' points or minutes do not add up "
+                f"(game, team, player pts, team pts, player min, game min), e.g. {examples[k][0]}"
+            ),
         )
         for k in keys
     }
@@ -105,6 +110,10 @@ def team_minutes_match_overtime(offense: pd.DataFrame, pgs: pd.DataFrame, keys: 
                 "max_abs_off": max_off.get(k, 0.0),
                 "violations (game, team, minutes, overtime periods)": dg.MetadataValue.json(examples.get(k, [])),
             },
+            description=None if not n_bad.get(k, 0) else failed_because(
+                k, f"{n_bad[k]} of {n_games.get(k, 0)} team-game(s) whose minutes are not 240 + 25 per overtime "
+                f"(game, team, minutes, overtime periods), e.g. {examples[k][0]}"
+            ),
         )
         for k in keys
     }
@@ -124,6 +133,9 @@ def defense_mirrors_offense(defense: pd.DataFrame, offense: pd.DataFrame, keys: 
         k: Outcome(
             passed=not n_bad.get(k, 0),
             metadata={"team_games": n_games.get(k, 0), "mismatched": dg.MetadataValue.json(examples.get(k, []))},
+            description=None if not n_bad.get(k, 0) else failed_because(
+                k, f"{n_bad[k]} of {n_games.get(k, 0)} team-game(s) whose allowed numbers are not the opponent's offense, e.g. {examples[k][0]}"
+            ),
         )
         for k in keys
     }
@@ -145,6 +157,10 @@ def rosters_cover_teams(players: pd.DataFrame, team_context: pd.DataFrame, keys:
                 "players": int(players.get(k, 0)),
                 "team_games_short (game, team, players)": dg.MetadataValue.json(examples.get(k, [])),
             },
+            description=None if not n_short.get(k, 0) else failed_because(
+                k, f"{n_short[k]} of {n_games.get(k, 0)} team-game(s) with fewer than {MIN_ROSTER} players in context "
+                f"(game, team, players), e.g. {examples[k][0]}"
+            ),
         )
         for k in keys
     }
@@ -157,17 +173,23 @@ def line_players_in_context(players: pd.DataFrame, props: pd.DataFrame, keys: Se
     p = p.assign(found=pd.MultiIndex.from_frame(p[["game_id", "player_id"]].astype({"player_id": "int64"})).isin(have))
     n_lines, n_found = day_counts(p), day_counts(p[p["found"]])
     examples = day_examples(p[~p["found"]], ["player_name"])
-    return {
-        k: Outcome(
-            passed=n_found.get(k, 0) >= MIN_LINE_PLAYERS_IN_CONTEXT * n_lines.get(k, 0),
+    out = {}
+    for k in keys:
+        lines, found = n_lines.get(k, 0), n_found.get(k, 0)
+        passed = found >= MIN_LINE_PLAYERS_IN_CONTEXT * lines
+        out[k] = Outcome(
+            passed=passed,
             metadata={
-                "line_players": n_lines.get(k, 0),
-                "in_context": n_found.get(k, 0),
+                "line_players": lines,
+                "in_context": found,
                 "not_in_context": dg.MetadataValue.json(examples.get(k, [])),
             },
+            description=None if passed else failed_because(
+                k, f"{lines - found} of {lines} player(s) with a line ({(lines - found) / lines:.0%}) not in the context "
+                f"(> {1 - MIN_LINE_PLAYERS_IN_CONTEXT:.0%}), e.g. {', '.join(x[0] for x in examples.get(k, [])[:3])}"
+            ),
         )
-        for k in keys
-    }
+    return out
 
 
 def team_context_mirrors(context: pd.DataFrame, schedule: pd.DataFrame, keys: Sequence[str]) -> Outcomes:

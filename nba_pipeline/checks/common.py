@@ -47,6 +47,18 @@ def day_examples(df: pd.DataFrame, cols: Sequence[str]) -> dict[str, list]:
     return _examples(df, cols)
 
 
+def failed_because(key: str, reason: str) -> str:
+    """A failed evaluation's one-line description: the partition, then why (shown in the UI's
+    check history and the run log, so the reason needs no click into the metadata)."""
+    return f"{key}: {reason}"
+
+
+def _listing(head: str, **parts: tuple[int, list | None]) -> str:
+    """'head; missing 2 (e.g. [...]); ...' over the parts with a nonzero count."""
+    shown = [f"{name} {n} (e.g. {examples[0]})" if examples else f"{name} {n}" for name, (n, examples) in parts.items() if n]
+    return "; ".join([head, *shown])
+
+
 def team_game_keys(schedule: pd.DataFrame, final_only: bool) -> pd.DataFrame:
     """(game_date, game_id, team) twice per game of the schedule: the rows team tables must have."""
     s = schedule[schedule["status"] == "final"] if final_only else schedule
@@ -88,6 +100,11 @@ def rows_match(actual: pd.DataFrame, expected: pd.DataFrame, key: Sequence[str],
                     {"missing": ex_missing.get(k, []), "unexpected": ex_extra.get(k, []), "duplicated": ex_dup.get(k, [])}
                 ),
             },
+            description=None if not bad else failed_because(k, _listing(
+                f"{int(n_rows.get(k, 0))} row(s) for {int(n_expected.get(k, 0))} expected",
+                missing=(n_missing.get(k, 0), ex_missing.get(k)), unexpected=(n_extra.get(k, 0), ex_extra.get(k)),
+                **{"key repeated": (n_dup.get(k, 0), ex_dup.get(k))},
+            )),
         )
     return out
 
@@ -126,6 +143,10 @@ def values_in_range(df: pd.DataFrame, table: Table, keys: Sequence[str]) -> Outc
                 "examples": dg.MetadataValue.json(shown.get(k, [])),
                 "columns_checked": len(table.ranged_columns),
             },
+            description=None if not counts else failed_because(
+                k, f"{int(n_bad[k])} of {int(n_rows.get(k, 0))} row(s) out of range ("
+                + ", ".join(f"{c} {n}" for c, n in counts.items()) + f"), e.g. {shown[k][0]}"
+            ),
         )
     return out
 
@@ -202,7 +223,9 @@ def disagreements(compared: pd.DataFrame, problems: pd.DataFrame, keys: Sequence
                 "disagreements_by_column": dg.MetadataValue.json(columns),
                 "examples": dg.MetadataValue.json(examples.get(k, [])),
             },
-            description=None if not bad else f"{k}: {bad} disagreement(s) ({', '.join(f'{c} {n}' for c, n in columns.items())}), e.g. {examples[k][0]}",
+            description=None if not bad else failed_because(
+                k, f"{bad} disagreement(s) ({', '.join(f'{c} {n}' for c, n in columns.items())}), e.g. {examples[k][0]}"
+            ),
         )
     return out
 

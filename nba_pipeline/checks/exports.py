@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import ValidationError
 
-from nba_pipeline.checks.common import day_counts, in_range_check, rows_match, table_checks
+from nba_pipeline.checks.common import day_counts, failed_because, in_range_check, rows_match, table_checks
 from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck
 from nba_pipeline.exports import files, tables
 from nba_pipeline.exports.transforms import top_picks
@@ -43,6 +43,7 @@ def file_valid(parsed: Mapping[str, files.BestBetsFile | str], keys: Sequence[st
             passed=not isinstance(parsed[k], str),
             metadata={"path": files.best_bets.relative_path(k),
                       **({"problem": parsed[k]} if isinstance(parsed[k], str) else {"picks": len(parsed[k].picks)})},
+            description=failed_because(k, f"{files.best_bets.relative_path(k)}: {parsed[k]}") if isinstance(parsed[k], str) else None,
         )
         for k in keys
     }
@@ -66,7 +67,7 @@ def picks_match_predictions(parsed: Mapping[str, files.BestBetsFile | str], pred
     for k in keys:
         f = parsed[k]
         if isinstance(f, str):
-            out[k] = Outcome(False, {"problem": f})
+            out[k] = Outcome(False, {"problem": f}, failed_because(k, f"{files.best_bets.relative_path(k)}: {f}"))
             continue
         want = ranked[f.top_n].get(k, [])
         got = [(p.player_id, p.recommendation, p.line, p.edge) for p in f.picks]
@@ -82,6 +83,10 @@ def picks_match_predictions(parsed: Mapping[str, files.BestBetsFile | str], pred
                 **({} if same else {"examples": dg.MetadataValue.json(
                     {"file": [list(map(str, g)) for g in got[:5]], "expected": [list(map(str, w)) for w in want[:5]]})}),
             },
+            description=None if same and counts_ok else failed_because(k, "; ".join(
+                ([f"{len(got)} pick(s) in the file differ from the {len(want)} top stored recommendation(s)"] if not same else [])
+                + ([f"the file counts {f.predictions} prediction(s), {n_pred.get(k, 0)} stored"] if not counts_ok else [])
+            )),
         )
     return out
 
@@ -149,7 +154,8 @@ def day_matches_grades(summary: pd.DataFrame, accuracy: pd.DataFrame, keys: Sequ
                     if int(s.loc[(k, shorter), c]) > int(s.loc[(k, longer), c]):
                         problems.append(f"{c}: {shorter} > {longer}")
         out[k] = Outcome(passed=not problems, metadata={"graded": int(want["graded"]),
-                                                        "problems": dg.MetadataValue.json(problems)})
+                                                        "problems": dg.MetadataValue.json(problems)},
+                         description=failed_because(k, "; ".join(problems)) if problems else None)
     return out
 
 

@@ -3,8 +3,10 @@
 Dagster records an `AssetCheckResult` against `context.partition_key`, which a multi-partition
 (single-run backfill) step does not have, so its results would land with `partition=None`. To keep
 every check result per game date while still checking a season in one step, the steps that write
-the tables emit one `AssetCheckEvaluation` per check and partition, carrying that partition, then
-the check outputs Dagster expects. A failed blocking ERROR evaluation fails the step (Dagster's own rule), so
+the tables emit one `AssetCheckEvaluation` per check and partition, carrying that partition and
+the partition's materialization it judged (so the UI counts it as that partition's current
+result: Dagster only looks up a target for single-partition steps), then the check outputs
+Dagster expects. A failed blocking ERROR evaluation fails the step (Dagster's own rule), so
 nothing downstream runs on it.
 
 Check logic itself is pure: functions from frames to `{partition_key: Outcome}` (see raw.py).
@@ -17,7 +19,12 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 import pandas as pd
-from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
+# no public constructor for a check evaluation with an explicit partition and target
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluation,
+    AssetCheckEvaluationTargetMaterializationData,
+)
+from dagster._core.events import DagsterEventType
 
 from nba_pipeline.partitions import game_date_partitions
 from nba_pipeline.schema import DeclaredOutput
@@ -80,6 +87,7 @@ def emit(
     # a multi-asset step carries several tables' checks
     selected = {k.name for k in context.selected_asset_check_keys if k.asset_key == table.asset_key}
     assets_def = op_context.assets_def
+    targets = latest_materializations(context.instance, table.asset_key, keys) if selected else {}
     results = []
     for check in checks:
         if check.name not in selected:
@@ -88,16 +96,23 @@ def emit(
         failed = [k for k in keys if not outcomes[k].passed]
         for key in keys:
             o = outcomes[key]
+            description = o.description or (None if o.passed else f"{key}: not met: {check.description}")
             yield AssetCheckEvaluation(
                 asset_key=table.asset_key,
                 check_name=check.name,
                 passed=o.passed,
                 metadata=_without_empty_listings(o.metadata),
                 severity=check.severity,
-                description=o.description,
+                description=description,
                 blocking=check.blocking,
                 partition=key,
+                target_materialization_data=targets.get(key),
             )
+            if not o.passed:
+                # the UI's run log shows a check event as "Check X failed for materialization of
+                # <asset>" without partition or reason: this line says both
+                log = context.log.error if check.severity == dg.AssetCheckSeverity.ERROR else context.log.warning
+                log(f"check {table.qualified_name}:{check.name} ({check.severity.value}) failed for {description}")
         results.append(f"{check.name} " + ("passed" if not failed else f"FAILED for {len(failed)} partition(s): {failed[:10]}"))
     # one line per step, not per check: every log line is an event in the event log
     context.log.info(f"{table.qualified_name} over {len(keys)} partition(s): " + "; ".join(results))
@@ -107,3 +122,25 @@ def emit(
                 dg.AssetCheckKey(table.asset_key, check.name)
             )
             yield dg.Output(None, output_name=out)
+
+
+def latest_materializations(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: Sequence[str]
+) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
+    """Each partition's latest materialization (the one the step just recorded), as the target of
+    its check evaluations: two queries for the whole range, not one per partition."""
+    ids = instance.event_log_storage.get_latest_storage_id_by_partition(
+        asset_key, DagsterEventType.ASSET_MATERIALIZATION, set(keys)
+    )
+    if not ids:
+        return {}
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=list(ids.values())), limit=len(ids)
+    ).records
+    return {
+        r.partition_key: AssetCheckEvaluationTargetMaterializationData(
+            storage_id=r.storage_id, run_id=r.run_id, timestamp=r.timestamp
+        )
+        for r in records
+        if r.partition_key is not None
+    }

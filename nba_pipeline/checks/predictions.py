@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import dagster as dg
 import pandas as pd
 
-from nba_pipeline.checks.common import day_counts, day_examples, in_range_check, rows_match, table_checks
+from nba_pipeline.checks.common import day_counts, day_examples, failed_because, in_range_check, rows_match, table_checks
 from nba_pipeline.checks.partitioned import Outcome, Outcomes, PartitionCheck
 from nba_pipeline.analytics import tables as analytics
 from nba_pipeline.precompute import tables as precompute
@@ -29,8 +29,10 @@ def model_for_every_game_date(models: pd.DataFrame, slate: pd.DataFrame, keys: S
         k: Outcome(
             passed=not need.get(k) or have.get(k, 0) == 1,
             metadata={"slate_players": need.get(k, 0), "models": have.get(k, 0)},
-            description=None if not need.get(k) or have.get(k) else
-            "no model: its training window has too little history (see the points_model materialization's no_model_reason)",
+            description=None if not need.get(k) or have.get(k, 0) == 1 else failed_because(
+                k, f"{have.get(k, 0)} model(s) for {need[k]} slate player(s): its training window has too little history "
+                "(the points_model materialization's no_model_reason says why)"
+            ),
         )
         for k in keys
     }
@@ -52,6 +54,10 @@ def lines_before_tip_off(pred: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
             passed=not n_late.get(k),
             metadata={"sportsbook_rows": n_rows.get(k, 0), "snapshot_at_or_after_tip_off": n_late.get(k, 0),
                       "examples": dg.MetadataValue.json(examples.get(k, []))},
+            description=None if not n_late.get(k) else failed_because(
+                k, f"{n_late[k]} prediction(s) priced from a snapshot taken at or after tip-off "
+                f"(game, player, snapshot, tip-off), e.g. {examples[k][0]}"
+            ),
         )
         for k in keys
     }
@@ -66,6 +72,9 @@ def estimated_line_share(pred: pd.DataFrame, keys: Sequence[str], limit: float =
             passed=share <= limit,
             metadata={"predictions": total.get(k, 0), "estimated_lines": est.get(k, 0),
                       "estimated_share": round(share, 4), "warn_above": limit},
+            description=None if share <= limit else failed_because(
+                k, f"{est.get(k, 0)} of {total[k]} lines estimated ({share:.0%}) > {limit:.0%}"
+            ),
         )
     return out
 

@@ -16,6 +16,7 @@ from nba_pipeline.checks.common import (
     day_counts,
     day_examples,
     disagreements,
+    failed_because,
     game_day,
     long_problems,
     rows_match,
@@ -49,6 +50,9 @@ def final_games_have_scores(schedule: pd.DataFrame, keys: Sequence[str]) -> Outc
         key: Outcome(
             passed=not n_bad.get(key, 0),
             metadata={"final_games": n_finals.get(key, 0), "games_without_a_result": dg.MetadataValue.json(examples.get(key, []))},
+            description=None if not n_bad.get(key, 0) else failed_because(
+                key, f"{n_bad[key]} of {n_finals.get(key, 0)} final game(s) without both scores or a winner, e.g. {examples[key][0]}"
+            ),
         )
         for key in keys
     }
@@ -72,6 +76,10 @@ def team_points_match_player_points(teams: pd.DataFrame, players: pd.DataFrame, 
                 "team_games_compared": n_compared.get(key, 0),
                 "mismatches": dg.MetadataValue.json(examples.get(key, [])),
             },
+            description=None if not n_diff.get(key, 0) else failed_because(
+                key, f"{n_diff[key]} of {n_compared.get(key, 0)} team-game(s) whose points differ from the sum of "
+                f"their players' (game, team, team points, player points), e.g. {examples[key][0]}"
+            ),
         )
         for key in keys
     }
@@ -151,6 +159,10 @@ def player_rows_cover_schedule(players: pd.DataFrame, schedule: pd.DataFrame, ke
                 "team_games_without_players": dg.MetadataValue.json(ex_missing.get(k, [])),
                 "unexpected_team_games": dg.MetadataValue.json(ex_extra.get(k, [])),
             },
+            description=None if not (n_missing.get(k, 0) or n_extra.get(k, 0)) else failed_because(k, "; ".join(
+                ([f"{n_missing[k]} team-game(s) without player rows, e.g. {ex_missing[k][0]}"] if n_missing.get(k) else [])
+                + ([f"{n_extra[k]} team-game(s) with player rows but no final covered game, e.g. {ex_extra[k][0]}"] if n_extra.get(k) else [])
+            )),
         )
         for k in keys
     }
@@ -197,6 +209,11 @@ def players_match_boxscore_feed(players: pd.DataFrame, feed: pd.DataFrame, keys:
                 "players_only_in_game_logs": dg.MetadataValue.json(ex_logs.get(key, [])),
                 "players_only_in_boxscore_feed": dg.MetadataValue.json(ex_feed.get(key, [])),
             },
+            description=None if not (n_logs.get(key, 0) or n_feed.get(key, 0) or n_beyond.get(key, 0)) else failed_because(key, "; ".join(
+                ([f"{n_beyond[key]} row(s) differ beyond a stat correction, e.g. {ex_beyond[key][0]}"] if n_beyond.get(key) else [])
+                + ([f"{n_logs[key]} player(s) only in the game logs, e.g. {ex_logs[key][0]}"] if n_logs.get(key) else [])
+                + ([f"{n_feed[key]} player(s) only in the box score feed, e.g. {ex_feed[key][0]}"] if n_feed.get(key) else [])
+            )),
         )
     return out
 
@@ -221,6 +238,10 @@ def props_names_matched(props: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
                 "unmatched_share": round(share, 4),
                 "unmatched_names": dg.MetadataValue.json(names.get(key, [])),
             },
+            description=None if share <= MAX_UNMATCHED_NAME_SHARE else failed_because(
+                key, f"{bad} of {rows} prop row(s) ({share:.0%}) name no NBA player (> {MAX_UNMATCHED_NAME_SHARE:.0%}), "
+                f"e.g. {', '.join(names.get(key, [])[:3])}"
+            ),
         )
     return out
 
@@ -243,6 +264,9 @@ def odds_cover_schedule(odds: pd.DataFrame, schedule: pd.DataFrame, keys: Sequen
                 "games_without_odds": dg.MetadataValue.json(examples.get(key, [])),
                 "rows_not_matched_to_a_game": n_unmatched.get(key, 0),
             },
+            description=None if not n_missing.get(key, 0) else failed_because(
+                key, f"{n_missing[key]} of {n_games.get(key, 0)} game(s) without sportsbook rows, e.g. {examples[key][0]}"
+            ),
         )
         for key in keys
     }
@@ -259,8 +283,9 @@ def prices_valid(withheld: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
         out[key] = Outcome(
             passed=not bad,
             metadata={"prices_withheld": bad, "withheld": dg.MetadataValue.json(shown)},
-            description=None if not bad else (
-                f"{key}: {bad} price(s) not valid American odds ({AMERICAN_ODDS_RANGE}) withheld, e.g. "
+            description=None if not bad else failed_because(
+                key,
+                f"{bad} price(s) not valid American odds ({AMERICAN_ODDS_RANGE}) withheld, e.g. "
                 + "; ".join(f"{f} line {ln} {c} {v}" for f, ln, c, v in shown[:3])
             ),
         )
