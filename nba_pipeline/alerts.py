@@ -21,13 +21,14 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from nba_pipeline.automation import sensor_status
-from nba_pipeline.completeness import Late, late_partitions
+from nba_pipeline.completeness import ET, GameDays, Late, blocking_checks, game_days, late_partitions
+from nba_pipeline.resources.sources import NbaSource
 
 # check executions read per query (a season backfill records ~270 per check)
 PAGE = 1000
@@ -221,11 +222,14 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertNotifie
 
 
 # late partitions --------------------------------------------------------------------------------
-def new_late_partitions(instance: dg.DagsterInstance, now: dt.datetime, cursor: str | None) -> tuple[list[Late], str]:
+def new_late_partitions(
+    instance: dg.DagsterInstance, now: dt.datetime, cursor: str | None, days: GameDays,
+    blocking: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]] | None = None,
+) -> tuple[list[Late], str]:
     """Late partitions not reported yet (one alert each), and the next cursor. A partition that
     is no longer late (it landed) is forgotten."""
     alerted = set(json.loads(cursor)["alerted"]) if cursor else set()
-    late = late_partitions(instance, now)
+    late = late_partitions(instance, now, days, blocking)
     current = {x.id for x in late}
     new = [x for x in late if x.id not in alerted]
     return new, json.dumps({"alerted": sorted(current)})
@@ -234,11 +238,15 @@ def new_late_partitions(instance: dg.DagsterInstance, now: dt.datetime, cursor: 
 @dg.sensor(
     minimum_interval_seconds=300,
     default_status=sensor_status(),
-    description="Alerts once per partition that is due and missing (or built before its data could be complete).",
+    description="Alerts once per partition that is due and not built with its data (missing, built before "
+    "its data, empty on a game date, or failing a blocking check), over the source's newest game dates.",
 )
-def late_partition_alerts(context: dg.SensorEvaluationContext, alerts: AlertNotifier):
+def late_partition_alerts(context: dg.SensorEvaluationContext, alerts: AlertNotifier, nba_source: NbaSource):
+    now = dt.datetime.now(dt.timezone.utc)
+    days = game_days(nba_source, now.astimezone(ET).date())
+    blocking = blocking_checks(context.repository_def.asset_graph)
     try:
-        result, cursor = late_partition_tick(context.instance, alerts, context.cursor, dt.datetime.now(dt.timezone.utc))
+        result, cursor = late_partition_tick(context.instance, alerts, context.cursor, now, days, blocking)
     except AlertDeliveryError as exc:
         context.log.error(f"alert delivery failed, late partitions not reported: {exc}")
         raise
@@ -247,11 +255,12 @@ def late_partition_alerts(context: dg.SensorEvaluationContext, alerts: AlertNoti
 
 
 def late_partition_tick(
-    instance: dg.DagsterInstance, alerts: AlertNotifier, cursor: str | None, now: dt.datetime
+    instance: dg.DagsterInstance, alerts: AlertNotifier, cursor: str | None, now: dt.datetime, days: GameDays,
+    blocking: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]] | None = None,
 ) -> tuple[dg.SkipReason, str]:
     """One tick of `late_partition_alerts` at `now`: send what is newly late (raises on a failed
     delivery, leaving the cursor as it was)."""
-    new, next_cursor = new_late_partitions(instance, now, cursor)
+    new, next_cursor = new_late_partitions(instance, now, cursor, days, blocking)
     if new and alerts.configured:
         lines = [f"{x.asset} partition {x.partition}, due {x.due:%Y-%m-%d %H:%M} ET: {x.reason}" for x in new]
         alerts.send(f"nba_pipeline: {len(new)} partition(s) late", lines, {
@@ -259,4 +268,4 @@ def late_partition_tick(
             "alerts": [{"asset": x.asset, "partition": x.partition, "due": x.due.isoformat(), "reason": x.reason} for x in new],
         })
     note = "" if alerts.configured or not new else "; no alert destination configured"
-    return dg.SkipReason(f"{len(new)} newly late partition(s){note}"), next_cursor
+    return dg.SkipReason(f"{len(new)} newly late partition(s) over {days.window}{note}"), next_cursor

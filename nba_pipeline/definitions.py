@@ -15,7 +15,7 @@ from nba_pipeline.alerts import (
 from nba_pipeline.automation import automation_sensor, with_automation
 from nba_pipeline.cli_runs import dead_cli_runs
 from nba_pipeline.exports.assets import EXPORT_ASSETS
-from nba_pipeline.freshness import with_layer_freshness
+from nba_pipeline.freshness import build_freshness
 from nba_pipeline.precompute.assets import PRECOMPUTE_ASSETS
 from nba_pipeline.predictions.assets import PREDICTION_ASSETS
 from nba_pipeline.raw.assets import RAW_ASSETS
@@ -32,8 +32,11 @@ def build_definitions(
     alerts: AlertNotifier | None = None,
 ) -> dg.Definitions:
     """Definitions with resources from the environment unless given (tests, the CLI's demo)."""
+    assets = [*RAW_ASSETS, *ANALYTICS_ASSETS, *PRECOMPUTE_ASSETS, *PREDICTION_ASSETS, *EXPORT_ASSETS]
+    freshness_checks, freshness_sensor = build_freshness(assets)
     defs = dg.Definitions(
-        assets=[*RAW_ASSETS, *ANALYTICS_ASSETS, *PRECOMPUTE_ASSETS, *PREDICTION_ASSETS, *EXPORT_ASSETS],
+        assets=assets,
+        asset_checks=[freshness_checks],
         # every asset carries its checks inline (check_specs), evaluated in the step that writes it
         resources={
             "io_manager": io_manager or warehouse_io_manager(),
@@ -41,12 +44,13 @@ def build_definitions(
             "exports": exports or exports_from_env(),
             "alerts": alerts or notifier_from_env(),
         },
-        sensors=[automation_sensor, raw_data_sensor, check_failure_alerts, run_failure_alerts, late_partition_alerts, dead_cli_runs],
+        sensors=[automation_sensor, raw_data_sensor, check_failure_alerts, run_failure_alerts, late_partition_alerts, dead_cli_runs,
+                 freshness_sensor],
         schedules=[morning_predictions],
         # a subprocess per step costs seconds; steps here are short and pandas-bound
         executor=dg.in_process_executor,
     )
-    return defs.map_asset_specs(func=lambda spec: with_automation(with_layer_freshness(spec)))
+    return defs.map_asset_specs(func=with_automation)
 
 
 defs = build_definitions()

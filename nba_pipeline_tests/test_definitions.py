@@ -39,18 +39,16 @@ def test_every_asset_has_a_declared_table_partitions_and_code_version():
         assert graph.get_check_keys_for_assets({key}), f"{key} has no checks"
 
 
-def test_every_asset_has_its_layers_freshness_policy():
-    from nba_pipeline.freshness import DEADLINES
-
+def test_every_asset_has_a_fresh_check_and_no_freshness_policy():
+    """Dagster's FreshnessPolicy judges the latest materialization of any partition (issue 16,
+    part 3): no asset carries one; each has the per-partition `fresh` check instead."""
     graph = defs.resolve_asset_graph()
     keys = graph.get_all_asset_keys()
     assert len(keys) == 20
     for key in keys:
-        node = graph.get(key)
-        policy = node.freshness_policy
-        assert policy is not None, key
-        assert policy.deadline_cron == DEADLINES[node.group_name], key
-        assert policy.timezone == "America/New_York"
+        assert graph.get(key).freshness_policy is None, key
+        assert dg.AssetCheckKey(key, "fresh") in graph.asset_check_keys, key
+    assert "freshness_sensor" in {s.name for s in defs.sensors}
 
 
 def test_dagster_definitions_validate_cli():
@@ -79,5 +77,7 @@ def test_every_step_that_opens_the_warehouse_takes_a_warehouse_pool_slot():
     from nba_pipeline.layer import WAREHOUSE_POOL
 
     ops = defs.resolve_implicit_global_asset_job_def().graph.node_defs
-    assert len(ops) == 19  # one multi-asset writes both team tables; checks are inline
-    assert {op.name: op.pool for op in ops} == {op.name: WAREHOUSE_POOL for op in ops}
+    # one multi-asset writes both team tables; table checks are inline; the `fresh` checks read
+    # the event log and the source only (no warehouse, no slot)
+    assert len(ops) == 20
+    assert {op.name: op.pool for op in ops} == {op.name: None if op.name == "freshness" else WAREHOUSE_POOL for op in ops}
