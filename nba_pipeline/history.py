@@ -7,12 +7,17 @@ assets check it themselves (`require_history`): every upstream partition from th
 season to D-1 must be materialized, or the step fails naming the missing dates and writes nothing.
 Earlier seasons are optional history (e.g. last season's roster on opening night): what was
 actually read is recorded in metadata, never required.
+
+Each asset declares what its step requires once (`declare_needs`): the step enforces it
+(`require`) and the automation condition asks the same of the event log before requesting a
+date (`automation.SeasonHistoryMaterialized`), so automation never launches a step that must fail.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 import dagster as dg
 import numpy as np
@@ -103,14 +108,50 @@ def require_partitions(
     )
 
 
-def require_history(context: dg.AssetExecutionContext, upstream: dg.AssetKey) -> None:
-    """Every partition of upstream from the season start to D-1, for every run date D."""
-    require_partitions(context, upstream, required_history(run_dates(context)), "season-to-date history")
+@dataclass(frozen=True)
+class Needs:
+    """Upstream partitions a step refuses to run without, for each of its game dates."""
+
+    upstream: dg.AssetKey
+    what: str  # what they are to the step, as its failure says
+    partitions: Callable[[dt.date], list[str]]  # game date -> the upstream partition keys it needs
 
 
-def require_same_day(context: dg.AssetExecutionContext, upstream: dg.AssetKey) -> None:
-    """The upstream partition of the same game date, for every run date."""
-    require_partitions(context, upstream, {k: [k] for k in context.partition_keys}, "its same-date input")
+def same_date(upstream: dg.AssetKey) -> Needs:
+    return Needs(upstream, "its same-date input", lambda day: [day.isoformat()])
+
+
+def season_to_date(upstream: dg.AssetKey) -> Needs:
+    """Every partition of upstream from the season start to D-1."""
+    return Needs(upstream, "season-to-date history", lambda day: required_history([day])[day.isoformat()])
+
+
+def season_through_date(upstream: dg.AssetKey, what: str) -> Needs:
+    """Every partition of upstream from the season start to D itself."""
+    return Needs(upstream, what, lambda day: [*required_history([day])[day.isoformat()], day.isoformat()])
+
+
+# asset key -> what its step requires (filled as the asset modules are imported)
+_DECLARED: dict[dg.AssetKey, tuple[Needs, ...]] = {}
+
+
+def declare_needs(assets: Iterable[dg.AssetKey], *needs: Needs) -> tuple[Needs, ...]:
+    """Declares what the step of `assets` requires; returns it for the step's `require`."""
+    for key in assets:
+        _DECLARED[key] = needs
+    return needs
+
+
+def declared_needs(asset: dg.AssetKey) -> tuple[Needs, ...] | None:
+    """What the step of `asset` requires (None: nothing declared, e.g. a raw asset)."""
+    return _DECLARED.get(asset)
+
+
+def require(context: dg.AssetExecutionContext, needs: Iterable[Needs]) -> None:
+    """Fail the step (nothing is written) on the first need some run date finds unmet."""
+    for need in needs:
+        wanted = {key: need.partitions(dt.date.fromisoformat(key)) for key in context.partition_keys}
+        require_partitions(context, need.upstream, wanted, need.what)
 
 
 def _listing(keys: Sequence[str]) -> str:

@@ -2,7 +2,8 @@
 keys (incident 10: a scheduler that kept re-running an old date).
 
 - `raw_data_sensor` watches the source. Every tick it fingerprints each raw table's rows per
-  game date over the last WATCH_DAYS dates (what the raw asset would write for that date), and
+  game date over the last WATCH_DAYS dates up to the source's newest game date (what the raw
+  asset would write for that date; no date the source knows nothing of yet), and
   requests exactly the (table, date) pairs whose fingerprint changed since the cursor: a new feed
   file, a new odds snapshot, a game turning final, a stat correction. The cursor holds the
   fingerprints, so nothing is requested twice, and a tick that finds the source's files unchanged
@@ -83,7 +84,7 @@ def changed_partitions(before: dict, now: dict) -> dict[str, list[str]]:
     target=dg.AssetSelection.groups("nba_raw"),
     minimum_interval_seconds=60,
     default_status=sensor_status(),
-    description=f"Requests the raw partitions of the last {WATCH_DAYS} game dates whose source rows changed.",
+    description=f"Requests the raw partitions of the last {WATCH_DAYS} game dates (up to the source's newest game date) whose source rows changed.",
 )
 def raw_data_sensor(context: dg.SensorEvaluationContext, nba_source: NbaSource):
     today = today_in_game_timezone(dt.datetime.now(dt.timezone.utc))
@@ -95,17 +96,39 @@ def raw_data_sensor(context: dg.SensorEvaluationContext, nba_source: NbaSource):
 def evaluate_raw_source(
     source: NbaSource, cursor: str | None, today: dt.date
 ) -> tuple[list[dg.RunRequest] | dg.SkipReason, str]:
-    """One tick of the raw-data sensor as of `today`: its run requests (or why none) and cursor."""
+    """One tick of the raw-data sensor as of `today`: its run requests (or why none) and cursor.
+
+    The watched dates are the last WATCH_DAYS up to today, cut at the source's newest game date:
+    a date the source has no row for, nor any later date, has nothing to build yet (an ended
+    history, the off-season, a fresh deployment), so it is not requested."""
     previous = json.loads(cursor) if cursor else {}
     start = today - dt.timedelta(days=WATCH_DAYS - 1)
     version = source.version()
     if version is not None and previous.get("version") == version and previous.get("today") == today.isoformat():
-        return dg.SkipReason(f"source unchanged since the last tick ({version[:12]})"), cursor or ""
-    current = fingerprints(source, start, today)
+        why = previous.get("watched", "")
+        return dg.SkipReason(f"source unchanged since the last tick ({version[:12]}){'; ' + why if why else ''}"), cursor or ""
+    newest = source.newest_game_date()
+    end = min(today, newest) if newest is not None else None
+
+    def keep(fingerprints: dict, watched: str) -> str:
+        return json.dumps({"version": version, "today": today.isoformat(), "watched": watched,
+                           "fingerprints": fingerprints}, sort_keys=True)
+
+    if end is None or end < start:
+        why = (
+            "the source has no game data yet (no game log, league schedule or odds row)"
+            if newest is None
+            else f"the source's newest game date is {newest}, before the watched dates"
+        )
+        why = f"{why}: nothing to request for {start} .. {today}"
+        # earlier fingerprints are kept: data resuming later is compared with what was requested
+        return dg.SkipReason(why), keep(previous.get("fingerprints", {}), why)
+    watched = f"{start} .. {end}" + (f" (the source's newest game date is {newest})" if end < today else "")
+    current = fingerprints(source, start, end)
     changed = changed_partitions(previous.get("fingerprints", {}), current)
-    new_cursor = json.dumps({"version": version, "today": today.isoformat(), "fingerprints": current}, sort_keys=True)
+    new_cursor = keep(current, f"watching {watched}")
     if not changed:
-        return dg.SkipReason(f"no raw rows changed for {start} .. {today}"), new_cursor
+        return dg.SkipReason(f"no raw rows changed for {watched}"), new_cursor
     return [
         dg.RunRequest(
             run_key=f"raw:{day}:" + ":".join(f"{t}={current[t][day]}" for t in sorted(tables)),

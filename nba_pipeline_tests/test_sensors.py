@@ -19,7 +19,7 @@ from nba_pipeline.sensors import (
     morning_predictions,
     raw_data_sensor,
 )
-from nba_pipeline_tests.conftest import make_defs
+from nba_pipeline_tests.conftest import REAL_DATA, make_defs, needs_real_data
 
 TODAY = dt.date(2024, 11, 4)
 RAW = {"schedule", "team_boxscores", "player_boxscores", "player_points_props", "game_lines"}
@@ -119,11 +119,54 @@ def test_a_new_day_requests_only_the_new_date(league):
 
 
 def test_the_sensor_definition_runs_against_its_resource_and_keeps_its_cursor(league, instance):
+    """Issue 16: on a history that ended (this league's last games are on 2025-04-13) under the
+    real clock, the sensor requests nothing, names the source's newest date, and says so again
+    on the next tick; before, it requested the last 7 dates by the clock (empty partitions)."""
     raw, _ = league
     context = dg.build_sensor_context(instance=instance, resources={"nba_source": FilesSource(raw_dir=str(raw))})
     first = raw_data_sensor(context)
-    assert len(first) == WATCH_DAYS  # today's window (the real clock): empty partitions, every date
-    assert isinstance(raw_data_sensor(context), dg.SkipReason)
+    assert isinstance(first, dg.SkipReason), first
+    assert "the source's newest game date is 2025-04-13, before the watched dates" in first.skip_message
+    again = raw_data_sensor(context)
+    assert isinstance(again, dg.SkipReason)
+    assert "unchanged" in again.skip_message and "2025-04-13" in again.skip_message
+
+
+def test_no_date_after_the_sources_newest_is_watched(league):
+    raw, _ = league
+    source = FilesSource(raw_dir=str(raw))
+    assert source.newest_game_date() == dt.date(2025, 4, 13)
+    # two days after the season's last games: the last 7 dates up to them, not up to the clock
+    requests, cursor = evaluate_raw_source(source, None, dt.date(2025, 4, 15))
+    assert set(by_partition(requests)) == {f"2025-04-{d:02d}" for d in range(9, 14)}
+    # the day after: nothing new, and the tick says up to which date it watched
+    quiet, cursor = evaluate_raw_source(source, cursor, dt.date(2025, 4, 16))
+    assert isinstance(quiet, dg.SkipReason)
+    assert "2025-04-10 .. 2025-04-13 (the source's newest game date is 2025-04-13)" in quiet.skip_message
+    # a week on: the data ended before every watched date
+    off, _ = evaluate_raw_source(source, cursor, dt.date(2025, 4, 25))
+    assert isinstance(off, dg.SkipReason)
+    assert off.skip_message == (
+        "the source's newest game date is 2025-04-13, before the watched dates: nothing to request for 2025-04-19 .. 2025-04-25"
+    )
+
+
+def test_a_fresh_deployment_requests_nothing_and_says_so(league, tmp_path):
+    raw, _ = league
+    empty = tmp_path / "fresh"
+    shutil.copytree(raw / "reference", empty / "reference")  # the static lists, no game yet
+    result, _ = evaluate_raw_source(FilesSource(raw_dir=str(empty)), None, TODAY)
+    assert isinstance(result, dg.SkipReason)
+    assert result.skip_message.startswith("the source has no game data yet"), result.skip_message
+
+
+@needs_real_data
+def test_the_shipped_history_under_todays_clock_requests_nothing():
+    source = FilesSource(raw_dir=str(REAL_DATA))
+    assert source.newest_game_date() == dt.date(2025, 11, 9)
+    result, _ = evaluate_raw_source(source, None, dt.date(2026, 12, 3))
+    assert isinstance(result, dg.SkipReason)
+    assert "newest game date is 2025-11-09" in result.skip_message and "2026-11-27 .. 2026-12-03" in result.skip_message
 
 
 @pytest.mark.parametrize("when, day", [

@@ -1,6 +1,6 @@
 """`nba_analytics` assets: a game date's facts (player and team game summaries) and the pre-game
 context of its games. Inputs come through the warehouse IO manager; partition mappings say which
-upstream dates each date reads, and `history.require_*` refuses to run on missing ones. Each step
+upstream dates each date reads, and `history.require` refuses to run on missing ones. Each step
 evaluates its table's checks (`checks/analytics.py`) right after writing it; inputs used only by
 the checks are marked so."""
 
@@ -11,13 +11,14 @@ from nba_pipeline.analytics import tables, transforms
 from nba_pipeline.checks import analytics as checks
 from nba_pipeline.checks.common import write_checked
 from nba_pipeline.history import (
+    declare_needs,
     history_mapping,
     record_history_window,
-    require_history,
-    require_partitions,
-    require_same_day,
-    required_history,
+    require,
     run_dates,
+    same_date,
+    season_through_date,
+    season_to_date,
 )
 from nba_pipeline.layer import record_partitions, table_asset_kwargs, table_out
 from nba_pipeline.partitions import game_date_partitions
@@ -28,6 +29,11 @@ GROUP = "nba_analytics"
 
 def _dates(context) -> pd.DatetimeIndex:
     return pd.DatetimeIndex([pd.Timestamp(d) for d in run_dates(context)])
+
+
+PLAYER_GAME_SUMMARY_NEEDS = declare_needs(
+    [tables.player_game_summary.asset_key], same_date(raw.player_boxscores.asset_key), same_date(raw.team_boxscores.asset_key)
+)
 
 
 @dg.asset(
@@ -41,11 +47,17 @@ def _dates(context) -> pd.DatetimeIndex:
 def player_game_summary(
     context: dg.AssetExecutionContext, players: pd.DataFrame, teams: pd.DataFrame, schedule: pd.DataFrame
 ):
-    for key in (raw.player_boxscores.asset_key, raw.team_boxscores.asset_key):
-        require_same_day(context, key)
+    require(context, PLAYER_GAME_SUMMARY_NEEDS)
     df = record_partitions(context, tables.player_game_summary, transforms.player_game_summary(players, teams))
     reads = {raw.player_boxscores.name: players, raw.team_boxscores.name: teams, raw.schedule.name: schedule}
     yield from write_checked(context, checks.player_game_summary_checks, df, reads)
+
+
+TEAM_GAME_SUMMARIES_NEEDS = declare_needs(
+    [tables.team_offense_game_summary.asset_key, tables.team_defense_game_summary.asset_key],
+    same_date(raw.team_boxscores.asset_key),
+    same_date(raw.schedule.asset_key),
+)
 
 
 @dg.multi_asset(
@@ -69,8 +81,7 @@ def team_game_summaries(
     context: dg.AssetExecutionContext, teams: pd.DataFrame, schedule: pd.DataFrame, players: pd.DataFrame
 ):
     """Offence and defence views of the same team box scores, in one step."""
-    for key in (raw.team_boxscores.asset_key, raw.schedule.asset_key):
-        require_same_day(context, key)
+    require(context, TEAM_GAME_SUMMARIES_NEEDS)
     offense, defense = transforms.team_game_summaries(teams, schedule)
     reads = {
         raw.schedule.name: schedule,
@@ -86,6 +97,13 @@ def team_game_summaries(
             yield from write_checked(context, table_checks, df, reads)
 
 
+UPCOMING_TEAM_GAME_CONTEXT_NEEDS = declare_needs(
+    [tables.upcoming_team_game_context.asset_key],
+    season_through_date(raw.schedule.asset_key, "its games and season-to-date schedule"),
+    same_date(raw.game_lines.asset_key),
+)
+
+
 @dg.asset(
     ins={
         # D's games and every earlier date of the window; D's results are dropped on read
@@ -99,18 +117,20 @@ def team_game_summaries(
     **table_asset_kwargs(tables.upcoming_team_game_context, GROUP, checks.upcoming_team_game_context_checks),
 )
 def upcoming_team_game_context(context: dg.AssetExecutionContext, schedule: pd.DataFrame, game_lines: pd.DataFrame):
-    require_partitions(
-        context,
-        raw.schedule.asset_key,
-        {d: [*h, d] for d, h in required_history(run_dates(context)).items()},
-        "its games and season-to-date schedule",
-    )
-    require_same_day(context, raw.game_lines.asset_key)
+    require(context, UPCOMING_TEAM_GAME_CONTEXT_NEEDS)
     record_history_window(context, raw.schedule.asset_key, schedule)
     dates = _dates(context)
     df = record_partitions(context, tables.upcoming_team_game_context, transforms.upcoming_team_game_context(schedule, game_lines, dates))
     same_day = schedule[schedule["game_date"].isin(dates)]
     yield from write_checked(context, checks.upcoming_team_game_context_checks, df, {raw.schedule.name: same_day})
+
+
+UPCOMING_PLAYER_GAME_CONTEXT_NEEDS = declare_needs(
+    [tables.upcoming_player_game_context.asset_key],
+    same_date(raw.schedule.asset_key),
+    same_date(raw.player_points_props.asset_key),
+    season_to_date(raw.player_boxscores.asset_key),
+)
 
 
 @dg.asset(
@@ -130,9 +150,7 @@ def upcoming_player_game_context(
     props: pd.DataFrame,
     team_context: pd.DataFrame,
 ):
-    require_same_day(context, raw.schedule.asset_key)
-    require_same_day(context, raw.player_points_props.asset_key)
-    require_history(context, raw.player_boxscores.asset_key)
+    require(context, UPCOMING_PLAYER_GAME_CONTEXT_NEEDS)
     record_history_window(context, raw.player_boxscores.asset_key, history)
     df = transforms.upcoming_player_game_context(schedule, history, props, _dates(context))
     if df.empty:

@@ -14,7 +14,7 @@ import pandas as pd
 from nba_pipeline.checks import exports as checks
 from nba_pipeline.checks.common import write_checked
 from nba_pipeline.exports import files, tables, transforms
-from nba_pipeline.history import history_mapping, require_partitions, require_same_day, required_history, run_dates
+from nba_pipeline.history import declare_needs, history_mapping, require, run_dates, same_date, season_through_date
 from nba_pipeline.layer import WAREHOUSE_POOL, record_partitions, table_asset_kwargs
 from nba_pipeline.partitions import game_date_partitions
 from nba_pipeline.precompute import tables as precompute
@@ -26,6 +26,13 @@ GROUP = "nba_exports"
 
 class BestBetsConfig(dg.Config):
     top_n: int = files.DEFAULT_TOP_N
+
+
+BEST_BETS_NEEDS = declare_needs(
+    [files.best_bets.asset_key],
+    same_date(predictions_tables.player_points_predictions.asset_key),
+    same_date(precompute.ml_feature_store.asset_key),
+)
 
 
 @dg.asset(
@@ -52,8 +59,7 @@ def best_bets(
     predictions: pd.DataFrame,
     features: pd.DataFrame,
 ):
-    for key in (predictions_tables.player_points_predictions.asset_key, precompute.ml_feature_store.asset_key):
-        require_same_day(context, key)
+    require(context, BEST_BETS_NEEDS)
     generated_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     out = transforms.best_bets_files(
         predictions, features, run_dates(context), config.top_n, generated_at, context.run.run_id
@@ -73,6 +79,13 @@ def best_bets(
     yield from checks.best_bets_checks.evaluate(context, frames)
 
 
+# the season's grades up to and including each date must exist, or its periods would be short
+PERFORMANCE_SUMMARY_NEEDS = declare_needs(
+    [tables.performance_summary.asset_key],
+    season_through_date(predictions_tables.prediction_accuracy.asset_key, "its periods"),
+)
+
+
 @dg.asset(
     ins={
         # the date and the season before it: every period lies within the date's season
@@ -84,9 +97,7 @@ def best_bets(
 )
 def performance_summary(context: dg.AssetExecutionContext, accuracy: pd.DataFrame):
     days = run_dates(context)
-    # the season's grades up to and including each date must exist, or its periods would be short
-    needed = {d: [*keys, d] for d, keys in required_history(days).items()}
-    require_partitions(context, predictions_tables.prediction_accuracy.asset_key, needed, "its periods")
+    require(context, PERFORMANCE_SUMMARY_NEEDS)
     df = record_partitions(context, tables.performance_summary, transforms.performance_summary(accuracy, days))
     same_day = accuracy[accuracy["game_date"].isin(pd.to_datetime(days))]
     yield from write_checked(context, checks.performance_summary_checks, df, {predictions_tables.prediction_accuracy.name: same_day})

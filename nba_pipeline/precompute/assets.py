@@ -1,7 +1,7 @@
 """`nba_precompute` assets: per player/team in a date's games, features from earlier dates.
 
 Each reads its history through `history_mapping()` (D-HISTORY_DAYS .. D-1, never D itself) and the
-date's slate (who plays) from the upcoming contexts; `require_history` fails the step, writing
+date's slate (who plays) from the upcoming contexts; `history.require` fails the step, writing
 nothing, when a partition of the season's history was never materialized (Dagster would silently
 shorten the window instead). Each step then evaluates its table's checks (`checks/precompute.py`).
 """
@@ -12,18 +12,13 @@ import pandas as pd
 from nba_pipeline.analytics import tables as analytics
 from nba_pipeline.checks import precompute as checks
 from nba_pipeline.checks.common import TableChecks, write_checked
-from nba_pipeline.history import history_mapping, record_history_window, require_history, require_same_day
+from nba_pipeline.history import declare_needs, history_mapping, record_history_window, require, same_date, season_to_date
 from nba_pipeline.layer import record_partitions, table_asset_kwargs
 from nba_pipeline.precompute import tables, transforms
 from nba_pipeline.schema import Table
 
 GROUP = "nba_precompute"
 UPC = analytics.upcoming_player_game_context.name
-
-
-def _same_day(context, *keys: dg.AssetKey) -> None:
-    for key in keys:
-        require_same_day(context, key)
 
 
 def _frame(table, df: pd.DataFrame) -> pd.DataFrame:
@@ -34,7 +29,8 @@ def _windowed_asset(table_checks: TableChecks, slate: Table, history: Table, tra
     """An asset of the checked table: for each player (team) in the date's `slate`, `transform`
     over the `history` table's earlier dates of the season."""
     table = table_checks.table
-    slate_key, history_key, slate_name = slate.asset_key, history.asset_key, slate.name
+    history_key, slate_name = history.asset_key, slate.name
+    needs = declare_needs([table.asset_key], same_date(slate.asset_key), season_to_date(history.asset_key))
 
     @dg.asset(
         ins={
@@ -44,8 +40,7 @@ def _windowed_asset(table_checks: TableChecks, slate: Table, history: Table, tra
         **table_asset_kwargs(table, GROUP, table_checks),
     )
     def _asset(context: dg.AssetExecutionContext, slate: pd.DataFrame, history: pd.DataFrame):
-        _same_day(context, slate_key)
-        require_history(context, history_key)
+        require(context, needs)
         record_history_window(context, history_key, history)
         df = record_partitions(context, table, _frame(table, transform(slate, history)))
         yield from write_checked(context, table_checks, df, {slate_name: slate})
@@ -85,6 +80,8 @@ _FEATURE_STORE_INS = {
     "team_context": dg.AssetIn(analytics.upcoming_team_game_context.asset_key),
     "factors": dg.AssetIn(tables.player_composite_factors.asset_key),
 }
+_COMPOSITE_NEEDS = declare_needs([tables.player_composite_factors.asset_key], *(same_date(i.key) for i in _COMPOSITE_INS.values()))
+_FEATURE_STORE_NEEDS = declare_needs([tables.ml_feature_store.asset_key], *(same_date(i.key) for i in _FEATURE_STORE_INS.values()))
 
 
 @dg.asset(ins=_COMPOSITE_INS, **table_asset_kwargs(tables.player_composite_factors, GROUP, checks.player_composite_factors_checks))
@@ -95,7 +92,7 @@ def player_composite_factors(
     zones: pd.DataFrame,
     team_zones: pd.DataFrame,
 ):
-    _same_day(context, *(i.key for i in _COMPOSITE_INS.values()))
+    require(context, _COMPOSITE_NEEDS)
     df = transforms.player_composite_factors(context_rows, cache, zones, team_zones)
     df = record_partitions(context, tables.player_composite_factors, _frame(tables.player_composite_factors, df))
     yield from write_checked(context, checks.player_composite_factors_checks, df, {UPC: context_rows})
@@ -111,7 +108,7 @@ def ml_feature_store(
     team_zones: pd.DataFrame,
     factors: pd.DataFrame,
 ):
-    _same_day(context, *(i.key for i in _FEATURE_STORE_INS.values()))
+    require(context, _FEATURE_STORE_NEEDS)
     df = transforms.ml_feature_store(context_rows, team_context, cache, zones, team_zones, factors)
     facts = {"feature_version": tables.FEATURE_VERSION, "features": list(tables.FEATURES)}
     df = record_partitions(context, tables.ml_feature_store, _frame(tables.ml_feature_store, df), facts)

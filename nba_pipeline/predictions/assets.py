@@ -13,7 +13,7 @@ import pandas as pd
 from nba_pipeline.analytics import tables as analytics
 from nba_pipeline.checks import predictions as checks
 from nba_pipeline.checks.common import write_checked
-from nba_pipeline.history import require_partitions, require_same_day, required_history, run_dates
+from nba_pipeline.history import Needs, declare_needs, require, required_history, run_dates, same_date
 from nba_pipeline.layer import record_partitions, table_asset_kwargs
 from nba_pipeline.precompute import tables as precompute
 from nba_pipeline.predictions import model, tables, transforms
@@ -23,6 +23,19 @@ GROUP = "nba_predictions"
 
 # the window of every date of a week reaches back TRAINING_DAYS from its Monday
 _TRAINING_WINDOW = dg.TimeWindowPartitionMapping(start_offset=-(model.TRAINING_DAYS + 6), end_offset=-1)
+
+
+def _training_season(upstream: dg.AssetKey) -> Needs:
+    """The training season up to the cutoff (earlier seasons are optional history)."""
+    return Needs(upstream, "its training window",
+                 lambda day: required_history([model.training_cutoff(day)])[model.training_cutoff(day).isoformat()])
+
+
+POINTS_MODEL_NEEDS = declare_needs(
+    [tables.points_model.asset_key],
+    _training_season(precompute.ml_feature_store.asset_key),
+    _training_season(analytics.player_game_summary.asset_key),
+)
 
 
 class PointsModelConfig(dg.Config):
@@ -46,11 +59,7 @@ def points_model(
     slate: pd.DataFrame,
 ):
     days = run_dates(context)
-    cutoffs = {d.isoformat(): model.training_cutoff(d) for d in days}
-    # the training season up to the cutoff must be complete; earlier seasons are optional history
-    needed = {d: required_history([c])[c.isoformat()] for d, c in cutoffs.items()}
-    for key in (precompute.ml_feature_store.asset_key, analytics.player_game_summary.asset_key):
-        require_partitions(context, key, needed, "its training window")
+    require(context, POINTS_MODEL_NEEDS)
     models = model.fit_weekly(model.training_frame(features, results), days, config.kind)
     for day, m in models.items():
         if isinstance(m, str):
@@ -65,6 +74,13 @@ def points_model(
     yield from write_checked(context, checks.points_model_checks, df, {analytics.upcoming_player_game_context.name: slate})
 
 
+PREDICTIONS_NEEDS = declare_needs(
+    [tables.player_points_predictions.asset_key],
+    *(same_date(k) for k in (precompute.ml_feature_store.asset_key, analytics.upcoming_player_game_context.asset_key,
+                             tables.points_model.asset_key)),
+)
+
+
 @dg.asset(
     ins={
         "features": dg.AssetIn(precompute.ml_feature_store.asset_key),
@@ -76,14 +92,19 @@ def points_model(
 def player_points_predictions(
     context: dg.AssetExecutionContext, features: pd.DataFrame, context_rows: pd.DataFrame, models: pd.DataFrame
 ):
-    for key in (precompute.ml_feature_store.asset_key, analytics.upcoming_player_game_context.asset_key,
-                tables.points_model.asset_key):
-        require_same_day(context, key)
+    require(context, PREDICTIONS_NEEDS)
     by_date = transforms.models_by_date(models)
     df = transforms.player_points_predictions(features, context_rows, by_date)
     df = record_partitions(context, tables.player_points_predictions, df)
     reads = {precompute.ml_feature_store.name: features, tables.points_model.name: models}
     yield from write_checked(context, checks.player_points_predictions_checks, df, reads)
+
+
+ACCURACY_NEEDS = declare_needs(
+    [tables.prediction_accuracy.asset_key],
+    *(same_date(k) for k in (tables.player_points_predictions.asset_key, analytics.player_game_summary.asset_key,
+                             raw.schedule.asset_key)),
+)
 
 
 @dg.asset(
@@ -97,8 +118,7 @@ def player_points_predictions(
 def prediction_accuracy(
     context: dg.AssetExecutionContext, predictions: pd.DataFrame, results: pd.DataFrame, schedule: pd.DataFrame
 ):
-    for key in (tables.player_points_predictions.asset_key, analytics.player_game_summary.asset_key, raw.schedule.asset_key):
-        require_same_day(context, key)
+    require(context, ACCURACY_NEEDS)
     df = record_partitions(context, tables.prediction_accuracy, transforms.grade(predictions, results, schedule))
     reads = {tables.player_points_predictions.name: predictions, raw.schedule.name: schedule}
     yield from write_checked(context, checks.prediction_accuracy_checks, df, reads)

@@ -90,6 +90,12 @@ class NbaSource(dg.ConfigurableResource):
         raw-data sensor fingerprints the rows every tick)."""
         return None
 
+    def newest_game_date(self) -> dt.date | None:
+        """The newest game date any feed has a row for (a game played or scheduled, an odds
+        quote), or None when the source has no game data at all. The raw-data sensor watches no
+        date after it: a date the source knows nothing of has nothing to build yet."""
+        raise NotImplementedError
+
 
 class FeedSource(NbaSource):
     """Builds the raw tables from the feeds (typed as in formats.py), wherever they come from.
@@ -288,6 +294,40 @@ class FilesSource(FeedSource):
                 st = p.stat()
                 h.update(f"{p.relative_to(self.root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
         return h.hexdigest()
+
+    def newest_game_date(self) -> dt.date | None:
+        """The latest date of the game logs, the league schedule, the odds snapshots and the game
+        lines, each read from its newest file that has rows (parsed files are cached)."""
+        newest = [
+            self._newest_in(self._season_files(folder, dt.date.min, dt.date.max), fmt, field, utc)
+            for folder, fmt, field, utc in (
+                ("team_game_logs", "TEAM_GAME_LOG", "GAME_DATE", False),
+                ("player_game_logs", "PLAYER_GAME_LOG", "GAME_DATE", False),
+                ("schedule", "SCHEDULE", "gameDateEst", False),
+            )
+        ]
+        lines = self.root / "odds" / "game_lines"
+        newest.append(self._newest_in(
+            [p for p in (lines.iterdir() if lines.is_dir() else []) if _LINES_FILE.match(p.name)],
+            "GAME_LINES", "commence_time", True))
+        # a snapshot lists the games not started yet when it was taken: the newest one lists the
+        # newest games
+        props = self.root / "odds" / "player_props"
+        newest.append(self._newest_in(
+            [p for p in (props.iterdir() if props.is_dir() else []) if _PROPS_FILE.match(p.name)],
+            "PLAYER_PROPS", "game_time", True))
+        known = [d for d in newest if d is not None]
+        return max(known) if known else None
+
+    @staticmethod
+    def _newest_in(paths: list[Path], fmt: str, field: str, utc: bool) -> dt.date | None:
+        """The latest game date in the last of `paths` (by name: season, month or snapshot time)
+        that has rows; UTC times count on their US Eastern date."""
+        for path in sorted(paths, key=lambda p: p.name, reverse=True):
+            values = _read(path, fmt)[field].dropna()
+            if len(values):
+                return (transforms.eastern_date(values) if utc else values).max().date()
+        return None
 
     def teams(self) -> pd.DataFrame:
         return _read(self.root / "reference" / "teams.csv", "TEAMS")

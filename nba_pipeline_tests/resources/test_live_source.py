@@ -284,3 +284,16 @@ def test_the_odds_api_down_fails_the_odds_partitions_not_the_games(day, tmp_path
     with pytest.raises(FeedRequestError, match="HTTP 503"):
         live.player_points_props(DAY, DAY)
     server.faults["/v4/sports/basketball_nba/events"].clear()
+
+
+def test_the_newest_game_date_is_the_league_schedules_last(day, tmp_path):
+    """What the raw-data sensor watches up to: the live source knows the season's whole schedule
+    (its last game in this data: 2025-11-09), also before any odds were archived; in the summer
+    after a season, the newest date is that season's last one."""
+    world, server, archive = day
+    assert live_at(server, archive, NIGHT).newest_game_date() == dt.date(2025, 11, 9)
+    assert live_at(server, tmp_path / "no_archive_yet", NIGHT).newest_game_date() == dt.date(2025, 11, 9)
+    summer = dt.datetime(2026, 7, 15, 12, tzinfo=dt.timezone.utc)  # season 2025-26 by the clock
+    assert live_at(server, archive, summer).newest_game_date() == dt.date(2025, 11, 9)
+    autumn = dt.datetime(2026, 9, 15, 12, tzinfo=dt.timezone.utc)  # 2026-27 not published here
+    assert live_at(server, archive, autumn).newest_game_date() == dt.date(2025, 11, 9)

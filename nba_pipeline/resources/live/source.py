@@ -111,6 +111,19 @@ class LiveSource(FeedSource):
             h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
         return h.hexdigest()
 
+    def newest_game_date(self) -> dt.date | None:
+        """The last game date of the league schedule (the current season's; the previous one's
+        while the next is not published), or of the archived odds if later."""
+        today = self.now().astimezone(ET).date()
+        known = [self.archive.newest_game_date()] if Path(self.archive_dir).is_dir() else []
+        for season in (season_label(today), season_label(today - dt.timedelta(days=365))):
+            sched = self._season_schedule(season)
+            if len(sched):
+                known.append(sched["gameDateEst"].max().date())
+                break
+        known = [d for d in known if d is not None]
+        return max(known) if known else None
+
     # the feeds ----------------------------------------------------------------------------------
     def teams(self) -> pd.DataFrame:
         return typed_rows("nba_pipeline.raw.reference.TEAMS", pd.DataFrame(list(TEAMS), columns=TEAM_COLUMNS, dtype=object), formats.TEAMS)
