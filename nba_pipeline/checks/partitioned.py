@@ -101,20 +101,21 @@ def emit(
                 asset_key=table.asset_key,
                 check_name=check.name,
                 passed=o.passed,
-                metadata=_without_empty_listings(o.metadata),
+                # the run log shows a check event as "Check X failed for materialization of
+                # <asset>" and its metadata: these two entries say which partition and why
+                metadata={"partition": key, **({"failed_because": description.removeprefix(f"{key}: ")} if not o.passed else {}),
+                          **_without_empty_listings(o.metadata)},
                 severity=check.severity,
                 description=description,
                 blocking=check.blocking,
                 partition=key,
                 target_materialization_data=targets.get(key),
             )
-            if not o.passed:
-                # the UI's run log shows a check event as "Check X failed for materialization of
-                # <asset>" without partition or reason: this line says both
+            if not o.passed:  # and one line in the log, filterable by check name or date
                 log = context.log.error if check.severity == dg.AssetCheckSeverity.ERROR else context.log.warning
                 log(f"check {table.qualified_name}:{check.name} ({check.severity.value}) failed for {description}")
         results.append(f"{check.name} " + ("passed" if not failed else f"FAILED for {len(failed)} partition(s): {failed[:10]}"))
-    # one line per step, not per check: every log line is an event in the event log
+    # passes summed up in one line per step: every log line is an event in the event log
     context.log.info(f"{table.qualified_name} over {len(keys)} partition(s): " + "; ".join(results))
     for check in checks:
         if check.name in selected:

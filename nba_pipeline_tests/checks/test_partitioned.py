@@ -64,5 +64,9 @@ def test_a_failed_check_names_its_partition_and_why_in_the_event_and_the_run_log
     assert failed and all(e.partition == str(start) for e in failed)
     assert all(e.description.startswith(f"{start}: ") for e in failed), [e.description for e in failed]
     assert any("points" in e.description for e in failed), [e.description for e in failed]
+    # the run log shows a check event's metadata, not its description: the partition and the
+    # reason lead it
+    assert all(list(e.metadata)[:2] == ["partition", "failed_because"] and e.metadata["partition"].value == str(start)
+               and e.description.endswith(e.metadata["failed_because"].value) for e in failed)
     logged = [r.user_message for r in instance.all_logs(result.run_id) if r.user_message.startswith("check nba_raw.team_boxscores")]
     assert logged and all(f"(ERROR) failed for {start}: " in m for m in logged), logged
