@@ -88,7 +88,7 @@ def emit(
     selected = {k.name for k in context.selected_asset_check_keys if k.asset_key == table.asset_key}
     assets_def = op_context.assets_def
     targets = latest_materializations(context.instance, table.asset_key, keys) if selected else {}
-    results = []
+    results, failures = [], []
     for check in checks:
         if check.name not in selected:
             continue
@@ -111,12 +111,17 @@ def emit(
                 partition=key,
                 target_materialization_data=targets.get(key),
             )
-            if not o.passed:  # and one line in the log, filterable by check name or date
-                log = context.log.error if check.severity == dg.AssetCheckSeverity.ERROR else context.log.warning
-                log(f"check {table.qualified_name}:{check.name} ({check.severity.value}) failed for {description}")
+            if not o.passed:  # and a line in the log, filterable by check name or date
+                failures.append((check.severity, f"check {table.qualified_name}:{check.name} ({check.severity.value}) failed for {description}"))
         results.append(f"{check.name} " + ("passed" if not failed else f"FAILED for {len(failed)} partition(s): {failed[:10]}"))
-    # passes summed up in one line per step: every log line is an event in the event log
-    context.log.info(f"{table.qualified_name} over {len(keys)} partition(s): " + "; ".join(results))
+    # one log event per step, after the evaluations: a log event between them splits the batch
+    # the evaluations are stored in (a season's 437 failure lines one by one cost ~35% of its run)
+    summary = f"{table.qualified_name} over {len(keys)} partition(s): " + "; ".join(results)
+    if failures:
+        log = context.log.error if any(sev == dg.AssetCheckSeverity.ERROR for sev, _ in failures) else context.log.warning
+        log("\n".join([summary, *(line for _, line in failures)]))
+    else:
+        context.log.info(summary)
     for check in checks:
         if check.name in selected:
             out = assets_def.get_output_name_for_asset_check_key(

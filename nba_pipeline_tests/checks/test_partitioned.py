@@ -68,5 +68,6 @@ def test_a_failed_check_names_its_partition_and_why_in_the_event_and_the_run_log
     # reason lead it
     assert all(list(e.metadata)[:2] == ["partition", "failed_because"] and e.metadata["partition"].value == str(start)
                and e.description.endswith(e.metadata["failed_because"].value) for e in failed)
-    logged = [r.user_message for r in instance.all_logs(result.run_id) if r.user_message.startswith("check nba_raw.team_boxscores")]
+    logged = [line for r in instance.all_logs(result.run_id) for line in r.user_message.splitlines()
+              if line.startswith("check nba_raw.team_boxscores")]
     assert logged and all(f"(ERROR) failed for {start}: " in m for m in logged), logged
