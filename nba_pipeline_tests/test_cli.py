@@ -79,9 +79,13 @@ def test_backfill_rejects_bad_arguments(tmp_path):
 
 
 def test_demo_runs_the_whole_graph_on_a_synthetic_season(tmp_path):
+    # a fresh machine: no NBA_FIRST_SEASON, no raw data (so the real data's partitions would start
+    # with the current season): the demo's start with its synthetic season, 2024-25
+    env = {k: v for k, v in _env(tmp_path, tmp_path).items() if k not in ("NBA_FIRST_SEASON", "NBA_RAW_DIR")}
     run = subprocess.run([CLI, "demo", "--dir", str(tmp_path / "demo"), "--days", "3"],
-                         env=_env(tmp_path, tmp_path), capture_output=True, text=True, timeout=600)
+                         env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
+    assert f"NBA_RAW_DIR={tmp_path / 'demo' / 'raw'} NBA_FIRST_SEASON=2024-25 " in run.stdout  # the UI's likewise
     assert "nba_precompute/ml_feature_store" in run.stdout and "materialized" in run.stdout
     assert (tmp_path / "demo" / "warehouse.duckdb").exists()
     # the closing status is of a date with games (the run's last: two days of games before it), not an off day
@@ -173,8 +177,12 @@ def test_dates_outside_the_partitions_are_refused_before_anything_is_said(cli_en
     assert _one_error_line(capfd) == f"--start {future} is after the last game-date partition, {last} (today, US Eastern)"
     assert main(["backfill", "--start", "2024-10-22", "--end", str(future)]) == 2
     assert _one_error_line(capfd).startswith(f"--end {future} is after the last game-date partition")
-    assert main(["backfill", "--start", "2019-10-22", "--end", "2019-10-23"]) == 2
-    assert _one_error_line(capfd) == "--start 2019-10-22 is before the first game-date partition, 2021-10-01"
+    # the partitions start with the session's first season, 2024-25 (conftest): 2023-24 is before them
+    assert main(["backfill", "--start", "2023-10-22", "--end", "2023-10-23"]) == 2
+    assert _one_error_line(capfd) == (
+        "--start 2023-10-22 is before the first game-date partition, 2024-10-01: the partitions start with "
+        "season 2024-25 (NBA_FIRST_SEASON=2024-25)"
+    )
     assert main(["adopt-warehouse", "--start", "2024-11-09", "--end", "2024-11-01"]) == 2
     assert _one_error_line(capfd) == "--end 2024-11-01 is before --start 2024-11-09"
 
