@@ -407,6 +407,12 @@ def cmd_adopt_warehouse(args) -> int:
         print(f"  {t.asset}: {verb} {t.recorded_with_rows} with rows, {t.recorded_off_days} days without games; "
               f"{t.already_recorded} already recorded{missing}")
     print(f"{verb} {adoption.recorded} partition materialization(s)")
+    if adoption.before_partitions:
+        from nba_pipeline.partitions import FIRST_SEASON
+
+        before = adoption.before_partitions
+        print(f"not adopted: {len(before)} game date(s) with games before the first game-date partition, "
+              f"{FIRST_SEASON.start} ({before[0]} .. {before[-1]}): {FIRST_SEASON.describe()}")
     return 0
 
 

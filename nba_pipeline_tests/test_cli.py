@@ -64,6 +64,30 @@ def test_adopt_warehouse_records_what_another_instance_built(league_copy, tmp_pa
     assert stale.returncode == 0 and json.loads(stale.stdout)["rebuilt_partitions"] == 0, stale.stdout
 
 
+def test_adopt_warehouse_says_which_game_dates_lie_before_the_partitions(league_copy, tmp_path):
+    """A warehouse holding seasons before the first game-date partition (NBA_FIRST_SEASON, or the
+    raw data's first season): those dates are not partitions, so not adopted, and it says so."""
+    import duckdb
+
+    raw, summary = league_copy
+    start, end = first_game_dates(summary, 2)
+    built = _env(tmp_path, raw)
+    run = subprocess.run([CLI, "backfill", "--start", str(start), "--end", str(end), "--select", "key:nba_raw/schedule"],
+                         env=built, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    with duckdb.connect(built["NBA_DUCKDB_PATH"]) as con:  # the same games a season earlier: 2023-24
+        con.execute("INSERT INTO nba_raw.schedule SELECT * REPLACE (game_date - INTERVAL 1 YEAR AS game_date) FROM nba_raw.schedule")
+    dry = subprocess.run([CLI, "adopt-warehouse", "--dry-run"], env={**built, "DAGSTER_HOME": str(tmp_path / "new_home")},
+                         capture_output=True, text=True, timeout=300)
+    assert dry.returncode == 0, dry.stderr
+    earlier = [d.replace(year=d.year - 1).isoformat() for d in (start, end)]
+    assert dry.stdout.splitlines()[-1] == (
+        f"not adopted: 2 game date(s) with games before the first game-date partition, 2024-10-01 ({earlier[0]} .. "
+        f"{earlier[1]}): the partitions start with season 2024-25 (NBA_FIRST_SEASON=2024-25)"
+    )
+    assert "nba_raw/schedule: would record 2 with rows" in dry.stdout
+
+
 def test_backfill_exits_nonzero_when_a_step_fails(league_copy, tmp_path):
     raw, summary = league_copy
     (raw / "reference" / "teams.csv").write_text("id,full_name\n1,Nobody\n")  # header lacks columns
