@@ -49,7 +49,8 @@ COLUMNS = ("scenario", "range", "dates", "mats", "checks ok/fail", "run s", "wal
 
 def backfill(scenario: str, home: Path, raw: Path, start: dt.date, end: dt.date) -> dict:
     """One `nba-pipeline backfill` in a child process; its own wall time and peak RSS (wait4)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("NBA_DUCKDB_PATH", "NBA_SOURCE")}
+    # NBA_FIRST_SEASON left out: the partitions start with the raw data's first season
+    env = {k: v for k, v in os.environ.items() if k not in ("NBA_DUCKDB_PATH", "NBA_SOURCE", "NBA_FIRST_SEASON")}
     env.update(DAGSTER_HOME=str(home), NBA_RAW_DIR=str(raw), PYTHONWARNINGS="ignore")
     cmd = [sys.executable, "-m", "nba_pipeline.cli", "backfill", "--start", str(start), "--end", str(end), "--select", LAYERS]
     log = home / f"backfill_{start}_{end}.log"  # the CLI's per-step progress (stderr)

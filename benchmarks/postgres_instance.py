@@ -37,6 +37,10 @@ def main() -> None:
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
 
+    # the partitions (fixed at the import below) start with the first season of the raw data read
+    os.environ.pop("NBA_FIRST_SEASON", None)
+    os.environ["NBA_RAW_DIR"] = args.raw_dir
+
     import dagster as dg
     from dagster._core.instance.ref import InstanceRef
 

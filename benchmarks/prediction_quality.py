@@ -37,7 +37,8 @@ HISTORY_START, EVAL = dt.date(2024, 10, 1), (dt.date(2025, 10, 21), dt.date(2025
 
 
 def backfill(home: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("NBA_DUCKDB_PATH", "NBA_SOURCE")}
+    # NBA_FIRST_SEASON left out: the partitions start with the raw data's first season
+    env = {k: v for k, v in os.environ.items() if k not in ("NBA_DUCKDB_PATH", "NBA_SOURCE", "NBA_FIRST_SEASON")}
     env.update(DAGSTER_HOME=str(home), NBA_RAW_DIR=str(REAL_DATA), PYTHONWARNINGS="ignore")
     cmd = [sys.executable, "-m", "nba_pipeline.cli", "backfill", "--start", str(HISTORY_START), "--end", str(EVAL[1])]
     t0 = time.perf_counter()

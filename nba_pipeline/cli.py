@@ -89,6 +89,20 @@ def _date(s: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {s!r}") from None
 
 
+def _season_year(s: str) -> int:
+    """A season's start year, from the first NBA season to the current one (its partitions must exist)."""
+    from nba_pipeline.seasons import FIRST_NBA_SEASON, current_season_year, today
+
+    latest = current_season_year(today())
+    try:
+        year = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a year: {s!r}") from None
+    if not FIRST_NBA_SEASON <= year <= latest:
+        raise argparse.ArgumentTypeError(f"{year} is not the start year of a season begun by now ({FIRST_NBA_SEASON} .. {latest})")
+    return year
+
+
 def _quiet_warnings() -> None:
     # Dagster flags per-partition check specs as preview/beta on every load; say it once in docs
     import dagster as dg
@@ -181,7 +195,7 @@ def _check_partition_dates(**dates: dt.date | None) -> None:
     """Every given date (argument name -> date) must be a game-date partition."""
     from zoneinfo import ZoneInfo
 
-    from nba_pipeline.partitions import GAME_TIMEZONE, game_date_partitions
+    from nba_pipeline.partitions import FIRST_SEASON, GAME_TIMEZONE, game_date_partitions
 
     keys = game_date_partitions.get_partition_keys()
     first, last = dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
@@ -193,7 +207,7 @@ def _check_partition_dates(**dates: dt.date | None) -> None:
         if day > last:
             raise usage_error(f"{option} {day} is after the last game-date partition, {last}{today}")
         if day < first:
-            raise usage_error(f"{option} {day} is before the first game-date partition, {first}")
+            raise usage_error(f"{option} {day} is before the first game-date partition, {first}: {FIRST_SEASON.describe()}")
 
 
 def _check_range(start: dt.date | None, end: dt.date | None) -> None:
@@ -291,6 +305,7 @@ def cmd_backfill(args) -> int:
 def cmd_status(args) -> int:
     from nba_pipeline.status import asset_status, format_status
 
+    _check_partition_dates(date=args.date)
     _home()
     defs = _definitions()
     with _instance() as instance:
@@ -392,6 +407,12 @@ def cmd_adopt_warehouse(args) -> int:
         print(f"  {t.asset}: {verb} {t.recorded_with_rows} with rows, {t.recorded_off_days} days without games; "
               f"{t.already_recorded} already recorded{missing}")
     print(f"{verb} {adoption.recorded} partition materialization(s)")
+    if adoption.before_partitions:
+        from nba_pipeline.partitions import FIRST_SEASON
+
+        before = adoption.before_partitions
+        print(f"not adopted: {len(before)} game date(s) with games before the first game-date partition, "
+              f"{FIRST_SEASON.start} ({before[0]} .. {before[-1]}): {FIRST_SEASON.describe()}")
     return 0
 
 
@@ -442,7 +463,7 @@ def cmd_demo(args) -> int:
     from nba_pipeline.synthetic import generate_league
 
     keys = game_date_partitions.get_partition_keys()
-    if not keys[0] <= f"{args.first_season}-10-01" <= keys[-1]:
+    if not keys[0] <= f"{args.first_season}-10-01" <= keys[-1]:  # only when called in-process (`main`): see `run`
         raise usage_error(f"--first-season {args.first_season}: its season must start within the game-date "
                           f"partitions {keys[0]} .. {keys[-1]}")
     # the demo keeps to its own folder: synthetic data must never mix with a real warehouse
@@ -477,8 +498,8 @@ def cmd_demo(args) -> int:
         print(format_status(asset_status(defs, instance, shown), shown))
     print(
         "\nexplore it in the Dagster UI:\n"
-        f"  DAGSTER_HOME={home} NBA_RAW_DIR={raw} NBA_DUCKDB_PATH={db} NBA_EXPORTS_DIR={exports}"
-        " dagster dev -m nba_pipeline.definitions"
+        f"  DAGSTER_HOME={home} NBA_RAW_DIR={raw} NBA_FIRST_SEASON={league['seasons'][0]}"
+        f" NBA_DUCKDB_PATH={db} NBA_EXPORTS_DIR={exports} dagster dev -m nba_pipeline.definitions"
     )
     return 0 if ok else 1
 
@@ -514,7 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="generate a synthetic season and run the whole graph on it (DuckDB)")
     d.add_argument("--dir", help="folder for the demo's data, warehouse and instance (default: a new temp dir)")
     d.add_argument("--days", type=_positive_int, help="only the first N game dates of the season")
-    d.add_argument("--first-season", type=int, default=2024, help="start year of the synthetic season")
+    d.add_argument("--first-season", type=_season_year, default=2024, help="start year of the synthetic season")
     d.add_argument("--seed", type=int, default=7)
     d.set_defaults(fn=cmd_demo)
 
@@ -610,6 +631,20 @@ def _unexpected(exc: Exception) -> tuple[str, int]:
     return f"{type(exc).__name__}: {_one_line(exc)} (nba-pipeline --traceback ... shows where)", 1
 
 
+def _own_first_season(args) -> None:
+    """The demo and the replay build a world of their own in their own folder: their partitions
+    start with its first season (the synthetic season; the replayed day's season and the one
+    before), whatever NBA_FIRST_SEASON says about the real data. The partitions are fixed when the
+    code location is first imported, so this must run before that (`run` does; `main` in a process
+    that imported it already keeps its partitions)."""
+    from nba_pipeline.seasons import SETTING, current_season_year, label_of, season_start_year, today
+
+    if args.command == "demo":
+        os.environ[SETTING] = label_of(args.first_season)
+    elif args.command == "replay-day" and (year := season_start_year(args.day) - 1) <= current_season_year(today()):
+        os.environ[SETTING] = label_of(year)  # replay.py backfills from there
+
+
 def run() -> None:
     """The console entry point: `main`, then exit without tearing the interpreter down.
 
@@ -625,6 +660,8 @@ def run() -> None:
     # ... and none of them will ever be garbage: import the code location up front and move what
     # exists now out of the collector's sight (~0.25 s more, measured)
     _quiet_warnings()
+    args = build_parser().parse_args()  # a bad argument exits here, as in `main`
+    _own_first_season(args)
     try:
         import nba_pipeline.definitions  # noqa: F401
         import nba_pipeline.runner  # noqa: F401

@@ -71,13 +71,23 @@ class _Materialized:
     def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance):
         self.graph = defs.resolve_asset_graph()
         self.keys = sorted(self.graph.materializable_asset_keys, key=lambda k: k.to_user_string())
-        self.latest = {k: latest_by_partition(instance, k) for k in self.keys}
+        self.latest = {k: self._in_definition(k, latest_by_partition(instance, k)) for k in self.keys}
         dates = sorted({p for parts in self.latest.values() for p in parts})
         self.days = pd.date_range(dates[0], dates[-1], freq="D") if dates else pd.DatetimeIndex([])
         self.sids = {
             k: pd.Series({pd.Timestamp(p): s for p, (s, _) in v.items()}, dtype="float64").reindex(self.days, fill_value=0.0)
             for k, v in self.latest.items()
         }
+
+    def _in_definition(self, key: dg.AssetKey, latest: dict) -> dict:
+        """Only the asset's current partitions: one materialized before the partitions' start (an
+        instance built with an earlier first season) is no longer the asset's, so it is never
+        stale, and never rebuilt (a run could not target it)."""
+        partitions_def = self.graph.get(key).partitions_def
+        if partitions_def is None:
+            return latest
+        keys = set(partitions_def.get_partition_keys())
+        return {p: v for p, v in latest.items() if p in keys}
 
     def parents(self, key: dg.AssetKey):
         """(parent, partition mapping) of every upstream asset of `key`."""

@@ -23,30 +23,19 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from nba_pipeline.partitions import game_date_partitions
+from nba_pipeline.partitions import FIRST_GAME_DATE
+from nba_pipeline.seasons import (  # noqa: F401 - the season helpers, long imported from here
+    SEASON_ROLLOVER_MONTH,
+    SEASON_START_MONTH,
+    season_label,
+    season_start,
+    season_start_year,
+)
 
-# a season's partitions start on Oct 1 (days before opening night are ordinary, empty partitions);
-# dates from August on belong to the season starting that October
-SEASON_START_MONTH = 10
-SEASON_ROLLOVER_MONTH = 8
 # long enough for a whole season (Oct 1 .. the Finals in June) plus the off-season before it, so
 # opening night can still see who played for whom last season
 HISTORY_DAYS = 300
 MAX_LISTED = 20
-
-
-def season_start_year(day: dt.date) -> int:
-    return day.year if day.month >= SEASON_ROLLOVER_MONTH else day.year - 1
-
-
-def season_label(day: dt.date) -> str:
-    """Season of a game date, labelled as the feeds label it: 2024-25."""
-    year = season_start_year(day)
-    return f"{year}-{(year + 1) % 100:02d}"
-
-
-def season_start(day: dt.date) -> dt.date:
-    return dt.date(season_start_year(day), SEASON_START_MONTH, 1)
 
 
 def season_labels(dates: pd.Series) -> pd.Series:
@@ -63,7 +52,7 @@ def history_mapping(include_same_day: bool = False) -> dg.TimeWindowPartitionMap
 
 def required_history(dates: Iterable[dt.date]) -> dict[str, list[str]]:
     """For each game date: the earlier partitions of its season that must be materialized."""
-    first = dt.date.fromisoformat(game_date_partitions.start.strftime("%Y-%m-%d"))
+    first = dt.date.fromisoformat(FIRST_GAME_DATE)
     out: dict[str, list[str]] = {}
     for day in dates:
         start = max(season_start(day), first)
@@ -163,7 +152,7 @@ def record_history_window(
     context: dg.AssetExecutionContext, upstream: dg.AssetKey, history: pd.DataFrame
 ) -> None:
     """Per partition: the window of earlier dates actually read, and how much of it had rows."""
-    first = dt.date.fromisoformat(game_date_partitions.start.strftime("%Y-%m-%d"))
+    first = dt.date.fromisoformat(FIRST_GAME_DATE)
     with_rows = np.sort(history["game_date"].unique()) if len(history) else np.array([], "datetime64[ns]")
     for day in run_dates(context):
         start = max(season_start(day), first)

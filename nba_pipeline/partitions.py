@@ -2,15 +2,20 @@
 
 A game's date is its US Eastern calendar date (a 7:30 pm ET tip-off is 00:30 UTC the next day).
 Days without games are ordinary partitions that materialize 0 rows.
+
+The partitions start on Oct 1 of the first season (`seasons.first_season`: NBA_FIRST_SEASON, by
+default the earliest season of the raw data), resolved once, when the code location is imported:
+the webserver, the daemon, run workers and the CLI each import it with the same environment.
 """
 
 import datetime as dt
 
 import dagster as dg
 
-GAME_TIMEZONE = "America/New_York"
-# early enough for four full seasons of history before the 2025-26 season (scale tests, replays)
-FIRST_GAME_DATE = "2021-10-01"
+from nba_pipeline.seasons import GAME_TIMEZONE, first_season_from_env
+
+FIRST_SEASON = first_season_from_env()
+FIRST_GAME_DATE = FIRST_SEASON.start.isoformat()
 
 game_date_partitions = dg.DailyPartitionsDefinition(
     start_date=FIRST_GAME_DATE,

@@ -370,6 +370,7 @@ def replay_game_day(
     setup_clock = at(day, 3, 0)
     # this season and the last: the model trains on up to 300 days, recent form crosses seasons
     first = season_start(day).replace(year=season_start(day).year - 1)
+    base_env["NBA_FIRST_SEASON"] = season_label(first)  # the replay's partitions start there, whatever the caller's say
     say(f"[setup] world clock {setup_clock:%Y-%m-%d %H:%M %Z}: backfill {first} .. {day - dt.timedelta(days=1)}")
     t0 = time.time()
     subprocess.run(

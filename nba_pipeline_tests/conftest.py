@@ -11,6 +11,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+# The game-date partitions are fixed when nba_pipeline is first imported, for the whole session
+# (subprocesses inherit it): they start with the 2024-25 season, the first of the real data and of
+# the synthetic league, whatever the environment running the tests says. Tests of the default
+# (from NBA_RAW_DIR) run a subprocess without it.
+os.environ["NBA_FIRST_SEASON"] = "2024-25"
+
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 

@@ -64,6 +64,30 @@ def test_adopt_warehouse_records_what_another_instance_built(league_copy, tmp_pa
     assert stale.returncode == 0 and json.loads(stale.stdout)["rebuilt_partitions"] == 0, stale.stdout
 
 
+def test_adopt_warehouse_says_which_game_dates_lie_before_the_partitions(league_copy, tmp_path):
+    """A warehouse holding seasons before the first game-date partition (NBA_FIRST_SEASON, or the
+    raw data's first season): those dates are not partitions, so not adopted, and it says so."""
+    import duckdb
+
+    raw, summary = league_copy
+    start, end = first_game_dates(summary, 2)
+    built = _env(tmp_path, raw)
+    run = subprocess.run([CLI, "backfill", "--start", str(start), "--end", str(end), "--select", "key:nba_raw/schedule"],
+                         env=built, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    with duckdb.connect(built["NBA_DUCKDB_PATH"]) as con:  # the same games a season earlier: 2023-24
+        con.execute("INSERT INTO nba_raw.schedule SELECT * REPLACE (game_date - INTERVAL 1 YEAR AS game_date) FROM nba_raw.schedule")
+    dry = subprocess.run([CLI, "adopt-warehouse", "--dry-run"], env={**built, "DAGSTER_HOME": str(tmp_path / "new_home")},
+                         capture_output=True, text=True, timeout=300)
+    assert dry.returncode == 0, dry.stderr
+    earlier = [d.replace(year=d.year - 1).isoformat() for d in (start, end)]
+    assert dry.stdout.splitlines()[-1] == (
+        f"not adopted: 2 game date(s) with games before the first game-date partition, 2024-10-01 ({earlier[0]} .. "
+        f"{earlier[1]}): the partitions start with season 2024-25 (NBA_FIRST_SEASON=2024-25)"
+    )
+    assert "nba_raw/schedule: would record 2 with rows" in dry.stdout
+
+
 def test_backfill_exits_nonzero_when_a_step_fails(league_copy, tmp_path):
     raw, summary = league_copy
     (raw / "reference" / "teams.csv").write_text("id,full_name\n1,Nobody\n")  # header lacks columns
@@ -79,9 +103,13 @@ def test_backfill_rejects_bad_arguments(tmp_path):
 
 
 def test_demo_runs_the_whole_graph_on_a_synthetic_season(tmp_path):
+    # a fresh machine: no NBA_FIRST_SEASON, no raw data (so the real data's partitions would start
+    # with the current season): the demo's start with its synthetic season, 2024-25
+    env = {k: v for k, v in _env(tmp_path, tmp_path).items() if k not in ("NBA_FIRST_SEASON", "NBA_RAW_DIR")}
     run = subprocess.run([CLI, "demo", "--dir", str(tmp_path / "demo"), "--days", "3"],
-                         env=_env(tmp_path, tmp_path), capture_output=True, text=True, timeout=600)
+                         env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
+    assert f"NBA_RAW_DIR={tmp_path / 'demo' / 'raw'} NBA_FIRST_SEASON=2024-25 " in run.stdout  # the UI's likewise
     assert "nba_precompute/ml_feature_store" in run.stdout and "materialized" in run.stdout
     assert (tmp_path / "demo" / "warehouse.duckdb").exists()
     # the closing status is of a date with games (the run's last: two days of games before it), not an off day
@@ -173,8 +201,12 @@ def test_dates_outside_the_partitions_are_refused_before_anything_is_said(cli_en
     assert _one_error_line(capfd) == f"--start {future} is after the last game-date partition, {last} (today, US Eastern)"
     assert main(["backfill", "--start", "2024-10-22", "--end", str(future)]) == 2
     assert _one_error_line(capfd).startswith(f"--end {future} is after the last game-date partition")
-    assert main(["backfill", "--start", "2019-10-22", "--end", "2019-10-23"]) == 2
-    assert _one_error_line(capfd) == "--start 2019-10-22 is before the first game-date partition, 2021-10-01"
+    # the partitions start with the session's first season, 2024-25 (conftest): 2023-24 is before them
+    assert main(["backfill", "--start", "2023-10-22", "--end", "2023-10-23"]) == 2
+    assert _one_error_line(capfd) == (
+        "--start 2023-10-22 is before the first game-date partition, 2024-10-01: the partitions start with "
+        "season 2024-25 (NBA_FIRST_SEASON=2024-25)"
+    )
     assert main(["adopt-warehouse", "--start", "2024-11-09", "--end", "2024-11-01"]) == 2
     assert _one_error_line(capfd) == "--end 2024-11-01 is before --start 2024-11-09"
 

@@ -125,3 +125,30 @@ def test_stale_lists_everything_backfill_rebuilds_and_backfill_rebuilds_exactly_
     rebuilt = set().union(*(_materialized_by(instance, r) for r in runs))
     assert rebuilt == set(listed)
     assert stale_partitions(defs, instance) == []
+
+
+def test_partitions_before_the_first_season_are_never_stale(league_copy, tmp_path, instance):
+    """An instance built when the partitions started earlier (the old 2021-10-01, or an earlier
+    NBA_FIRST_SEASON) keeps those materializations: they are not partitions any more, so `stale`
+    neither lists them nor plans a run for them (a run could not target them)."""
+    from nba_pipeline.drift import rebuild_plan
+
+    raw, summary = league_copy
+    start, end = first_game_dates(summary, 2)
+    defs = make_defs(raw, tmp_path / "w.duckdb")
+    assert run_backfill(defs, instance, start, end, "group:nba_raw", progress=None).success
+    schedule = dg.AssetKey(["nba_raw", "schedule"])
+    for day in ("2020-12-25", "2023-11-01"):  # before the partitions, 2024-10-01 here (conftest)
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key=schedule, partition=day, tags={"dagster/code_version": "0"}))
+    assert {"2020-12-25", "2023-11-01"} <= instance.get_materialized_partitions(schedule)
+
+    assert stale_partitions(defs, instance) == []
+    plan = rebuild_plan(defs, instance)
+    assert (plan.partitions, plan.runs) == ([], [])
+    # a partition of the same asset by that old code is stale, as ever
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key=schedule, partition=str(start), tags={"dagster/code_version": "0"}))
+    stale = stale_partitions(defs, instance)
+    assert ("nba_raw/schedule", str(start)) in {(s.asset, s.partition) for s in stale}
+    assert {s.partition for s in stale} == {str(start)}

@@ -5,6 +5,7 @@ import datetime as dt
 import pandas as pd
 
 from nba_pipeline.history import required_history, season_label, season_labels, season_start
+from nba_pipeline.partitions import game_date_partitions
 
 
 def test_season_label():
@@ -44,7 +45,13 @@ def test_required_history_is_season_start_to_the_day_before():
     assert "2024-12-31" in june and "2025-01-01" in june and "2025-02-28" in june
 
 
-def test_required_history_never_precedes_the_first_partition():
-    # the partitions start on 2021-10-01, which is also that season's start
-    out = required_history([dt.date(2021, 10, 3)])
-    assert out == {"2021-10-03": ["2021-10-01", "2021-10-02"]}
+def test_the_first_seasons_history_starts_at_the_first_partition():
+    # the partitions start on Oct 1 of the first season (2024-25 in the tests: conftest), which is
+    # where that season's history starts: nothing required lies before the first partition
+    first = game_date_partitions.get_first_partition_key()
+    assert first == "2024-10-01"
+    assert required_history([dt.date(2024, 10, 1)]) == {"2024-10-01": []}
+    assert required_history([dt.date(2024, 10, 3)]) == {"2024-10-03": ["2024-10-01", "2024-10-02"]}
+    assert min(required_history([dt.date(2025, 6, 30)])["2025-06-30"]) == first
+    # a date before the partitions (not one: the CLI refuses it) requires nothing before them either
+    assert required_history([dt.date(2024, 9, 30)]) == {"2024-09-30": []}

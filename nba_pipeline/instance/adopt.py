@@ -81,6 +81,8 @@ class Adoption:
     end: dt.date
     source: str
     tables: list[TableAdoption]
+    # the range's game dates before the first game-date partition: not partitions, so not adopted
+    before_partitions: list[str] = field(default_factory=list)
 
     @property
     def recorded(self) -> int:
@@ -111,6 +113,8 @@ def adopt_warehouse(
     end = end or max(game_days)
     keys = set(game_date_partitions.get_partition_keys())
     dates = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    first = game_date_partitions.get_first_partition_key()
+    before = [d.isoformat() for d in dates if d.isoformat() < first and game_days.get(d, 0) > 0]
     dates = [d for d in dates if d.isoformat() in keys]
 
     # upstream first, in the asset graph's order: each imported materialization is then newer than
@@ -144,4 +148,4 @@ def adopt_warehouse(
                     tags={"nba_pipeline/imported": "true", "dagster/code_version": table.code_version},
                 ))
         report.append(adoption)
-    return Adoption(start, end, counts.where, report)
+    return Adoption(start, end, counts.where, report, before)
