@@ -88,7 +88,13 @@ def asset_status(defs: dg.Definitions, instance: dg.DagsterInstance, date: str) 
             row["materialized_at"] = dt.datetime.fromtimestamp(entry.timestamp, dt.timezone.utc).isoformat()
             if partitions_def is None:
                 row["state"] = "materialized"
-        check_keys = sorted(graph.get_check_keys_for_assets({key}), key=lambda c: c.name)
+        # the date's checks: an unpartitioned check of a partitioned asset (`fresh`) judges the
+        # asset as a whole, not this date
+        check_keys = sorted(
+            (ck for ck in graph.get_check_keys_for_assets({key})
+             if partitions_def is None or graph.get_check_spec(ck).partitions_def is not None),
+            key=lambda c: c.name,
+        )
         latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
             check_keys, partition_filter=PartitionKeyFilter(key=date) if partitions_def else None
         )
