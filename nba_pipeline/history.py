@@ -147,6 +147,23 @@ def declared_needs(asset: dg.AssetKey) -> tuple[Needs, ...] | None:
     return _DECLARED.get(asset)
 
 
+def unmet_needs(instance: dg.DagsterInstance, assets: Iterable[dg.AssetKey], day: dt.date) -> dict[dg.AssetKey, list[str]]:
+    """What one run of `assets` for `day` would miss: per upstream asset, the partitions their
+    steps require that are neither materialized nor built by the run itself (`day` of `assets`)."""
+    in_run = set(assets)
+    wanted: dict[dg.AssetKey, set[str]] = {}
+    for asset in in_run:
+        for need in declared_needs(asset) or ():
+            keys = set(need.partitions(day)) - ({day.isoformat()} if need.upstream in in_run else set())
+            wanted.setdefault(need.upstream, set()).update(keys)
+    unmet = {}
+    for upstream, keys in wanted.items():
+        missing = sorted(keys - set(instance.get_materialized_partitions(upstream))) if keys else []
+        if missing:
+            unmet[upstream] = missing
+    return unmet
+
+
 def require(context: dg.AssetExecutionContext, needs: Iterable[Needs]) -> None:
     """Fail the step (nothing is written) on the first need some run date finds unmet."""
     for need in needs:
