@@ -124,11 +124,11 @@ def test_the_sensor_definition_runs_against_its_resource_and_keeps_its_cursor(le
     real clock, the sensor requests nothing, names the source's newest date, and says so again
     on the next tick; before, it requested the last 7 dates by the clock (empty partitions)."""
     raw, _ = league
-    context = dg.build_sensor_context(instance=instance, resources={"nba_source": FilesSource(raw_dir=str(raw))})
-    first = raw_data_sensor(context)
+    with dg.build_sensor_context(instance=instance, resources={"nba_source": FilesSource(raw_dir=str(raw))}) as context:
+        first = raw_data_sensor(context)
+        again = raw_data_sensor(context)
     assert isinstance(first, dg.SkipReason), first
     assert "the source's newest game date is 2025-04-13, before the watched dates" in first.skip_message
-    again = raw_data_sensor(context)
     assert isinstance(again, dg.SkipReason)
     assert "unchanged" in again.skip_message and "2025-04-13" in again.skip_message
 
@@ -180,10 +180,10 @@ class KnowsEveryDay(NbaSource):
 def _morning(when: dt.datetime, instance, source: NbaSource, defs: dg.Definitions):
     from zoneinfo import ZoneInfo
 
-    context = dg.build_schedule_context(
+    with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=when.replace(tzinfo=ZoneInfo("America/New_York")),
-        resources={"nba_source": source}, repository_def=defs.get_repository_def())
-    return morning_predictions(context)
+        resources={"nba_source": source}, repository_def=defs.get_repository_def()) as context:
+        return morning_predictions(context)
 
 
 @pytest.mark.parametrize("when, day", [
