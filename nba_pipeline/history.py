@@ -3,7 +3,7 @@
 Features for game date D read only partitions before D (never D's results) through a
 `TimeWindowPartitionMapping(start_offset=-HISTORY_DAYS, end_offset=-1)`. Dagster silently
 shortens such a window where partitions are missing or precede the partitions' start, so the
-assets check it themselves (`require_history`): every upstream partition from the start of D's
+assets check it themselves (`require`): every upstream partition from the start of D's
 season to D-1 must be materialized, or the step fails naming the missing dates and writes nothing.
 Earlier seasons are optional history (e.g. last season's roster on opening night): what was
 actually read is recorded in metadata, never required.
