@@ -62,7 +62,7 @@ class SeasonHistoryMaterialized(dg.AutomationCondition):
 
     @property
     def description(self) -> str:
-        return "Every upstream partition the step requires (season start .. the day before, and the same-date inputs) exists"
+        return "Every upstream partition the step requires (its season's history and its same-date inputs) exists"
 
     @property
     def requires_cursor(self) -> bool:

@@ -3,7 +3,7 @@
 Features for game date D read only partitions before D (never D's results) through a
 `TimeWindowPartitionMapping(start_offset=-HISTORY_DAYS, end_offset=-1)`. Dagster silently
 shortens such a window where partitions are missing or precede the partitions' start, so the
-assets check it themselves (`require_history`): every upstream partition from the start of D's
+assets check it themselves (`require`): every upstream partition from the start of D's
 season to D-1 must be materialized, or the step fails naming the missing dates and writes nothing.
 Earlier seasons are optional history (e.g. last season's roster on opening night): what was
 actually read is recorded in metadata, never required.
@@ -134,6 +134,23 @@ def declare_needs(assets: Iterable[dg.AssetKey], *needs: Needs) -> tuple[Needs, 
 def declared_needs(asset: dg.AssetKey) -> tuple[Needs, ...] | None:
     """What the step of `asset` requires (None: nothing declared, e.g. a raw asset)."""
     return _DECLARED.get(asset)
+
+
+def unmet_needs(instance: dg.DagsterInstance, assets: Iterable[dg.AssetKey], day: dt.date) -> dict[dg.AssetKey, list[str]]:
+    """What one run of `assets` for `day` would miss: per upstream asset, the partitions their
+    steps require that are neither materialized nor built by the run itself (`day` of `assets`)."""
+    in_run = set(assets)
+    wanted: dict[dg.AssetKey, set[str]] = {}
+    for asset in in_run:
+        for need in declared_needs(asset) or ():
+            keys = set(need.partitions(day)) - ({day.isoformat()} if need.upstream in in_run else set())
+            wanted.setdefault(need.upstream, set()).update(keys)
+    unmet = {}
+    for upstream, keys in wanted.items():
+        missing = sorted(keys - set(instance.get_materialized_partitions(upstream))) if keys else []
+        if missing:
+            unmet[upstream] = missing
+    return unmet
 
 
 def require(context: dg.AssetExecutionContext, needs: Iterable[Needs]) -> None:

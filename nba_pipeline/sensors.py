@@ -10,7 +10,8 @@ keys (incident 10: a scheduler that kept re-running an old date).
   stops before reading them. Changes older than WATCH_DAYS are backfills, launched on purpose.
 - `morning_predictions` runs at MORNING_CRON (US Eastern) for that day's partition: the day's
   raw odds and schedule, its upcoming context, features and predictions, from the odds snapshots
-  taken so far (every one before tip-off).
+  taken so far (every one before tip-off). A day the source knows no game of, or whose season's
+  history is not materialized, is skipped with the reason: that run could only fail.
 
 Everything else follows by the assets' automation conditions (`automation.py`).
 """
@@ -26,6 +27,7 @@ import dagster as dg
 import pandas as pd
 
 from nba_pipeline.automation import schedule_status, sensor_status
+from nba_pipeline.history import season_start, unmet_needs
 from nba_pipeline.partitions import GAME_TIMEZONE
 from nba_pipeline.raw import tables as raw
 from nba_pipeline.resources.sources import NbaSource
@@ -152,8 +154,20 @@ PREDICTION_DAY = dg.AssetSelection.assets(dg.AssetKey(["nba_exports", "best_bets
     default_status=schedule_status(),
     description="The day's odds, context, features, predictions and best bets, for that day's partition only.",
 )
-def morning_predictions(context: dg.ScheduleEvaluationContext):
+def morning_predictions(context: dg.ScheduleEvaluationContext, nba_source: NbaSource):
     day = today_in_game_timezone(context.scheduled_execution_time)
+    newest = nba_source.newest_game_date()
+    if newest is None or newest < day:
+        known = "the source has no game data yet" if newest is None else f"the source's newest game date is {newest}"
+        return dg.SkipReason(f"no game of {day} is known yet ({known}): nothing to predict")
+    unmet = unmet_needs(context.instance, PREDICTION_DAY.resolve(context.repository_def.asset_graph), day)
+    if unmet:
+        missing = sorted({k for keys in unmet.values() for k in keys})
+        shown = "; ".join(f"{key.to_user_string()}: {len(keys)} from {keys[0]}" for key, keys in sorted(unmet.items()))
+        return dg.SkipReason(
+            f"{day}: {len(missing)} date(s) of its season's history were never materialized ({shown}); "
+            f"backfill from {season_start(day)} first"
+        )
     return dg.RunRequest(
         run_key=f"morning:{day}",
         partition_key=day.isoformat(),

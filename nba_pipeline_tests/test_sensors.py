@@ -11,7 +11,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from nba_pipeline.resources.sources import FilesSource
+from nba_pipeline.history import unmet_needs
+from nba_pipeline.resources.sources import FilesSource, NbaSource
 from nba_pipeline.sensors import (
     PREDICTION_DAY,
     WATCH_DAYS,
@@ -123,11 +124,11 @@ def test_the_sensor_definition_runs_against_its_resource_and_keeps_its_cursor(le
     real clock, the sensor requests nothing, names the source's newest date, and says so again
     on the next tick; before, it requested the last 7 dates by the clock (empty partitions)."""
     raw, _ = league
-    context = dg.build_sensor_context(instance=instance, resources={"nba_source": FilesSource(raw_dir=str(raw))})
-    first = raw_data_sensor(context)
+    with dg.build_sensor_context(instance=instance, resources={"nba_source": FilesSource(raw_dir=str(raw))}) as context:
+        first = raw_data_sensor(context)
+        again = raw_data_sensor(context)
     assert isinstance(first, dg.SkipReason), first
     assert "the source's newest game date is 2025-04-13, before the watched dates" in first.skip_message
-    again = raw_data_sensor(context)
     assert isinstance(again, dg.SkipReason)
     assert "unchanged" in again.skip_message and "2025-04-13" in again.skip_message
 
@@ -135,10 +136,10 @@ def test_the_sensor_definition_runs_against_its_resource_and_keeps_its_cursor(le
 def test_no_date_after_the_sources_newest_is_watched(league):
     raw, _ = league
     source = FilesSource(raw_dir=str(raw))
-    assert source.newest_game_date() == dt.date(2025, 4, 13)
     # two days after the season's last games: the last 7 dates up to them, not up to the clock
     requests, cursor = evaluate_raw_source(source, None, dt.date(2025, 4, 15))
     assert set(by_partition(requests)) == {f"2025-04-{d:02d}" for d in range(9, 14)}
+    assert source.newest_game_date() == dt.date(2025, 4, 13)
     # the day after: nothing new, and the tick says up to which date it watched
     quiet, cursor = evaluate_raw_source(source, cursor, dt.date(2025, 4, 16))
     assert isinstance(quiet, dg.SkipReason)
@@ -163,23 +164,58 @@ def test_a_fresh_deployment_requests_nothing_and_says_so(league, tmp_path):
 @needs_real_data
 def test_the_shipped_history_under_todays_clock_requests_nothing():
     source = FilesSource(raw_dir=str(REAL_DATA))
-    assert source.newest_game_date() == dt.date(2025, 11, 9)
     result, _ = evaluate_raw_source(source, None, dt.date(2026, 12, 3))
-    assert isinstance(result, dg.SkipReason)
+    assert isinstance(result, dg.SkipReason), result
     assert "newest game date is 2025-11-09" in result.skip_message and "2026-11-27 .. 2026-12-03" in result.skip_message
+    assert source.newest_game_date() == dt.date(2025, 11, 9)
+
+
+class KnowsEveryDay(NbaSource):
+    """A source whose league schedule reaches far ahead (only its newest date is asked here)."""
+
+    def newest_game_date(self) -> dt.date:
+        return dt.date(2030, 6, 30)
+
+
+def _morning(when: dt.datetime, instance, source: NbaSource, defs: dg.Definitions):
+    from zoneinfo import ZoneInfo
+
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=when.replace(tzinfo=ZoneInfo("America/New_York")),
+        resources={"nba_source": source}, repository_def=defs.get_repository_def()) as context:
+        return morning_predictions(context)
 
 
 @pytest.mark.parametrize("when, day", [
     (dt.datetime(2025, 11, 2, 11, 0), "2025-11-02"),
     (dt.datetime(2026, 1, 3, 11, 0), "2026-01-03"),
 ])
-def test_incident_10_the_schedule_requests_that_days_partition_and_nothing_else(when, day, tmp_path):
+def test_incident_10_the_schedule_requests_that_days_partition_and_nothing_else(when, day, tmp_path, instance):
     """Incident 10: the old scheduler kept re-running 2026-01-03; this one names the day's key."""
-    from zoneinfo import ZoneInfo
-
-    context = dg.build_schedule_context(scheduled_execution_time=when.replace(tzinfo=ZoneInfo("America/New_York")))
-    request = morning_predictions(context)
+    defs = make_defs(tmp_path, tmp_path / "w.duckdb")
+    selected = PREDICTION_DAY.resolve(defs.resolve_asset_graph())
+    # the day's season history, exactly what its steps require
+    for key, partitions in unmet_needs(instance, selected, dt.date.fromisoformat(day)).items():
+        for partition in partitions:
+            instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=partition))
+    request = _morning(when, instance, KnowsEveryDay(), defs)
+    assert isinstance(request, dg.RunRequest), request
     assert request.partition_key == day and request.run_key == f"morning:{day}"
-    selected = {k.to_user_string() for k in PREDICTION_DAY.resolve(make_defs(tmp_path, tmp_path / "w.duckdb").resolve_asset_graph())}
-    assert {"nba_raw/player_points_props", "nba_predictions/player_points_predictions", "nba_exports/best_bets"} <= selected
-    assert not {"nba_predictions/prediction_accuracy", "nba_exports/performance_summary"} & selected
+    names = {k.to_user_string() for k in selected}
+    assert {"nba_raw/player_points_props", "nba_predictions/player_points_predictions", "nba_exports/best_bets"} <= names
+    assert not {"nba_predictions/prediction_accuracy", "nba_exports/performance_summary"} & names
+
+
+def test_the_schedule_skips_a_day_whose_run_could_only_fail(league, tmp_path, instance):
+    """Issue 16: at 11:00 on a history that ended, or on a day whose season has no history yet,
+    the morning run would fail (its steps refuse a season without history): skipped, saying why."""
+    raw, _ = league
+    defs = make_defs(raw, tmp_path / "w.duckdb")
+    ended = _morning(dt.datetime(2026, 12, 3, 11, 0), instance, FilesSource(raw_dir=str(raw)), defs)
+    assert isinstance(ended, dg.SkipReason), ended
+    assert ended.skip_message == "no game of 2026-12-03 is known yet (the source's newest game date is 2025-04-13): nothing to predict"
+    fresh = _morning(dt.datetime(2026, 12, 3, 11, 0), instance, KnowsEveryDay(), defs)
+    assert isinstance(fresh, dg.SkipReason), fresh
+    assert fresh.skip_message.startswith("2026-12-03: 63 date(s) of its season's history were never materialized (")
+    assert "nba_raw/schedule: 63 from 2026-10-01" in fresh.skip_message
+    assert fresh.skip_message.endswith("backfill from 2026-10-01 first")

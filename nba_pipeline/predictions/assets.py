@@ -7,6 +7,8 @@ effect of predicting, and every prediction names the model version it came from.
 """
 
 
+import datetime as dt
+
 import dagster as dg
 import pandas as pd
 
@@ -25,10 +27,14 @@ GROUP = "nba_predictions"
 _TRAINING_WINDOW = dg.TimeWindowPartitionMapping(start_offset=-(model.TRAINING_DAYS + 6), end_offset=-1)
 
 
+def _training_season_to_date(day: dt.date) -> list[str]:
+    cutoff = model.training_cutoff(day)
+    return required_history([cutoff])[cutoff.isoformat()]
+
+
 def _training_season(upstream: dg.AssetKey) -> Needs:
     """The training season up to the cutoff (earlier seasons are optional history)."""
-    return Needs(upstream, "its training window",
-                 lambda day: required_history([model.training_cutoff(day)])[model.training_cutoff(day).isoformat()])
+    return Needs(upstream, "its training window", _training_season_to_date)
 
 
 POINTS_MODEL_NEEDS = declare_needs(
