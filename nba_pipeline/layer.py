@@ -1,5 +1,7 @@
 """What every table asset shares, whatever its layer: one declared table per asset, game-date
-partitions, single-run backfills, the warehouse pool, per-partition row counts."""
+partitions, single-run backfills, the warehouse pool, per-partition metadata."""
+
+import json
 
 import dagster as dg
 import pandas as pd
@@ -46,21 +48,36 @@ def table_out(table: Table, group: str) -> dg.AssetOut:
 
 
 def record_partitions(
-    context: dg.AssetExecutionContext, table: Table, df: pd.DataFrame, facts: dict | None = None
+    context: dg.AssetExecutionContext,
+    table: Table,
+    df: pd.DataFrame,
+    facts: dict | None = None,
+    every_partition: dict | None = None,
 ) -> pd.DataFrame:
-    """Attach per-partition row counts (and run-level facts) to the materializations."""
+    """Give each partition's materialization its own numbers, so the asset's Partitions plots chart
+    dates, not runs: its row count, plus `every_partition` (values true of each date, e.g. the
+    feature version).
+
+    `facts` are counted over the step's whole range (feed rows read, prices withheld...): they are
+    a partition's own numbers only when the step covers that one partition, and then go on it. A
+    range run says them once, in the run's log; Dagster would copy output metadata onto every
+    partition's event, each date then claiming the run's totals."""
     counts = df.groupby(df[table.partition_column].dt.strftime("%Y-%m-%d")).size() if len(df) else pd.Series(dtype="int64")
-    for key in context.partition_keys:
+    keys = context.partition_keys
+    shared = _metadata(every_partition)
+    for key in keys:
         context.add_asset_metadata(
-            {"dagster/partition_row_count": int(counts.get(key, 0))},
+            {"dagster/partition_row_count": int(counts.get(key, 0)), **shared, **(_metadata(facts) if len(keys) == 1 else {})},
             partition_key=key,
             asset_key=table.asset_key,
         )
-    start, end = partition_date_range(context)
-    meta = {
-        "run_range": f"{start} .. {end}",
-        "range_row_count": len(df),
-        **{k: dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v for k, v in (facts or {}).items()},
-    }
-    context.add_output_metadata(meta, output_name=context.assets_def.get_output_name_for_asset_key(table.asset_key))
+    if len(keys) > 1:
+        start, end = partition_date_range(context)
+        said = f"; over the whole range: {json.dumps(facts, default=str, sort_keys=True)}" if facts else ""
+        context.log.info(f"{table.asset_key.to_user_string()}: {len(df)} rows over {len(keys)} game dates {start} .. {end}{said}")
     return df
+
+
+def _metadata(values: dict | None) -> dict:
+    return {k: dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v for k, v in (values or {}).items()}
+
