@@ -1,5 +1,5 @@
 """What every table asset shares, whatever its layer: one declared table per asset, game-date
-partitions, single-run backfills, the warehouse pool, per-partition metadata."""
+partitions, single-run backfills, the warehouse pool, per-partition metadata, owners and kinds."""
 
 import json
 
@@ -8,7 +8,7 @@ import pandas as pd
 
 from nba_pipeline.checks.common import TableChecks
 from nba_pipeline.partitions import game_date_partitions, partition_date_range
-from nba_pipeline.schema import Table
+from nba_pipeline.schema import Table, table_for
 
 
 # Every step that opens the warehouse takes a slot of this pool (dagster.yaml limits it): DuckDB
@@ -81,3 +81,26 @@ def record_partitions(
 def _metadata(values: dict | None) -> dict:
     return {k: dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v for k, v in (values or {}).items()}
 
+
+# Who answers for each layer: shown on every asset and filterable in the catalog. Ingestion and the
+# cleaned facts are data engineering's; features and the model the ML team's; what leaves the
+# pipeline (the day's picks, the track record) analytics'.
+LAYER_OWNERS = {
+    "nba_raw": ["team:data-engineering"],
+    "nba_analytics": ["team:data-engineering"],
+    "nba_precompute": ["team:ml"],
+    "nba_predictions": ["team:ml"],
+    "nba_exports": ["team:analytics"],
+}
+
+
+def with_owners_and_kinds(spec: dg.AssetSpec, warehouse_kind: str | None) -> dg.AssetSpec:
+    """The layer's owners, and for a table the warehouse the bound IO manager stores it in
+    (`duckdb` or `bigquery`, beside the `pandas` its step computes with). Applied where the
+    resources are bound (`build_definitions`): the kind is the warehouse actually used."""
+    try:
+        table_for(spec.key)
+        kinds = {warehouse_kind} if warehouse_kind else set()
+    except KeyError:  # a file export: its own kinds
+        kinds = set()
+    return spec.merge_attributes(owners=LAYER_OWNERS[spec.group_name], kinds=kinds)

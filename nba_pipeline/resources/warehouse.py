@@ -320,7 +320,7 @@ class _DeclaredSchemaDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
 class NbaDuckDBIOManager(DuckDBPandasIOManager):
     """DuckDBPandasIOManager with declared schemas, validation and transactional partition replace."""
 
-    # `dagster/storage_kind` of its materializations
+    # the assets' warehouse kind (`layer.with_owners_and_kinds`) and `dagster/storage_kind`
     storage_kind: ClassVar[str] = "duckdb"
 
     lock_wait_seconds: float = PydanticField(
