@@ -2,6 +2,7 @@
 from asset keys alone."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -133,3 +134,27 @@ def test_code_links_open_the_repository_when_it_is_named(monkeypatch):
     local = _code_reference(defs.resolve_asset_graph(), dg.AssetKey(["nba_raw", "schedule"]))
     assert isinstance(ref, dg.UrlCodeReference)
     assert ref.url == f"https://github.com/example/nba_pipeline/tree/v1.2/nba_pipeline/raw/assets.py#L{local.line_number}"
+
+
+def _markdown_tags(text: str | None) -> list[str]:
+    """What the UI's Markdown would take for HTML tags and drop: `<word ...>` outside code spans."""
+    return re.findall(r"</?[A-Za-z][^>]*>", re.sub(r"`[^`]*`", "", text or ""))
+
+
+def test_descriptions_render_in_the_ui():
+    """Descriptions are Markdown in the UI: best_bets' `best_bets/<date>.json` showed as
+    `best_bets/.json`, the placeholder taken for an HTML tag."""
+    graph = defs.resolve_asset_graph()
+    texts = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        texts[key.to_user_string()] = node.description
+        schema = node.metadata.get("dagster/column_schema")
+        for column in schema.columns if schema else []:
+            texts[f"{key.to_user_string()}.{column.name}"] = column.description
+    for check_key in graph.asset_check_keys:
+        texts[check_key.to_user_string()] = graph.get_check_spec(check_key).description
+    for d in [*defs.sensors, *defs.schedules]:
+        texts[d.name] = d.description
+    assert "`best_bets/<game date>.json`" in texts["nba_exports/best_bets"]
+    assert {name: _markdown_tags(text) for name, text in texts.items() if _markdown_tags(text)} == {}

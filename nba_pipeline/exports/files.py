@@ -109,10 +109,11 @@ best_bets = FileExport(
     dataset=DATASET,
     name="best_bets",
     description=(
-        "One JSON file per game date (best_bets/<date>.json under the exports directory): the "
+        # Markdown in the UI: placeholders in code spans, or `<date>` would vanish as an HTML tag
+        "One JSON file per game date (`best_bets/<game date>.json` under the exports directory): the "
         "date's OVER/UNDER recommendations against a sportsbook line with the largest edge, each "
         "with its line, p_over, edge and reasoning. Written atomically; schema: "
-        "docs/best_bets.schema.json. A date without picks still gets a file (empty picks)."
+        "`docs/best_bets.schema.json`. A date without picks still gets a file (empty picks)."
     ),
 )
 
