@@ -36,8 +36,8 @@ from nba_pipeline.instance import prepare_home
 from nba_pipeline.partitions import game_date_partitions
 
 
-# the game dates a CLI run covers, as a tag the runs list shows ("2025-10-01...2025-11-09")
-PARTITION_RANGE_TAG = "nba_pipeline/partition_range"
+# the game dates a CLI run covers, as a tag the runs list shows in full ("2025-10-01...2025-11-09")
+PARTITION_RANGE_TAG = "nba_pipeline/dates"
 
 
 def dagster_home() -> Path:

@@ -370,7 +370,7 @@ def test_a_backfill_run_names_its_assets_and_dates_for_the_runs_list(league_copy
     run = instance.get_run_by_id(summary_.run_id)
     assert run.asset_selection == defs.resolve_asset_graph().materializable_asset_keys and len(run.asset_selection) == 20
     assert len(run.step_keys_to_execute) == 19 and "freshness" not in run.step_keys_to_execute  # the fresh checks are the sensor's
-    assert run.tags["nba_pipeline/partition_range"] == f"{start}...{end}"
+    assert run.tags["nba_pipeline/dates"] == f"{start}...{end}"
     assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (str(start), str(end))
     # the day's file: where it is, and what it holds (none: an off day)
     (bets,) = instance.fetch_materializations(
@@ -381,4 +381,4 @@ def test_a_backfill_run_names_its_assets_and_dates_for_the_runs_list(league_copy
 
     one = run_backfill(defs, instance, end, end, select="nba_raw/schedule", progress=None)
     tags = instance.get_run_by_id(one.run_id).tags
-    assert tags["nba_pipeline/partition_range"] == str(end) and instance.get_run_by_id(one.run_id).asset_selection == {dg.AssetKey(["nba_raw", "schedule"])}
+    assert tags["nba_pipeline/dates"] == str(end) and instance.get_run_by_id(one.run_id).asset_selection == {dg.AssetKey(["nba_raw", "schedule"])}
