@@ -156,5 +156,5 @@ def test_descriptions_render_in_the_ui():
         texts[check_key.to_user_string()] = graph.get_check_spec(check_key).description
     for d in [*defs.sensors, *defs.schedules]:
         texts[d.name] = d.description
-    assert "`best_bets/<game date>.json`" in texts["nba_exports/best_bets"]
+    assert "(best_bets/YYYY-MM-DD.json under the exports directory)" in texts["nba_exports/best_bets"]
     assert {name: _markdown_tags(text) for name, text in texts.items() if _markdown_tags(text)} == {}
