@@ -112,7 +112,7 @@ def unmaterialized_season_history(
 ) -> dt.date | None:
     """The earliest date of `start`'s season before `start` that a selected asset above the raw
     layer never materialized (None: the season's history up to `start` is complete). Features need every
-    earlier partition of their season (`history.require_history`), so a range starting there
+    earlier partition of their season (`history.require`), so a range starting there
     would fail until that history exists."""
     from nba_pipeline.history import season_start
 
