@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
 import dagster as dg
+
+import nba_pipeline
 
 from nba_pipeline.analytics.assets import ANALYTICS_ASSETS
 from nba_pipeline.alerts import (
@@ -16,6 +22,7 @@ from nba_pipeline.automation import automation_sensor, with_automation
 from nba_pipeline.cli_runs import dead_cli_runs
 from nba_pipeline.exports.assets import EXPORT_ASSETS
 from nba_pipeline.freshness import build_freshness
+from nba_pipeline.layer import with_owners_and_kinds
 from nba_pipeline.precompute.assets import PRECOMPUTE_ASSETS
 from nba_pipeline.predictions.assets import PREDICTION_ASSETS
 from nba_pipeline.raw.assets import RAW_ASSETS
@@ -25,6 +32,24 @@ from nba_pipeline.resources.warehouse import warehouse_io_manager
 from nba_pipeline.sensors import morning_predictions, raw_data_sensor
 
 
+def with_code_references(assets: Sequence[dg.AssetsDefinition]) -> Sequence[dg.AssetsDefinition]:
+    """Each asset links to the code that builds it (the UI's "Code" links): a file and line here,
+    or the file in the repository's web view when NBA_GIT_URL is set (a GitHub or GitLab URL;
+    NBA_GIT_REF: the branch, tag or commit deployed, default main)."""
+    assets = dg.with_source_code_references(assets)
+    git_url = os.environ.get("NBA_GIT_URL")
+    if not git_url:
+        return assets
+    return dg.link_code_references_to_git(
+        assets,
+        git_url=git_url.rstrip("/"),
+        git_branch=os.environ.get("NBA_GIT_REF", "main"),
+        file_path_mapping=dg.AnchorBasedFilePathMapping(
+            local_file_anchor=Path(nba_pipeline.__file__), file_anchor_path_in_repository="nba_pipeline/__init__.py"
+        ),
+    )
+
+
 def build_definitions(
     nba_source: NbaSource | None = None,
     io_manager: dg.ConfigurableIOManagerFactory | None = None,
@@ -32,14 +57,15 @@ def build_definitions(
     alerts: AlertNotifier | None = None,
 ) -> dg.Definitions:
     """Definitions with resources from the environment unless given (tests, the CLI's demo)."""
-    assets = [*RAW_ASSETS, *ANALYTICS_ASSETS, *PRECOMPUTE_ASSETS, *PREDICTION_ASSETS, *EXPORT_ASSETS]
+    io_manager = io_manager or warehouse_io_manager()
+    assets = with_code_references([*RAW_ASSETS, *ANALYTICS_ASSETS, *PRECOMPUTE_ASSETS, *PREDICTION_ASSETS, *EXPORT_ASSETS])
     freshness_checks, freshness_sensor = build_freshness(assets)
     defs = dg.Definitions(
         assets=assets,
         asset_checks=[freshness_checks],
         # every asset carries its checks inline (check_specs), evaluated in the step that writes it
         resources={
-            "io_manager": io_manager or warehouse_io_manager(),
+            "io_manager": io_manager,
             "nba_source": nba_source or source_from_env(),
             "exports": exports or exports_from_env(),
             "alerts": alerts or notifier_from_env(),
@@ -50,7 +76,8 @@ def build_definitions(
         # a subprocess per step costs seconds; steps here are short and pandas-bound
         executor=dg.in_process_executor,
     )
-    return defs.map_asset_specs(func=with_automation)
+    kind = getattr(io_manager, "storage_kind", None)  # the warehouse's kind: duckdb or bigquery
+    return defs.map_asset_specs(func=lambda spec: with_automation(with_owners_and_kinds(spec, kind)))
 
 
 defs = build_definitions()

@@ -36,6 +36,10 @@ from nba_pipeline.instance import prepare_home
 from nba_pipeline.partitions import game_date_partitions
 
 
+# the game dates a CLI run covers, as a tag the runs list shows in full ("2025-10-01...2025-11-09")
+PARTITION_RANGE_TAG = "nba_pipeline/dates"
+
+
 def dagster_home() -> Path:
     """DAGSTER_HOME, or ~/.nba_pipeline when unset (created, and exported for Dagster)."""
     home = Path(os.environ.get("DAGSTER_HOME") or Path.home() / ".nba_pipeline").resolve()
@@ -127,6 +131,17 @@ def unmaterialized_season_history(
     return dt.date.fromisoformat(min(missing)) if missing else None
 
 
+def backfill_job(defs: dg.Definitions) -> dg.JobDefinition:
+    """The code location's asset job without the `fresh` checks: a backfill builds and checks its
+    partitions; whether the newest game dates are built is the freshness sensor's question, not
+    every backfill's. A job without them rather than a subset excluding them: a run that names its
+    asset selection gets every check of those assets back."""
+    checks = [c for c in defs.asset_checks or [] if all(k.name != FRESH for k in c.check_keys)]
+    return dg.Definitions(
+        assets=defs.assets, asset_checks=checks, resources=defs.resources, executor=defs.executor, loggers=defs.loggers
+    ).resolve_implicit_global_asset_job_def()
+
+
 def run_backfill(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -140,15 +155,10 @@ def run_backfill(
     keys = game_date_partitions.get_partition_keys()
     if start.isoformat() not in keys or end.isoformat() not in keys:
         raise ValueError(f"dates must lie within the game-date partitions {keys[0]} .. {keys[-1]}")
-    job = defs.resolve_implicit_global_asset_job_def()
-    # a backfill builds and checks its partitions; whether the newest game dates are built (the
-    # `fresh` checks) is the freshness sensor's question, not every backfill's
-    selected = set(resolve_selection(defs, select) or job.asset_layer.executable_asset_keys)
-    job = job.get_subset(
-        asset_selection=selected,
-        asset_check_selection={k for k in job.asset_layer.asset_graph.asset_check_keys
-                               if k.asset_key in selected and k.name != FRESH},
-    )
+    job = backfill_job(defs)
+    # named even when it is every asset: the runs list shows a run's target from its asset
+    # selection, and a run without one as targeting nothing
+    selected = sorted(resolve_selection(defs, select) or job.asset_layer.executable_asset_keys, key=lambda k: k.to_user_string())
     t0 = time.perf_counter()
     listener = _Progress(progress, t0) if progress is not None else None
     say = listener.say if listener is not None else (lambda text: None)
@@ -170,9 +180,13 @@ def run_backfill(
                 result = job.execute_in_process(
                     instance=instance,
                     run_id=run_id,
+                    asset_selection=selected,
                     tags={
                         "dagster/asset_partition_range_start": start.isoformat(),
                         "dagster/asset_partition_range_end": end.isoformat(),
+                        # the range again, where the runs list shows it: it hides dagster/ tags
+                        # (a UI backfill's range shows on its backfill's row, which a CLI run lacks)
+                        PARTITION_RANGE_TAG: start.isoformat() if start == end else f"{start}...{end}",
                         "nba_pipeline/launched_by": "nba-pipeline backfill",
                         **cli_runs.launcher_tags(),
                     },

@@ -350,3 +350,35 @@ def test_an_unexpected_error_is_one_line_unless_asked_for_the_traceback(cli_env,
     assert _one_error_line(capfd) == "KeyError: 'complete' (nba-pipeline --traceback ... shows where)"
     with pytest.raises(KeyError):
         main(["--traceback", "status", "--date", "2024-10-22"])
+
+
+# what the UI shows of a CLI run (issue 16) -------------------------------------------------------------
+def test_a_backfill_run_names_its_assets_and_dates_for_the_runs_list(league_copy, tmp_path, instance):
+    """The runs list shows a run's target from its asset selection (a CLI run without --select
+    had none: an empty Target column) and pins user tags, not dagster/ ones."""
+    import dagster as dg
+
+    from nba_pipeline.runner import run_backfill
+    from nba_pipeline_tests.conftest import make_defs
+
+    raw, summary = league_copy
+    opening = dt.date.fromisoformat(summary["first_date"])
+    start, end = dt.date(opening.year, 10, 1), dt.date(opening.year, 10, 2)  # off days: quick, every asset runs
+    defs = make_defs(raw, tmp_path / "w.duckdb")
+    summary_ = run_backfill(defs, instance, start, end, progress=None)
+    assert summary_.success, summary_.step_failures
+    run = instance.get_run_by_id(summary_.run_id)
+    assert run.asset_selection == defs.resolve_asset_graph().materializable_asset_keys and len(run.asset_selection) == 20
+    assert len(run.step_keys_to_execute) == 19 and "freshness" not in run.step_keys_to_execute  # the fresh checks are the sensor's
+    assert run.tags["nba_pipeline/dates"] == f"{start}...{end}"
+    assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (str(start), str(end))
+    # the day's file: where it is, and what it holds (none: an off day)
+    (bets,) = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(["nba_exports", "best_bets"]), asset_partitions=[str(start)]), limit=1).records
+    meta = bets.asset_materialization.metadata
+    assert meta["path"] == dg.MetadataValue.path(str(tmp_path / "exports" / "best_bets" / f"{start}.json"))
+    assert meta["picks"] == dg.MetadataValue.md(f"No picks for {start}: 0 of 0 predictions were OVER/UNDER recommendations against a sportsbook line.")
+
+    one = run_backfill(defs, instance, end, end, select="nba_raw/schedule", progress=None)
+    tags = instance.get_run_by_id(one.run_id).tags
+    assert tags["nba_pipeline/dates"] == str(end) and instance.get_run_by_id(one.run_id).asset_selection == {dg.AssetKey(["nba_raw", "schedule"])}

@@ -2,13 +2,14 @@
 from asset keys alone."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import dagster as dg
 
-from nba_pipeline.definitions import defs
+from nba_pipeline.definitions import build_definitions, defs
 from nba_pipeline.exports.files import best_bets
 from nba_pipeline.schema import table_for
 
@@ -81,3 +82,79 @@ def test_every_step_that_opens_the_warehouse_takes_a_warehouse_pool_slot():
     # the event log and the source only (no warehouse, no slot)
     assert len(ops) == 20
     assert {op.name: op.pool for op in ops} == {op.name: None if op.name == "freshness" else WAREHOUSE_POOL for op in ops}
+
+
+# how the catalog presents the assets (issue 16) ---------------------------------------------------
+def test_tables_show_the_warehouse_that_stores_them_and_files_show_as_files():
+    from nba_pipeline.resources.bigquery import NbaBigQueryIOManager
+
+    on_bigquery = build_definitions(io_manager=NbaBigQueryIOManager(project="nba-test")).resolve_asset_graph()
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        if key in FILE_EXPORTS:
+            assert graph.get(key).kinds == on_bigquery.get(key).kinds == {"json", "file"}
+        else:
+            assert graph.get(key).kinds == {"pandas", "duckdb"}, key
+            assert on_bigquery.get(key).kinds == {"pandas", "bigquery"}, key
+
+
+def test_every_asset_has_its_layers_owners():
+    from nba_pipeline.layer import LAYER_OWNERS
+
+    graph = defs.resolve_asset_graph()
+    owners = {k.to_user_string(): graph.get(k).owners for k in graph.get_all_asset_keys()}
+    assert owners["nba_raw/schedule"] == owners["nba_analytics/player_game_summary"] == ["team:data-engineering"]
+    assert owners["nba_predictions/points_model"] == ["team:ml"] and owners["nba_exports/best_bets"] == ["team:analytics"]
+    assert all(owners[k.to_user_string()] == LAYER_OWNERS[graph.get(k).group_name] for k in graph.get_all_asset_keys())
+
+
+def _code_reference(graph, key):
+    (ref,) = graph.get(key).metadata["dagster/code_references"].code_references
+    return ref
+
+
+def test_every_asset_links_to_the_code_that_builds_it():
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        ref = _code_reference(graph, key)
+        assert isinstance(ref, dg.LocalFileCodeReference), key
+        path = Path(ref.file_path)
+        assert path.is_relative_to(ROOT / "nba_pipeline"), (key, path)
+        # the line is the asset's decorator or its function
+        line = path.read_text().splitlines()[ref.line_number - 1].strip()
+        assert line.startswith(("@dg.asset", "@dg.multi_asset", "def ")), (key, line)
+    assert _code_reference(graph, best_bets.asset_key).file_path == str(ROOT / "nba_pipeline" / "exports" / "assets.py")
+
+
+def test_code_links_open_the_repository_when_it_is_named(monkeypatch):
+    monkeypatch.setenv("NBA_GIT_URL", "https://github.com/example/nba_pipeline/")
+    monkeypatch.setenv("NBA_GIT_REF", "v1.2")
+    graph = build_definitions().resolve_asset_graph()
+    ref = _code_reference(graph, dg.AssetKey(["nba_raw", "schedule"]))
+    local = _code_reference(defs.resolve_asset_graph(), dg.AssetKey(["nba_raw", "schedule"]))
+    assert isinstance(ref, dg.UrlCodeReference)
+    assert ref.url == f"https://github.com/example/nba_pipeline/tree/v1.2/nba_pipeline/raw/assets.py#L{local.line_number}"
+
+
+def _markdown_tags(text: str | None) -> list[str]:
+    """What the UI's Markdown would take for HTML tags and drop: `<word ...>` outside code spans."""
+    return re.findall(r"</?[A-Za-z][^>]*>", re.sub(r"`[^`]*`", "", text or ""))
+
+
+def test_descriptions_render_in_the_ui():
+    """Descriptions are Markdown in the UI: best_bets' `best_bets/<date>.json` showed as
+    `best_bets/.json`, the placeholder taken for an HTML tag."""
+    graph = defs.resolve_asset_graph()
+    texts = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        texts[key.to_user_string()] = node.description
+        schema = node.metadata.get("dagster/column_schema")
+        for column in schema.columns if schema else []:
+            texts[f"{key.to_user_string()}.{column.name}"] = column.description
+    for check_key in graph.asset_check_keys:
+        texts[check_key.to_user_string()] = graph.get_check_spec(check_key).description
+    for d in [*defs.sensors, *defs.schedules]:
+        texts[d.name] = d.description
+    assert "(best_bets/YYYY-MM-DD.json under the exports directory)" in texts["nba_exports/best_bets"]
+    assert {name: _markdown_tags(text) for name, text in texts.items() if _markdown_tags(text)} == {}

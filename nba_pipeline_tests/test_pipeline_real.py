@@ -194,6 +194,21 @@ def test_a_best_bets_file_for_every_date_holding_the_top_sportsbook_picks(pipeli
     assert len(new_season) == 20 and all(f.picks for f in new_season)
 
 
+def test_each_dates_best_bets_materialization_previews_its_file(pipeline):
+    """In the UI, a date's materialization says where its file is and what it picks (issue 16)."""
+    _, instance, db, _ = pipeline
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=best_bets.asset_key, asset_partitions=["2025-11-09", "2025-10-01"]), limit=10).records
+    meta = {r.asset_materialization.partition: r.asset_materialization.metadata for r in records}
+    path = _exports_dir(db) / "best_bets" / "2025-11-09.json"
+    f = BestBetsFile.model_validate_json(path.read_text())
+    assert meta["2025-11-09"]["path"] == dg.MetadataValue.path(str(path))
+    rows = meta["2025-11-09"]["picks"].value.splitlines()[2:]
+    assert len(rows) == len(f.picks) == meta["2025-11-09"]["dagster/partition_row_count"].value > 0
+    assert [r.split(" | ")[1] for r in rows] == [p.player_name for p in f.picks]
+    assert meta["2025-10-01"]["picks"].value.startswith("No picks for 2025-10-01")
+
+
 def test_performance_summary_agrees_with_the_grades(pipeline):
     _, _, db, _ = pipeline
     (bets, wins, mae, line_mae), = query(db, """

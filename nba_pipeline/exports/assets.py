@@ -46,7 +46,7 @@ BEST_BETS_NEEDS = declare_needs(
     partitions_def=game_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     code_version=files.best_bets.code_version,
-    kinds={"json"},
+    kinds={"json", "file"},
     pool=WAREHOUSE_POOL,  # its inputs are read from the warehouse
     metadata={"schema": "docs/best_bets.schema.json", "schema_version": files.SCHEMA_VERSION},
     check_specs=checks.best_bets_checks.specs,
@@ -66,9 +66,13 @@ def best_bets(
     )
     # every file is built (and validated by its model) before the first is written
     for day, payload in out.items():
-        path = exports.write_text(files.best_bets.relative_path(day), payload.model_dump_json(indent=2) + "\n")
+        relative = files.best_bets.relative_path(day)
+        path = exports.write_text(relative, payload.model_dump_json(indent=2) + "\n")
+        url = exports.url_of(relative)
         context.add_asset_metadata(
-            {"path": dg.MetadataValue.path(str(path)), "dagster/partition_row_count": len(payload.picks),
+            {"path": dg.MetadataValue.path(str(path)), **({"url": dg.MetadataValue.url(url)} if url else {}),
+             "picks": dg.MetadataValue.md(transforms.picks_markdown(payload)),
+             "dagster/partition_row_count": len(payload.picks),
              "candidates": payload.candidates, "predictions": payload.predictions},
             partition_key=day,
         )

@@ -109,7 +109,9 @@ best_bets = FileExport(
     dataset=DATASET,
     name="best_bets",
     description=(
-        "One JSON file per game date (best_bets/<date>.json under the exports directory): the "
+        # read as Markdown by the asset's page (a `<date>` placeholder vanished there as an HTML
+        # tag) and as plain text by the catalog list (where code-span backticks show)
+        "One JSON file per game date (best_bets/YYYY-MM-DD.json under the exports directory): the "
         "date's OVER/UNDER recommendations against a sportsbook line with the largest edge, each "
         "with its line, p_over, edge and reasoning. Written atomically; schema: "
         "docs/best_bets.schema.json. A date without picks still gets a file (empty picks)."

@@ -137,6 +137,27 @@ def best_bets_files(
     return out
 
 
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|#"} | {"<": "&lt;", ">": "&gt;"})
+
+
+def _md(text: str) -> str:
+    """Text as itself in a Markdown table cell (a name holding `|` or `*` must not break the table)."""
+    return text.translate(_MD_SPECIAL)
+
+
+def picks_markdown(f: BestBetsFile) -> str:
+    """The date's picks as a Markdown table, for the partition's materialization in the UI."""
+    if not f.picks:
+        return (f"No picks for {f.game_date}: {f.candidates} of {f.predictions} predictions were "
+                "OVER/UNDER recommendations against a sportsbook line.")
+    rows = ["| # | player | game | pick | p(over) | edge | books |", "|--:|---|---|---|--:|--:|--:|"]
+    for p in f.picks:
+        game = f"{p.team} {'vs' if p.reasoning.is_home else '@'} {p.opponent}"
+        rows.append(f"| {p.rank} | {_md(p.player_name or str(p.player_id))} | {_md(game)} | {p.recommendation} {p.line:g} "
+                    f"| {p.p_over:.2f} | {p.edge:+.3f} | {p.books} |")
+    return "\n".join(rows)
+
+
 # --- performance summary ------------------------------------------------------------------------
 
 def _daily_sums(accuracy: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,9 @@ It also does not implement `store_event_batch`, so Dagster's own event batching
 (`DAGSTER_EVENT_BATCH_SIZE`, which groups a step's per-partition materializations and a run's
 planned events) has nothing to batch into.
 
-This subclass changes only those costs, not what is stored: same files, same tables, same rows.
+This subclass changes only those costs, not what is stored: same files, same tables, same rows
+(one exception: a batch's materializations of an asset are recorded a millisecond apart at least,
+as one-by-one writes leave them; see `_a_millisecond_apart`).
   * one engine per shard (a few, least recently used) with a small connection pool;
   * `PRAGMA synchronous=NORMAL`: in WAL mode a commit cannot corrupt the database, a power cut can
     lose only the last transactions (the stock setting also fsyncs every commit);
@@ -186,6 +188,7 @@ class EmbeddedEventLogStorage(SqliteEventLogStorage):
                 start = end
 
     def _store_asset_events(self, events: Sequence[EventLogEntry]) -> None:
+        events = _a_millisecond_apart(events)
         rows = [self._event_to_row(e) for e in events]
         with self.run_connection(events[0].run_id) as conn:
             conn.execute(SqlEventLogStorageTable.insert(), rows)
@@ -320,6 +323,35 @@ def _batch_kind(event: EventLogEntry) -> str | None:
     if event.is_dagster_event and event.dagster_event_type in ASSET_EVENTS:
         return event.run_id
     return None
+
+
+# the asset events the UI's Events tab lists
+_LISTED_EVENTS = frozenset({DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION})
+
+
+def _a_millisecond_apart(events: Sequence[EventLogEntry]) -> list[EventLogEntry]:
+    """A batch's materializations (and observations) of one asset, each at least a millisecond
+    after the one before.
+
+    Dagster creates a step's per-partition materializations in one loop, within a millisecond or
+    two: the stock storage writes each before the next is created (~10 ms apart), a batch stores
+    them together with the times they were created. The UI's Events tab tells an asset's events
+    apart by run and millisecond (`uniqBy` in ui-core's usePaginatedAssetEvents), so a 40-date
+    backfill listed 4 of its 40 materializations. A colliding event is recorded at the next free
+    millisecond: a season's batch ends ~0.3 s after it was created."""
+    out, last = [], {}
+    for event in events:
+        dagster_event = event.get_dagster_event()
+        if dagster_event.event_type in _LISTED_EVENTS:
+            key = (dagster_event.asset_key, dagster_event.event_type)
+            ms = int(event.timestamp * 1000)
+            if key in last and ms <= last[key]:
+                ms = last[key] + 1
+                # mid-millisecond: the UI's int(timestamp * 1000) reads back this millisecond
+                event = event._replace(timestamp=(ms + 0.5) / 1000)
+            last[key] = ms
+        out.append(event)
+    return out
 
 
 def _last_of_each_kind_per_asset(events: Sequence[EventLogEntry]) -> list[int]:

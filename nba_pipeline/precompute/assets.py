@@ -110,8 +110,8 @@ def ml_feature_store(
 ):
     require(context, _FEATURE_STORE_NEEDS)
     df = transforms.ml_feature_store(context_rows, team_context, cache, zones, team_zones, factors)
-    facts = {"feature_version": tables.FEATURE_VERSION, "features": list(tables.FEATURES)}
-    df = record_partitions(context, tables.ml_feature_store, _frame(tables.ml_feature_store, df), facts)
+    every_date = {"feature_version": tables.FEATURE_VERSION, "features": list(tables.FEATURES)}
+    df = record_partitions(context, tables.ml_feature_store, _frame(tables.ml_feature_store, df), every_partition=every_date)
     yield from write_checked(context, checks.ml_feature_store_checks, df, {UPC: context_rows})
 
 

@@ -9,6 +9,7 @@ import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import ClassVar
 
 import pandas as pd
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
@@ -173,7 +174,8 @@ class _DeclaredSchemaBigQueryPandasTypeHandler(BigQueryPandasTypeHandler):
                                  location=cfg.get("location"), timeout=cfg.get("timeout")).result()
             finally:
                 connection.delete_table(staging, not_found_ok=True)
-        context.add_output_metadata({"dagster/storage_kind": "bigquery", "rows_written": len(obj)})
+        # rows per partition: `dagster/partition_row_count`, from the asset (`layer.record_partitions`)
+        context.add_output_metadata({"dagster/storage_kind": NbaBigQueryIOManager.storage_kind})
 
     def load_input(self, context, table_slice: TableSlice, connection) -> pd.DataFrame:
         if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
@@ -189,6 +191,8 @@ class _DeclaredSchemaBigQueryPandasTypeHandler(BigQueryPandasTypeHandler):
 class NbaBigQueryIOManager(BigQueryPandasIOManager):
     """BigQueryPandasIOManager with declared schemas, validation, DAY-partitioned clustered tables
     and an atomic partition replace."""
+
+    storage_kind: ClassVar[str] = "bigquery"
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import dagster as dg
+from pydantic import Field as PydanticField
 
 
 def default_exports_dir() -> str:
@@ -43,9 +44,18 @@ class ExportsDirectory(dg.ConfigurableResource):
     """The root directory of the file exports (e.g. `best_bets/2025-11-01.json`)."""
 
     directory: str
+    url: str | None = PydanticField(
+        default=None,
+        description="Where readers fetch the directory's files (a website or bucket's base URL, "
+        "NBA_EXPORTS_URL); each file's materialization then links to it.",
+    )
 
     def path(self, relative: str) -> Path:
         return Path(self.directory) / relative
+
+    def url_of(self, relative: str) -> str | None:
+        """The published URL of a file (None: the directory is not published)."""
+        return f"{self.url.rstrip('/')}/{relative}" if self.url else None
 
     def write_text(self, relative: str, text: str) -> Path:
         """Replace `relative` with `text` atomically."""
@@ -60,4 +70,4 @@ class ExportsDirectory(dg.ConfigurableResource):
 
 
 def exports_from_env() -> ExportsDirectory:
-    return ExportsDirectory(directory=default_exports_dir())
+    return ExportsDirectory(directory=default_exports_dir(), url=os.environ.get("NBA_EXPORTS_URL") or None)

@@ -83,6 +83,21 @@ def test_top_n_bounds_the_picks():
     assert [p.player_id for p in out["2025-11-01"].picks] == [7, 6, 5] and out["2025-11-01"].candidates == 7
 
 
+def test_the_days_picks_preview_as_a_markdown_table():
+    """Shown on each best_bets partition's materialization in the UI (issue 16)."""
+    pred = pd.DataFrame([_prediction(1, 0.03), _prediction(2, 0.06, "UNDER", player_name="A | B*"),
+                         _prediction(3, 0.0, "PASS")])
+    out = transforms.best_bets_files(pred, _features(pred), [DAY.date(), DAY.date() + dt.timedelta(days=1)], 10, NOW, "r")
+    assert transforms.picks_markdown(out["2025-11-01"]).splitlines() == [
+        "| # | player | game | pick | p(over) | edge | books |",
+        "|--:|---|---|---|--:|--:|--:|",
+        "| 1 | A \\| B\\* | BOS vs NYK | UNDER 19.5 | 0.42 | +0.060 | 6 |",  # a name cannot break the table
+        "| 2 | Player 1 | BOS vs NYK | OVER 19.5 | 0.55 | +0.030 | 6 |",
+    ]
+    assert transforms.picks_markdown(out["2025-11-02"]) == (
+        "No picks for 2025-11-02: 0 of 0 predictions were OVER/UNDER recommendations against a sportsbook line.")
+
+
 def _graded(day: str, n: int, **kw) -> list[dict]:
     base = {"game_date": pd.Timestamp(day), "line_source": "sportsbook", "played": True, "line": 10.5,
             "p_over": 0.6, "books_p_over": 0.5, "recommendation": "OVER"}

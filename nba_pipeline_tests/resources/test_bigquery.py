@@ -86,6 +86,19 @@ def _canonical(table, df: pd.DataFrame) -> pd.DataFrame:
     return table.conform(df).sort_values(list(table.grain)).reset_index(drop=True)
 
 
+SAMPLED = dg.AssetKey(["nba_analytics", "player_game_summary"])
+
+
+def _partition_metadata(instance) -> dict[str, dict]:
+    """The latest materialization's metadata of each partition of one table, by partition."""
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=SAMPLED), limit=1000).records
+    out: dict[str, dict] = {}
+    for r in records:  # newest first
+        m = r.asset_materialization
+        out.setdefault(m.partition, {k: getattr(v, "value", v) for k, v in m.metadata.items()})
+    return out
+
+
 @pytest.fixture(scope="module")
 def runs(emulator, client, tmp_path_factory):
     """The range in one run, then the next date alone, on BigQuery and on DuckDB."""
@@ -100,11 +113,13 @@ def runs(emulator, client, tmp_path_factory):
         out["next"] = run_backfill(bq, instance, NEXT, NEXT, progress=None)
         out["next_jobs"] = _new_jobs(client, before)
         out["raw"] = run_backfill(bq, instance, *RAW_RANGE, select="key:nba_raw/*", progress=None)
+        out["meta"] = _partition_metadata(instance)
     with dg.DagsterInstance.ephemeral() as instance:
         duck = _defs(NbaDuckDBIOManager(database=str(tmp / "duck.duckdb")), tmp / "duck")
         out["duck_range"] = run_backfill(duck, instance, *RANGE, progress=None)
         out["duck_next"] = run_backfill(duck, instance, NEXT, NEXT, progress=None)
         out["duck_raw"] = run_backfill(duck, instance, *RAW_RANGE, select="key:nba_raw/*", progress=None)
+        out["duck_meta"] = _partition_metadata(instance)
     print("\n" + ", ".join(f"{k}: {v.seconds:.1f} s" for k, v in out.items() if hasattr(v, "seconds")))
     out["duck"] = tmp / "duck.duckdb"
     return out
@@ -126,6 +141,22 @@ def test_the_pipeline_on_bigquery_builds_the_same_tables_as_on_duckdb(runs, clie
             if len(got) == 0:
                 empty.append(table.name)
     assert sorted(empty) == [], empty
+
+
+def test_both_warehouses_record_the_same_metadata_per_partition(runs):
+    """Issue 16: each partition's materialization carries its own query and numbers, never the
+    run's (a 66-date run had put its whole-range query and rows_written on each date)."""
+    bq, duck = runs["meta"], runs["duck_meta"]
+    assert sorted(bq) == sorted(duck) and len(bq) == (NEXT - RANGE[0]).days + 1
+    for day in bq:
+        assert sorted(bq[day]) == sorted(duck[day]) == ["Query", "dagster/partition_row_count", "dagster/storage_kind", "dagster/table_name"]
+        assert bq[day]["dagster/partition_row_count"] == duck[day]["dagster/partition_row_count"]
+        nxt = dt.date.fromisoformat(day) + dt.timedelta(days=1)
+        assert bq[day]["Query"] == (f"SELECT * FROM `{PROJECT}.{SAMPLED.path[0]}.{SAMPLED.path[1]}` "
+                                    f"WHERE game_date >= DATE '{day}' AND game_date < DATE '{nxt}'")
+        assert f"game_date >= '{day} 00:00:00' AND game_date < '{nxt} 00:00:00'" in duck[day]["Query"]
+        assert (bq[day]["dagster/storage_kind"], duck[day]["dagster/storage_kind"]) == ("bigquery", "duckdb")
+    assert sum(m["dagster/partition_row_count"] for m in bq.values()) > 1000
 
 
 def test_tables_are_created_from_the_declared_schemas(runs, client):

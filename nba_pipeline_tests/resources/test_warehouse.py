@@ -107,6 +107,22 @@ def test_out_of_range_rows_are_refused(tmp_path):
     assert not table_exists(db, "nba_test", "scores") or rows(db) == []
 
 
+def test_each_partitions_materialization_carries_the_query_of_its_own_rows(tmp_path):
+    """Issue 16: DbIOManager's one query over the run's range (and a run-wide rows_written) went
+    onto every partition's materialization."""
+    db = tmp_path / "w.duckdb"
+    result = run(db, "2025-01-01", "2025-01-03", frame(["2025-01-01", "2025-01-03", "2025-01-03"], [1, 1, 2], [10, 20, 5]))
+    mats = {m.partition: m.metadata for m in (e.event_specific_data.materialization for e in result.get_asset_materialization_events())}
+    assert sorted(mats) == ["2025-01-01", "2025-01-02", "2025-01-03"]
+    for day, meta in mats.items():
+        nxt = (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
+        assert sorted(meta) == ["Query", "dagster/storage_kind", "dagster/table_name"]
+        assert meta["Query"].value == f"SELECT * FROM nba_test.scores WHERE\ngame_date >= '{day} 00:00:00' AND game_date < '{nxt} 00:00:00'"
+        assert meta["dagster/storage_kind"].value == "duckdb" and meta["dagster/table_name"].value == f"{db}.nba_test.scores"
+        # the partition's own query reads the partition's own rows
+        assert len(query(db, meta["Query"].value.replace("SELECT *", "SELECT 1"))) == {"2025-01-01": 1, "2025-01-02": 0, "2025-01-03": 2}[day]
+
+
 def _slice(start, end):
     tz = game_date_partitions.timezone
     window = TimeWindow(pd.Timestamp(start, tz=tz).to_pydatetime(), pd.Timestamp(end, tz=tz).to_pydatetime())
