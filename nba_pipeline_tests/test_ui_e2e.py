@@ -44,7 +44,7 @@ def _free_port() -> int:
 
 
 class DagsterDev:
-    def __init__(self, home: Path, raw: Path):
+    def __init__(self, home: Path, raw: Path, extra_env: dict[str, str] | None = None):
         self.home, self.port = home, _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         prepare_home(home)
@@ -55,7 +55,7 @@ class DagsterDev:
         self.env = {
             **os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DIR": str(raw),
             "NBA_DUCKDB_PATH": str(home / "warehouse.duckdb"), "NBA_EXPORTS_DIR": str(home / "exports"),
-            "NBA_AUTOMATION": "off", "NBA_WAREHOUSE": "duckdb", "PYTHONWARNINGS": "ignore",
+            "NBA_AUTOMATION": "off", "NBA_WAREHOUSE": "duckdb", "PYTHONWARNINGS": "ignore", **(extra_env or {}),
         }
         self.log = (home / "dagster_dev.log").open("w")
         self.proc = subprocess.Popen(

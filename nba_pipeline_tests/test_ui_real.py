@@ -20,6 +20,7 @@ import dagster as dg
 import pytest
 
 from nba_pipeline.completeness import PREGAME, RESULTS
+from nba_pipeline.replay import clock_env, faketime_library
 from nba_pipeline_tests.conftest import REAL_DATA, dagster_instance_at, needs_real_data
 from nba_pipeline_tests.test_ui_e2e import DOCS, DagsterDev, _chromium
 
@@ -141,30 +142,50 @@ def _playwright():
     return sync_playwright
 
 
-@pytest.mark.skipif(_chromium() is None or _playwright() is None,
-                    reason="Debian chromium and the playwright package are needed (.ci/run installs both)")
-def test_screenshots_of_check_partitions_and_partition_plots(real_dev):
-    """For the README: a check's per-partition results and an asset's plots by game date."""
-    server, _, _ = real_dev
-    server.graphql("mutation { setNuxSeen }")  # the UI's first-visit community dialog, as if dismissed
-    DOCS.mkdir(exist_ok=True)
-    pages = {
-        # line_players_in_context: passes on most dates of 2025-26, fails (WARN) on four
-        "ui_check_partitions.png": ("/assets/nba_analytics/upcoming_player_game_context?view=checks"
-                                    "&checkDetail=line_players_in_context", "button[role=tab] >> text=Partitions"),
-        "ui_partition_plots.png": ("/assets/nba_raw/player_boxscores?view=events", None),
-    }
+def _screenshot(server, name: str, path: str, clicks: list[str]) -> None:
     with _playwright()() as p:
         browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            for name, (path, click) in pages.items():
-                page.goto(server.url + path, wait_until="networkidle")
-                if click:
-                    page.locator(click).click()
-                    page.wait_for_load_state("networkidle")
-                page.wait_for_timeout(2000)  # charts draw after the data arrives
-                page.screenshot(path=str(DOCS / name))
-                assert (DOCS / name).stat().st_size > 20_000, name
+            page.goto(server.url + path, wait_until="networkidle")
+            for click in clicks:
+                page.locator(click).first.click()
+                page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(2000)  # charts draw after the data arrives
+            page.screenshot(path=str(DOCS / name))
         finally:
             browser.close()
+    assert (DOCS / name).stat().st_size > 20_000, name
+
+
+TAB, BUTTON = "button[role=tab] >> text={}", "button:not([role=tab]) >> text={}"
+
+
+@pytest.mark.skipif(_chromium() is None or _playwright() is None,
+                    reason="Debian chromium and the playwright package are needed (.ci/run installs both)")
+def test_screenshot_of_a_checks_results_per_partition(real_dev):
+    """For the README: line_players_in_context passes on most dates of 2025-26, fails (WARN) on four."""
+    server, _, _ = real_dev
+    server.graphql("mutation { setNuxSeen }")  # the UI's first-visit community dialog, as if dismissed
+    DOCS.mkdir(exist_ok=True)
+    _screenshot(server, "ui_check_partitions.png", "/assets/nba_analytics/upcoming_player_game_context?view=checks"
+                "&checkDetail=line_players_in_context", [TAB.format("Partitions")])
+
+
+@pytest.mark.skipif(_chromium() is None or _playwright() is None or faketime_library() is None,
+                    reason="Debian chromium and libfaketime, and the playwright package are needed (.ci/run installs them)")
+def test_screenshot_of_row_counts_plotted_by_game_date(real_dev, tmp_path):
+    """For the README: the asset overview's metadata plotted over partitions. The UI plots the
+    definition's latest 120 partitions, which end today: with the data ending 2025-11-09 they are
+    all empty, so this webserver (on the same instance) has its clock on 2025-11-10."""
+    _, home, raw = real_dev
+    clock = clock_env(dt.datetime(2025, 11, 10, 12, tzinfo=dt.timezone.utc), faketime_library(), tmp_path / "shim")
+    server = DagsterDev(home, raw, extra_env=clock)
+    try:
+        server.wait_ready()
+        server.graphql("mutation { setNuxSeen }")
+        DOCS.mkdir(exist_ok=True)
+        _screenshot(server, "ui_partition_plots.png", "/assets/nba_raw/player_boxscores",
+                    [BUTTON.format("Plots"), BUTTON.format("Partitions")])
+    finally:
+        server.stop()
