@@ -80,6 +80,12 @@ def test_the_pipeline_runs_on_the_production_instance(postgres, tmp_path, monkey
         assert len(rows) == 20 and {r["state"] for r in rows} == {"materialized"}, rows
         key = dg.AssetKey(["nba_analytics", "player_game_summary"])
         assert len(again.get_materialized_partitions(key)) == days
+        # every check result of the range run is its partition's current one (issue 16), as on
+        # the embedded storage: the UI's per-partition check status reads exactly this
+        checks = [k for k in defs.resolve_asset_graph().asset_check_keys if k.name != "fresh"]
+        keys = [(RANGE[0] + dt.timedelta(days=i)).isoformat() for i in range(days)]
+        infos = again.event_log_storage.get_asset_check_partition_info(checks, partition_keys=keys)
+        assert len(infos) == len(checks) * days and all(i.is_current for i in infos)
 
 
 def test_the_daemon_runs_on_postgres_storage(postgres, tmp_path, monkeypatch):
