@@ -23,13 +23,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 
 import dagster as dg
-# no public constructor for a check evaluation recorded outside a run with its target
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluation,
-    AssetCheckEvaluationTargetMaterializationData,
-)
 
 from nba_pipeline.automation import sensor_status
+from nba_pipeline.checks.partitioned import target_of
 from nba_pipeline.completeness import ET, RESULTS, WINDOW_DAYS, GameDays, Late, game_days, late_partitions
 from nba_pipeline.resources.sources import NbaSource
 
@@ -149,12 +145,10 @@ def freshness_tick(
         next_seen[key.to_user_string()] = state
         if seen.get(key.to_user_string()) == state:
             continue
-        instance.report_runless_asset_event(AssetCheckEvaluation(
+        instance.report_runless_asset_event(dg.AssetCheckEvaluation(
             asset_key=key, check_name=FRESH, passed=result.passed, metadata=result.metadata,
             severity=result.severity, description=result.description,
-            target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
-                storage_id=latest.storage_id, run_id=latest.run_id, timestamp=latest.timestamp
-            ) if latest else None,
+            target_materialization_data=target_of(latest) if latest else None,
         ))
         recorded += 1
     stale = sorted(k.to_user_string() for k, r in results.items() if not r.passed)

@@ -101,9 +101,8 @@ def test_a_failed_blocking_check_leaves_the_partition_not_built(instance):
     check = dg.AssetCheckKey(key, "final_games_have_scores")
     land(instance, ["nba_raw/schedule"], LAST_NIGHT)
     from nba_pipeline.checks.partitioned import latest_materializations
-    from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
-    instance.report_runless_asset_event(AssetCheckEvaluation(
+    instance.report_runless_asset_event(dg.AssetCheckEvaluation(
         asset_key=key, check_name=check.name, passed=False, metadata={}, partition=LAST_NIGHT,
         target_materialization_data=latest_materializations(instance, key, [LAST_NIGHT])[LAST_NIGHT]))
     late = {x.id: x.reason for x in late_partitions(instance, NOW, DAYS, {key: [check]})}

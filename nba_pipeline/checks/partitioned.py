@@ -19,12 +19,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 import pandas as pd
-# no public constructor for a check evaluation with an explicit partition and target
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluation,
-    AssetCheckEvaluationTargetMaterializationData,
-)
-from dagster._core.events import DagsterEventType
+# a check evaluation's target materialization has no public name (dg.AssetCheckEvaluation has)
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
 
 from nba_pipeline.partitions import game_date_partitions
 from nba_pipeline.schema import DeclaredOutput
@@ -97,7 +93,7 @@ def emit(
         for key in keys:
             o = outcomes[key]
             description = o.description or (None if o.passed else f"{key}: not met: {check.description}")
-            yield AssetCheckEvaluation(
+            yield dg.AssetCheckEvaluation(
                 asset_key=table.asset_key,
                 check_name=check.name,
                 passed=o.passed,
@@ -136,17 +132,19 @@ def latest_materializations(
     """Each partition's latest materialization (the one the step just recorded), as the target of
     its check evaluations: two queries for the whole range, not one per partition."""
     ids = instance.event_log_storage.get_latest_storage_id_by_partition(
-        asset_key, DagsterEventType.ASSET_MATERIALIZATION, set(keys)
+        asset_key, dg.DagsterEventType.ASSET_MATERIALIZATION, set(keys)
     )
     if not ids:
         return {}
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=list(ids.values())), limit=len(ids)
     ).records
-    return {
-        r.partition_key: AssetCheckEvaluationTargetMaterializationData(
-            storage_id=r.storage_id, run_id=r.run_id, timestamp=r.timestamp
-        )
-        for r in records
-        if r.partition_key is not None
-    }
+    return {r.partition_key: target_of(r) for r in records if r.partition_key is not None}
+
+
+def target_of(record: dg.EventLogRecord) -> AssetCheckEvaluationTargetMaterializationData:
+    """A materialization record as the target of a check evaluation (the result the UI counts as
+    current for it)."""
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+    )
