@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pandas as pd
 
+from nba_pipeline.checks.partitioned import latest_materialization_records
 from nba_pipeline.partitions import GAME_TIMEZONE
 from nba_pipeline.raw import tables as raw
 
@@ -179,12 +180,8 @@ def late_partitions(
     for asset, wanted in by_asset.items():
         key = dg.AssetKey(asset.split("/"))
         partitions = sorted({e.partition for e in wanted})
-        records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, asset_partitions=partitions), limit=len(partitions) * 20
-        ).records
-        latest: dict[str, dg.EventLogRecord] = {}
-        for r in records:  # newest first
-            latest.setdefault(r.partition_key, r)
+        # the latest per partition, however often one was rebuilt (a live day's odds: hourly)
+        latest = latest_materialization_records(instance, key, partitions)
         failed = _failed_checks(instance, (blocking_checks or {}).get(key, ()), partitions)
         for e in wanted:
             reason = _why_not_built(asset, e, latest.get(e.partition), days, failed.get(e.partition, []))

@@ -130,3 +130,12 @@ def test_incident_05_a_stopped_upstream_is_late_and_alerted_once():
             assert new_late_partitions(instance, NOW, cursor, DAYS)[0] == []
     finally:
         receiver.close()
+
+
+def test_a_partition_rebuilt_many_times_does_not_hide_the_others(instance):
+    """A live day's odds partition is rebuilt every snapshot: the dates beside it still count."""
+    props = "nba_raw/player_points_props"
+    land(instance, [props], LAST_NIGHT)
+    for _ in range(50):
+        land(instance, [props], TODAY)
+    assert late_partitions(instance, NOW, DAYS, assets=[props]) == []

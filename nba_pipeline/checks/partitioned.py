@@ -130,7 +130,15 @@ def latest_materializations(
     instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: Sequence[str]
 ) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
     """Each partition's latest materialization (the one the step just recorded), as the target of
-    its check evaluations: two queries for the whole range, not one per partition."""
+    its check evaluations."""
+    return {k: target_of(r) for k, r in latest_materialization_records(instance, asset_key, keys).items()}
+
+
+def latest_materialization_records(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: Sequence[str]
+) -> dict[str, dg.EventLogRecord]:
+    """Each partition's latest materialization record: two queries for the whole range, not one
+    per partition, however often a partition was rebuilt."""
     ids = instance.event_log_storage.get_latest_storage_id_by_partition(
         asset_key, dg.DagsterEventType.ASSET_MATERIALIZATION, set(keys)
     )
@@ -139,7 +147,7 @@ def latest_materializations(
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=list(ids.values())), limit=len(ids)
     ).records
-    return {r.partition_key: target_of(r) for r in records if r.partition_key is not None}
+    return {r.partition_key: r for r in records if r.partition_key is not None}
 
 
 def target_of(record: dg.EventLogRecord) -> AssetCheckEvaluationTargetMaterializationData:
