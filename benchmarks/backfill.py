@@ -52,7 +52,7 @@ def backfill(scenario: str, home: Path, raw: Path, start: dt.date, end: dt.date)
     # NBA_FIRST_SEASON left out: the partitions start with the raw data's first season
     env = {k: v for k, v in os.environ.items() if k not in ("NBA_DUCKDB_PATH", "NBA_SOURCE", "NBA_FIRST_SEASON")}
     env.update(DAGSTER_HOME=str(home), NBA_RAW_DIR=str(raw), PYTHONWARNINGS="ignore")
-    cmd = [sys.executable, "-m", "nba_pipeline.cli", "backfill", "--start", str(start), "--end", str(end), "--select", LAYERS]
+    cmd = [sys.executable, "-m", "nba_pipeline.cli.main", "backfill", "--start", str(start), "--end", str(end), "--select", LAYERS]
     log = home / f"backfill_{start}_{end}.log"  # the CLI's per-step progress (stderr)
     with tempfile.TemporaryFile("w+") as out, log.open("w") as err:
         t0 = time.perf_counter()
@@ -87,7 +87,7 @@ def scenario(name: str, root: Path, raw: Path, start: dt.date, end: dt.date, inc
 
 
 def synthetic(root: Path, seasons: int) -> list[dict]:
-    from nba_pipeline.synthetic import generate_league
+    from nba_pipeline_dev.synthetic import generate_league
 
     raw = root / f"synthetic-{seasons}" / "raw"
     league = generate_league(raw, seasons=seasons, first_season=2025 - seasons, seed=7)

@@ -45,10 +45,10 @@ def main() -> None:
     from dagster._core.instance.ref import InstanceRef
 
     from nba_pipeline.definitions import build_definitions
-    from nba_pipeline.resources.exports import ExportsDirectory
-    from nba_pipeline.resources.sources import FilesSource
-    from nba_pipeline.resources.warehouse import NbaDuckDBIOManager
-    from nba_pipeline.runner import run_backfill
+    from nba_pipeline.exports.directory import ExportsDirectory
+    from nba_pipeline.raw.sources.files import FilesSource
+    from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
+    from nba_pipeline.cli.runner import run_backfill
     from nba_pipeline_tests.postgres_server import PostgresServer
 
     production = yaml.safe_load((ROOT / "nba_pipeline" / "instance" / "dagster.production.yaml").read_text())

@@ -40,7 +40,7 @@ def backfill(home: Path) -> None:
     # NBA_FIRST_SEASON left out: the partitions start with the raw data's first season
     env = {k: v for k, v in os.environ.items() if k not in ("NBA_DUCKDB_PATH", "NBA_SOURCE", "NBA_FIRST_SEASON")}
     env.update(DAGSTER_HOME=str(home), NBA_RAW_DIR=str(REAL_DATA), PYTHONWARNINGS="ignore")
-    cmd = [sys.executable, "-m", "nba_pipeline.cli", "backfill", "--start", str(HISTORY_START), "--end", str(EVAL[1])]
+    cmd = [sys.executable, "-m", "nba_pipeline.cli.main", "backfill", "--start", str(HISTORY_START), "--end", str(EVAL[1])]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     print(f"backfill {HISTORY_START} .. {EVAL[1]}: {time.perf_counter() - t0:.1f} s, exit {proc.returncode}", file=sys.stderr)

@@ -11,25 +11,25 @@ import dagster as dg
 import nba_pipeline
 
 from nba_pipeline.analytics.assets import ANALYTICS_ASSETS
-from nba_pipeline.alerts import (
+from nba_pipeline.orchestration.alerts import (
     AlertNotifier,
     check_failure_alerts,
     late_partition_alerts,
     notifier_from_env,
     run_failure_alerts,
 )
-from nba_pipeline.automation import automation_sensor, with_automation
-from nba_pipeline.cli_runs import dead_cli_runs
+from nba_pipeline.orchestration.automation import automation_sensor, with_automation
+from nba_pipeline.instance.cli_runs import dead_cli_runs
 from nba_pipeline.exports.assets import EXPORT_ASSETS
-from nba_pipeline.freshness import build_freshness
-from nba_pipeline.layer import with_owners_and_kinds
+from nba_pipeline.orchestration.freshness import build_freshness
+from nba_pipeline.core.table_assets import with_owners_and_kinds
 from nba_pipeline.precompute.assets import PRECOMPUTE_ASSETS
 from nba_pipeline.predictions.assets import PREDICTION_ASSETS
 from nba_pipeline.raw.assets import RAW_ASSETS
-from nba_pipeline.resources.exports import ExportsDirectory, exports_from_env
-from nba_pipeline.resources.sources import NbaSource, source_from_env
-from nba_pipeline.resources.warehouse import warehouse_io_manager
-from nba_pipeline.sensors import morning_predictions, raw_data_sensor
+from nba_pipeline.exports.directory import ExportsDirectory, exports_from_env
+from nba_pipeline.raw.sources.files import NbaSource, source_from_env
+from nba_pipeline.warehouse.duckdb import warehouse_io_manager
+from nba_pipeline.orchestration.sensors import morning_predictions, raw_data_sensor
 
 
 def with_code_references(assets: Sequence[dg.AssetsDefinition]) -> Sequence[dg.AssetsDefinition]:

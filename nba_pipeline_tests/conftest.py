@@ -54,9 +54,9 @@ def dagster_instance_at(home: Path):
 
 def make_defs(raw_dir: Path, db_path: Path) -> dg.Definitions:
     from nba_pipeline.definitions import build_definitions
-    from nba_pipeline.resources.exports import ExportsDirectory
-    from nba_pipeline.resources.sources import FilesSource
-    from nba_pipeline.resources.warehouse import NbaDuckDBIOManager
+    from nba_pipeline.exports.directory import ExportsDirectory
+    from nba_pipeline.raw.sources.files import FilesSource
+    from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
 
     return build_definitions(
         FilesSource(raw_dir=str(raw_dir)),
@@ -83,7 +83,7 @@ def table_exists(db_path: Path, dataset: str, table: str) -> bool:
 @pytest.fixture(scope="session")
 def synthetic_league(tmp_path_factory):
     """One synthetic season (generated once per test session); tests copy it before corrupting."""
-    from nba_pipeline.synthetic import generate_league
+    from nba_pipeline_dev.synthetic import generate_league
 
     out = tmp_path_factory.mktemp("league")
     summary = generate_league(out, seasons=1, first_season=2024, seed=7)

@@ -11,7 +11,7 @@ import dagster as dg
 
 from nba_pipeline.definitions import build_definitions, defs
 from nba_pipeline.exports.files import best_bets
-from nba_pipeline.schema import table_for
+from nba_pipeline.core.schema import table_for
 
 ROOT = Path(__file__).resolve().parents[1]
 # assets that write files rather than a warehouse table
@@ -75,7 +75,7 @@ def test_incident_07_a_broken_definition_fails_validation_in_ci(tmp_path):
 
 def test_every_step_that_opens_the_warehouse_takes_a_warehouse_pool_slot():
     """DuckDB lets one process at a time open its file; checks run inside the asset steps."""
-    from nba_pipeline.layer import WAREHOUSE_POOL
+    from nba_pipeline.core.table_assets import WAREHOUSE_POOL
 
     ops = defs.resolve_implicit_global_asset_job_def().graph.node_defs
     # one multi-asset writes both team tables; table checks are inline; the `fresh` checks read
@@ -86,7 +86,7 @@ def test_every_step_that_opens_the_warehouse_takes_a_warehouse_pool_slot():
 
 # how the catalog presents the assets (issue 16) ---------------------------------------------------
 def test_tables_show_the_warehouse_that_stores_them_and_files_show_as_files():
-    from nba_pipeline.resources.bigquery import NbaBigQueryIOManager
+    from nba_pipeline.warehouse.bigquery import NbaBigQueryIOManager
 
     on_bigquery = build_definitions(io_manager=NbaBigQueryIOManager(project="nba-test")).resolve_asset_graph()
     graph = defs.resolve_asset_graph()
@@ -99,7 +99,7 @@ def test_tables_show_the_warehouse_that_stores_them_and_files_show_as_files():
 
 
 def test_every_asset_has_its_layers_owners():
-    from nba_pipeline.layer import LAYER_OWNERS
+    from nba_pipeline.core.table_assets import LAYER_OWNERS
 
     graph = defs.resolve_asset_graph()
     owners = {k.to_user_string(): graph.get(k).owners for k in graph.get_all_asset_keys()}

@@ -170,7 +170,7 @@ def test_the_values_set_what_the_code_reads():
     assert env["NBA_ODDS_ARCHIVE_DIR"].startswith(deployment["volumeMounts"][0]["mountPath"])
     # the live source has no files to date the data by: without it the partitions would start with
     # the current season and move every October
-    from nba_pipeline.seasons import parse_season, today
+    from nba_pipeline.core.seasons import parse_season, today
 
     assert parse_season(env["NBA_FIRST_SEASON"], today()) == 2024
     assert {s["metadata"]["name"] for s in secrets} == {VALUES["global"]["postgresqlSecretName"], deployment["envSecrets"][0]["name"]}

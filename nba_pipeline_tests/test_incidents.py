@@ -27,10 +27,10 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from nba_pipeline.history import season_start
-from nba_pipeline.resources import warehouse
-from nba_pipeline.runner import run_backfill
-from nba_pipeline.schema import registered_tables
+from nba_pipeline.core.history import season_start
+from nba_pipeline.warehouse import duckdb as warehouse
+from nba_pipeline.cli.runner import run_backfill
+from nba_pipeline.core.schema import registered_tables
 from nba_pipeline_tests.conftest import first_game_dates, make_defs, query, table_exists
 
 PACKAGE = Path(__file__).resolve().parents[1] / "nba_pipeline"
@@ -66,7 +66,7 @@ def test_incident_02_every_table_id_is_fully_qualified_from_the_asset_key():
     """A table id was built by hand as project.table, the dataset missing."""
     from dagster._core.storage.db_io_manager import TableSlice
 
-    from nba_pipeline.resources.bigquery import _BigQueryWarehouseClient
+    from nba_pipeline.warehouse.bigquery import _BigQueryWarehouseClient
 
     for table in registered_tables():
         key = table.asset_key

@@ -15,8 +15,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from nba_pipeline.history import season_start
-from nba_pipeline.runner import run_backfill
+from nba_pipeline.core.history import season_start
+from nba_pipeline.cli.runner import run_backfill
 from nba_pipeline_tests.conftest import dagster_instance_at, make_defs
 
 FEATURE_TABLES = [

@@ -16,11 +16,11 @@ from nba_pipeline.analytics.tables import ANALYTICS_TABLES
 from nba_pipeline.exports.files import BestBetsFile, best_bets
 from nba_pipeline.precompute.tables import PRECOMPUTE_TABLES
 from nba_pipeline.definitions import build_definitions
-from nba_pipeline.resources.exports import ExportsDirectory
-from nba_pipeline.resources.sources import FilesSource
-from nba_pipeline.resources.warehouse import NbaDuckDBIOManager
-from nba_pipeline.runner import run_backfill
-from nba_pipeline.status import asset_status
+from nba_pipeline.exports.directory import ExportsDirectory
+from nba_pipeline.raw.sources.files import FilesSource
+from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
+from nba_pipeline.cli.runner import run_backfill
+from nba_pipeline.cli.status import asset_status
 from nba_pipeline_tests.conftest import REAL_DATA, dagster_instance_at, make_defs, needs_real_data, query
 
 pytestmark = needs_real_data

@@ -24,13 +24,13 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from nba_pipeline.definitions import build_definitions
-from nba_pipeline.resources.live.http import JsonHttp
-from nba_pipeline.resources.live.source import LiveSource
-from nba_pipeline.runner import dagster_home, run_backfill
+from nba_pipeline.raw.sources.live.http import JsonHttp
+from nba_pipeline.raw.sources.live.source import LiveSource
+from nba_pipeline.cli.runner import dagster_home, run_backfill
 from nba_pipeline_tests.conftest import needs_real_data
 from nba_pipeline_tests.postgres_server import running_postgres
-from nba_pipeline_tests.resources.feed_server import FeedServer
-from nba_pipeline_tests.resources.test_live_source import DAY, ODDS_TIME, morning_world
+from nba_pipeline_tests.raw.sources.feed_server import FeedServer
+from nba_pipeline_tests.raw.sources.test_live_source import DAY, ODDS_TIME, morning_world
 from nba_pipeline_tests.secret_scan import secrets_in_files, secrets_in_postgres
 
 pytestmark = needs_real_data
@@ -155,7 +155,7 @@ def test_the_production_instance_stores_no_secret_in_postgres(feeds, tmp_path, m
 
 
 def test_a_live_deployment_without_its_key_fails_in_one_line(feeds, tmp_path, monkeypatch, capsys):
-    from nba_pipeline.cli import main
+    from nba_pipeline.cli.main import main
 
     _deployment_env(monkeypatch, feeds, tmp_path)
     monkeypatch.delenv("NBA_ODDS_API_KEY")

@@ -23,9 +23,9 @@ import psutil
 import pytest
 import yaml
 
-from nba_pipeline.history import season_start
+from nba_pipeline.core.history import season_start
 from nba_pipeline.instance import prepare_home
-from nba_pipeline.status import asset_status
+from nba_pipeline.cli.status import asset_status
 from nba_pipeline_tests.conftest import dagster_instance_at
 
 ROOT = Path(__file__).resolve().parents[1]

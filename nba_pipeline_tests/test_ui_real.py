@@ -19,8 +19,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from nba_pipeline.completeness import PREGAME, RESULTS
-from nba_pipeline.replay import clock_env, faketime_library
+from nba_pipeline.orchestration.completeness import PREGAME, RESULTS
+from nba_pipeline_dev.replay import clock_env, faketime_library
 from nba_pipeline_tests.conftest import REAL_DATA, dagster_instance_at, needs_real_data
 from nba_pipeline_tests.test_ui_e2e import DOCS, DagsterDev, _chromium
 
@@ -41,10 +41,10 @@ def _keys_between(start: str, end: str) -> list[str]:
 
 
 def _freshness_tick(home: Path, raw: Path, cursor: str | None) -> str:
-    from nba_pipeline.completeness import blocking_checks
+    from nba_pipeline.orchestration.completeness import blocking_checks
     from nba_pipeline.definitions import build_definitions
-    from nba_pipeline.freshness import freshness_tick
-    from nba_pipeline.resources.sources import FilesSource
+    from nba_pipeline.orchestration.freshness import freshness_tick
+    from nba_pipeline.raw.sources.files import FilesSource
 
     source = FilesSource(raw_dir=str(raw))
     graph = build_definitions(nba_source=source).resolve_asset_graph()
@@ -66,7 +66,7 @@ def real_dev(tmp_path_factory):
     from nba_pipeline.instance import prepare_home
 
     prepare_home(home)
-    done = subprocess.run([sys.executable, "-c", "from nba_pipeline.cli import run; run()", "backfill",
+    done = subprocess.run([sys.executable, "-c", "from nba_pipeline.cli.main import run; run()", "backfill",
                            "--start", "2025-10-01", "--end", "2025-11-09"],
                           env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

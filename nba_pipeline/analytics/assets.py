@@ -8,9 +8,9 @@ import dagster as dg
 import pandas as pd
 
 from nba_pipeline.analytics import tables, transforms
-from nba_pipeline.checks import analytics as checks
-from nba_pipeline.checks.common import write_checked
-from nba_pipeline.history import (
+from nba_pipeline.analytics import checks as checks
+from nba_pipeline.core.checks.common import write_checked
+from nba_pipeline.core.history import (
     declare_needs,
     history_mapping,
     record_history_window,
@@ -20,8 +20,8 @@ from nba_pipeline.history import (
     season_through_date,
     season_to_date,
 )
-from nba_pipeline.layer import record_partitions, table_asset_kwargs, table_out
-from nba_pipeline.partitions import game_date_partitions
+from nba_pipeline.core.table_assets import record_partitions, table_asset_kwargs, table_out
+from nba_pipeline.core.partitions import game_date_partitions
 from nba_pipeline.raw import tables as raw
 
 GROUP = "nba_analytics"

@@ -2,7 +2,7 @@
 of that date's games (built only from what existed before tip-off)."""
 
 
-from nba_pipeline.schema import Check, Column, Table, register
+from nba_pipeline.core.schema import Check, Column, Table, register
 
 DATASET = "nba_analytics"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from nba_pipeline.history import HISTORY_DAYS, season_labels
+from nba_pipeline.core.history import HISTORY_DAYS, season_labels
 
 # the latest earlier game of a player counts for the roster only if it is this recent (an
 # off-season included: opening night rosters come from last season)

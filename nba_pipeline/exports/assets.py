@@ -11,15 +11,15 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
-from nba_pipeline.checks import exports as checks
-from nba_pipeline.checks.common import write_checked
+from nba_pipeline.exports import checks as checks
+from nba_pipeline.core.checks.common import write_checked
 from nba_pipeline.exports import files, tables, transforms
-from nba_pipeline.history import declare_needs, history_mapping, require, run_dates, same_date, season_through_date
-from nba_pipeline.layer import WAREHOUSE_POOL, record_partitions, table_asset_kwargs
-from nba_pipeline.partitions import game_date_partitions
+from nba_pipeline.core.history import declare_needs, history_mapping, require, run_dates, same_date, season_through_date
+from nba_pipeline.core.table_assets import WAREHOUSE_POOL, record_partitions, table_asset_kwargs
+from nba_pipeline.core.partitions import game_date_partitions
 from nba_pipeline.precompute import tables as precompute
 from nba_pipeline.predictions import tables as predictions_tables
-from nba_pipeline.resources.exports import ExportsDirectory
+from nba_pipeline.exports.directory import ExportsDirectory
 
 GROUP = "nba_exports"
 

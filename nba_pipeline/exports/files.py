@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nba_pipeline.schema import DeclaredOutput
+from nba_pipeline.core.schema import DeclaredOutput
 
 DATASET = "nba_exports"
 SCHEMA_VERSION = 1

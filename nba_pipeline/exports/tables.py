@@ -3,7 +3,7 @@
 
 from nba_pipeline.analytics.tables import SHARE
 from nba_pipeline.exports.files import DATASET
-from nba_pipeline.schema import Check, Column, Table, register
+from nba_pipeline.core.schema import Check, Column, Table, register
 
 # period -> days up to and including the game date (None: the season to date); no period reaches
 # before the date's season

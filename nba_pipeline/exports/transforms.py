@@ -12,7 +12,7 @@ import pandas as pd
 
 from nba_pipeline.exports.files import BestBetsFile, Pick, Reasoning
 from nba_pipeline.exports.tables import CALIBRATION_BUCKETS, PERIODS, performance_summary as summary_table
-from nba_pipeline.history import season_start
+from nba_pipeline.core.history import season_start
 from nba_pipeline.predictions.tables import BREAK_EVEN
 
 # ml_feature_store columns a pick's reasoning carries (the rest come from the prediction)

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from nba_pipeline.partitions import game_date_partitions
-from nba_pipeline.schema import Table, registered_tables
+from nba_pipeline.core.partitions import game_date_partitions
+from nba_pipeline.core.schema import Table, registered_tables
 
 SCHEDULE = ("nba_raw", "schedule")
 
@@ -31,7 +31,7 @@ class WarehouseCounts:
     """Rows per game date of a table, read from the warehouse an IO manager writes to."""
 
     def __init__(self, io_manager: dg.ConfigurableIOManagerFactory):
-        from nba_pipeline.resources.warehouse import NbaDuckDBIOManager
+        from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
 
         self.io_manager = io_manager
         if isinstance(io_manager, NbaDuckDBIOManager):
@@ -52,7 +52,7 @@ class WarehouseCounts:
         else:
             from google.api_core.exceptions import NotFound
 
-            from nba_pipeline.resources.bigquery import bigquery_client
+            from nba_pipeline.warehouse.bigquery import bigquery_client
 
             io = self.io_manager
             client = bigquery_client(io.project, io.location)  # type: ignore[attr-defined]

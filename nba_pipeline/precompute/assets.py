@@ -10,12 +10,12 @@ import dagster as dg
 import pandas as pd
 
 from nba_pipeline.analytics import tables as analytics
-from nba_pipeline.checks import precompute as checks
-from nba_pipeline.checks.common import TableChecks, write_checked
-from nba_pipeline.history import declare_needs, history_mapping, record_history_window, require, same_date, season_to_date
-from nba_pipeline.layer import record_partitions, table_asset_kwargs
+from nba_pipeline.precompute import checks as checks
+from nba_pipeline.core.checks.common import TableChecks, write_checked
+from nba_pipeline.core.history import declare_needs, history_mapping, record_history_window, require, same_date, season_to_date
+from nba_pipeline.core.table_assets import record_partitions, table_asset_kwargs
 from nba_pipeline.precompute import tables, transforms
-from nba_pipeline.schema import Table
+from nba_pipeline.core.schema import Table
 
 GROUP = "nba_precompute"
 UPC = analytics.upcoming_player_game_context.name

@@ -2,7 +2,7 @@
 computed from EARLIER dates only (rolling windows within the season, never the date's results)."""
 
 from nba_pipeline.analytics.tables import MINUTES, PACE, RATING, REST_DAYS, SHARE
-from nba_pipeline.schema import Column, Table, register
+from nba_pipeline.core.schema import Column, Table, register
 
 DATASET = "nba_precompute"
 # v2: cross-season recent20 windows (opening week has no season-to-date history)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from nba_pipeline.analytics.transforms import ratio
-from nba_pipeline.history import HISTORY_DAYS, season_labels
+from nba_pipeline.core.history import HISTORY_DAYS, season_labels
 from nba_pipeline.precompute.tables import CACHE_STATS, FEATURE_VERSION, FEATURES, RECENT_GAMES, ZONE_WINDOW_GAMES
 
 WINDOW_GAMES = {"last5": 5, "last10": 10, "season": None}

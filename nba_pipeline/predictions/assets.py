@@ -13,10 +13,10 @@ import dagster as dg
 import pandas as pd
 
 from nba_pipeline.analytics import tables as analytics
-from nba_pipeline.checks import predictions as checks
-from nba_pipeline.checks.common import write_checked
-from nba_pipeline.history import Needs, declare_needs, require, required_history, run_dates, same_date
-from nba_pipeline.layer import record_partitions, table_asset_kwargs
+from nba_pipeline.predictions import checks as checks
+from nba_pipeline.core.checks.common import write_checked
+from nba_pipeline.core.history import Needs, declare_needs, require, required_history, run_dates, same_date
+from nba_pipeline.core.table_assets import record_partitions, table_asset_kwargs
 from nba_pipeline.precompute import tables as precompute
 from nba_pipeline.predictions import model, tables, transforms
 from nba_pipeline.raw import tables as raw

@@ -3,7 +3,7 @@ made before tip-off, and their grades once the games are final."""
 
 
 from nba_pipeline.analytics.tables import SHARE
-from nba_pipeline.schema import Check, Column, Table, register
+from nba_pipeline.core.schema import Check, Column, Table, register
 
 DATASET = "nba_predictions"
 

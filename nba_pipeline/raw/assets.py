@@ -8,13 +8,13 @@ the table's checks on it (inline asset checks, `checks/raw.py`).
 import dagster as dg
 import pandas as pd
 
-from nba_pipeline.checks import raw as checks
-from nba_pipeline.checks.common import TableChecks, write_checked
-from nba_pipeline.layer import record_partitions, table_asset_kwargs
-from nba_pipeline.partitions import partition_date_range
+from nba_pipeline.raw import checks as checks
+from nba_pipeline.core.checks.common import TableChecks, write_checked
+from nba_pipeline.core.table_assets import record_partitions, table_asset_kwargs
+from nba_pipeline.core.partitions import partition_date_range
 from nba_pipeline.raw import tables
 from nba_pipeline.raw.transforms import WITHHELD_PRICES
-from nba_pipeline.resources.sources import NbaSource
+from nba_pipeline.raw.sources.files import NbaSource
 
 GROUP = "nba_raw"
 SCHEDULE = tables.schedule.name

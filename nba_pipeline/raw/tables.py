@@ -1,7 +1,7 @@
 """Declared schemas of the `nba_raw` tables."""
 
 
-from nba_pipeline.schema import AMERICAN_ODDS_RANGE, Check, Column, Table, register
+from nba_pipeline.core.schema import AMERICAN_ODDS_RANGE, Check, Column, Table, register
 
 DATASET = "nba_raw"
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nba_pipeline.partitions import GAME_TIMEZONE
+from nba_pipeline.core.partitions import GAME_TIMEZONE
 from nba_pipeline.raw import tables
 from nba_pipeline.raw.feeds import FILE, LINE, FeedError, fail_at
 from nba_pipeline.raw.formats import BOXSCORE_STATS
 from nba_pipeline.raw.names import match_player_names
-from nba_pipeline.schema import Table, TableSchemaViolation
+from nba_pipeline.core.schema import Table, TableSchemaViolation
 
 SEASON_TYPE_BY_DIGIT = {
     "1": "preseason",

@@ -18,14 +18,14 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from nba_pipeline.definitions import build_definitions
-from nba_pipeline.drift import stale_partitions
+from nba_pipeline.cli.drift import stale_partitions
 from nba_pipeline.instance.adopt import adopt_warehouse
-from nba_pipeline.resources.exports import ExportsDirectory
-from nba_pipeline.resources.sources import FilesSource
-from nba_pipeline.resources.warehouse import NbaDuckDBIOManager
-from nba_pipeline.runner import run_backfill
-from nba_pipeline.schema import registered_tables
-from nba_pipeline.status import asset_status
+from nba_pipeline.exports.directory import ExportsDirectory
+from nba_pipeline.raw.sources.files import FilesSource
+from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
+from nba_pipeline.cli.runner import run_backfill
+from nba_pipeline.core.schema import registered_tables
+from nba_pipeline.cli.status import asset_status
 from nba_pipeline_tests.conftest import REAL_DATA, needs_real_data
 from nba_pipeline_tests.postgres_server import PostgresServer, running_postgres
 

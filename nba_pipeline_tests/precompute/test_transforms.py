@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from nba_pipeline.analytics import tables as analytics
-from nba_pipeline.history import HISTORY_DAYS, season_label
+from nba_pipeline.core.history import HISTORY_DAYS, season_label
 from nba_pipeline.analytics import transforms as analytics_transforms
 from nba_pipeline.precompute import tables, transforms
 from nba_pipeline.raw import tables as tables_raw
@@ -347,9 +347,9 @@ def test_two_synthetic_seasons_stay_within_the_declared_ranges(tmp_path):
     """Regression (found by the 2-season synthetic benchmark): pandas' compensated cumulative sums,
     differenced into a window, left a free-throw share of -1e-17 for one player on 2025-02-06 and
     2025-02-08, failing its >= 0 range check and the whole backfill."""
-    from nba_pipeline.checks.common import values_in_range
-    from nba_pipeline.resources.sources import FilesSource
-    from nba_pipeline.synthetic import generate_league
+    from nba_pipeline.core.checks.common import values_in_range
+    from nba_pipeline.raw.sources.files import FilesSource
+    from nba_pipeline_dev.synthetic import generate_league
 
     generate_league(tmp_path, seasons=2, first_season=2023, seed=7)
     src = FilesSource(raw_dir=str(tmp_path))

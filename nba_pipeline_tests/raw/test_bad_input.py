@@ -4,7 +4,7 @@ no materialization is recorded and nothing is written."""
 import datetime as dt
 
 
-from nba_pipeline.runner import run_backfill
+from nba_pipeline.cli.runner import run_backfill
 from nba_pipeline_tests.conftest import first_game_dates, make_defs, query, table_exists
 
 

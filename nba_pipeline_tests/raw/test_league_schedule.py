@@ -11,8 +11,8 @@ import pytest
 from nba_pipeline.raw import transforms
 from nba_pipeline.raw.feeds import FeedError, read_feed
 from nba_pipeline.raw.formats import SCHEDULE
-from nba_pipeline.replay import ReplayWorld
-from nba_pipeline.resources.sources import FilesSource
+from nba_pipeline_dev.replay import ReplayWorld
+from nba_pipeline.raw.sources.files import FilesSource
 from nba_pipeline_tests.conftest import REAL_DATA, needs_real_data
 
 pytestmark = needs_real_data

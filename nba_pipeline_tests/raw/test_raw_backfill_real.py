@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from nba_pipeline.runner import run_backfill
-from nba_pipeline.status import asset_status
+from nba_pipeline.cli.runner import run_backfill
+from nba_pipeline.cli.status import asset_status
 from nba_pipeline_tests.conftest import REAL_DATA, dagster_instance_at, make_defs, needs_real_data, query
 
 pytestmark = needs_real_data

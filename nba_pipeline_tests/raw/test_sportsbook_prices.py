@@ -15,9 +15,9 @@ import pytest
 from nba_pipeline.raw import tables
 from nba_pipeline.raw.feeds import FeedError
 from nba_pipeline.raw.transforms import WITHHELD_PRICES
-from nba_pipeline.resources.sources import FilesSource
-from nba_pipeline.runner import run_backfill
-from nba_pipeline.schema import TableSchemaViolation
+from nba_pipeline.raw.sources.files import FilesSource
+from nba_pipeline.cli.runner import run_backfill
+from nba_pipeline.core.schema import TableSchemaViolation
 from nba_pipeline_tests.conftest import REAL_DATA, make_defs, needs_real_data, query
 
 pytestmark = needs_real_data

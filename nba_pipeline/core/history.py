@@ -1,0 +1,187 @@
+"""Seasons and history windows: which earlier game dates a date's features may (and must) read.
+
+Features for game date D read only partitions before D (never D's results) through a
+`TimeWindowPartitionMapping(start_offset=-HISTORY_DAYS, end_offset=-1)`. Dagster silently
+shortens such a window where partitions are missing or precede the partitions' start, so the
+assets check it themselves (`require`): every upstream partition from the start of D's
+season to D-1 must be materialized, or the step fails naming the missing dates and writes nothing.
+Earlier seasons are optional history (e.g. last season's roster on opening night): what was
+actually read is recorded in metadata, never required.
+
+Each asset declares what its step requires once (`declare_needs`): the step enforces it
+(`require`) and the automation condition asks the same of the event log before requesting a
+date (`automation.SeasonHistoryMaterialized`), so automation never launches a step that must fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from nba_pipeline.core.partitions import FIRST_GAME_DATE
+from nba_pipeline.core.seasons import (  # noqa: F401 - the season helpers, long imported from here
+    SEASON_ROLLOVER_MONTH,
+    SEASON_START_MONTH,
+    season_label,
+    season_start,
+    season_start_year,
+)
+
+# long enough for a whole season (Oct 1 .. the Finals in June) plus the off-season before it, so
+# opening night can still see who played for whom last season
+HISTORY_DAYS = 300
+MAX_LISTED = 20
+
+
+def season_labels(dates: pd.Series) -> pd.Series:
+    """Vectorised `season_label` of a datetime64 series."""
+    year = dates.dt.year - (dates.dt.month < SEASON_ROLLOVER_MONTH).astype("int64")
+    return (year.astype(str) + "-" + ((year + 1) % 100).astype(str).str.zfill(2)).astype("string")
+
+
+def history_mapping(include_same_day: bool = False) -> dg.TimeWindowPartitionMapping:
+    """Upstream partitions D-HISTORY_DAYS .. D-1 of game date D (.. D with include_same_day, for
+    inputs whose same-day rows the reader strips of results itself)."""
+    return dg.TimeWindowPartitionMapping(start_offset=-HISTORY_DAYS, end_offset=0 if include_same_day else -1)
+
+
+def required_history(dates: Iterable[dt.date]) -> dict[str, list[str]]:
+    """For each game date: the earlier partitions of its season that must be materialized."""
+    first = dt.date.fromisoformat(FIRST_GAME_DATE)
+    out: dict[str, list[str]] = {}
+    for day in dates:
+        start = max(season_start(day), first)
+        out[day.isoformat()] = [
+            (start + dt.timedelta(days=i)).isoformat() for i in range((day - start).days)
+        ]
+    return out
+
+
+def run_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
+    return [dt.date.fromisoformat(k) for k in context.partition_keys]
+
+
+def require_partitions(
+    context: dg.AssetExecutionContext,
+    upstream: dg.AssetKey,
+    needed: dict[str, Sequence[str]],
+    what: str,
+) -> None:
+    """Fail the step (nothing is written) if an upstream partition some run date needs was never
+    materialized. `needed` maps each run date to the upstream partitions it reads."""
+    materialized = context.instance.get_materialized_partitions(upstream)
+    gaps = {d: [k for k in keys if k not in materialized] for d, keys in needed.items()}
+    gaps = {d: ks for d, ks in gaps.items() if ks}
+    if not gaps:
+        return
+    missing = sorted({k for ks in gaps.values() for k in ks})
+    dates = sorted(gaps)
+    raise dg.Failure(
+        description=(
+            f"{context.asset_key.to_user_string()}: {what} needs {len(missing)} partition(s) of "
+            f"{upstream.to_user_string()} that were never materialized: "
+            f"{_listing(missing)}; affected game dates: {_listing(dates)}. Nothing was written. "
+            f"Materialize {upstream.to_user_string()} for those dates first (a season's history "
+            f"starts on {SEASON_START_MONTH:02d}-01)."
+        ),
+        metadata={
+            "upstream": upstream.to_user_string(),
+            "missing_upstream_partitions": dg.MetadataValue.json(missing[:200]),
+            "affected_game_dates": dg.MetadataValue.json(dates[:200]),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Upstream partitions a step refuses to run without, for each of its game dates."""
+
+    upstream: dg.AssetKey
+    what: str  # what they are to the step, as its failure says
+    partitions: Callable[[dt.date], list[str]]  # game date -> the upstream partition keys it needs
+
+
+def same_date(upstream: dg.AssetKey) -> Needs:
+    return Needs(upstream, "its same-date input", lambda day: [day.isoformat()])
+
+
+def season_to_date(upstream: dg.AssetKey) -> Needs:
+    """Every partition of upstream from the season start to D-1."""
+    return Needs(upstream, "season-to-date history", lambda day: required_history([day])[day.isoformat()])
+
+
+def season_through_date(upstream: dg.AssetKey, what: str) -> Needs:
+    """Every partition of upstream from the season start to D itself."""
+    return Needs(upstream, what, lambda day: [*required_history([day])[day.isoformat()], day.isoformat()])
+
+
+# asset key -> what its step requires (filled as the asset modules are imported)
+_DECLARED: dict[dg.AssetKey, tuple[Needs, ...]] = {}
+
+
+def declare_needs(assets: Iterable[dg.AssetKey], *needs: Needs) -> tuple[Needs, ...]:
+    """Declares what the step of `assets` requires; returns it for the step's `require`."""
+    for key in assets:
+        _DECLARED[key] = needs
+    return needs
+
+
+def declared_needs(asset: dg.AssetKey) -> tuple[Needs, ...] | None:
+    """What the step of `asset` requires (None: nothing declared, e.g. a raw asset)."""
+    return _DECLARED.get(asset)
+
+
+def unmet_needs(instance: dg.DagsterInstance, assets: Iterable[dg.AssetKey], day: dt.date) -> dict[dg.AssetKey, list[str]]:
+    """What one run of `assets` for `day` would miss: per upstream asset, the partitions their
+    steps require that are neither materialized nor built by the run itself (`day` of `assets`)."""
+    in_run = set(assets)
+    wanted: dict[dg.AssetKey, set[str]] = {}
+    for asset in in_run:
+        for need in declared_needs(asset) or ():
+            keys = set(need.partitions(day)) - ({day.isoformat()} if need.upstream in in_run else set())
+            wanted.setdefault(need.upstream, set()).update(keys)
+    unmet = {}
+    for upstream, keys in wanted.items():
+        missing = sorted(keys - set(instance.get_materialized_partitions(upstream))) if keys else []
+        if missing:
+            unmet[upstream] = missing
+    return unmet
+
+
+def require(context: dg.AssetExecutionContext, needs: Iterable[Needs]) -> None:
+    """Fail the step (nothing is written) on the first need some run date finds unmet."""
+    for need in needs:
+        wanted = {key: need.partitions(dt.date.fromisoformat(key)) for key in context.partition_keys}
+        require_partitions(context, need.upstream, wanted, need.what)
+
+
+def _listing(keys: Sequence[str]) -> str:
+    shown = ", ".join(keys[:MAX_LISTED])
+    return shown + (f" ... (+{len(keys) - MAX_LISTED})" if len(keys) > MAX_LISTED else "")
+
+
+def record_history_window(
+    context: dg.AssetExecutionContext, upstream: dg.AssetKey, history: pd.DataFrame
+) -> None:
+    """Per partition: the window of earlier dates actually read, and how much of it had rows."""
+    first = dt.date.fromisoformat(FIRST_GAME_DATE)
+    with_rows = np.sort(history["game_date"].unique()) if len(history) else np.array([], "datetime64[ns]")
+    for day in run_dates(context):
+        start = max(season_start(day), first)
+        window_start = day - dt.timedelta(days=HISTORY_DAYS)
+        lo, mid, hi = np.searchsorted(with_rows, np.array([window_start, start, day], "datetime64[ns]"))
+        context.add_asset_metadata(
+            {
+                f"history/{upstream.path[-1]}": (
+                    f"season {season_label(day)}: {start} .. {day - dt.timedelta(days=1)} required "
+                    f"and complete, {hi - mid} date(s) with rows; before the season: {mid - lo} "
+                    f"date(s) with rows since {window_start} (optional)"
+                ),
+            },
+            partition_key=day.isoformat(),
+        )

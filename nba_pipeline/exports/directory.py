@@ -1,0 +1,58 @@
+"""Where file exports go: a directory (local or a mounted bucket), written atomically.
+
+Readers of an export (a website, a bot) poll the file; they must never see half of one. Each file
+is written to a temporary file in the same directory and renamed over the old one with
+`os.replace`, which is atomic on POSIX within one file system: a reader sees the old file or the
+new one, and a failed write leaves the old file in place and no temporary behind.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field as PydanticField
+
+from nba_pipeline.core.files import write_text_atomic
+
+
+def default_exports_dir() -> str:
+    """NBA_EXPORTS_DIR, else `exports/` beside the instance ($DAGSTER_HOME or ~/.nba_pipeline)."""
+    if os.environ.get("NBA_EXPORTS_DIR"):
+        return os.environ["NBA_EXPORTS_DIR"]
+    home = os.environ.get("DAGSTER_HOME") or os.path.expanduser("~/.nba_pipeline")
+    return str(Path(home) / "exports")
+
+
+class ExportsDirectory(dg.ConfigurableResource):
+    """The root directory of the file exports (e.g. `best_bets/2025-11-01.json`)."""
+
+    directory: str
+    url: str | None = PydanticField(
+        default=None,
+        description="Where readers fetch the directory's files (a website or bucket's base URL, "
+        "NBA_EXPORTS_URL); each file's materialization then links to it.",
+    )
+
+    def path(self, relative: str) -> Path:
+        return Path(self.directory) / relative
+
+    def url_of(self, relative: str) -> str | None:
+        """The published URL of a file (None: the directory is not published)."""
+        return f"{self.url.rstrip('/')}/{relative}" if self.url else None
+
+    def write_text(self, relative: str, text: str) -> Path:
+        """Replace `relative` with `text` atomically."""
+        return write_text_atomic(self.path(relative), text)
+
+    def read_text(self, relative: str) -> str | None:
+        """The file's text, or None when it does not exist."""
+        try:
+            return self.path(relative).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+
+def exports_from_env() -> ExportsDirectory:
+    return ExportsDirectory(directory=default_exports_dir(), url=os.environ.get("NBA_EXPORTS_URL") or None)

@@ -1,0 +1,57 @@
+"""Season labels and the season-to-date history a game date requires."""
+
+import datetime as dt
+
+import pandas as pd
+
+from nba_pipeline.core.history import required_history, season_label, season_labels, season_start
+from nba_pipeline.core.partitions import game_date_partitions
+
+
+def test_season_label():
+    assert season_label(dt.date(2024, 10, 22)) == "2024-25"
+    assert season_label(dt.date(2025, 6, 20)) == "2024-25"  # the Finals
+    assert season_label(dt.date(2025, 7, 15)) == "2024-25"  # July: still the previous season
+    assert season_label(dt.date(2025, 7, 31)) == "2024-25"
+    assert season_label(dt.date(2025, 8, 1)) == "2025-26"  # from August on: the coming season
+    assert season_label(dt.date(1999, 11, 1)) == "1999-00"  # century wrap, zero padded
+    assert season_label(dt.date(2009, 1, 5)) == "2008-09"
+
+
+def test_season_labels_vectorised_matches_scalar():
+    days = [dt.date(2024, 10, 22), dt.date(2025, 7, 15), dt.date(2025, 8, 1), dt.date(2000, 1, 1), dt.date(2021, 10, 1)]
+    out = season_labels(pd.Series(pd.to_datetime(days)))
+    assert out.tolist() == ["2024-25", "2024-25", "2025-26", "1999-00", "2021-22"]
+    assert out.tolist() == [season_label(d) for d in days]
+    assert str(out.dtype) == "string"
+
+
+def test_season_start():
+    assert season_start(dt.date(2024, 10, 22)) == dt.date(2024, 10, 1)
+    assert season_start(dt.date(2025, 3, 1)) == dt.date(2024, 10, 1)
+    assert season_start(dt.date(2025, 7, 15)) == dt.date(2024, 10, 1)
+    assert season_start(dt.date(2024, 10, 1)) == dt.date(2024, 10, 1)
+
+
+def test_required_history_is_season_start_to_the_day_before():
+    out = required_history([dt.date(2024, 10, 1), dt.date(2024, 10, 4), dt.date(2025, 6, 15)])
+    assert list(out) == ["2024-10-01", "2024-10-04", "2025-06-15"]
+    assert out["2024-10-01"] == []
+    assert out["2024-10-04"] == ["2024-10-01", "2024-10-02", "2024-10-03"]
+    june = out["2025-06-15"]
+    assert june[0] == "2024-10-01" and june[-1] == "2025-06-14"
+    assert len(june) == (dt.date(2025, 6, 15) - dt.date(2024, 10, 1)).days == 257
+    assert len(set(june)) == len(june) and june == sorted(june)  # every day once, in order
+    assert "2024-12-31" in june and "2025-01-01" in june and "2025-02-28" in june
+
+
+def test_the_first_seasons_history_starts_at_the_first_partition():
+    # the partitions start on Oct 1 of the first season (2024-25 in the tests: conftest), which is
+    # where that season's history starts: nothing required lies before the first partition
+    first = game_date_partitions.get_first_partition_key()
+    assert first == "2024-10-01"
+    assert required_history([dt.date(2024, 10, 1)]) == {"2024-10-01": []}
+    assert required_history([dt.date(2024, 10, 3)]) == {"2024-10-03": ["2024-10-01", "2024-10-02"]}
+    assert min(required_history([dt.date(2025, 6, 30)])["2025-06-30"]) == first
+    # a date before the partitions (not one: the CLI refuses it) requires nothing before them either
+    assert required_history([dt.date(2024, 9, 30)]) == {"2024-09-30": []}

@@ -1,0 +1,43 @@
+"""The exports directory replaces files atomically: a reader sees the old file or the new one,
+and a failed write leaves the old file and no temporary behind."""
+
+import os
+
+import pytest
+
+from nba_pipeline.exports.directory import ExportsDirectory, default_exports_dir
+
+
+def test_write_creates_directories_and_replaces(tmp_path):
+    exports = ExportsDirectory(directory=str(tmp_path / "exports"))
+    path = exports.write_text("best_bets/2025-11-01.json", "old\n")
+    assert path == tmp_path / "exports" / "best_bets" / "2025-11-01.json" and path.read_text() == "old\n"
+    exports.write_text("best_bets/2025-11-01.json", "new\n")
+    assert exports.read_text("best_bets/2025-11-01.json") == "new\n"
+    assert exports.read_text("best_bets/2025-11-02.json") is None
+    assert os.listdir(path.parent) == ["2025-11-01.json"]
+
+
+@pytest.mark.parametrize("failure", ["rename", "write"])
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch, failure):
+    exports = ExportsDirectory(directory=str(tmp_path))
+    exports.write_text("best_bets/d.json", "old\n")
+    if failure == "rename":
+        def broken_replace(src, dst):
+            raise OSError("disk full")
+        monkeypatch.setattr(os, "replace", broken_replace)
+        with pytest.raises(OSError, match="disk full"):
+            exports.write_text("best_bets/d.json", "new\n")
+    else:
+        with pytest.raises(TypeError):
+            exports.write_text("best_bets/d.json", None)  # type: ignore[arg-type]
+    assert (tmp_path / "best_bets" / "d.json").read_text() == "old\n"
+    assert os.listdir(tmp_path / "best_bets") == ["d.json"]
+
+
+def test_default_directory_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("NBA_EXPORTS_DIR", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    assert default_exports_dir() == str(tmp_path / "exports")
+    monkeypatch.setenv("NBA_EXPORTS_DIR", "/srv/exports")
+    assert default_exports_dir() == "/srv/exports"
