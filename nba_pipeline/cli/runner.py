@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,8 +29,7 @@ from pathlib import Path
 import dagster as dg
 import psutil
 
-from dagster._core.utils import make_new_run_id
-
+from nba_pipeline.core.dagster_internals import InstanceConcurrencyContext
 from nba_pipeline.instance import cli_runs
 from nba_pipeline.orchestration.freshness import FRESH
 from nba_pipeline.instance import prepare_home
@@ -165,7 +165,7 @@ def run_backfill(
     with _Signals() as signals:
         for dead in cli_runs.fail_dead_runs(instance):
             say(str(dead))
-        run_id = make_new_run_id()
+        run_id = str(uuid.uuid4())  # what Dagster's own run ids are
         if listener is not None:
             instance.add_event_listener(run_id, listener)
         stop = _StopOnSignal(instance, run_id, signals)
@@ -321,9 +321,7 @@ def _slot_waits_that_sleep_and_stop(stop: Callable[[], bool]) -> Iterator[None]:
     Dagster 1.13's in-process loop asks `interval_to_next_pending_claim_check` how long to sleep
     while a step waits for a slot and gets min(0, ...): it never sleeps (one core at 90-100% for as
     long as the wait lasts, measured), and it looks at SIGINT/SIGTERM only when a step starts, so a
-    waiting run cannot be stopped. dagster._ import: no public hook exists for either."""
-    from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
-
+    waiting run cannot be stopped. No public hook exists for either (see core/dagster_internals.py)."""
     original = InstanceConcurrencyContext.interval_to_next_pending_claim_check
 
     def interval(self) -> float:

@@ -15,9 +15,8 @@ import datetime as dt
 from typing import Any
 
 import dagster as dg
-from dagster._core.event_api import PartitionKeyFilter
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+from nba_pipeline.core.dagster_internals import PartitionKeyFilter
 from nba_pipeline.core.partitions import game_date_partitions
 
 
@@ -29,8 +28,9 @@ def _metadata_value(md: dict, key: str) -> Any:
 def _check_status(instance: dg.DagsterInstance, rec, materialization) -> str:
     """passed / failed for a result on the partition's latest materialization; otherwise why there
     is none: in_progress / execution_failed / skipped (a planned check, by its run's state), or
-    outdated (a result on an earlier materialization)."""
-    if rec.status == AssetCheckExecutionRecordStatus.PLANNED:
+    outdated (a result on an earlier materialization). The record's status type is not exported:
+    compared by its value."""
+    if rec.status.value == "PLANNED":
         run = instance.get_run_by_id(rec.run_id)
         if run is None:
             return "skipped"
@@ -39,7 +39,7 @@ def _check_status(instance: dg.DagsterInstance, rec, materialization) -> str:
         return "execution_failed" if run.status == dg.DagsterRunStatus.FAILURE else "skipped"
     if materialization is not None and materialization.run_id != rec.run_id and rec.create_timestamp < materialization.timestamp:
         return "outdated"
-    return "passed" if rec.status == AssetCheckExecutionRecordStatus.SUCCEEDED else "failed"
+    return "passed" if rec.status.value == "SUCCEEDED" else "failed"
 
 
 def asset_status(defs: dg.Definitions, instance: dg.DagsterInstance, date: str) -> list[dict]:

@@ -28,8 +28,7 @@ from dataclasses import dataclass
 import dagster as dg
 import psutil
 
-# dagster._ imports: the failure reason shown in the UI has no public constructor
-from dagster._core.events import JobFailureData, RunFailureReason
+from nba_pipeline.core.dagster_internals import JobFailureData, RunFailureReason
 
 HOST_TAG = "nba_pipeline/host"
 # containers with host networking share the host's name but not its pids

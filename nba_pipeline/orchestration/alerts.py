@@ -24,7 +24,6 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from nba_pipeline.orchestration.automation import sensor_status
 from nba_pipeline.orchestration.completeness import ET, GameDays, Late, blocking_checks, game_days, late_partitions
@@ -141,21 +140,22 @@ def new_check_failures(
     seen: dict[str, int] = state["seen"]
     alerted = set(state["alerted"])
     storage = instance.event_log_storage
-    done = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
     failures = []
     for ck in check_keys:
         last = seen.get(ck.to_user_string(), 0)
         records, page = [], None
         while True:  # newest first, back to the last one seen
-            batch = storage.get_asset_check_execution_history(ck, limit=PAGE, cursor=page, status=done)
+            batch = storage.get_asset_check_execution_history(ck, limit=PAGE, cursor=page)
             new = [r for r in batch if r.id > last]
-            records.extend(new)
+            # evaluations only (a PLANNED row gets its result in place later, same id); the status
+            # type is not exported, so by its value
+            records.extend(r for r in new if r.status.value in ("SUCCEEDED", "FAILED"))
             if len(new) < len(batch) or len(batch) < PAGE:
                 break
             page = batch[-1].id
         for r in sorted(records, key=lambda r: r.id):
             cid = f"{ck.to_user_string()}@{r.partition}"
-            if r.status == AssetCheckExecutionRecordStatus.SUCCEEDED:
+            if r.status.value == "SUCCEEDED":
                 alerted.discard(cid)
                 continue
             e = r.event.dagster_event.event_specific_data if r.event and r.event.dagster_event else None

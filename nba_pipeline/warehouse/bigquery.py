@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from typing import ClassVar
 
 import pandas as pd
-from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_gcp.bigquery.io_manager import BigQueryClient
 from dagster_gcp_pandas import BigQueryPandasIOManager, BigQueryPandasTypeHandler
 
+from nba_pipeline.core.dagster_internals import DbIOManager, DbTypeHandler, TableSlice
 from nba_pipeline.warehouse.duckdb import SchemaEnforcingDbIOManager, table_of_slice
 from nba_pipeline.core.schema import Table
 

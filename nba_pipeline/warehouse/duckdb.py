@@ -34,11 +34,11 @@ import duckdb
 import pandas as pd
 import psutil
 import pyarrow as pa
-from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from pydantic import Field as PydanticField
 
+from nba_pipeline.core.dagster_internals import DbIOManager, DbTypeHandler, TableSlice
 from nba_pipeline.core.schema import Table, table_for
 
 

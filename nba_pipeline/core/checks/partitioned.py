@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 import pandas as pd
-# a check evaluation's target materialization has no public name (dg.AssetCheckEvaluation has)
-from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
 
+from nba_pipeline.core.dagster_internals import AssetCheckEvaluationTargetMaterializationData
 from nba_pipeline.core.partitions import game_date_partitions
 from nba_pipeline.core.schema import DeclaredOutput
 
