@@ -98,6 +98,9 @@ def test_dead_cli_runs_sensor_fails_only_runs_whose_process_is_gone(instance):
     assert "has sent no heartbeat for 11 min" in _failure_messages(instance, ids["other_host_silent"])[0]
     # the daemon cannot re-launch a CLI run: no automatic retry is promised
     assert instance.get_run_by_id(ids["exited"]).tags.get("dagster/will_retry") == "false"
+    # why, as the UI shows it with the run (set only by the failure event's reason, a private type)
+    reasons = {instance.get_run_by_id(ids[n]).tags.get("dagster/failure_reason") for n in dead}
+    assert reasons == {"UNEXPECTED_TERMINATION"}
     # a second tick finds nothing more to do
     assert cli_runs.dead_cli_runs(dg.build_sensor_context(instance=instance)).skip_message == "no CLI run with its process gone"
 

@@ -10,12 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dagster as dg
 import pytest
-from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
+from nba_pipeline.orchestration import alerts
 from nba_pipeline.orchestration.alerts import AlertDeliveryError, AlertNotifier, check_failure_alerts, notifier_from_env, run_failure_alerts
 
 P = dg.DailyPartitionsDefinition("2025-11-01", end_offset=1)
 BAD = {"2025-11-02"}  # the partition whose row count check fails
+BROKEN: set[str] = set()  # partitions whose step fails before its checks are evaluated
 
 
 class Receiver:
@@ -58,6 +59,7 @@ def failing_partition():
     """The failing partition is module state the asset reads; every test starts from it."""
     BAD.clear()
     BAD.add("2025-11-02")
+    BROKEN.clear()
     yield
 
 
@@ -71,9 +73,11 @@ def receiver():
 @dg.asset(partitions_def=P, check_specs=[dg.AssetCheckSpec("row_count", asset="scores", partitions_def=P),
                                          dg.AssetCheckSpec("share", asset="scores", partitions_def=P)])
 def scores(context):
+    if context.partition_key in BROKEN:
+        raise RuntimeError("no data")
     yield dg.Output(1)
     for check, severity in (("row_count", dg.AssetCheckSeverity.ERROR), ("share", dg.AssetCheckSeverity.WARN)):
-        yield AssetCheckEvaluation(asset_key=dg.AssetKey("scores"), check_name=check, passed=context.partition_key not in BAD,
+        yield dg.AssetCheckEvaluation(asset_key=dg.AssetKey("scores"), check_name=check, passed=context.partition_key not in BAD,
                                    metadata={}, severity=severity, partition=context.partition_key)
         yield dg.Output(None, output_name=f"scores_{check}")
 
@@ -111,6 +115,31 @@ def test_one_alert_per_failing_check_and_partition(instance, receiver):
     _, cursor = tick(instance, webhook, cursor)
     BAD.add("2025-11-02")
     materialize(instance, "2025-11-02")
+    tick(instance, webhook, cursor)
+    assert len(receiver.posts) == 2
+
+
+def test_a_check_planned_but_never_evaluated_is_no_failure_and_hides_none(instance, receiver, monkeypatch):
+    """A step that fails before its checks leaves them planned: not a failure to alert, and reading
+    the history a page at a time past them loses no evaluation before or after them."""
+    monkeypatch.setattr(alerts, "PAGE", 2)
+    webhook = AlertNotifier(webhook_url=receiver.url)
+    BAD.update({"2025-11-04", "2025-11-05"})
+    BROKEN.add("2025-11-03")
+    for day in ("2025-11-02", "2025-11-03", "2025-11-04", "2025-11-05"):
+        materialize(instance, day, succeed=day not in BROKEN)
+    planned = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey("scores"), "row_count"), limit=10)
+    assert [r.status.value for r in planned if r.partition == "2025-11-03"] == ["PLANNED"]
+    _, cursor = tick(instance, webhook)
+    assert [a["check"] for a in receiver.posts[0][1]["alerts"]] == [
+        "scores:row_count@2025-11-02", "scores:row_count@2025-11-04", "scores:row_count@2025-11-05"]
+    # the broken day's data comes, and fails its check: that is news, once
+    BROKEN.clear()
+    BAD.add("2025-11-03")
+    materialize(instance, "2025-11-03")
+    _, cursor = tick(instance, webhook, cursor)
+    assert [a["check"] for a in receiver.posts[1][1]["alerts"]] == ["scores:row_count@2025-11-03"]
     tick(instance, webhook, cursor)
     assert len(receiver.posts) == 2
 
