@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,13 @@ needs_real_data = pytest.mark.skipif(
     not (REAL_DATA / "README.md").exists(),
     reason=f"real NBA data not found at {REAL_DATA} (expected ../shared/data/nba beside the repo)",
 )
+
+
+def dev_cli() -> list[str]:
+    """The dev tools' command (demo, synth, replay-day): the `nba-pipeline-dev` console script where
+    they are installed (`pip install -e ./dev`), else their module, with dev/ on PYTHONPATH."""
+    script = Path(sys.executable).parent / "nba-pipeline-dev"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "nba_pipeline_dev.cli"]
 
 
 @pytest.fixture

@@ -107,6 +107,17 @@ def test_private_dagster_paths_are_imported_only_by_the_storage_and_the_facade()
     assert private == [], "\n".join(["import these from core/dagster_internals.py (or a public API):", *private])
 
 
+def test_the_runtime_package_imports_neither_the_dev_tools_nor_the_tests():
+    """They are not in its distribution (dev/ is nba-pipeline-dev's; the image ships nba_pipeline only)."""
+    outside = sorted(
+        f"{path.relative_to(PACKAGE.parent)}:{line}: {target}"
+        for module, (path, tree) in _modules().items()
+        for line, target, _ in _imports(module, path, tree)
+        if target.split(".")[0] in ("nba_pipeline_dev", "nba_pipeline_tests")
+    )
+    assert outside == []
+
+
 def test_every_private_name_the_facade_exports_is_used():
     """A name no module needs any more goes from the facade too (and with it the reason to keep it)."""
     from nba_pipeline.core import dagster_internals

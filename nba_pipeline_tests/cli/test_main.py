@@ -102,24 +102,18 @@ def test_backfill_rejects_bad_arguments(tmp_path):
     assert run.returncode == 2 and "is before" in run.stderr
 
 
-def test_demo_runs_the_whole_graph_on_a_synthetic_season(tmp_path):
-    # a fresh machine: no NBA_FIRST_SEASON, no raw data (so the real data's partitions would start
-    # with the current season): the demo's start with its synthetic season, 2024-25
-    env = {k: v for k, v in _env(tmp_path, tmp_path).items() if k not in ("NBA_FIRST_SEASON", "NBA_RAW_DIR")}
-    run = subprocess.run([CLI, "demo", "--dir", str(tmp_path / "demo"), "--days", "3"],
-                         env=env, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert f"NBA_RAW_DIR={tmp_path / 'demo' / 'raw'} NBA_FIRST_SEASON=2024-25 " in run.stdout  # the UI's likewise
-    assert "nba_precompute/ml_feature_store" in run.stdout and "materialized" in run.stdout
-    assert (tmp_path / "demo" / "warehouse.duckdb").exists()
-    # the closing status is of a date with games (the run's last: two days of games before it), not an off day
-    league = json.loads(subprocess.run([CLI, "synth", "--out", str(tmp_path / "league")], env=_env(tmp_path, tmp_path),
-                                       capture_output=True, text=True, timeout=600).stdout)
-    shown = dt.date.fromisoformat(league["first_date"]) + dt.timedelta(days=2)
-    assert f"3/3 status of game date {shown} (the run's last date with games)" in run.stdout
-    status = {line.split()[0]: line.split() for line in run.stdout.splitlines() if line.startswith("nba_")}
-    assert status["nba_raw/team_boxscores"][1] == "materialized" and int(status["nba_raw/team_boxscores"][2]) > 0
-    assert status["nba_exports/best_bets"][1] == "materialized"
+def test_the_dev_commands_say_where_they_went(tmp_path):
+    """demo, synth and replay-day are nba-pipeline-dev's now (dev/): one line naming it, at once
+    (the code location is not loaded for it), nothing written."""
+    for command in (["demo", "--dir", str(tmp_path / "demo")], ["--traceback", "synth", "--out", str(tmp_path / "league")],
+                    ["replay-day", "--day", "2025-11-05"]):
+        run = subprocess.run([CLI, *command], env=_env(tmp_path, tmp_path), capture_output=True, text=True, timeout=300)
+        name = command[1] if command[0] == "--traceback" else command[0]
+        assert (run.returncode, run.stdout, run.stderr) == (2, "", f"nba-pipeline: error: {name} is a dev tool now: "
+                                                            f"nba-pipeline-dev {name} (install it: pip install -e ./dev)\n")
+    assert not any(tmp_path.iterdir())
+    usage = subprocess.run([CLI, "--help"], capture_output=True, text=True, timeout=300).stdout
+    assert "demo, synth and replay-day are dev tools: `nba-pipeline-dev`" in usage
 
 
 def test_backfill_starts_where_the_seasons_history_is_missing_unless_exact(league_copy, tmp_path):
@@ -311,19 +305,10 @@ def test_settings_that_cannot_work_are_refused_before_a_run(cli_env, capfd, monk
     assert _one_error_line(capfd) == f"no DuckDB warehouse to adopt at {cli_env / 'w.duckdb'} (NBA_DUCKDB_PATH)"
 
 
-def test_folders_given_as_arguments_are_checked_first(cli_env, capfd, monkeypatch):
-    (cli_env / "a_file").write_text("")
-    blocked = cli_env / "a_file" / "x"
-    assert main(["demo", "--dir", str(blocked), "--days", "1"]) == 1
-    assert _one_error_line(capfd) == f"--dir {blocked}: cannot write there (Not a directory)"
-    assert main(["synth", "--out", str(blocked)]) == 1
-    assert _one_error_line(capfd) == f"--out {blocked}: cannot write there (Not a directory)"
-    monkeypatch.delenv("NBA_RAW_DIR")
-    monkeypatch.chdir(cli_env)  # not the current folder as the real data
-    assert main(["replay-day", "--day", "2025-11-05", "--dir", str(cli_env / "replay")]) == 2
-    assert _one_error_line(capfd) == "replay-day needs the real data folder: --raw-dir or NBA_RAW_DIR"
-    assert main(["replay-day", "--day", "2025-11-05", "--raw-dir", str(cli_env / "nope"), "--dir", str(cli_env / "replay")]) == 2
-    assert _one_error_line(capfd) == f"--raw-dir {cli_env / 'nope'}: no such folder (the real data, laid out like ../shared/data/nba)"
+def test_the_dev_commands_moved_are_one_line_in_process_too(cli_env, capfd):
+    assert main(["demo", "--dir", str(cli_env / "demo"), "--days", "1"]) == 2
+    assert _one_error_line(capfd) == "demo is a dev tool now: nba-pipeline-dev demo (install it: pip install -e ./dev)"
+    assert not (cli_env / "demo").exists()
 
 
 def test_a_failed_step_is_one_line_even_when_its_error_is_not(cli_env, league_copy, capfd, monkeypatch):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from nba_pipeline.core.seasons import first_season, parse_season, raw_dir_seasons
-from nba_pipeline_tests.conftest import REAL_DATA, needs_real_data
+from nba_pipeline_tests.conftest import REAL_DATA, dev_cli, needs_real_data
 
 BIN = Path(sys.executable).parent
 TODAY = dt.date(2026, 12, 3)
@@ -152,8 +152,7 @@ def _current_label() -> str:
 def test_replay_day_checks_its_day_against_its_own_partitions(tmp_path):
     """The replay backfills from the season before the day's: its partitions start there, not
     with the current season (no NBA_RAW_DIR here), so it gets as far as the folder it lacks."""
-    run = _run([str(BIN / "nba-pipeline"), "replay-day", "--day", "2025-11-05", "--raw-dir", str(tmp_path / "nope")],
-               tmp_path)
+    run = _run([*dev_cli(), "replay-day", "--day", "2025-11-05", "--raw-dir", str(tmp_path / "nope")], tmp_path)
     assert run.returncode == 2
-    assert run.stderr == (f"nba-pipeline: error: --raw-dir {tmp_path / 'nope'}: no such folder (the real data, laid out "
+    assert run.stderr == (f"nba-pipeline-dev: error: --raw-dir {tmp_path / 'nope'}: no such folder (the real data, laid out "
                           "like ../shared/data/nba)\n")
