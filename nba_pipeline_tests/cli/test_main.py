@@ -325,7 +325,7 @@ def test_a_failed_step_is_one_line_even_when_its_error_is_not(cli_env, league_co
 
 
 def test_an_unexpected_error_is_one_line_unless_asked_for_the_traceback(cli_env, capfd, monkeypatch):
-    from nba_pipeline.cli.main import status
+    from nba_pipeline.cli import status
 
     def broken(*args, **kwargs):
         raise KeyError("complete")
