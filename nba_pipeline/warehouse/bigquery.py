@@ -1,4 +1,4 @@
-"""BigQuery warehouse IO manager (NBA_WAREHOUSE=bigquery); see `warehouse.py` for what it adds to
+"""BigQuery warehouse IO manager (NBA_WAREHOUSE=bigquery); see `io_manager.py` for what it adds to
 dagster-gcp's `BigQueryPandasIOManager`. Its own module so the embedded default never imports the
 Google clients."""
 
@@ -16,8 +16,8 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster_gcp.bigquery.io_manager import BigQueryClient
 from dagster_gcp_pandas import BigQueryPandasIOManager, BigQueryPandasTypeHandler
 
-from nba_pipeline.warehouse.duckdb import SchemaEnforcingDbIOManager, table_of_slice
 from nba_pipeline.core.schema import Table
+from nba_pipeline.warehouse.io_manager import SchemaEnforcingDbIOManager, table_of_slice
 
 
 # BigQuery ----------------------------------------------------------------------------------------
