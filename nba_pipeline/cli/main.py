@@ -22,6 +22,8 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
+import nba_pipeline.environment as environment
+
 
 class CliError(Exception):
     """One line for the user; `code` 2: a bad argument or setting, 1: a failure while running."""
@@ -48,16 +50,13 @@ def _os_error(exc: OSError) -> str:
     return f"{text} ({setting})" if setting else text
 
 
-_PATH_SETTINGS = ("DAGSTER_HOME", "NBA_DUCKDB_PATH", "NBA_EXPORTS_DIR", "NBA_RAW_DIR", "NBA_ODDS_ARCHIVE_DIR")
-
-
 def _setting_of(path: str) -> str | None:
     """The environment variable whose path holds `path` (the most specific one), e.g. 'DAGSTER_HOME=/x'."""
     target = Path(path).absolute()
     holders = [
         (len(Path(value).absolute().parts), f"{name}={value}")
-        for name in _PATH_SETTINGS
-        if (value := os.environ.get(name)) and (target == Path(value).absolute() or Path(value).absolute() in target.parents)
+        for name, value in environment.path_settings().items()
+        if target == Path(value).absolute() or Path(value).absolute() in target.parents
     ]
     return max(holders)[1] if holders else None
 
@@ -122,7 +121,7 @@ def _home() -> Path:
 
 
 def _home_error(exc: OSError) -> CliError:
-    home = os.environ.get("DAGSTER_HOME") or Path.home() / ".nba_pipeline"
+    home = environment.dagster_home()
     what = f"cannot create {exc.filename}" if exc.filename else "cannot use it"
     return CliError(
         f"DAGSTER_HOME={home} is not usable: {what} ({exc.strerror or _one_line(exc)}); "
@@ -141,8 +140,7 @@ def _instance():
         raise _home_error(exc) from None
     except Exception as exc:  # noqa: BLE001 - e.g. SQLite refusing a read-only database: still DAGSTER_HOME's
         cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
-        home = os.environ.get("DAGSTER_HOME")
-        raise CliError(f"DAGSTER_HOME={home}: the Dagster instance cannot be opened ({_one_line(cause)})") from None
+        raise CliError(f"DAGSTER_HOME={environment.dagster_home()}: the Dagster instance cannot be opened ({_one_line(cause)})") from None
     with instance:
         yield instance
 
@@ -382,7 +380,8 @@ def cmd_adopt_warehouse(args) -> int:
     import duckdb
 
     from nba_pipeline.instance.adopt import adopt_warehouse
-    from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager, warehouse_io_manager
+    from nba_pipeline.definitions import warehouse_io_manager
+    from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
 
     _check_partition_dates(start=args.start, end=args.end)
     _check_range(args.start, args.end)
@@ -482,7 +481,7 @@ def cmd_demo(args) -> int:
         last = min(last, opening + dt.timedelta(days=args.days - 1))
     # features need the season's history from its first partition (Oct 1), not just its games
     first = season_start(opening)
-    os.environ["DAGSTER_HOME"] = str(home)
+    environment.set_dagster_home(home)
     _home()
     defs = _definitions(
         nba_source=FilesSource(raw_dir=str(raw)), io_manager=NbaDuckDBIOManager(database=str(db)),
@@ -510,8 +509,8 @@ def cmd_replay_day(args) -> int:
     _check_partition_dates(day=args.day)
     if args.raw_dir:
         real, named = Path(args.raw_dir), f"--raw-dir {args.raw_dir}"
-    elif os.environ.get("NBA_RAW_DIR"):
-        real, named = Path(os.environ["NBA_RAW_DIR"]), f"NBA_RAW_DIR={os.environ['NBA_RAW_DIR']}"
+    elif raw_dir := environment.raw_dir():
+        real, named = Path(raw_dir), f"NBA_RAW_DIR={raw_dir}"
     else:
         raise usage_error("replay-day needs the real data folder: --raw-dir or NBA_RAW_DIR")
     if not real.is_dir():
@@ -637,12 +636,12 @@ def _own_first_season(args) -> None:
     before), whatever NBA_FIRST_SEASON says about the real data. The partitions are fixed when the
     code location is first imported, so this must run before that (`run` does; `main` in a process
     that imported it already keeps its partitions)."""
-    from nba_pipeline.core.seasons import SETTING, current_season_year, label_of, season_start_year, today
+    from nba_pipeline.core.seasons import current_season_year, label_of, season_start_year, today
 
     if args.command == "demo":
-        os.environ[SETTING] = label_of(args.first_season)
+        environment.pin_first_season(label_of(args.first_season))
     elif args.command == "replay-day" and (year := season_start_year(args.day) - 1) <= current_season_year(today()):
-        os.environ[SETTING] = label_of(year)  # replay.py backfills from there
+        environment.pin_first_season(label_of(year))  # replay.py backfills from there
 
 
 def run() -> None:

@@ -292,29 +292,3 @@ class NbaDuckDBIOManager(DuckDBPandasIOManager):
             default_load_type=pd.DataFrame,
             io_manager_name="NbaDuckDBIOManager",
         )
-
-
-# selection by environment ------------------------------------------------------------------------
-def default_duckdb_path() -> str:
-    if os.environ.get("NBA_DUCKDB_PATH"):
-        return os.environ["NBA_DUCKDB_PATH"]
-    home = os.environ.get("DAGSTER_HOME") or os.path.expanduser("~/.nba_pipeline")
-    return str(Path(home) / "warehouse.duckdb")
-
-
-def warehouse_io_manager() -> dg.ConfigurableIOManagerFactory:
-    """The IO manager NBA_WAREHOUSE selects: `duckdb` (default) or `bigquery`."""
-    kind = os.environ.get("NBA_WAREHOUSE", "duckdb").lower()
-    if kind == "duckdb":
-        return NbaDuckDBIOManager(database=default_duckdb_path())
-    if kind == "bigquery":
-        # imported here: dagster-gcp and the Google clients take ~0.5 s to import
-        from nba_pipeline.warehouse.bigquery import NbaBigQueryIOManager
-
-        project = os.environ.get("NBA_BIGQUERY_PROJECT") or os.environ.get("GOOGLE_CLOUD_PROJECT")
-        if not project:
-            raise ValueError("NBA_WAREHOUSE=bigquery needs NBA_BIGQUERY_PROJECT (or GOOGLE_CLOUD_PROJECT)")
-        return NbaBigQueryIOManager(
-            project=project, location=os.environ.get("NBA_BIGQUERY_LOCATION", "US")
-        )
-    raise ValueError(f"NBA_WAREHOUSE must be 'duckdb' or 'bigquery', not {kind!r}")

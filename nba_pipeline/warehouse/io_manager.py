@@ -16,7 +16,7 @@ table identity (asset key -> schema/dataset + table), partition slicing and the
   one load into a staging table plus one MERGE (2 jobs per output, however many partitions);
 - insert by column name (stock DuckDB inserts by position).
 
-Which one is used is chosen by NBA_WAREHOUSE (`duckdb.warehouse_io_manager`).
+Which one a deployment uses is chosen in `definitions.py`.
 """
 
 from __future__ import annotations
