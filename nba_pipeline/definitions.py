@@ -1,14 +1,18 @@
-"""The code location: every asset, check and resource of nba_pipeline."""
+"""The code location: every asset, check and resource of nba_pipeline.
+
+The resources come from the environment (`environment.py`), the warehouse per deployment: DuckDB
+embedded (the default), BigQuery in production (`WAREHOUSES`).
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import dagster as dg
 
 import nba_pipeline
+import nba_pipeline.environment as environment
 
 from nba_pipeline.analytics.assets import ANALYTICS_ASSETS
 from nba_pipeline.orchestration.alerts import (
@@ -28,7 +32,7 @@ from nba_pipeline.predictions.assets import PREDICTION_ASSETS
 from nba_pipeline.raw.assets import RAW_ASSETS
 from nba_pipeline.exports.directory import ExportsDirectory, exports_from_env
 from nba_pipeline.raw.sources.files import NbaSource, source_from_env
-from nba_pipeline.warehouse.duckdb import warehouse_io_manager
+from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
 from nba_pipeline.orchestration.sensors import morning_predictions, raw_data_sensor
 
 
@@ -37,17 +41,42 @@ def with_code_references(assets: Sequence[dg.AssetsDefinition]) -> Sequence[dg.A
     or the file in the repository's web view when NBA_GIT_URL is set (a GitHub or GitLab URL;
     NBA_GIT_REF: the branch, tag or commit deployed, default main)."""
     assets = dg.with_source_code_references(assets)
-    git_url = os.environ.get("NBA_GIT_URL")
-    if not git_url:
+    git = environment.git_link()
+    if git is None:
         return assets
     return dg.link_code_references_to_git(
         assets,
-        git_url=git_url.rstrip("/"),
-        git_branch=os.environ.get("NBA_GIT_REF", "main"),
+        git_url=git.url,
+        git_branch=git.ref,
         file_path_mapping=dg.AnchorBasedFilePathMapping(
             local_file_anchor=Path(nba_pipeline.__file__), file_anchor_path_in_repository="nba_pipeline/__init__.py"
         ),
     )
+
+
+def duckdb_warehouse() -> dg.ConfigurableIOManagerFactory:
+    return NbaDuckDBIOManager(database=environment.duckdb_settings().path)
+
+
+def bigquery_warehouse() -> dg.ConfigurableIOManagerFactory:
+    # imported here: dagster-gcp and the Google clients take ~0.5 s to import
+    from nba_pipeline.warehouse.bigquery import NbaBigQueryIOManager
+
+    settings = environment.bigquery_settings()
+    return NbaBigQueryIOManager(project=settings.project, location=settings.location)
+
+
+# the warehouse of each deployment; the raw source, the exports directory and the alerts are chosen
+# by their own variables in both (production backfills old seasons from files, say)
+WAREHOUSES: dict[environment.Deployment, Callable[[], dg.ConfigurableIOManagerFactory]] = {
+    environment.EMBEDDED: duckdb_warehouse,
+    environment.PRODUCTION: bigquery_warehouse,
+}
+
+
+def warehouse_io_manager() -> dg.ConfigurableIOManagerFactory:
+    """The warehouse of the deployment the environment names (NBA_WAREHOUSE)."""
+    return WAREHOUSES[environment.deployment()]()
 
 
 def build_definitions(

@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
+import nba_pipeline.environment as environment
 from nba_pipeline.cli import main as cli
 from nba_pipeline.cli.main import (
     CliError,
@@ -128,7 +128,7 @@ def cmd_demo(args) -> int:
         last = min(last, opening + dt.timedelta(days=args.days - 1))
     # features need the season's history from its first partition (Oct 1), not just its games
     first = season_start(opening)
-    os.environ["DAGSTER_HOME"] = str(home)
+    environment.set_dagster_home(home)
     _home()
     defs = _definitions(
         nba_source=FilesSource(raw_dir=str(raw)), io_manager=NbaDuckDBIOManager(database=str(db)),
@@ -156,8 +156,8 @@ def cmd_replay_day(args) -> int:
     _check_partition_dates(day=args.day)
     if args.raw_dir:
         real, named = Path(args.raw_dir), f"--raw-dir {args.raw_dir}"
-    elif os.environ.get("NBA_RAW_DIR"):
-        real, named = Path(os.environ["NBA_RAW_DIR"]), f"NBA_RAW_DIR={os.environ['NBA_RAW_DIR']}"
+    elif raw_dir := environment.raw_dir():
+        real, named = Path(raw_dir), f"NBA_RAW_DIR={raw_dir}"
     else:
         raise usage_error("replay-day needs the real data folder: --raw-dir or NBA_RAW_DIR")
     if not real.is_dir():
@@ -210,12 +210,12 @@ def _own_first_season(args) -> None:
     before), whatever NBA_FIRST_SEASON says about the real data. The partitions are fixed when the
     code location is first imported, so this must run before that (`run` does; `main` in a process
     that imported it already keeps its partitions)."""
-    from nba_pipeline.core.seasons import SETTING, current_season_year, label_of, season_start_year, today
+    from nba_pipeline.core.seasons import current_season_year, label_of, season_start_year, today
 
     if args.command == "demo":
-        os.environ[SETTING] = label_of(args.first_season)
+        environment.pin_first_season(label_of(args.first_season))
     elif args.command == "replay-day" and (year := season_start_year(args.day) - 1) <= current_season_year(today()):
-        os.environ[SETTING] = label_of(year)  # replay.py backfills from there
+        environment.pin_first_season(label_of(year))  # replay.py backfills from there
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import nba_pipeline.environment as environment
 from nba_pipeline.core.history import season_label
 from nba_pipeline.raw import formats
 from nba_pipeline.core.partitions import GAME_TIMEZONE
@@ -51,7 +52,7 @@ _MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
 
 def faketime_library() -> str | None:
     """libfaketime's preload library (Debian package `libfaketime`), or NBA_FAKETIME_LIB."""
-    for path in (os.environ.get("NBA_FAKETIME_LIB", ""), *FAKETIME_LIBS):
+    for path in (environment.faketime_library_setting() or "", *FAKETIME_LIBS):
         if path and Path(path).is_file():
             return path
     return None

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
+import nba_pipeline.environment as environment
+
 
 class CliError(Exception):
     """One line for the user; `code` 2: a bad argument or setting, 1: a failure while running."""
@@ -50,16 +52,13 @@ def _os_error(exc: OSError) -> str:
     return f"{text} ({setting})" if setting else text
 
 
-_PATH_SETTINGS = ("DAGSTER_HOME", "NBA_DUCKDB_PATH", "NBA_EXPORTS_DIR", "NBA_RAW_DIR", "NBA_ODDS_ARCHIVE_DIR")
-
-
 def _setting_of(path: str) -> str | None:
     """The environment variable whose path holds `path` (the most specific one), e.g. 'DAGSTER_HOME=/x'."""
     target = Path(path).absolute()
     holders = [
         (len(Path(value).absolute().parts), f"{name}={value}")
-        for name in _PATH_SETTINGS
-        if (value := os.environ.get(name)) and (target == Path(value).absolute() or Path(value).absolute() in target.parents)
+        for name, value in environment.path_settings().items()
+        if target == Path(value).absolute() or Path(value).absolute() in target.parents
     ]
     return max(holders)[1] if holders else None
 
@@ -90,7 +89,7 @@ def _home() -> Path:
 
 
 def _home_error(exc: OSError) -> CliError:
-    home = os.environ.get("DAGSTER_HOME") or Path.home() / ".nba_pipeline"
+    home = environment.dagster_home()
     what = f"cannot create {exc.filename}" if exc.filename else "cannot use it"
     return CliError(
         f"DAGSTER_HOME={home} is not usable: {what} ({exc.strerror or _one_line(exc)}); "
@@ -109,8 +108,7 @@ def _instance():
         raise _home_error(exc) from None
     except Exception as exc:  # noqa: BLE001 - e.g. SQLite refusing a read-only database: still DAGSTER_HOME's
         cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
-        home = os.environ.get("DAGSTER_HOME")
-        raise CliError(f"DAGSTER_HOME={home}: the Dagster instance cannot be opened ({_one_line(cause)})") from None
+        raise CliError(f"DAGSTER_HOME={environment.dagster_home()}: the Dagster instance cannot be opened ({_one_line(cause)})") from None
     with instance:
         yield instance
 
@@ -350,7 +348,8 @@ def cmd_adopt_warehouse(args) -> int:
     import duckdb
 
     from nba_pipeline.instance.adopt import adopt_warehouse
-    from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager, warehouse_io_manager
+    from nba_pipeline.definitions import warehouse_io_manager
+    from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
 
     _check_partition_dates(start=args.start, end=args.end)
     _check_range(args.start, args.end)

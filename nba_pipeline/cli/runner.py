@@ -30,6 +30,8 @@ import dagster as dg
 import psutil
 
 from nba_pipeline.core.dagster_internals import InstanceConcurrencyContext
+
+import nba_pipeline.environment as environment
 from nba_pipeline.instance import cli_runs
 from nba_pipeline.orchestration.freshness import FRESH
 from nba_pipeline.instance import prepare_home
@@ -42,9 +44,9 @@ PARTITION_RANGE_TAG = "nba_pipeline/dates"
 
 def dagster_home() -> Path:
     """DAGSTER_HOME, or ~/.nba_pipeline when unset (created, and exported for Dagster)."""
-    home = Path(os.environ.get("DAGSTER_HOME") or Path.home() / ".nba_pipeline").resolve()
+    home = environment.dagster_home().resolve()
     prepare_home(home)
-    os.environ["DAGSTER_HOME"] = str(home)
+    environment.set_dagster_home(home)
     return home
 
 

@@ -5,8 +5,8 @@ before opening night are ordinary, empty partitions). The first season is NBA_FI
 default the earliest season the raw data holds (the `files` source: the seasons its feed files
 are named after), or, without raw files (the `live` source, no NBA_RAW_DIR), the current season.
 
-Standard library only: `partitions.py` resolves the first season while the code location is
-being imported, before the raw-data modules (which import it) exist.
+Standard library and `environment.py` only: `partitions.py` resolves the first season while the
+code location is being imported, before the raw-data modules (which import it) exist.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import nba_pipeline.environment as environment
+
 # a season's partitions start on Oct 1; dates from August on belong to the season starting that
 # October (a feed dated in August or September is the coming season's)
 SEASON_START_MONTH = 10
@@ -25,7 +27,7 @@ SEASON_ROLLOVER_MONTH = 8
 FIRST_NBA_SEASON = 1946  # 1946-47, the BAA's first
 
 GAME_TIMEZONE = "America/New_York"  # game dates, and so seasons, are US Eastern dates
-SETTING = "NBA_FIRST_SEASON"
+SETTING = environment.FIRST_SEASON
 _LABEL = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -152,9 +154,4 @@ def first_season(setting: str | None, source: str, raw_dir: str | None, today: d
 
 def first_season_from_env() -> FirstSeason:
     """`first_season` from NBA_FIRST_SEASON, NBA_SOURCE and NBA_RAW_DIR, as of today (US Eastern)."""
-    return first_season(
-        (os.environ.get(SETTING) or "").strip() or None,
-        (os.environ.get("NBA_SOURCE") or "files").lower(),
-        os.environ.get("NBA_RAW_DIR") or None,
-        today(),
-    )
+    return first_season(environment.first_season_setting(), environment.source_kind(), environment.raw_dir(), today())

@@ -8,21 +8,13 @@ new one, and a failed write leaves the old file in place and no temporary behind
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field as PydanticField
 
+import nba_pipeline.environment as environment
 from nba_pipeline.core.files import write_text_atomic
-
-
-def default_exports_dir() -> str:
-    """NBA_EXPORTS_DIR, else `exports/` beside the instance ($DAGSTER_HOME or ~/.nba_pipeline)."""
-    if os.environ.get("NBA_EXPORTS_DIR"):
-        return os.environ["NBA_EXPORTS_DIR"]
-    home = os.environ.get("DAGSTER_HOME") or os.path.expanduser("~/.nba_pipeline")
-    return str(Path(home) / "exports")
 
 
 class ExportsDirectory(dg.ConfigurableResource):
@@ -55,4 +47,6 @@ class ExportsDirectory(dg.ConfigurableResource):
 
 
 def exports_from_env() -> ExportsDirectory:
-    return ExportsDirectory(directory=default_exports_dir(), url=os.environ.get("NBA_EXPORTS_URL") or None)
+    """NBA_EXPORTS_DIR (default: exports/ beside the instance) and NBA_EXPORTS_URL."""
+    settings = environment.exports_settings()
+    return ExportsDirectory(directory=settings.directory, url=settings.url)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import json
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,6 +24,7 @@ from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
+import nba_pipeline.environment as environment
 from nba_pipeline.orchestration.automation import sensor_status
 from nba_pipeline.orchestration.completeness import ET, GameDays, Late, blocking_checks, game_days, late_partitions
 from nba_pipeline.raw.sources.files import NbaSource
@@ -111,18 +111,16 @@ def _without(text: str, secret: str) -> str:
     return text.replace(secret, "***") if secret else text
 
 
-def _secret_from_env(name: str) -> dg.EnvVar | None:
-    # only the variable's name goes into the resource's config (stored in every job snapshot);
-    # Dagster reads the value when a sensor tick initializes the resource. Unset: no destination.
-    return dg.EnvVar(name) if os.environ.get(name) else None
-
-
 def notifier_from_env() -> AlertNotifier:
+    """The destinations the environment names; the webhook URL and the Slack token as `dg.EnvVar`
+    (only the variables' names go into the resource's config, stored in every job snapshot; Dagster
+    reads the values when a sensor tick initializes the resource). Unset: no destination."""
+    settings = environment.alert_settings()
     return AlertNotifier(
-        webhook_url=_secret_from_env("NBA_ALERT_WEBHOOK_URL"),
-        slack_token=_secret_from_env("NBA_SLACK_TOKEN"),
-        slack_channel=os.environ.get("NBA_SLACK_CHANNEL") or None,
-        include_warnings=os.environ.get("NBA_ALERT_WARN", "") in ("1", "true", "yes"),
+        webhook_url=settings.webhook_url,
+        slack_token=settings.slack_token,
+        slack_channel=settings.slack_channel,
+        include_warnings=settings.include_warnings,
     )
 
 

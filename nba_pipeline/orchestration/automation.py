@@ -26,27 +26,23 @@ in the code location (`use_user_code_server`), not in the daemon.
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import dagster as dg
 
+import nba_pipeline.environment as environment
 from nba_pipeline.core.history import declared_needs
 
 RAW_GROUP = "nba_raw"
 
 
-def automation_on() -> bool:
-    """Sensors and schedules start running once deployed, unless NBA_AUTOMATION=off (a replay or
-    a test that drives the pipeline by hand; each can still be switched on in the UI)."""
-    return os.environ.get("NBA_AUTOMATION", "on").lower() not in ("off", "0", "false")
-
-
+# Sensors and schedules start running once deployed, unless NBA_AUTOMATION=off (a replay or a test
+# that drives the pipeline by hand; each can still be switched on in the UI).
 def sensor_status() -> dg.DefaultSensorStatus:
-    return dg.DefaultSensorStatus.RUNNING if automation_on() else dg.DefaultSensorStatus.STOPPED
+    return dg.DefaultSensorStatus.RUNNING if environment.automation_on() else dg.DefaultSensorStatus.STOPPED
 
 
 def schedule_status() -> dg.DefaultScheduleStatus:
-    return dg.DefaultScheduleStatus.RUNNING if automation_on() else dg.DefaultScheduleStatus.STOPPED
+    return dg.DefaultScheduleStatus.RUNNING if environment.automation_on() else dg.DefaultScheduleStatus.STOPPED
 # today and yesterday
 AUTOMATION_DAYS = 2
 

@@ -1,11 +1,10 @@
-"""BigQuery warehouse IO manager (NBA_WAREHOUSE=bigquery); see `warehouse.py` for what it adds to
-dagster-gcp's `BigQueryPandasIOManager`. Its own module so the embedded default never imports the
-Google clients."""
+"""BigQuery warehouse IO manager (the production deployment, NBA_WAREHOUSE=bigquery); see
+`io_manager.py` for what it adds to dagster-gcp's `BigQueryPandasIOManager`. Its own module so the
+embedded default never imports the Google clients."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -15,9 +14,10 @@ import pandas as pd
 from dagster_gcp.bigquery.io_manager import BigQueryClient
 from dagster_gcp_pandas import BigQueryPandasIOManager, BigQueryPandasTypeHandler
 
+import nba_pipeline.environment as environment
 from nba_pipeline.core.dagster_internals import DbIOManager, DbTypeHandler, TableSlice
-from nba_pipeline.warehouse.duckdb import SchemaEnforcingDbIOManager, table_of_slice
 from nba_pipeline.core.schema import Table
+from nba_pipeline.warehouse.io_manager import SchemaEnforcingDbIOManager, table_of_slice
 
 
 # BigQuery ----------------------------------------------------------------------------------------
@@ -83,7 +83,7 @@ def bigquery_client(project: str | None, location: str | None):
     from google.cloud import bigquery
 
     kwargs = {}
-    if os.environ.get("BIGQUERY_EMULATOR_HOST"):
+    if environment.bigquery_emulator_host():
         from google.auth.credentials import AnonymousCredentials
 
         kwargs["credentials"] = AnonymousCredentials()

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from nba_pipeline.exports.directory import ExportsDirectory, default_exports_dir
+from nba_pipeline.exports.directory import ExportsDirectory, exports_from_env
 
 
 def test_write_creates_directories_and_replaces(tmp_path):
@@ -37,7 +37,11 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, mon
 
 def test_default_directory_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("NBA_EXPORTS_DIR", raising=False)
+    monkeypatch.delenv("NBA_EXPORTS_URL", raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    assert default_exports_dir() == str(tmp_path / "exports")
+    exports = exports_from_env()
+    assert (exports.directory, exports.url) == (str(tmp_path / "exports"), None)
     monkeypatch.setenv("NBA_EXPORTS_DIR", "/srv/exports")
-    assert default_exports_dir() == "/srv/exports"
+    monkeypatch.setenv("NBA_EXPORTS_URL", "https://example.com/nba/")
+    exports = exports_from_env()
+    assert (exports.directory, exports.url_of("best_bets/2025-11-01.json")) == ("/srv/exports", "https://example.com/nba/best_bets/2025-11-01.json")

@@ -144,22 +144,6 @@ def test_bigquery_sql_compares_dates_with_date_literals():
     assert partition_decorator("proj.nba_test.scores", dt.date(2025, 1, 5)) == "proj.nba_test.scores$20250105"
 
 
-def test_warehouse_is_chosen_by_environment(monkeypatch, tmp_path):
-    from nba_pipeline.warehouse.bigquery import NbaBigQueryIOManager
-    from nba_pipeline.warehouse.duckdb import warehouse_io_manager
-
-    monkeypatch.setenv("NBA_DUCKDB_PATH", str(tmp_path / "x.duckdb"))
-    monkeypatch.delenv("NBA_WAREHOUSE", raising=False)
-    assert warehouse_io_manager().database == str(tmp_path / "x.duckdb")
-    monkeypatch.setenv("NBA_WAREHOUSE", "bigquery")
-    monkeypatch.setenv("NBA_BIGQUERY_PROJECT", "my-proj")
-    io = warehouse_io_manager()
-    assert isinstance(io, NbaBigQueryIOManager) and io.project == "my-proj"
-    monkeypatch.setenv("NBA_WAREHOUSE", "postgres")
-    with pytest.raises(ValueError, match="NBA_WAREHOUSE"):
-        warehouse_io_manager()
-
-
 SCORES_COPY = dataclasses.replace(SCORES, name="scores_copy")
 register(SCORES_COPY)
 
