@@ -25,7 +25,8 @@ from nba_pipeline_dev.replay import ReplayWorld
 from nba_pipeline.raw.sources.live.http import FeedRequestError, JsonHttp
 from nba_pipeline.raw.sources.live.odds_api import OddsApi
 from nba_pipeline.raw.sources.live.source import LiveSource
-from nba_pipeline.raw.sources.files import FilesSource, source_from_env
+from nba_pipeline.raw.sources import source_from_env
+from nba_pipeline.raw.sources.files import FilesSource
 from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
 from nba_pipeline_tests.conftest import REAL_DATA, needs_real_data
 from nba_pipeline_tests.raw.sources.feed_server import API_KEY, FeedServer
