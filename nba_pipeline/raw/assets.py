@@ -1,8 +1,8 @@
 """`nba_raw` assets: the five raw feeds, one table each, partitioned by game date.
 
-Each reads the run's whole partition range from the source resource in one call (backfills run as
-a single run), yields one frame that the warehouse IO manager validates and writes, then evaluates
-the table's checks on it (inline asset checks, `checks/raw.py`).
+Each builds the run's whole partition range from the source resource's feeds in one call
+(`build.py`; backfills run as a single run), yields one frame that the warehouse IO manager
+validates and writes, then evaluates the table's checks on it (inline asset checks, `checks/raw.py`).
 """
 
 import dagster as dg

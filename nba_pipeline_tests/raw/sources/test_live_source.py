@@ -2,8 +2,8 @@
 the real data of 2025-11-05 as it stood that morning (odds) and that night (results).
 
 The day is replayed as a live deployment sees it: the odds are fetched at 17:00 UTC, before tip-off,
-and archived; the results are fetched after the games. Then the `files` and `live` sources must
-build identical raw tables, through the same Dagster assets. Errors a live feed has (429, 500,
+and archived; the results are fetched after the games. Then the `files` and `live` sources' feeds
+must build identical raw tables, through the same Dagster assets. Errors a live feed has (429, 500,
 malformed JSON, an empty slate, a postponed game, a bad value, a wrong key) are served too.
 """
 
