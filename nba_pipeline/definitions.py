@@ -31,7 +31,7 @@ from nba_pipeline.precompute.assets import PRECOMPUTE_ASSETS
 from nba_pipeline.predictions.assets import PREDICTION_ASSETS
 from nba_pipeline.raw.assets import RAW_ASSETS
 from nba_pipeline.exports.directory import ExportsDirectory, exports_from_env
-from nba_pipeline.raw.sources.files import NbaSource, source_from_env
+from nba_pipeline.raw.sources import NbaSource, source_from_env
 from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
 from nba_pipeline.orchestration.sensors import morning_predictions, raw_data_sensor
 

@@ -27,7 +27,7 @@ import dagster as dg
 import nba_pipeline.environment as environment
 from nba_pipeline.orchestration.automation import sensor_status
 from nba_pipeline.orchestration.completeness import ET, GameDays, Late, blocking_checks, game_days, late_partitions
-from nba_pipeline.raw.sources.files import NbaSource
+from nba_pipeline.raw.sources.base import NbaSource
 
 # check executions read per query (a season backfill records ~270 per check)
 PAGE = 1000

@@ -33,6 +33,7 @@ import pandas as pd
 
 from nba_pipeline.core.checks.partitioned import latest_materialization_records
 from nba_pipeline.core.partitions import GAME_TIMEZONE
+from nba_pipeline.raw import build
 from nba_pipeline.raw import tables as raw
 
 ET = ZoneInfo(GAME_TIMEZONE)
@@ -97,7 +98,7 @@ def game_days(source, today: dt.date) -> GameDays:
     rows: dict[str, dict[str, int]] = {}
     schedule = pd.DataFrame()
     for table in RAW_TABLES:
-        df = table.conform(getattr(source, table.name)(start, end)[0])
+        df = table.conform(build.BUILDERS[table.name](source, start, end)[0])
         if table is raw.schedule:
             schedule = df
         days = df["game_date"].dt.strftime("%Y-%m-%d")

@@ -27,7 +27,7 @@ import dagster as dg
 from nba_pipeline.orchestration.automation import sensor_status
 from nba_pipeline.core.checks.partitioned import target_of
 from nba_pipeline.orchestration.completeness import ET, RESULTS, WINDOW_DAYS, GameDays, Late, game_days, late_partitions
-from nba_pipeline.raw.sources.files import NbaSource
+from nba_pipeline.raw.sources.base import NbaSource
 
 FRESH = "fresh"
 SENSOR_INTERVAL_SECONDS = 300

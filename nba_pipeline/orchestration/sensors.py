@@ -29,8 +29,9 @@ import pandas as pd
 from nba_pipeline.orchestration.automation import schedule_status, sensor_status
 from nba_pipeline.core.history import season_start, unmet_needs
 from nba_pipeline.core.partitions import GAME_TIMEZONE
+from nba_pipeline.raw import build
 from nba_pipeline.raw import tables as raw
-from nba_pipeline.raw.sources.files import NbaSource
+from nba_pipeline.raw.sources.base import NbaSource
 
 # stat corrections and late box scores arrive within days
 WATCH_DAYS = 7
@@ -47,17 +48,10 @@ def fingerprints(source: NbaSource, start: dt.date, end: dt.date) -> dict[str, d
     """{raw table: {game date: digest of the rows the raw asset would write for it}}, every date
     of start .. end included (a date without rows has the digest of nothing: off days get
     materialized too)."""
-    builders = {
-        raw.schedule.name: source.schedule,
-        raw.team_boxscores.name: source.team_boxscores,
-        raw.player_boxscores.name: source.player_boxscores,
-        raw.player_points_props.name: source.player_points_props,
-        raw.game_lines.name: source.game_lines,
-    }
     days = [(start + dt.timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
     out: dict[str, dict[str, str]] = {}
     for table in RAW_TABLES:
-        df, _ = builders[table.name](start, end)
+        df, _ = build.BUILDERS[table.name](source, start, end)
         df = table.conform(df)
         by_day = dict(tuple(df.groupby(df["game_date"].dt.strftime("%Y-%m-%d")))) if len(df) else {}
         out[table.name] = {}

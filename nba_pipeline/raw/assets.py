@@ -1,8 +1,8 @@
 """`nba_raw` assets: the five raw feeds, one table each, partitioned by game date.
 
-Each reads the run's whole partition range from the source resource in one call (backfills run as
-a single run), yields one frame that the warehouse IO manager validates and writes, then evaluates
-the table's checks on it (inline asset checks, `checks/raw.py`).
+Each builds the run's whole partition range from the source resource's feeds in one call
+(`build.py`; backfills run as a single run), yields one frame that the warehouse IO manager
+validates and writes, then evaluates the table's checks on it (inline asset checks, `checks/raw.py`).
 """
 
 import dagster as dg
@@ -12,9 +12,9 @@ from nba_pipeline.raw import checks as checks
 from nba_pipeline.core.checks.common import TableChecks, write_checked
 from nba_pipeline.core.table_assets import record_partitions, table_asset_kwargs
 from nba_pipeline.core.partitions import partition_date_range
-from nba_pipeline.raw import tables
+from nba_pipeline.raw import build, tables
 from nba_pipeline.raw.transforms import WITHHELD_PRICES
-from nba_pipeline.raw.sources.files import NbaSource
+from nba_pipeline.raw.sources.base import NbaSource
 
 GROUP = "nba_raw"
 SCHEDULE = tables.schedule.name
@@ -29,7 +29,7 @@ _SAME_DAY_SCHEDULE = {SCHEDULE: dg.AssetIn(tables.schedule.asset_key)}
 
 @dg.asset(**raw_asset_kwargs(checks.schedule_checks))
 def schedule(context: dg.AssetExecutionContext, nba_source: NbaSource):
-    df, facts = nba_source.schedule(*partition_date_range(context))
+    df, facts = build.schedule(nba_source, *partition_date_range(context))
     yield from write_checked(context, checks.schedule_checks, record_partitions(context, tables.schedule, df, facts))
 
 
@@ -41,7 +41,7 @@ def schedule(context: dg.AssetExecutionContext, nba_source: NbaSource):
     )
 )
 def team_boxscores(context: dg.AssetExecutionContext, nba_source: NbaSource, schedule: pd.DataFrame, player_boxscores: pd.DataFrame):
-    df, facts = nba_source.team_boxscores(*partition_date_range(context))
+    df, facts = build.team_boxscores(nba_source, *partition_date_range(context))
     df = record_partitions(context, tables.team_boxscores, df, facts)
     yield from write_checked(context, checks.team_boxscores_checks, df, {SCHEDULE: schedule, "player_boxscores": player_boxscores})
 
@@ -49,10 +49,10 @@ def team_boxscores(context: dg.AssetExecutionContext, nba_source: NbaSource, sch
 @dg.asset(**raw_asset_kwargs(checks.player_boxscores_checks, ins=_SAME_DAY_SCHEDULE))
 def player_boxscores(context: dg.AssetExecutionContext, nba_source: NbaSource, schedule: pd.DataFrame):
     start, end = partition_date_range(context)
-    df, facts = nba_source.player_boxscores(start, end)
+    df, facts = build.player_boxscores(nba_source, start, end)
     df = record_partitions(context, tables.player_boxscores, df, facts)
     # the independent box score feed the game logs are checked against
-    feed, _ = nba_source.boxscore_feed(start, end, set(df["game_id"]))
+    feed, _ = build.boxscore_feed(nba_source, start, end, set(df["game_id"]))
     yield from write_checked(context, checks.player_boxscores_checks, df, {SCHEDULE: schedule, "boxscore_feed": feed})
 
 
@@ -66,7 +66,7 @@ def _withheld(facts: dict) -> pd.DataFrame:
 
 @dg.asset(**raw_asset_kwargs(checks.player_points_props_checks, ins=_SAME_DAY_SCHEDULE))
 def player_points_props(context: dg.AssetExecutionContext, nba_source: NbaSource, schedule: pd.DataFrame):
-    df, facts = nba_source.player_points_props(*partition_date_range(context))
+    df, facts = build.player_points_props(nba_source, *partition_date_range(context))
     withheld = _withheld(facts)
     df = record_partitions(context, tables.player_points_props, df, facts)
     yield from write_checked(context, checks.player_points_props_checks, df, {SCHEDULE: schedule, WITHHELD_PRICES: withheld})
@@ -74,7 +74,7 @@ def player_points_props(context: dg.AssetExecutionContext, nba_source: NbaSource
 
 @dg.asset(**raw_asset_kwargs(checks.game_lines_checks, ins=_SAME_DAY_SCHEDULE))
 def game_lines(context: dg.AssetExecutionContext, nba_source: NbaSource, schedule: pd.DataFrame):
-    df, facts = nba_source.game_lines(*partition_date_range(context))
+    df, facts = build.game_lines(nba_source, *partition_date_range(context))
     withheld = _withheld(facts)
     df = record_partitions(context, tables.game_lines, df, facts)
     yield from write_checked(context, checks.game_lines_checks, df, {SCHEDULE: schedule, WITHHELD_PRICES: withheld})

@@ -23,7 +23,12 @@ LINE = "_line"  # column carrying each row's line number in its file
 FILE = "_file"
 
 
-class FeedError(ValueError):
+class UnreadableFeed(Exception):
+    """A feed a source could not read, saying where: a file's line or a response's row
+    (FeedError), or a request that failed for good (the live source's FeedRequestError)."""
+
+
+class FeedError(UnreadableFeed, ValueError):
     """A feed file or row that cannot be read; names where (`unit`: 'line' of a file, 'row' of an
     API response)."""
 

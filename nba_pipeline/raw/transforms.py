@@ -1,6 +1,6 @@
 """Pure transforms from parsed feed frames (see formats.py) to the `nba_raw` tables.
 
-DataFrames in, DataFrames out, no I/O and no Dagster: the files source reads the feeds and calls
+DataFrames in, DataFrames out, no I/O and no Dagster: build.py reads a source's feeds and calls
 these; tests call them directly. Each returns the table frame and a dict of facts for metadata.
 Problems with a specific feed row raise FeedError naming that row's file, line and column.
 """

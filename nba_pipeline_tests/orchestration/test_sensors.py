@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from nba_pipeline.core.history import unmet_needs
-from nba_pipeline.raw.sources.files import FilesSource, NbaSource
+from nba_pipeline.raw.sources.base import NbaSource
+from nba_pipeline.raw.sources.files import FilesSource
 from nba_pipeline.orchestration.sensors import (
     PREDICTION_DAY,
     WATCH_DAYS,

@@ -348,15 +348,16 @@ def test_two_synthetic_seasons_stay_within_the_declared_ranges(tmp_path):
     differenced into a window, left a free-throw share of -1e-17 for one player on 2025-02-06 and
     2025-02-08, failing its >= 0 range check and the whole backfill."""
     from nba_pipeline.core.checks.common import values_in_range
+    from nba_pipeline.raw import build
     from nba_pipeline.raw.sources.files import FilesSource
     from nba_pipeline_dev.synthetic import generate_league
 
     generate_league(tmp_path, seasons=2, first_season=2023, seed=7)
     src = FilesSource(raw_dir=str(tmp_path))
     start, end = dt.date(2023, 10, 1), dt.date(2025, 2, 8)
-    players, _ = src.player_boxscores(start, end)
-    teams, _ = src.team_boxscores(start, end)
-    schedule, _ = src.schedule(start, end)
+    players, _ = build.player_boxscores(src, start, end)
+    teams, _ = build.team_boxscores(src, start, end)
+    schedule, _ = build.schedule(src, start, end)
     games = analytics_transforms.player_game_summary(players, teams)
     days = ["2025-02-06", "2025-02-08"]
     no_props = tables_raw.player_points_props.empty_frame()

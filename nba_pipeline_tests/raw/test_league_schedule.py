@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from nba_pipeline.raw import transforms
+from nba_pipeline.raw import build, transforms
 from nba_pipeline.raw.feeds import FeedError, read_feed
 from nba_pipeline.raw.formats import SCHEDULE
 from nba_pipeline_dev.replay import ReplayWorld
@@ -32,7 +32,7 @@ def real():
 
 
 def test_games_not_in_the_logs_are_added_as_scheduled(tmp_path, real):
-    finals, _ = real.schedule(dt.date(2025, 11, 4), dt.date(2025, 11, 4))
+    finals, _ = build.schedule(real, dt.date(2025, 11, 4), dt.date(2025, 11, 4))
     known = finals.iloc[0]
     feed = _feed(tmp_path, [
         # already final in the logs: the logs' row stays
@@ -55,7 +55,7 @@ def test_games_not_in_the_logs_are_added_as_scheduled(tmp_path, real):
 
 
 def test_bad_schedule_rows_are_named(tmp_path, real):
-    finals, _ = real.schedule(dt.date(2025, 11, 4), dt.date(2025, 11, 4))
+    finals, _ = build.schedule(real, dt.date(2025, 11, 4), dt.date(2025, 11, 4))
     bad_team = _feed(tmp_path, ["0022509991,2025-11-10,,1,,BOS,XXX"])
     with pytest.raises(FeedError, match=r"schedule\.csv, line 2, column 'awayTeam.teamTricode'"):
         transforms.add_scheduled_games(finals, bad_team, real.teams(), ["regular"], ["regular"])
@@ -74,25 +74,25 @@ def test_the_files_source_over_a_replayed_day(tmp_path):
     world = ReplayWorld(REAL_DATA, tmp_path / "raw", DAY)
     world.prepare()
     source = FilesSource(raw_dir=str(tmp_path / "raw"))
-    sched, facts = source.schedule(DAY, DAY)
+    sched, facts = build.schedule(source, DAY, DAY)
     assert len(sched) > 0 and (sched.status == "scheduled").all()
     assert facts["games_scheduled"] == len(sched)
-    yesterday, _ = source.schedule(DAY - dt.timedelta(days=1), DAY - dt.timedelta(days=1))
+    yesterday, _ = build.schedule(source, DAY - dt.timedelta(days=1), DAY - dt.timedelta(days=1))
     assert len(yesterday) > 0 and (yesterday.status == "final").all()
-    props, _ = source.player_points_props(DAY, DAY)
+    props, _ = build.player_points_props(source, DAY, DAY)
     assert props.empty  # the snapshot is not taken yet
 
     assert world.morning_snapshot() == ["raw_20251105_170000.csv"]
-    props, _ = source.player_points_props(DAY, DAY)
+    props, _ = build.player_points_props(source, DAY, DAY)
     assert len(props) > 0 and props.game_id.notna().all()
     assert set(props.game_id) <= set(sched.game_id)
-    players, _ = source.player_boxscores(DAY, DAY)
+    players, _ = build.player_boxscores(source, DAY, DAY)
     assert players.empty
 
     n = world.games_final()
-    final, _ = source.schedule(DAY, DAY)
+    final, _ = build.schedule(source, DAY, DAY)
     assert len(final) == n and (final.status == "final").all()
     assert set(final.game_id) == set(sched.game_id) and final.home_points.notna().all()
-    players, _ = source.player_boxscores(DAY, DAY)
-    truth, _ = FilesSource(raw_dir=str(REAL_DATA)).player_boxscores(DAY, DAY)
+    players, _ = build.player_boxscores(source, DAY, DAY)
+    truth, _ = build.player_boxscores(FilesSource(raw_dir=str(REAL_DATA)), DAY, DAY)
     pd.testing.assert_frame_equal(players.reset_index(drop=True), truth.reset_index(drop=True))

@@ -12,7 +12,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from nba_pipeline.raw import tables
+from nba_pipeline.raw import build, tables
 from nba_pipeline.raw.feeds import FeedError
 from nba_pipeline.raw.transforms import WITHHELD_PRICES
 from nba_pipeline.raw.sources.files import FilesSource
@@ -55,7 +55,7 @@ def test_prices_that_are_not_american_odds_are_withheld_and_listed(raw):
     path = raw / SNAPSHOT
     a, b, c, d = _points_lines(path)[:4]
     _set_cells(path, {a: {"over_odds": "0"}, b: {"over_odds": "50000"}, c: {"under_odds": "-50000"}, d: {"under_odds": "-1"}})
-    props, facts = FilesSource(raw_dir=str(raw)).player_points_props(DAY, DAY)
+    props, facts = build.player_points_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
     withheld = facts[WITHHELD_PRICES]
     assert withheld[["line", "column", "value"]].values.tolist() == [
         [a, "over_odds", 0.0], [b, "over_odds", 50000.0], [c, "under_odds", -50000.0], [d, "under_odds", -1.0]
@@ -108,7 +108,7 @@ def test_a_snapshot_cut_short_fails_naming_its_last_line(raw, tmp_path, instance
     path.write_text(cut)
     n_lines = cut.count("\n") + 1
     with pytest.raises(FeedError) as err:
-        FilesSource(raw_dir=str(raw)).player_points_props(DAY, DAY)
+        build.player_points_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
     assert str(err.value).startswith(f"{path}, line {n_lines}: the file ends inside this line (no final newline)")
     db = tmp_path / "w.duckdb"
     summary = run_backfill(make_defs(raw, db), instance, DAY, DAY, select="key:nba_raw/schedule or key:nba_raw/player_points_props", progress=None)
@@ -128,7 +128,7 @@ def test_a_byte_that_is_not_utf8_is_named_by_line_and_column(raw):
     lines[n - 1] = b",".join(row)
     path.write_bytes(b"\n".join(lines))
     with pytest.raises(FeedError) as err:
-        FilesSource(raw_dir=str(raw)).player_points_props(DAY, DAY)
+        build.player_points_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
     assert str(err.value).startswith(f"{path}, line {n}, column 'player': not UTF-8: byte(s) e1 at character")
 
 
@@ -142,7 +142,7 @@ def test_one_key_quoted_at_two_prices_is_named_by_both_lines(raw):
     path.write_text("".join(text) + ",".join(row) + "\n")
     last = len(text) + 1
     with pytest.raises(FeedError) as err:
-        FilesSource(raw_dir=str(raw)).player_points_props(DAY, DAY)
+        build.player_points_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
     message = str(err.value)
     assert message.startswith(f"{path}, line {n}: duplicate grain (snapshot_time, event_id, bookmaker, odds_player_name, line)")
     assert f"again on line(s) {last}" in message and "table nba_raw.player_points_props, partition 2025-11-05" in message

@@ -2,8 +2,8 @@
 the real data of 2025-11-05 as it stood that morning (odds) and that night (results).
 
 The day is replayed as a live deployment sees it: the odds are fetched at 17:00 UTC, before tip-off,
-and archived; the results are fetched after the games. Then the `files` and `live` sources must
-build identical raw tables, through the same Dagster assets. Errors a live feed has (429, 500,
+and archived; the results are fetched after the games. Then the `files` and `live` sources' feeds
+must build identical raw tables, through the same Dagster assets. Errors a live feed has (429, 500,
 malformed JSON, an empty slate, a postponed game, a bad value, a wrong key) are served too.
 """
 
@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from nba_pipeline.raw import build
 from nba_pipeline.raw.assets import RAW_ASSETS
 from nba_pipeline.raw.feeds import FeedError
 from nba_pipeline.raw.transforms import WITHHELD_PRICES
@@ -24,7 +25,8 @@ from nba_pipeline_dev.replay import ReplayWorld
 from nba_pipeline.raw.sources.live.http import FeedRequestError, JsonHttp
 from nba_pipeline.raw.sources.live.odds_api import OddsApi
 from nba_pipeline.raw.sources.live.source import LiveSource
-from nba_pipeline.raw.sources.files import FilesSource, source_from_env
+from nba_pipeline.raw.sources import source_from_env
+from nba_pipeline.raw.sources.files import FilesSource
 from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
 from nba_pipeline_tests.conftest import REAL_DATA, needs_real_data
 from nba_pipeline_tests.raw.sources.feed_server import API_KEY, FeedServer
@@ -70,7 +72,7 @@ def day(tmp_path_factory):
     world = morning_world(root)
     with FeedServer(world.out, ODDS_TIME) as server:
         morning = live_at(server, root / "archive", ODDS_TIME)
-        props, _ = morning.player_points_props(DAY, DAY)
+        props, _ = build.player_points_props(morning, DAY, DAY)
         assert len(props) > 0
         world.games_final()
         server.data.now = NIGHT
@@ -83,8 +85,8 @@ def test_files_and_live_build_identical_raw_tables(day):
     live = live_at(server, archive, NIGHT)
     before = dict(server.hits)
     for table in RAW_TABLES:
-        want, want_facts = getattr(files, table)(DAY, DAY)
-        got, got_facts = getattr(live, table)(DAY, DAY)
+        want, want_facts = build.BUILDERS[table](files, DAY, DAY)
+        got, got_facts = build.BUILDERS[table](live, DAY, DAY)
         pd.testing.assert_frame_equal(got, want, obj=table)
         # prices withheld (none on this day) are a frame for the prices_valid check, by file name and line
         if WITHHELD_PRICES in want_facts:
@@ -93,14 +95,14 @@ def test_files_and_live_build_identical_raw_tables(day):
             k: v for k, v in want_facts.items() if k not in FEED_READING_FACTS}, table
     # the second box score feed (for cross-source checks): the same rows (starters included, taken
     # from each feed's order), games in another order
-    games = set(files.schedule(DAY, DAY)[0].game_id)
-    want_feed, got_feed = (s.boxscore_feed(DAY, DAY, games)[0].sort_values(["game_id", "team_id", "player_id"]).reset_index(drop=True)
+    games = set(build.schedule(files, DAY, DAY)[0].game_id)
+    want_feed, got_feed = (build.boxscore_feed(s, DAY, DAY, games)[0].sort_values(["game_id", "team_id", "player_id"]).reset_index(drop=True)
                            for s in (files, live))
     assert len(want_feed) > 200
     pd.testing.assert_frame_equal(got_feed, want_feed)
     # the day was real: 11 games, their players, the morning's points lines
-    assert len(files.schedule(DAY, DAY)[0]) == 11 and len(want) == 0  # (no 2025-26 game lines in the data)
-    assert len(live.player_points_props(DAY, DAY)[0]) == 2079
+    assert len(build.schedule(files, DAY, DAY)[0]) == 11 and len(want) == 0  # (no 2025-26 game lines in the data)
+    assert len(build.player_points_props(live, DAY, DAY)[0]) == 2079
     # after tip-off the odds come from the archive: no odds request at night
     assert not any(p.startswith("/v4/") and server.hits[p] != before.get(p, 0) for p in server.hits)
     assert sorted(p.name for p in (archive / "odds" / "player_props").iterdir()) == ["raw_20251105_170000.csv"]
@@ -138,14 +140,14 @@ def test_raw_assets_from_live_equal_those_from_files(day, tmp_path):
 def test_rate_limited_and_failing_requests_are_retried(day):
     world, server, archive = day
     files = FilesSource(raw_dir=str(world.out))
-    want, _ = files.team_boxscores(DAY, DAY)
+    want, _ = build.team_boxscores(files, DAY, DAY)
     games = set(want.game_id)
-    want_feed, _ = files.boxscore_feed(DAY, DAY, games)
+    want_feed, _ = build.boxscore_feed(files, DAY, DAY, games)
     server.faults["/stats/leaguegamelog"] += [429, 500, 503]
     server.faults["/stats/boxscoretraditionalv3"] += [502]
     live = live_at(server, archive, NIGHT)
-    got, _ = live.team_boxscores(DAY, DAY)
-    got_feed, _ = live.boxscore_feed(DAY, DAY, games)
+    got, _ = build.team_boxscores(live, DAY, DAY)
+    got_feed, _ = build.boxscore_feed(live, DAY, DAY, games)
     pd.testing.assert_frame_equal(got, want)
     assert len(got_feed) == len(want_feed) > 200
     assert not any(server.faults.values())  # every fault was served, and retried past
@@ -173,7 +175,7 @@ def test_malformed_json_is_named(day):
     _, server, archive = day
     server.faults["/stats/scheduleleaguev2"] += ["malformed"]
     with pytest.raises(FeedRequestError, match=r"scheduleleaguev2\?LeagueID=00&Season=2025-26: response is not JSON"):
-        live_at(server, archive, NIGHT).schedule(DAY, DAY)
+        build.schedule(live_at(server, archive, NIGHT), DAY, DAY)
 
 
 def test_a_bad_value_is_named_by_request_row_and_column(day):
@@ -187,7 +189,7 @@ def test_a_bad_value_is_named_by_request_row_and_column(day):
     server.data.edits["leaguegamelog"] = corrupt
     try:
         with pytest.raises(FeedError, match=r"leaguegamelog\?.*PlayerOrTeam=T.*row 3.*'PTS'"):
-            live_at(server, archive, NIGHT).team_boxscores(DAY, DAY)
+            build.team_boxscores(live_at(server, archive, NIGHT), DAY, DAY)
     finally:
         server.data.edits.clear()
 
@@ -209,7 +211,7 @@ def test_an_empty_slate_is_archived_and_yields_no_props(tmp_path):
     late = dt.datetime(2025, 11, 6, 4, 0, tzinfo=dt.timezone.utc)
     with FeedServer(world.out, late) as server:
         live = live_at(server, tmp_path / "archive", late)
-        props, facts = live.player_points_props(DAY, DAY)
+        props, facts = build.player_points_props(live, DAY, DAY)
     assert len(props) == 0 and facts["snapshots"] == 0
     snap = tmp_path / "archive" / "odds" / "player_props" / "raw_20251106_040000.csv"
     assert snap.read_text().strip() == "event_id,player,market,line,bookmaker,game,game_time,over_odds,under_odds"
@@ -220,11 +222,11 @@ def test_a_postponed_game_leaves_the_slate_and_is_counted(tmp_path):
     world = morning_world(tmp_path)
     with FeedServer(world.out, ODDS_TIME) as server:
         live = live_at(server, tmp_path / "archive", ODDS_TIME)
-        slate, _ = live.schedule(DAY, DAY)
+        slate, _ = build.schedule(live, DAY, DAY)
         postponed = sorted(slate.game_id)[0]
         server.data.postponed.add(postponed)
         live = live_at(server, tmp_path / "archive", ODDS_TIME)
-        after, facts = live.schedule(DAY, DAY)
+        after, facts = build.schedule(live, DAY, DAY)
     assert len(slate) == 11 and (slate.status == "scheduled").all()
     assert len(after) == 10 and postponed not in set(after.game_id)
     assert facts["games_postponed"] == 1
@@ -277,12 +279,12 @@ def test_the_odds_api_down_fails_the_odds_partitions_not_the_games(day, tmp_path
     _, server, _ = day
     server.faults["/v4/sports/basketball_nba/events"] += [503] * 6
     live = live_at(server, tmp_path / "archive", ODDS_TIME, max_retries=1)
-    sched, facts = live.schedule(DAY, DAY)
+    sched, facts = build.schedule(live, DAY, DAY)
     assert len(sched) == 11 and sched["start_time_utc"].notna().all()  # the league schedule's times
     assert "/v4/sports/basketball_nba/events" in facts["start_times_without_odds_feeds"]
     assert "HTTP 503" in facts["start_times_without_odds_feeds"] and API_KEY not in facts["start_times_without_odds_feeds"]
     with pytest.raises(FeedRequestError, match="HTTP 503"):
-        live.player_points_props(DAY, DAY)
+        build.player_points_props(live, DAY, DAY)
     server.faults["/v4/sports/basketball_nba/events"].clear()
 
 

@@ -17,10 +17,12 @@ from urllib.parse import quote, quote_plus
 
 import requests
 
+from nba_pipeline.raw.feeds import UnreadableFeed
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-class FeedRequestError(RuntimeError):
+class FeedRequestError(UnreadableFeed, RuntimeError):
     """A live feed request that failed for good (after its retries), naming the request."""
 
     def __init__(self, url: str, problem: str, status: int | None = None):

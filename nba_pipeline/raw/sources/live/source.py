@@ -1,11 +1,11 @@
-"""The `live` source: NBA.com stats and The Odds API, building the same raw tables as `files`.
+"""The `live` source: the feeds `files` reads, from NBA.com stats and The Odds API.
 
 Results (game logs, box scores, the schedule) can be fetched again any time. Odds cannot: they are
 snapshots, gone once a game starts. So each odds fetch is archived under `archive_dir` in the files
 layout (odds/player_props/raw_<UTC time>.csv, odds/game_lines/theodds_lines_<season>.csv), and a
 date's props and lines are read back from the archive by the files source's own readers: a date's
 pre-tip-off lines survive its tip-off, a re-run of an old date reads the lines it had, and the two
-sources build identical tables from the same snapshots.
+sources' feeds build identical tables from the same snapshots.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ from pydantic import PrivateAttr
 from nba_pipeline.core.partitions import GAME_TIMEZONE
 from nba_pipeline.raw import formats
 from nba_pipeline.raw.reference import TEAM_COLUMNS, TEAMS
-from nba_pipeline.raw.sources.live.http import FeedRequestError, JsonHttp
+from nba_pipeline.raw.sources.live.http import JsonHttp
 from nba_pipeline.core.history import season_label
-from nba_pipeline.raw.feeds import FeedError, concat_feeds, typed_rows
+from nba_pipeline.raw.feeds import concat_feeds, typed_rows
 from nba_pipeline.core.files import write_text_atomic
 from nba_pipeline.raw.sources.live.nba_stats import STATS_HEADERS, STATS_URL, NbaStatsApi, seasons_between
 from nba_pipeline.raw.sources.live.odds_api import ODDS_URL, OddsApi
-from nba_pipeline.raw.sources.files import FeedSource, FilesSource
+from nba_pipeline.raw.sources.base import NbaSource
+from nba_pipeline.raw.sources.files import FilesSource
 
 ET = ZoneInfo(GAME_TIMEZONE)
 WATCH_DAYS = 7
@@ -49,7 +50,7 @@ def feed_csv(df: pd.DataFrame, fields) -> str:
     return out.to_csv(index=False, lineterminator="\n")
 
 
-class LiveSource(FeedSource):
+class LiveSource(NbaSource):
     """NBA.com stats endpoints for results and schedule, The Odds API for odds (archived)."""
 
     archive_dir: str = PydanticField(description="Where odds snapshots are archived (files layout); must persist across runs")
@@ -161,14 +162,6 @@ class LiveSource(FeedSource):
     def read_game_lines(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         self.refresh_odds(start, end)
         return self.archive.read_game_lines(start, end)
-
-    def _start_times(self, start: dt.date, end: dt.date) -> pd.DataFrame:
-        # The Odds API down is an unreadable odds feed for the schedule's tip-off times: the games
-        # still land (times from the league schedule), the odds partitions fail naming the request
-        try:
-            return super()._start_times(start, end)
-        except FeedRequestError as exc:
-            raise FeedError(exc.url, None, None, exc.problem, unit="request") from None
 
     # the odds archive ---------------------------------------------------------------------------
     def _last_snapshot(self) -> dt.datetime | None:
