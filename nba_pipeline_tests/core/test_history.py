@@ -2,7 +2,9 @@
 
 import datetime as dt
 
+import dagster as dg
 import pandas as pd
+import pytest
 
 from nba_pipeline.core.history import required_history, season_label, season_labels, season_start
 from nba_pipeline.core.partitions import game_date_partitions
@@ -55,3 +57,44 @@ def test_the_first_seasons_history_starts_at_the_first_partition():
     assert min(required_history([dt.date(2025, 6, 30)])["2025-06-30"]) == first
     # a date before the partitions (not one: the CLI refuses it) requires nothing before them either
     assert required_history([dt.date(2024, 9, 30)]) == {"2024-09-30": []}
+
+
+# Issue 17: what a step requires is read off its asset's inputs and partition mappings (one
+# statement, the asset's), by the step's guard, the automation condition and the morning schedule.
+
+DAY = dt.date(2025, 11, 5)  # a Wednesday: the model serving it was trained on dates before Monday 11-03
+
+
+def _requirements_of(**ins):
+    from nba_pipeline.core.history import needs_of
+
+    @dg.asset(partitions_def=game_date_partitions, ins=ins)
+    def downstream(**inputs): ...
+
+    return {n.upstream.to_user_string(): (n.what, n.partitions(DAY)) for n in needs_of(downstream)}
+
+
+def _first_week(day: dt.date) -> list[str]:
+    return ["2025-10-01", "2025-10-07"]
+
+
+def test_an_input_may_require_nothing_or_a_rule_of_its_own():
+    from nba_pipeline.core.history import Requirement, required_metadata
+
+    assert _requirements_of(
+        a=dg.AssetIn("a", metadata=required_metadata(False)),
+        b=dg.AssetIn("b", metadata=required_metadata(Requirement("its first week", _first_week))),
+        c=dg.AssetIn("c"),
+    ) == {"b": ("its first week", ["2025-10-01", "2025-10-07"]), "c": ("its same-date input", ["2025-11-05"])}
+
+
+def test_a_rule_must_be_found_again_and_a_mapping_must_have_one():
+    """A rule is stored by its import path (input metadata is serialized); a mapping with no rule
+    of what it requires fails the definition."""
+    from nba_pipeline.core.history import Requirement, required_metadata
+
+    with pytest.raises(ValueError, match="is not a module-level function"):
+        required_metadata(Requirement("a lambda", lambda day: []))
+    ahead = dg.TimeWindowPartitionMapping(start_offset=0, end_offset=1)
+    with pytest.raises(ValueError, match="no rule says which partitions of a an input read through"):
+        _requirements_of(a=dg.AssetIn("a", partition_mapping=ahead))
