@@ -192,44 +192,15 @@ def needs_of(assets_def: dg.AssetsDefinition) -> list[Needs]:
     return out
 
 
-def same_date(upstream: dg.AssetKey) -> Needs:
-    return Needs(upstream, "its same-date input", lambda day: [day.isoformat()])
-
-
-def season_to_date(upstream: dg.AssetKey) -> Needs:
-    """Every partition of upstream from the season start to D-1."""
-    return Needs(upstream, "season-to-date history", lambda day: required_history([day])[day.isoformat()])
-
-
-def season_through_date(upstream: dg.AssetKey, what: str) -> Needs:
-    """Every partition of upstream from the season start to D itself."""
-    return Needs(upstream, what, lambda day: [*required_history([day])[day.isoformat()], day.isoformat()])
-
-
-# asset key -> what its step requires (filled as the asset modules are imported; the table-asset
-# factory fills it with the needs it derives, until the automation reads them off the graph)
-_DECLARED: dict[dg.AssetKey, tuple[Needs, ...]] = {}
-
-
-def declare_needs(assets: Iterable[dg.AssetKey], *needs: Needs) -> tuple[Needs, ...]:
-    """Declares what the step of `assets` requires; returns it for the step's `require`."""
-    for key in assets:
-        _DECLARED[key] = needs
-    return needs
-
-
-def declared_needs(asset: dg.AssetKey) -> tuple[Needs, ...] | None:
-    """What the step of `asset` requires (None: nothing declared, e.g. a raw asset)."""
-    return _DECLARED.get(asset)
-
-
-def unmet_needs(instance: dg.DagsterInstance, assets: Iterable[dg.AssetKey], day: dt.date) -> dict[dg.AssetKey, list[str]]:
+def unmet_needs(instance: dg.DagsterInstance, graph, assets: Iterable[dg.AssetKey], day: dt.date) -> dict[dg.AssetKey, list[str]]:
     """What one run of `assets` for `day` would miss: per upstream asset, the partitions their
-    steps require that are neither materialized nor built by the run itself (`day` of `assets`)."""
+    steps require that are neither materialized nor built by the run itself (`day` of `assets`).
+    `graph`: the code location's asset graph (`repository_def.asset_graph`), whose definitions
+    say what each step requires."""
     in_run = set(assets)
     wanted: dict[dg.AssetKey, set[str]] = {}
-    for asset in in_run:
-        for need in declared_needs(asset) or ():
+    for assets_def in {graph.assets_def_for_key(a) for a in in_run}:
+        for need in needs_of(assets_def):
             keys = set(need.partitions(day)) - ({day.isoformat()} if need.upstream in in_run else set())
             wanted.setdefault(need.upstream, set()).update(keys)
     unmet = {}
@@ -240,10 +211,10 @@ def unmet_needs(instance: dg.DagsterInstance, assets: Iterable[dg.AssetKey], day
     return unmet
 
 
-def require(context: dg.AssetExecutionContext, needs: Iterable[Needs] | None = None) -> None:
+def require(context: dg.AssetExecutionContext) -> None:
     """Fail the step (nothing is written) on the first input whose required partitions some run
-    date finds unmet (`needs`: declared by an asset not built by the factory yet)."""
-    for need in needs_of(context.assets_def) if needs is None else needs:
+    date finds unmet."""
+    for need in needs_of(context.assets_def):
         wanted = {key: need.partitions(dt.date.fromisoformat(key)) for key in context.partition_keys}
         require_partitions(context, need.upstream, wanted, need.what)
 

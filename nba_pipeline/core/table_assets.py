@@ -21,7 +21,7 @@ import dagster as dg
 import pandas as pd
 
 from nba_pipeline.core.checks.common import TableChecks
-from nba_pipeline.core.history import Requirement, declare_needs, needs_of, record_history_window, require, required_metadata, run_dates
+from nba_pipeline.core.history import Requirement, needs_of, record_history_window, require, required_metadata, run_dates
 from nba_pipeline.core.partitions import game_date_partitions, partition_date_range
 from nba_pipeline.core.schema import DeclaredOutput, Table, table_for
 
@@ -47,11 +47,6 @@ def table_asset_kwargs(table: Table, group: str, checks: TableChecks | None = No
         kinds={"pandas"},
         pool=WAREHOUSE_POOL,
     )
-
-
-def table_out(table: Table, group: str) -> dg.AssetOut:
-    """AssetOut (for multi-assets) carrying the same attributes as `table_asset_kwargs`."""
-    return dg.AssetOut(**{**_out_kwargs(table), "group_name": group})
 
 
 def _out_kwargs(table: Table) -> dict:
@@ -229,10 +224,9 @@ def _build(body: Callable, checked: tuple[TableChecks, ...], ins: Mapping[str, I
         attributes = table_asset_kwargs(checked[0].table, checked[0].table.dataset, checked[0])
         assets_def = dg.asset(ins=asset_ins(ins), **{**attributes, "metadata": {**attributes["metadata"], **reference}})(step)
     try:
-        needs = needs_of(assets_def)
+        needs_of(assets_def)
     except ValueError as exc:
         raise dg.DagsterInvalidDefinitionError(f"{name}: {exc}") from None
-    declare_needs(assets_def.keys, *needs)  # for the automation, until it reads them off the graph
     return assets_def
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
-from nba_pipeline.core.history import declare_needs, history_mapping, needs_of, require, run_dates
+from nba_pipeline.core.history import history_mapping, require, run_dates
 from nba_pipeline.core.partitions import game_date_partitions
 from nba_pipeline.core.table_assets import WAREHOUSE_POOL, In, asset_ins, table_asset, verify_reads
 from nba_pipeline.exports import checks as checks
@@ -76,9 +76,6 @@ def best_bets(
     frames = {"files": checks.read_back(exports, context.partition_keys),
               predictions_tables.player_points_predictions.name: predictions}
     yield from checks.best_bets_checks.evaluate(context, frames)
-
-
-declare_needs(best_bets.keys, *needs_of(best_bets))  # for the automation, until it reads them off the graph
 
 
 @table_asset(

@@ -65,6 +65,55 @@ def test_the_first_seasons_history_starts_at_the_first_partition():
 DAY = dt.date(2025, 11, 5)  # a Wednesday: the model serving it was trained on dates before Monday 11-03
 
 
+def _required(assets_def) -> dict[str, tuple[str, str, int]]:
+    from nba_pipeline.core.history import needs_of
+
+    out = {}
+    for need in needs_of(assets_def):
+        keys = need.partitions(DAY)
+        out[need.upstream.to_user_string()] = (keys[0], keys[-1], len(keys))
+    return out
+
+
+def test_each_step_requires_what_its_inputs_read():
+    """Identity mapping: the same date; history window: its season up to the window's end (D-1,
+    or D itself); the points model's training inputs: the training cutoff's season to date; an
+    input only the checks read: required too (its checks would judge the date on nothing)."""
+    from nba_pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    same = ("2025-11-05", "2025-11-05", 1)
+    got = {k: _required(graph.assets_def_for_key(dg.AssetKey(k.split("/")))) for k in (
+        "nba_raw/schedule", "nba_raw/team_boxscores", "nba_analytics/team_offense_game_summary",
+        "nba_analytics/upcoming_team_game_context", "nba_analytics/upcoming_player_game_context",
+        "nba_precompute/team_defense_zone_analysis", "nba_predictions/points_model", "nba_exports/performance_summary",
+    )}
+    assert got == {
+        "nba_raw/schedule": {},
+        "nba_raw/team_boxscores": {"nba_raw/schedule": same, "nba_raw/player_boxscores": same},
+        "nba_analytics/team_offense_game_summary": {
+            "nba_raw/team_boxscores": same, "nba_raw/schedule": same, "nba_analytics/player_game_summary": same,
+        },
+        "nba_analytics/upcoming_team_game_context": {
+            "nba_raw/schedule": ("2025-10-01", "2025-11-05", 36), "nba_raw/game_lines": same,
+        },
+        "nba_analytics/upcoming_player_game_context": {
+            "nba_raw/player_boxscores": ("2025-10-01", "2025-11-04", 35), "nba_raw/player_points_props": same,
+            "nba_raw/schedule": same, "nba_analytics/upcoming_team_game_context": same,
+        },
+        "nba_precompute/team_defense_zone_analysis": {
+            "nba_analytics/team_defense_game_summary": ("2025-10-01", "2025-11-04", 35),
+            "nba_analytics/upcoming_team_game_context": same,
+        },
+        "nba_predictions/points_model": {
+            "nba_precompute/ml_feature_store": ("2025-10-01", "2025-11-02", 33),
+            "nba_analytics/player_game_summary": ("2025-10-01", "2025-11-02", 33),
+            "nba_analytics/upcoming_player_game_context": same,
+        },
+        "nba_exports/performance_summary": {"nba_predictions/prediction_accuracy": ("2025-10-01", "2025-11-05", 36)},
+    }
+
+
 def _requirements_of(**ins):
     from nba_pipeline.core.history import needs_of
 

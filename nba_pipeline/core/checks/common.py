@@ -193,16 +193,6 @@ def table_checks(table: DeclaredOutput, checks: Sequence[PartitionCheck], reads:
     return TableChecks(table, tuple(checks), tuple(reads))
 
 
-def write_checked(
-    context: dg.AssetExecutionContext, checks: TableChecks, df: pd.DataFrame, reads: Mapping[str, object] | None = None
-) -> Iterator:
-    """Yield the table's output (the IO manager validates and writes it; a failure ends the step
-    with nothing written), then its checks' evaluations for every partition of the run."""
-    table = checks.table
-    yield dg.Output(df, output_name=context.assets_def.get_output_name_for_asset_key(table.asset_key))
-    yield from checks.evaluate(context, {table.name: table.conform(df), **(reads or {})})
-
-
 class _Frames(dict):
     """The frames a table's checks read, by name; a name not among them says which are."""
 
