@@ -26,7 +26,7 @@ from nba_pipeline.orchestration.automation import automation_sensor, with_automa
 from nba_pipeline.instance.cli_runs import dead_cli_runs
 from nba_pipeline.exports.assets import EXPORT_ASSETS
 from nba_pipeline.orchestration.freshness import build_freshness
-from nba_pipeline.core.table_assets import with_owners_and_kinds
+from nba_pipeline.core.table_assets import CODE_REFERENCES, with_owners_and_kinds
 from nba_pipeline.precompute.assets import PRECOMPUTE_ASSETS
 from nba_pipeline.predictions.assets import PREDICTION_ASSETS
 from nba_pipeline.raw.assets import RAW_ASSETS
@@ -40,7 +40,9 @@ def with_code_references(assets: Sequence[dg.AssetsDefinition]) -> Sequence[dg.A
     """Each asset links to the code that builds it (the UI's "Code" links): a file and line here,
     or the file in the repository's web view when NBA_GIT_URL is set (a GitHub or GitLab URL;
     NBA_GIT_REF: the branch, tag or commit deployed, default main)."""
-    assets = dg.with_source_code_references(assets)
+    # a table asset links the function its factory wraps already (Dagster's link would be the wrapper's)
+    assets = [a if all(CODE_REFERENCES in m for m in a.metadata_by_key.values()) else dg.with_source_code_references([a])[0]
+              for a in assets]
     git = environment.git_link()
     if git is None:
         return assets

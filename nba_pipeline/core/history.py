@@ -8,15 +8,18 @@ season to D-1 must be materialized, or the step fails naming the missing dates a
 Earlier seasons are optional history (e.g. last season's roster on opening night): what was
 actually read is recorded in metadata, never required.
 
-Each asset declares what its step requires once (`declare_needs`): the step enforces it
-(`require`) and the automation condition asks the same of the event log before requesting a
-date (`automation.SeasonHistoryMaterialized`), so automation never launches a step that must fail.
+What a step requires is read off its asset's inputs and partition mappings (`needs_of`): the
+step enforces it (`require`), and the automation condition (`SeasonHistoryMaterialized`) and the
+morning schedule (`unmet_needs`) ask the same of the event log before requesting a date, so
+automation never launches a step that must fail.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+import functools
+import importlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
@@ -106,43 +109,98 @@ class Needs:
     partitions: Callable[[dt.date], list[str]]  # game date -> the upstream partition keys it needs
 
 
-def same_date(upstream: dg.AssetKey) -> Needs:
-    return Needs(upstream, "its same-date input", lambda day: [day.isoformat()])
+# What an asset's step requires is derived from its inputs, read off the assets definition (by the
+# step's guard, the automation condition and the morning schedule alike): an input read through
+# the identity mapping needs D itself, one read through a history window (`history_mapping`)
+# every partition of D's season up to the window's end (D-1, or D). An input's
+# `nba_pipeline/required` metadata overrides that: False (nothing required of it), or a rule of
+# its own (`Requirement`, stored by its import path: input metadata must be serializable).
+REQUIRED = "nba_pipeline/required"
 
 
-def season_to_date(upstream: dg.AssetKey) -> Needs:
-    """Every partition of upstream from the season start to D-1."""
-    return Needs(upstream, "season-to-date history", lambda day: required_history([day])[day.isoformat()])
+@dataclass(frozen=True)
+class Requirement:
+    """A rule of its own for what an input's step requires (e.g. the points model's training
+    window: the training cutoff's season to date). `partitions` is a module-level function, game
+    date -> upstream partition keys, found again by its import path."""
+
+    what: str
+    partitions: Callable[[dt.date], list[str]]
+
+    def metadata(self) -> dict:
+        path = f"{self.partitions.__module__}:{self.partitions.__qualname__}"
+        if _resolve(path) is not self.partitions:
+            raise ValueError(f"Requirement {self.what!r}: {path} is not a module-level function (it is found by that path)")
+        return {"what": self.what, "partitions": path}
 
 
-def season_through_date(upstream: dg.AssetKey, what: str) -> Needs:
-    """Every partition of upstream from the season start to D itself."""
-    return Needs(upstream, what, lambda day: [*required_history([day])[day.isoformat()], day.isoformat()])
+def required_metadata(required: bool | Requirement) -> dict:
+    """The input metadata (`dg.AssetIn(metadata=...)`) saying what its step requires of it."""
+    if required is True:
+        return {}
+    return {REQUIRED: False if required is False else required.metadata()}
 
 
-# asset key -> what its step requires (filled as the asset modules are imported)
-_DECLARED: dict[dg.AssetKey, tuple[Needs, ...]] = {}
+@functools.cache
+def _resolve(path: str) -> Callable[[dt.date], list[str]]:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name, None)
 
 
-def declare_needs(assets: Iterable[dg.AssetKey], *needs: Needs) -> tuple[Needs, ...]:
-    """Declares what the step of `assets` requires; returns it for the step's `require`."""
-    for key in assets:
-        _DECLARED[key] = needs
-    return needs
+def season_window(upstream: dg.AssetKey, mapping: dg.TimeWindowPartitionMapping) -> Needs:
+    """Every partition of upstream from D's season start (not before the first partition) to the
+    window's end (D-1, or D itself): the window's earlier seasons are optional history."""
+    end = mapping.end_offset
+    what = "season-to-date history" if end < 0 else "season-to-date history and same-date input"
+
+    def partitions(day: dt.date) -> list[str]:
+        return [*required_history([day])[day.isoformat()], *([day.isoformat()] if end == 0 else [])]
+
+    return Needs(upstream, what, partitions)
 
 
-def declared_needs(asset: dg.AssetKey) -> tuple[Needs, ...] | None:
-    """What the step of `asset` requires (None: nothing declared, e.g. a raw asset)."""
-    return _DECLARED.get(asset)
+def derived_need(upstream: dg.AssetKey, mapping: dg.PartitionMapping | None) -> Needs:
+    """What an input read through `mapping` requires of `upstream` (its default, without a
+    `Requirement` of its own); a mapping without a rule raises."""
+    if mapping is None or isinstance(mapping, dg.IdentityPartitionMapping):
+        return Needs(upstream, "its same-date input", lambda day: [day.isoformat()])
+    if isinstance(mapping, dg.TimeWindowPartitionMapping) and mapping.start_offset < 0 and mapping.end_offset in (-1, 0):
+        return season_window(upstream, mapping)
+    raise ValueError(
+        f"no rule says which partitions of {upstream.to_user_string()} an input read through {mapping!r} requires: "
+        f"give it required=Requirement(...) or required=False"
+    )
 
 
-def unmet_needs(instance: dg.DagsterInstance, assets: Iterable[dg.AssetKey], day: dt.date) -> dict[dg.AssetKey, list[str]]:
+def needs_of(assets_def: dg.AssetsDefinition) -> list[Needs]:
+    """What the step of `assets_def` requires: one `Needs` per required input (in the order of
+    its inputs, which Dagster sorts by name: a failure names the first unmet)."""
+    out = []
+    upstream_of = assets_def.keys_by_input_name
+    for input_def in assets_def.node_def.input_defs:
+        upstream = upstream_of[input_def.name]
+        declared = input_def.metadata.get(REQUIRED, True)
+        if declared is False:
+            continue
+        if isinstance(declared, Mapping):
+            rule = _resolve(declared["partitions"])
+            if rule is None:
+                raise ValueError(f"input {input_def.name!r}: no function {declared['partitions']} says what it requires")
+            out.append(Needs(upstream, declared["what"], rule))
+        else:
+            out.append(derived_need(upstream, assets_def.get_partition_mapping(upstream)))
+    return out
+
+
+def unmet_needs(instance: dg.DagsterInstance, graph, assets: Iterable[dg.AssetKey], day: dt.date) -> dict[dg.AssetKey, list[str]]:
     """What one run of `assets` for `day` would miss: per upstream asset, the partitions their
-    steps require that are neither materialized nor built by the run itself (`day` of `assets`)."""
+    steps require that are neither materialized nor built by the run itself (`day` of `assets`).
+    `graph`: the code location's asset graph (`repository_def.asset_graph`), whose definitions
+    say what each step requires."""
     in_run = set(assets)
     wanted: dict[dg.AssetKey, set[str]] = {}
-    for asset in in_run:
-        for need in declared_needs(asset) or ():
+    for assets_def in {graph.assets_def_for_key(a) for a in in_run}:
+        for need in needs_of(assets_def):
             keys = set(need.partitions(day)) - ({day.isoformat()} if need.upstream in in_run else set())
             wanted.setdefault(need.upstream, set()).update(keys)
     unmet = {}
@@ -153,9 +211,10 @@ def unmet_needs(instance: dg.DagsterInstance, assets: Iterable[dg.AssetKey], day
     return unmet
 
 
-def require(context: dg.AssetExecutionContext, needs: Iterable[Needs]) -> None:
-    """Fail the step (nothing is written) on the first need some run date finds unmet."""
-    for need in needs:
+def require(context: dg.AssetExecutionContext) -> None:
+    """Fail the step (nothing is written) on the first input whose required partitions some run
+    date finds unmet."""
+    for need in needs_of(context.assets_def):
         wanted = {key: need.partitions(dt.date.fromisoformat(key)) for key in context.partition_keys}
         require_partitions(context, need.upstream, wanted, need.what)
 
@@ -166,19 +225,26 @@ def _listing(keys: Sequence[str]) -> str:
 
 
 def record_history_window(
-    context: dg.AssetExecutionContext, upstream: dg.AssetKey, history: pd.DataFrame
+    context: dg.AssetExecutionContext,
+    upstream: dg.AssetKey,
+    history: pd.DataFrame,
+    mapping: dg.TimeWindowPartitionMapping | None = None,
 ) -> None:
-    """Per partition: the window of earlier dates actually read, and how much of it had rows."""
+    """Per partition: the window of dates actually read through `mapping` (default
+    `history_mapping()`), and how much of it had rows."""
+    mapping = mapping or history_mapping()
     first = dt.date.fromisoformat(FIRST_GAME_DATE)
     with_rows = np.sort(history["game_date"].unique()) if len(history) else np.array([], "datetime64[ns]")
     for day in run_dates(context):
         start = max(season_start(day), first)
-        window_start = day - dt.timedelta(days=HISTORY_DAYS)
-        lo, mid, hi = np.searchsorted(with_rows, np.array([window_start, start, day], "datetime64[ns]"))
+        window_start = day + dt.timedelta(days=mapping.start_offset)
+        last = day + dt.timedelta(days=mapping.end_offset)
+        bounds = np.array([window_start, start, last + dt.timedelta(days=1)], "datetime64[ns]")
+        lo, mid, hi = np.searchsorted(with_rows, bounds)
         context.add_asset_metadata(
             {
                 f"history/{upstream.path[-1]}": (
-                    f"season {season_label(day)}: {start} .. {day - dt.timedelta(days=1)} required "
+                    f"season {season_label(day)}: {start} .. {last} required "
                     f"and complete, {hi - mid} date(s) with rows; before the season: {mid - lo} "
                     f"date(s) with rows since {window_start} (optional)"
                 ),

@@ -11,38 +11,33 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
-from nba_pipeline.exports import checks as checks
-from nba_pipeline.core.checks.common import write_checked
-from nba_pipeline.exports import files, tables, transforms
-from nba_pipeline.core.history import declare_needs, history_mapping, require, run_dates, same_date, season_through_date
-from nba_pipeline.core.table_assets import WAREHOUSE_POOL, record_partitions, table_asset_kwargs
+from nba_pipeline.core.history import history_mapping, require, run_dates
 from nba_pipeline.core.partitions import game_date_partitions
+from nba_pipeline.core.table_assets import WAREHOUSE_POOL, In, asset_ins, table_asset, verify_reads
+from nba_pipeline.exports import checks as checks
+from nba_pipeline.exports import files, transforms
+from nba_pipeline.exports.directory import ExportsDirectory
 from nba_pipeline.precompute import tables as precompute
 from nba_pipeline.predictions import tables as predictions_tables
-from nba_pipeline.exports.directory import ExportsDirectory
-
-GROUP = "nba_exports"
 
 
 class BestBetsConfig(dg.Config):
     top_n: int = files.DEFAULT_TOP_N
 
 
-BEST_BETS_NEEDS = declare_needs(
-    [files.best_bets.asset_key],
-    same_date(predictions_tables.player_points_predictions.asset_key),
-    same_date(precompute.ml_feature_store.asset_key),
-)
+_BEST_BETS_INS = {
+    "predictions": In(predictions_tables.player_points_predictions),
+    "features": In(precompute.ml_feature_store),
+}
+verify_reads(files.best_bets.asset_key.to_user_string(), [checks.best_bets_checks], _BEST_BETS_INS)
 
 
+# files, not a table: a body of its own, with the inputs, guard and checks of a table asset
 @dg.asset(
     key=files.best_bets.asset_key,
-    group_name=GROUP,
+    group_name=files.best_bets.dataset,
     description=files.best_bets.description,
-    ins={
-        "predictions": dg.AssetIn(predictions_tables.player_points_predictions.asset_key),
-        "features": dg.AssetIn(precompute.ml_feature_store.asset_key),
-    },
+    ins=asset_ins(_BEST_BETS_INS),
     partitions_def=game_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     code_version=files.best_bets.code_version,
@@ -59,7 +54,7 @@ def best_bets(
     predictions: pd.DataFrame,
     features: pd.DataFrame,
 ):
-    require(context, BEST_BETS_NEEDS)
+    require(context)
     generated_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     out = transforms.best_bets_files(
         predictions, features, run_dates(context), config.top_n, generated_at, context.run.run_id
@@ -83,28 +78,16 @@ def best_bets(
     yield from checks.best_bets_checks.evaluate(context, frames)
 
 
-# the season's grades up to and including each date must exist, or its periods would be short
-PERFORMANCE_SUMMARY_NEEDS = declare_needs(
-    [tables.performance_summary.asset_key],
-    season_through_date(predictions_tables.prediction_accuracy.asset_key, "its periods"),
-)
-
-
-@dg.asset(
+@table_asset(
+    checks.performance_summary_checks,
     ins={
-        # the date and the season before it: every period lies within the date's season
-        "accuracy": dg.AssetIn(
-            predictions_tables.prediction_accuracy.asset_key, partition_mapping=history_mapping(include_same_day=True)
-        ),
+        # the date and the season before it: every period lies within the date's season, and the
+        # season's grades up to and including the date must exist, or its periods would be short
+        "accuracy": In(predictions_tables.prediction_accuracy, history_mapping(include_same_day=True)),
     },
-    **table_asset_kwargs(tables.performance_summary, GROUP, checks.performance_summary_checks),
 )
 def performance_summary(context: dg.AssetExecutionContext, accuracy: pd.DataFrame):
-    days = run_dates(context)
-    require(context, PERFORMANCE_SUMMARY_NEEDS)
-    df = record_partitions(context, tables.performance_summary, transforms.performance_summary(accuracy, days))
-    same_day = accuracy[accuracy["game_date"].isin(pd.to_datetime(days))]
-    yield from write_checked(context, checks.performance_summary_checks, df, {predictions_tables.prediction_accuracy.name: same_day})
+    return transforms.performance_summary(accuracy, run_dates(context))
 
 
 EXPORT_ASSETS = [best_bets, performance_summary]

@@ -16,8 +16,9 @@ The condition is `AutomationCondition.eager()` with two parts changed:
   nothing).
 
 and one part added, `SeasonHistoryMaterialized`: a date is requested only when every upstream
-partition its step requires (the asset's declared needs: its season's history from Oct 1 and the
-same-date inputs) is materialized or requested in the same tick. Without it, a date whose season
+partition its step requires (what `history.needs_of` reads off the asset's inputs and partition
+mappings, as the step's own guard does: its season's history from Oct 1 and the same-date inputs)
+is materialized or requested in the same tick. Without it, a date whose season
 has no history (an ended history under today's clock, a fresh deployment, the first tick of a new
 season) was requested and its run failed. It is a Python condition, so the automation sensor runs
 in the code location (`use_user_code_server`), not in the daemon.
@@ -30,7 +31,7 @@ import datetime as dt
 import dagster as dg
 
 import nba_pipeline.environment as environment
-from nba_pipeline.core.history import declared_needs
+from nba_pipeline.core.history import needs_of
 
 RAW_GROUP = "nba_raw"
 
@@ -49,8 +50,8 @@ AUTOMATION_DAYS = 2
 
 class SeasonHistoryMaterialized(dg.AutomationCondition):
     """True for the candidate game dates whose step would find every upstream partition it
-    requires (`history.declared_needs`): materialized, or requested in this same tick (eager
-    requests a whole day's chain at once). False for every date of an asset that declares none."""
+    requires (`history.needs_of` its assets definition): materialized, or requested in this same
+    tick (eager requests a whole day's chain at once)."""
 
     @property
     def name(self) -> str:
@@ -70,9 +71,10 @@ class SeasonHistoryMaterialized(dg.AutomationCondition):
 
     async def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
         candidates = context.candidate_subset
-        needs = declared_needs(context.key)
-        if candidates.is_empty or not needs:
+        if candidates.is_empty:
             return dg.AutomationResult(context, context.get_empty_subset())
+        # evaluated in the code location (`use_user_code_server`): the graph holds the definitions
+        needs = needs_of(context.asset_graph.assets_def_for_key(context.key))
         days = {k: dt.date.fromisoformat(k) for k in candidates.expensively_compute_partition_keys()}
         ok = set(days)
         for upstream in dict.fromkeys(n.upstream for n in needs):

@@ -154,7 +154,8 @@ def morning_predictions(context: dg.ScheduleEvaluationContext, nba_source: NbaSo
     if newest is None or newest < day:
         known = "the source has no game data yet" if newest is None else f"the source's newest game date is {newest}"
         return dg.SkipReason(f"no game of {day} is known yet ({known}): nothing to predict")
-    unmet = unmet_needs(context.instance, PREDICTION_DAY.resolve(context.repository_def.asset_graph), day)
+    graph = context.repository_def.asset_graph
+    unmet = unmet_needs(context.instance, graph, PREDICTION_DAY.resolve(graph), day)
     if unmet:
         missing = sorted({k for keys in unmet.values() for k in keys})
         shown = "; ".join(f"{key.to_user_string()}: {len(keys)} from {keys[0]}" for key, keys in sorted(unmet.items()))

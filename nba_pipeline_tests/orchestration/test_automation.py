@@ -172,12 +172,13 @@ def test_a_gap_in_the_season_history_holds_back_exactly_the_dates_that_read_it(d
     assert held <= {a for a, parts in got.items() if TODAY in parts}, got
 
 
-def test_every_automated_asset_declares_what_its_step_requires(defs):
-    """The condition asks the event log exactly what the step requires (one declaration): an
-    asset above raw without one would never be requested."""
-    from nba_pipeline.core.history import declared_needs
+def test_every_automated_asset_requires_what_its_inputs_read(defs):
+    """The condition asks the event log exactly what the step requires, read off the same assets
+    definition: every input of an automated asset is required (its checks-only inputs too)."""
+    from nba_pipeline.core.history import needs_of
 
     graph = defs.resolve_asset_graph()
     for k in graph.get_all_asset_keys():
         if graph.get(k).automation_condition is not None:
-            assert declared_needs(k), k.to_user_string()
+            assets_def = graph.assets_def_for_key(k)
+            assert {n.upstream for n in needs_of(assets_def)} == set(assets_def.keys_by_input_name.values()), k.to_user_string()

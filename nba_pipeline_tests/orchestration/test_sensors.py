@@ -194,9 +194,10 @@ def _morning(when: dt.datetime, instance, source: NbaSource, defs: dg.Definition
 def test_incident_10_the_schedule_requests_that_days_partition_and_nothing_else(when, day, tmp_path, instance):
     """Incident 10: the old scheduler kept re-running 2026-01-03; this one names the day's key."""
     defs = make_defs(tmp_path, tmp_path / "w.duckdb")
-    selected = PREDICTION_DAY.resolve(defs.resolve_asset_graph())
+    graph = defs.resolve_asset_graph()
+    selected = PREDICTION_DAY.resolve(graph)
     # the day's season history, exactly what its steps require
-    for key, partitions in unmet_needs(instance, selected, dt.date.fromisoformat(day)).items():
+    for key, partitions in unmet_needs(instance, graph, selected, dt.date.fromisoformat(day)).items():
         for partition in partitions:
             instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=partition))
     request = _morning(when, instance, KnowsEveryDay(), defs)

@@ -1,8 +1,8 @@
 """Check evaluators every layer uses, and the factory of per-table multi-asset checks.
 
 Evaluators are pure and vectorised over all partitions of a run: frames in, `{partition: Outcome}`
-out. They run inline, in the step that writes the table (`TableChecks`, `write_checked`), over the
-run's whole partition range at once.
+out. They run inline, in the step that writes the table (`TableChecks`, evaluated by the
+table-asset factory, `table_assets.table_asset`), over the run's whole partition range at once.
 """
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -174,6 +174,8 @@ class TableChecks:
 
     table: DeclaredOutput
     checks: Sequence[PartitionCheck]
+    # the upstream tables the checks read (by name): inputs of the asset, which the factory
+    # verifies when the asset is defined, and the check specs' additional deps
     reads: Sequence[Table] = ()
 
     @property
@@ -184,21 +186,25 @@ class TableChecks:
         missing = [t.name for t in self.reads if t.name not in frames]
         if missing:
             raise KeyError(f"{self.table.qualified_name} checks need the frames of {missing}")
-        yield from emit(context, self.table, self.checks, frames)
+        yield from emit(context, self.table, self.checks, _Frames(self.table, frames))
 
 
 def table_checks(table: DeclaredOutput, checks: Sequence[PartitionCheck], reads: Sequence[Table] = ()) -> TableChecks:
     return TableChecks(table, tuple(checks), tuple(reads))
 
 
-def write_checked(
-    context: dg.AssetExecutionContext, checks: TableChecks, df: pd.DataFrame, reads: Mapping[str, object] | None = None
-) -> Iterator:
-    """Yield the table's output (the IO manager validates and writes it; a failure ends the step
-    with nothing written), then its checks' evaluations for every partition of the run."""
-    table = checks.table
-    yield dg.Output(df, output_name=context.assets_def.get_output_name_for_asset_key(table.asset_key))
-    yield from checks.evaluate(context, {table.name: table.conform(df), **(reads or {})})
+class _Frames(dict):
+    """The frames a table's checks read, by name; a name not among them says which are."""
+
+    def __init__(self, table: DeclaredOutput, frames: Mapping[str, object]):
+        super().__init__(frames)
+        self.table = table
+
+    def __missing__(self, name: str):
+        raise KeyError(
+            f"a check of {self.table.qualified_name} reads the frame {name!r}, which is none of its frames "
+            f"({', '.join(self)}): declare the table it reads in its TableChecks reads"
+        )
 
 
 def disagreements(compared: pd.DataFrame, problems: pd.DataFrame, keys: Sequence[str], what: str) -> Outcomes:
