@@ -135,8 +135,6 @@ def test_the_cycle_finder_finds_cycles():
     assert _cycles({"a": {"b"}, "b": set()}) == []
 
 
-@pytest.mark.xfail(strict=False, reason="until the environment and source work of issue 17 merges: "
-                   "warehouse.bigquery <-> warehouse.duckdb, raw.sources.files <-> raw.sources.live.source")
 def test_no_import_cycle_between_files():
     cycles = _cycles(_import_graph())
     assert cycles == [], "modules that import each other: " + "; ".join(" <-> ".join(c) for c in cycles)

@@ -19,7 +19,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from nba_pipeline.orchestration.completeness import PREGAME, RESULTS
+from nba_pipeline.definitions import build_definitions
+from nba_pipeline.orchestration.completeness import due_times
 from nba_pipeline_dev.replay import clock_env, faketime_library
 from nba_pipeline_tests.conftest import REAL_DATA, dagster_instance_at, needs_real_data
 from nba_pipeline_tests.test_ui_e2e import DOCS, DagsterDev, _chromium
@@ -27,7 +28,10 @@ from nba_pipeline_tests.test_ui_e2e import DOCS, DagsterDev, _chromium
 pytestmark = needs_real_data
 SHOWN = [f"2025-11-0{d}" for d in range(1, 10)]
 NEXT_DAY = "2025-11-10"
-BUILT_RESULTS = [a for a in RESULTS if a.startswith(("nba_raw/", "nba_analytics/"))]
+_GRAPH = build_definitions().resolve_asset_graph()
+DUES = due_times(_GRAPH.get(k) for k in _GRAPH.get_all_asset_keys())
+PREGAME = [a for a, due in DUES.items() if due.kind == "pregame"]
+BUILT_RESULTS = [a for a, due in DUES.items() if due.kind == "results" and a.startswith(("nba_raw/", "nba_analytics/"))]
 
 CHECKS = """{ assetNodes { assetKey { path } assetChecksOrError { __typename ... on AssetChecks { checks {
   name blocking
@@ -49,7 +53,7 @@ def _freshness_tick(home: Path, raw: Path, cursor: str | None) -> str:
     source = FilesSource(raw_dir=str(raw))
     graph = build_definitions(nba_source=source).resolve_asset_graph()
     with dagster_instance_at(home) as instance:
-        summary, cursor = freshness_tick(instance, source, blocking_checks(graph), sorted(graph.get_all_asset_keys()),
+        summary, cursor = freshness_tick(instance, source, DUES, blocking_checks(graph), sorted(graph.get_all_asset_keys()),
                                          cursor, dt.datetime.now(dt.timezone.utc))
     return cursor
 

@@ -2,7 +2,12 @@
 of that date's games (built only from what existed before tip-off)."""
 
 
-from nba_pipeline.core.schema import Check, Column, Table, register
+import datetime as dt
+
+from nba_pipeline.core.schema import PREGAME_DUE, Check, Column, Table, register, results_due
+
+RESULTS_DUE = results_due(dt.time(6, 30))  # half an hour after the raw results
+
 
 DATASET = "nba_analytics"
 
@@ -49,6 +54,7 @@ _SHOOTING_COUNTS = (
 player_game_summary = Table(
     dataset=DATASET,
     name="player_game_summary",
+    due=RESULTS_DUE,
     description=(
         "One row per player per final game: the box score with usage rate and true shooting, "
         "computed against the player's team box score."
@@ -130,6 +136,7 @@ def _splits(prefix: str, side: str) -> tuple[Column, ...]:
 team_offense_game_summary = Table(
     dataset=DATASET,
     name="team_offense_game_summary",
+    due=RESULTS_DUE,
     description="One row per team per final game: the team's offence (scoring, shooting, pace, rating).",
     columns=(
         *_team_game(),
@@ -152,6 +159,7 @@ team_offense_game_summary = Table(
 team_defense_game_summary = Table(
     dataset=DATASET,
     name="team_defense_game_summary",
+    due=RESULTS_DUE,
     description="One row per team per final game: what the team's defence allowed.",
     columns=(
         *_team_game(),
@@ -194,6 +202,7 @@ _REST = (
 upcoming_team_game_context = Table(
     dataset=DATASET,
     name="upcoming_team_game_context",
+    due=PREGAME_DUE,
     description=(
         "One row per team per game on the date: schedule, rest and the consensus game lines, from "
         "data that existed before tip-off (earlier dates' results, the date's pre-game schedule "
@@ -221,6 +230,7 @@ upcoming_team_game_context = Table(
 upcoming_player_game_context = Table(
     dataset=DATASET,
     name="upcoming_player_game_context",
+    due=PREGAME_DUE,
     description=(
         "One row per player expected in a game on the date: players whose latest earlier game "
         "(within the roster lookback) was for one of the teams playing. Rest, workload and the "

@@ -8,7 +8,8 @@ the uniqueness checks. Table identity is the asset key: `[dataset, table]`, noth
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
@@ -158,6 +159,42 @@ class DeclaredOutput:
 
 
 @dataclass(frozen=True)
+class Due:
+    """When a game date's partition of a table must be built, with its data (the `fresh` check and
+    the late-partition alerts, `orchestration/completeness.py`, read it off the asset's metadata):
+    `results` tables by `by` ET the morning after the date's games ended, `pregame` tables by `by`
+    on the date itself. `may_be_empty`: a built partition may hold no rows on a game date."""
+
+    kind: Literal["results", "pregame"]
+    by: dt.time
+    may_be_empty: bool = False
+
+    METADATA_KEY = "nba_pipeline/due"
+
+    def metadata(self) -> dict[str, object]:
+        return {self.METADATA_KEY: dg.MetadataValue.json(
+            {"kind": self.kind, "by": self.by.strftime("%H:%M"), "may_be_empty": self.may_be_empty})}
+
+    @classmethod
+    def of(cls, metadata: Mapping[str, object]) -> Due | None:
+        """The due time an asset's metadata states (None: the asset states none)."""
+        value = metadata.get(cls.METADATA_KEY)
+        if value is None:
+            return None
+        data = value.data if isinstance(value, dg.JsonMetadataValue) else value
+        return cls(data["kind"], dt.time.fromisoformat(data["by"]), bool(data.get("may_be_empty")))
+
+
+def results_due(by: dt.time) -> Due:
+    """A results table: due by `by` (ET) the morning after the date's games."""
+    return Due("results", by)
+
+
+# what a date's predictions are built from: due by noon (ET) on the date
+PREGAME_DUE = Due("pregame", dt.time(12, 0))
+
+
+@dataclass(frozen=True)
 class Table(DeclaredOutput):
     dataset: str
     name: str
@@ -167,6 +204,7 @@ class Table(DeclaredOutput):
     partition_column: str | None = "game_date"
     cluster_by: Sequence[str] = ()
     code_version: str = "1"
+    due: Due | None = None  # when a game date's partition must be built (freshness)
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -237,6 +275,8 @@ class Table(DeclaredOutput):
         if self.partition_column:
             # read by the Dagster DB IO managers to build the partition WHERE clause
             meta["partition_expr"] = self.partition_column
+        if self.due:
+            meta.update(self.due.metadata())
         return meta
 
     def duckdb_ddl(self) -> str:

@@ -43,7 +43,7 @@ verify_reads(files.best_bets.asset_key.to_user_string(), [checks.best_bets_check
     code_version=files.best_bets.code_version,
     kinds={"json", "file"},
     pool=WAREHOUSE_POOL,  # its inputs are read from the warehouse
-    metadata={"schema": "docs/best_bets.schema.json", "schema_version": files.SCHEMA_VERSION},
+    metadata={"schema": "docs/best_bets.schema.json", "schema_version": files.SCHEMA_VERSION, **files.best_bets.due.metadata()},
     check_specs=checks.best_bets_checks.specs,
     dagster_type=dg.Nothing,  # files, not a value for an IO manager
 )

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nba_pipeline.core.schema import DeclaredOutput
+from nba_pipeline.core.schema import PREGAME_DUE, DeclaredOutput, Due
 
 DATASET = "nba_exports"
 SCHEMA_VERSION = 1
@@ -30,6 +31,7 @@ class FileExport(DeclaredOutput):
     name: str
     description: str
     code_version: str = "1"
+    due: Due | None = None  # when a game date's file must be written (freshness)
 
     def relative_path(self, game_date: str | dt.date) -> str:
         day = game_date if isinstance(game_date, str) else game_date.isoformat()
@@ -108,6 +110,8 @@ def json_schema() -> str:
 best_bets = FileExport(
     dataset=DATASET,
     name="best_bets",
+    # by noon on the date, like what it is built from; a day may have no pick (no line worth one)
+    due=dataclasses.replace(PREGAME_DUE, may_be_empty=True),
     description=(
         # read as Markdown by the asset's page (a `<date>` placeholder vanished there as an HTML
         # tag) and as plain text by the catalog list (where code-span backticks show)

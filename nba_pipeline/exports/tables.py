@@ -1,9 +1,14 @@
 """Declared schema of the `nba_exports` warehouse table: how the predictions have done, per date."""
 
 
+import datetime as dt
+
 from nba_pipeline.analytics.tables import SHARE
 from nba_pipeline.exports.files import DATASET
-from nba_pipeline.core.schema import Check, Column, Table, register
+from nba_pipeline.core.schema import Check, Column, Table, register, results_due
+
+RESULTS_DUE = results_due(dt.time(8, 0))  # half an hour after the grades
+
 
 # period -> days up to and including the game date (None: the season to date); no period reaches
 # before the date's season
@@ -14,6 +19,7 @@ CALIBRATION_BUCKETS = 10
 performance_summary = Table(
     dataset=DATASET,
     name="performance_summary",
+    due=RESULTS_DUE,
     description=(
         "How the graded predictions have done up to each game date, over four periods (the day, "
         "the last 7 and 30 days, the season to date): MAE against the books' line, bets, hit rate "

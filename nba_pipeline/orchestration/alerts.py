@@ -26,7 +26,8 @@ import dagster as dg
 
 import nba_pipeline.environment as environment
 from nba_pipeline.orchestration.automation import sensor_status
-from nba_pipeline.orchestration.completeness import ET, GameDays, Late, blocking_checks, game_days, late_partitions
+from nba_pipeline.core.schema import Due
+from nba_pipeline.orchestration.completeness import ET, GameDays, Late, blocking_checks, due_times, game_days, late_partitions
 from nba_pipeline.raw.sources.base import NbaSource
 
 # check executions read per query (a season backfill records ~270 per check)
@@ -221,13 +222,13 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertNotifie
 
 # late partitions --------------------------------------------------------------------------------
 def new_late_partitions(
-    instance: dg.DagsterInstance, now: dt.datetime, cursor: str | None, days: GameDays,
+    instance: dg.DagsterInstance, now: dt.datetime, cursor: str | None, days: GameDays, dues: Mapping[str, Due],
     blocking: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]] | None = None,
 ) -> tuple[list[Late], str]:
     """Late partitions not reported yet (one alert each), and the next cursor. A partition that
     is no longer late (it landed) is forgotten."""
     alerted = set(json.loads(cursor)["alerted"]) if cursor else set()
-    late = late_partitions(instance, now, days, blocking)
+    late = late_partitions(instance, now, days, dues, blocking)
     current = {x.id for x in late}
     new = [x for x in late if x.id not in alerted]
     return new, json.dumps({"alerted": sorted(current)})
@@ -242,9 +243,11 @@ def new_late_partitions(
 def late_partition_alerts(context: dg.SensorEvaluationContext, alerts: AlertNotifier, nba_source: NbaSource):
     now = dt.datetime.now(dt.timezone.utc)
     days = game_days(nba_source, now.astimezone(ET).date())
-    blocking = blocking_checks(context.repository_def.asset_graph)
+    graph = context.repository_def.asset_graph
+    blocking = blocking_checks(graph)
+    dues = due_times(graph.get(key) for key in graph.get_all_asset_keys())
     try:
-        result, cursor = late_partition_tick(context.instance, alerts, context.cursor, now, days, blocking)
+        result, cursor = late_partition_tick(context.instance, alerts, context.cursor, now, days, dues, blocking)
     except AlertDeliveryError as exc:
         context.log.error(f"alert delivery failed, late partitions not reported: {exc}")
         raise
@@ -254,11 +257,11 @@ def late_partition_alerts(context: dg.SensorEvaluationContext, alerts: AlertNoti
 
 def late_partition_tick(
     instance: dg.DagsterInstance, alerts: AlertNotifier, cursor: str | None, now: dt.datetime, days: GameDays,
-    blocking: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]] | None = None,
+    dues: Mapping[str, Due], blocking: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]] | None = None,
 ) -> tuple[dg.SkipReason, str]:
     """One tick of `late_partition_alerts` at `now`: send what is newly late (raises on a failed
     delivery, leaving the cursor as it was)."""
-    new, next_cursor = new_late_partitions(instance, now, cursor, days, blocking)
+    new, next_cursor = new_late_partitions(instance, now, cursor, days, dues, blocking)
     if new and alerts.configured:
         lines = [f"{x.asset} partition {x.partition}, due {x.due:%Y-%m-%d %H:%M} ET: {x.reason}" for x in new]
         alerts.send(f"nba_pipeline: {len(new)} partition(s) late", lines, {

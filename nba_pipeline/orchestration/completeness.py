@@ -14,7 +14,9 @@ partition, and against the data the source has, not the clock alone:
 - results: each such date with final games must have its partition of the tables that hold game
   results, materialized after the date ended, by its layer's deadline the next morning;
 - pre-game: each such date with games must have its partition of what the day's predictions are
-  built from, by PREGAME_DEADLINE on the day;
+  built from, by noon on the day;
+- which tables are which, and their deadlines, each table declares (`Due`, in its layer's
+  tables.py), and its asset carries as metadata: `due_times` reads them off the assets;
 - "built with its data": a raw partition holds as many rows as the source has for the date; a
   derived one is not empty on a game date (the best-bets file may hold no picks); no blocking
   check of it failed. A partition materialized earlier than its lower bound (last night's
@@ -33,41 +35,12 @@ import pandas as pd
 
 from nba_pipeline.core.checks.partitioned import latest_materialization_records
 from nba_pipeline.core.partitions import GAME_TIMEZONE
+from nba_pipeline.core.schema import Due
 from nba_pipeline.raw import build
 from nba_pipeline.raw import tables as raw
 
 ET = ZoneInfo(GAME_TIMEZONE)
 WINDOW_DAYS = 7
-PREGAME_DEADLINE = dt.time(12, 0)
-# asset -> when a date's results partition is due, the next morning (ET): each layer half an
-# hour after the one it reads (games end by ~1 am; the feeds have the finals by 6)
-RESULTS = {
-    "nba_raw/schedule": dt.time(6, 0),
-    "nba_raw/team_boxscores": dt.time(6, 0),
-    "nba_raw/player_boxscores": dt.time(6, 0),
-    "nba_analytics/player_game_summary": dt.time(6, 30),
-    "nba_analytics/team_offense_game_summary": dt.time(6, 30),
-    "nba_analytics/team_defense_game_summary": dt.time(6, 30),
-    "nba_predictions/prediction_accuracy": dt.time(7, 30),
-    "nba_exports/performance_summary": dt.time(8, 0),
-}
-# due with the date's partition by PREGAME_DEADLINE on the day
-PREGAME = (
-    "nba_raw/player_points_props",
-    "nba_raw/game_lines",
-    "nba_analytics/upcoming_team_game_context",
-    "nba_analytics/upcoming_player_game_context",
-    "nba_precompute/player_daily_cache",
-    "nba_precompute/player_shot_zone_analysis",
-    "nba_precompute/team_defense_zone_analysis",
-    "nba_precompute/player_composite_factors",
-    "nba_precompute/ml_feature_store",
-    "nba_predictions/points_model",
-    "nba_predictions/player_points_predictions",
-    "nba_exports/best_bets",
-)
-# a day's best-bets file may hold no picks (no sportsbook line worth one)
-MAY_BE_EMPTY = {"nba_exports/best_bets"}
 RAW_TABLES = (raw.schedule, raw.team_boxscores, raw.player_boxscores, raw.player_points_props, raw.game_lines)
 
 
@@ -112,6 +85,17 @@ def game_days(source, today: dt.date) -> GameDays:
     )
 
 
+def due_times(assets) -> dict[str, Due]:
+    """Asset ("dataset/table") -> when its game-date partitions are due, as each asset's metadata
+    states it (`Due`, declared with its table): from asset specs, or the nodes of an asset graph."""
+    out = {}
+    for node in assets:
+        due = Due.of(node.metadata)
+        if due is not None:
+            out[node.key.to_user_string()] = due
+    return out
+
+
 def blocking_checks(asset_graph) -> dict[dg.AssetKey, list[dg.AssetCheckKey]]:
     """Each asset's blocking checks: a partition failing one is not built."""
     out: dict[dg.AssetKey, list[dg.AssetCheckKey]] = {}
@@ -141,7 +125,7 @@ class Late:
         return f"{self.asset}@{self.partition}"
 
 
-def expectations(now: dt.datetime, days: GameDays, assets: Sequence[str] | None = None) -> list[Expectation]:
+def expectations(now: dt.datetime, days: GameDays, dues: Mapping[str, Due], assets: Sequence[str] | None = None) -> list[Expectation]:
     """What must exist at `now`: the game dates of the window whose due time has passed."""
     if days.end is None:
         return []
@@ -152,16 +136,18 @@ def expectations(now: dt.datetime, days: GameDays, assets: Sequence[str] | None 
         day = days.start + dt.timedelta(days=i)
         key, next_day = day.isoformat(), day + dt.timedelta(days=1)
         ended = dt.datetime.combine(next_day, dt.time(0), ET)
-        if key in days.with_finals:
-            for asset, due in RESULTS.items():
-                due_at = dt.datetime.combine(next_day, due, ET)
-                if now >= due_at and (wanted is None or asset in wanted):
+        midnight = dt.datetime.combine(day, dt.time(0), ET)
+        for asset, due in dues.items():
+            if wanted is not None and asset not in wanted:
+                continue
+            if due.kind == "results" and key in days.with_finals:
+                due_at = dt.datetime.combine(next_day, due.by, ET)
+                if now >= due_at:
                     out.append(Expectation(asset, key, due_at, ended))
-        if key in days.with_games:
-            due_at = dt.datetime.combine(day, PREGAME_DEADLINE, ET)
-            if now >= due_at:
-                midnight = dt.datetime.combine(day, dt.time(0), ET)
-                out.extend(Expectation(a, key, due_at, midnight) for a in PREGAME if wanted is None or a in wanted)
+            elif due.kind == "pregame" and key in days.with_games:
+                due_at = dt.datetime.combine(day, due.by, ET)
+                if now >= due_at:
+                    out.append(Expectation(asset, key, due_at, midnight))
     return out
 
 
@@ -169,13 +155,15 @@ def late_partitions(
     instance: dg.DagsterInstance,
     now: dt.datetime,
     days: GameDays,
+    dues: Mapping[str, Due],
     blocking_checks: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]] | None = None,
     assets: Sequence[str] | None = None,
 ) -> list[Late]:
     """Expected partitions not built with their data, from the event log (two queries per asset);
-    `blocking_checks` are each asset's checks whose failure means a partition is not built."""
+    `dues` say which assets are due when (`due_times`), `blocking_checks` each asset's checks whose
+    failure means a partition is not built."""
     by_asset: dict[str, list[Expectation]] = {}
-    for e in expectations(now, days, assets):
+    for e in expectations(now, days, dues, assets):
         by_asset.setdefault(e.asset, []).append(e)
     late = []
     for asset, wanted in by_asset.items():
@@ -185,13 +173,13 @@ def late_partitions(
         latest = latest_materialization_records(instance, key, partitions)
         failed = _failed_checks(instance, (blocking_checks or {}).get(key, ()), partitions)
         for e in wanted:
-            reason = _why_not_built(asset, e, latest.get(e.partition), days, failed.get(e.partition, []))
+            reason = _why_not_built(asset, e, latest.get(e.partition), days, failed.get(e.partition, []), dues[asset])
             if reason:
                 late.append(Late(asset, e.partition, e.due, reason))
     return late
 
 
-def _why_not_built(asset: str, e: Expectation, record, days: GameDays, failed_checks: list[str]) -> str | None:
+def _why_not_built(asset: str, e: Expectation, record, days: GameDays, failed_checks: list[str], due: Due) -> str | None:
     if record is None:
         return "never materialized"
     at = dt.datetime.fromtimestamp(record.timestamp, ET)
@@ -204,7 +192,7 @@ def _why_not_built(asset: str, e: Expectation, record, days: GameDays, failed_ch
         in_source = days.raw_rows[asset].get(e.partition, 0)
         if rows != in_source:
             return f"{rows} row(s) stored, the source has {in_source}: built before its data"
-    elif rows == 0 and asset not in MAY_BE_EMPTY:
+    elif rows == 0 and not due.may_be_empty:
         return "materialized with 0 rows on a game date"
     if failed_checks:
         return f"blocking check(s) failed: {', '.join(failed_checks)}"

@@ -26,7 +26,8 @@ import dagster as dg
 
 from nba_pipeline.orchestration.automation import sensor_status
 from nba_pipeline.core.checks.partitioned import target_of
-from nba_pipeline.orchestration.completeness import ET, RESULTS, WINDOW_DAYS, GameDays, Late, game_days, late_partitions
+from nba_pipeline.core.schema import Due
+from nba_pipeline.orchestration.completeness import ET, WINDOW_DAYS, GameDays, Late, due_times, game_days, late_partitions
 from nba_pipeline.raw.sources.base import NbaSource
 
 FRESH = "fresh"
@@ -37,12 +38,13 @@ def freshness_results(
     instance: dg.DagsterInstance,
     now: dt.datetime,
     days: GameDays,
+    dues: Mapping[str, Due],
     blocking: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]],
     asset_keys: Iterable[dg.AssetKey],
 ) -> dict[dg.AssetKey, dg.AssetCheckResult]:
     """The `fresh` result of each asset at `now`."""
     keys = list(asset_keys)
-    late = late_partitions(instance, now, days, blocking, [k.to_user_string() for k in keys])
+    late = late_partitions(instance, now, days, dues, blocking, [k.to_user_string() for k in keys])
     by_asset: dict[str, list[Late]] = {}
     for x in late:
         by_asset.setdefault(x.asset, []).append(x)
@@ -55,7 +57,7 @@ def freshness_results(
         if days.end is None:
             text = "nothing due: the source has no game data yet"
         elif not mine:
-            kind = "final games" if name in RESULTS else "games"
+            kind = "final games" if dues[name].kind == "results" else "games"
             text = f"every due date with {kind} of {days.window} built with its data (the source's newest game date: {days.newest})"
         else:
             by_reason: dict[str, list[str]] = {}
@@ -79,10 +81,9 @@ def freshness_results(
     return out
 
 
-def _spec(key: dg.AssetKey) -> dg.AssetCheckSpec:
-    name = key.to_user_string()
-    rule = (f"each date with final games is built by {RESULTS[name]:%H:%M} ET the next morning" if name in RESULTS
-            else "each date with games is built by noon ET on the day")
+def _spec(key: dg.AssetKey, due: Due) -> dg.AssetCheckSpec:
+    rule = (f"each date with final games is built by {due.by:%H:%M} ET the next morning" if due.kind == "results"
+            else f"each date with games is built by {due.by:%H:%M} ET on the day")
     return dg.AssetCheckSpec(
         FRESH,
         asset=key,
@@ -94,19 +95,23 @@ def _spec(key: dg.AssetKey) -> dg.AssetCheckSpec:
 def build_freshness(assets: Sequence[dg.AssetsDefinition]) -> tuple[dg.AssetChecksDefinition, dg.SensorDefinition]:
     """The `fresh` check of every asset (executable from the UI) and the sensor that keeps it current."""
     keys = sorted((k for a in assets for k in a.keys), key=lambda k: k.to_user_string())
+    dues = due_times(spec for a in assets for spec in a.specs)
+    missing = [k.to_user_string() for k in keys if k.to_user_string() not in dues]
+    if missing:  # at load: an asset without a due time would never be judged
+        raise dg.DagsterInvalidDefinitionError(f"no due time (Due, declared with the table) for {', '.join(missing)}")
     blocking: dict[dg.AssetKey, list[dg.AssetCheckKey]] = {}
     for a in assets:
         for spec in a.check_specs:
             if spec.blocking:
                 blocking.setdefault(spec.asset_key, []).append(spec.key)
 
-    @dg.multi_asset_check(specs=[_spec(k) for k in keys], name="freshness", can_subset=True,
+    @dg.multi_asset_check(specs=[_spec(k, dues[k.to_user_string()]) for k in keys], name="freshness", can_subset=True,
                           description=__doc__.split("\n\n")[0])
     def freshness_checks(context, nba_source: NbaSource):  # (a string annotation of context is refused)
         now = dt.datetime.now(dt.timezone.utc)
         days = game_days(nba_source, now.astimezone(ET).date())
         wanted = [k.asset_key for k in context.selected_asset_check_keys]
-        yield from freshness_results(context.instance, now, days, blocking, wanted).values()
+        yield from freshness_results(context.instance, now, days, dues, blocking, wanted).values()
 
     @dg.sensor(
         name="freshness_sensor",
@@ -117,7 +122,7 @@ def build_freshness(assets: Sequence[dg.AssetsDefinition]) -> tuple[dg.AssetChec
     )
     def freshness_sensor(context: dg.SensorEvaluationContext, nba_source: NbaSource):
         now = dt.datetime.now(dt.timezone.utc)
-        summary, cursor = freshness_tick(context.instance, nba_source, blocking, keys, context.cursor, now)
+        summary, cursor = freshness_tick(context.instance, nba_source, dues, blocking, keys, context.cursor, now)
         context.update_cursor(cursor)
         return dg.SkipReason(summary)
 
@@ -127,6 +132,7 @@ def build_freshness(assets: Sequence[dg.AssetsDefinition]) -> tuple[dg.AssetChec
 def freshness_tick(
     instance: dg.DagsterInstance,
     source: NbaSource,
+    dues: Mapping[str, Due],
     blocking: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]],
     keys: Sequence[dg.AssetKey],
     cursor: str | None,
@@ -136,7 +142,7 @@ def freshness_tick(
     materialized since), tied to the asset's latest materialization so the UI shows it as current."""
     seen = json.loads(cursor) if cursor else {}
     days = game_days(source, now.astimezone(ET).date())
-    results = freshness_results(instance, now, days, blocking, keys)
+    results = freshness_results(instance, now, days, dues, blocking, keys)
     recorded, next_seen = 0, {}
     for key, result in results.items():
         found = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=1).records

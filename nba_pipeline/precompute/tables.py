@@ -2,7 +2,7 @@
 computed from EARLIER dates only (rolling windows within the season, never the date's results)."""
 
 from nba_pipeline.analytics.tables import MINUTES, PACE, RATING, REST_DAYS, SHARE
-from nba_pipeline.core.schema import Column, Table, register
+from nba_pipeline.core.schema import PREGAME_DUE, Column, Table, register
 
 DATASET = "nba_precompute"
 # v2: cross-season recent20 windows (opening week has no season-to-date history)
@@ -53,6 +53,7 @@ def _cache_columns() -> list[Column]:
 player_daily_cache = Table(
     dataset=DATASET,
     name="player_daily_cache",
+    due=PREGAME_DUE,
     description=(
         "Per player in the date's games: last-5 / last-10 / season-to-date means and standard "
         "deviations of points, minutes, usage and shot attempts, from the season's earlier games."
@@ -74,6 +75,7 @@ ZONES = {"2pt": "two-point field goals", "3pt": "three pointers", "ft": "free th
 player_shot_zone_analysis = Table(
     dataset=DATASET,
     name="player_shot_zone_analysis",
+    due=PREGAME_DUE,
     description=(
         f"Per player in the date's games: scoring mix by zone (2PT / 3PT / FT) over the last "
         f"{ZONE_WINDOW_GAMES} games of the season before this date."
@@ -100,6 +102,7 @@ _PER100 = (0.0, 150.0)
 team_defense_zone_analysis = Table(
     dataset=DATASET,
     name="team_defense_zone_analysis",
+    due=PREGAME_DUE,
     description=(
         f"Per team in the date's games: what its defence allowed by zone over its last "
         f"{ZONE_WINDOW_GAMES} games of the season, per 100 possessions and relative to the league "
@@ -129,6 +132,7 @@ team_defense_zone_analysis = Table(
 player_composite_factors = Table(
     dataset=DATASET,
     name="player_composite_factors",
+    due=PREGAME_DUE,
     description=(
         "Interpretable adjustments per player-game, each a documented number stored next to its "
         "inputs: fatigue, zone mismatch, pace differential, usage and minutes trends."
@@ -232,6 +236,7 @@ FEATURES = {
 ml_feature_store = Table(
     dataset=DATASET,
     name="ml_feature_store",
+    due=PREGAME_DUE,
     description=(
         "One row per player in the date's games: the versioned feature vector (feature_version) "
         "the points model reads, assembled from the context, cache, zone and composite tables and "

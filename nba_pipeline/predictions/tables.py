@@ -2,8 +2,13 @@
 made before tip-off, and their grades once the games are final."""
 
 
+import datetime as dt
+
 from nba_pipeline.analytics.tables import SHARE
-from nba_pipeline.core.schema import Check, Column, Table, register
+from nba_pipeline.core.schema import PREGAME_DUE, Check, Column, Table, register, results_due
+
+RESULTS_DUE = results_due(dt.time(7, 30))  # the grades: an hour after the analytics results
+
 
 DATASET = "nba_predictions"
 
@@ -28,6 +33,7 @@ def _player_game() -> tuple[Column, ...]:
 points_model = Table(
     dataset=DATASET,
     name="points_model",
+    due=PREGAME_DUE,
     description=(
         "The points model serving each game date: retrained weekly (every date of a week shares "
         "its Monday's model), fitted only on dates before that Monday. Its version, feature "
@@ -57,6 +63,7 @@ points_model = Table(
 player_points_predictions = Table(
     dataset=DATASET,
     name="player_points_predictions",
+    due=PREGAME_DUE,
     description=(
         "One prediction per eligible player of the date's games (a sportsbook line, or expected "
         "minutes and history enough to estimate one), made from pre-tip-off data only: the "
@@ -94,6 +101,7 @@ BET_RESULTS = ("WIN", "LOSS", "PUSH", "VOID", "NO_BET")
 prediction_accuracy = Table(
     dataset=DATASET,
     name="prediction_accuracy",
+    due=RESULTS_DUE,
     description=(
         "Every prediction of a final game, graded against the box score: the actual points, the "
         "error, the over/under outcome and whether the recommendation won. A player who did not "

@@ -1,7 +1,12 @@
 """Declared schemas of the `nba_raw` tables."""
 
 
-from nba_pipeline.core.schema import AMERICAN_ODDS_RANGE, Check, Column, Table, register
+import datetime as dt
+
+from nba_pipeline.core.schema import AMERICAN_ODDS_RANGE, PREGAME_DUE, Check, Column, Table, register, results_due
+
+RESULTS_DUE = results_due(dt.time(6, 0))  # the feeds have the finals by 6 (games end by ~1 am)
+
 
 DATASET = "nba_raw"
 
@@ -56,6 +61,7 @@ def _box_counts() -> tuple[Column, ...]:
 schedule = Table(
     dataset=DATASET,
     name="schedule",
+    due=RESULTS_DUE,
     description="One row per game: teams, season type, status, tip-off time and final score.",
     columns=(
         *_game_cols(),
@@ -84,6 +90,7 @@ schedule = Table(
 team_boxscores = Table(
     dataset=DATASET,
     name="team_boxscores",
+    due=RESULTS_DUE,
     description="One row per team per final game: the team box score.",
     columns=(
         *_game_cols(),
@@ -114,6 +121,7 @@ team_boxscores = Table(
 player_boxscores = Table(
     dataset=DATASET,
     name="player_boxscores",
+    due=RESULTS_DUE,
     description="One row per player who played in a final game (DNP rows are excluded).",
     columns=(
         *_game_cols(),
@@ -145,6 +153,7 @@ player_boxscores = Table(
 player_points_props = Table(
     dataset=DATASET,
     name="player_points_props",
+    due=PREGAME_DUE,
     description=(
         "Sportsbook player points lines, one row per player, book, line and snapshot "
         "(books list alternate lines). Names that match no NBA player keep player_id null."
@@ -178,6 +187,7 @@ player_points_props = Table(
 game_lines = Table(
     dataset=DATASET,
     name="game_lines",
+    due=PREGAME_DUE,
     description="Full-game and first-half moneyline, spread and total per game and book.",
     columns=(
         Column("game_date", "date", "US Eastern date of the game (partition column)"),

@@ -10,8 +10,16 @@ import datetime as dt
 import dagster as dg
 
 from nba_pipeline.orchestration.alerts import AlertNotifier, late_partition_alerts, late_partition_tick, new_late_partitions
-from nba_pipeline.orchestration.completeness import ET, PREGAME, RESULTS, GameDays, late_partitions
+from nba_pipeline.definitions import defs
+from nba_pipeline.orchestration.completeness import ET, GameDays, due_times, late_partitions
+from nba_pipeline.orchestration.freshness import build_freshness
 from nba_pipeline_tests.orchestration.test_alerts import Receiver
+
+# when each asset is due, as the layers declare it with their tables (read off the assets' metadata)
+GRAPH = defs.resolve_asset_graph()
+DUES = due_times(GRAPH.get(k) for k in GRAPH.get_all_asset_keys())
+RESULTS = [a for a, due in DUES.items() if due.kind == "results"]
+PREGAME = [a for a, due in DUES.items() if due.kind == "pregame"]
 
 # materializations are recorded at the real time, so "now" is late on the real current day:
 # every deadline has passed and every materialization made by the test is after midnight
@@ -36,20 +44,20 @@ def ids(late) -> set[str]:
 
 
 def test_due_partitions_are_late_until_they_land(instance):
-    late = late_partitions(instance, NOW, DAYS)
+    late = late_partitions(instance, NOW, DAYS, DUES)
     assert ids(late) == DUE
     assert {x.reason for x in late} == {"never materialized"}
     land(instance, RESULTS, LAST_NIGHT)
     land(instance, PREGAME, LAST_NIGHT)
     land(instance, PREGAME, TODAY)
-    assert late_partitions(instance, NOW, DAYS) == []
+    assert late_partitions(instance, NOW, DAYS, DUES) == []
 
 
 def test_nothing_is_due_before_its_deadline(instance):
     early = dt.datetime.combine(REAL_TODAY, dt.time(5, 59), ET)
-    assert ids(late_partitions(instance, early, DAYS)) == {f"{a}@{LAST_NIGHT}" for a in PREGAME}
+    assert ids(late_partitions(instance, early, DAYS, DUES)) == {f"{a}@{LAST_NIGHT}" for a in PREGAME}
     at_six = dt.datetime.combine(REAL_TODAY, dt.time(6, 0), ET)
-    assert ids(late_partitions(instance, at_six, DAYS)) - {f"{a}@{LAST_NIGHT}" for a in PREGAME} == {
+    assert ids(late_partitions(instance, at_six, DAYS, DUES)) - {f"{a}@{LAST_NIGHT}" for a in PREGAME} == {
         f"nba_raw/{t}@{LAST_NIGHT}" for t in ("schedule", "team_boxscores", "player_boxscores")}
 
 
@@ -59,20 +67,20 @@ def test_a_date_without_data_is_expected_of_no_one(instance):
     old = REAL_TODAY - dt.timedelta(days=400)
     ended = GameDays(old, old - dt.timedelta(days=6), old, with_games=frozenset({old.isoformat()}),
                      with_finals=frozenset({old.isoformat()}))
-    assert {x.partition for x in late_partitions(instance, NOW, ended)} == {old.isoformat()}
-    assert late_partitions(instance, NOW, GameDays(None)) == []
+    assert {x.partition for x in late_partitions(instance, NOW, ended, DUES)} == {old.isoformat()}
+    assert late_partitions(instance, NOW, GameDays(None), DUES) == []
 
 
 def test_incident_06_an_old_backfill_does_not_make_today_fresh_and_an_old_gap_does_not_make_it_stale(instance):
     """Incident 6: freshness judged over a range of dates instead of per date."""
     old = (REAL_TODAY - dt.timedelta(days=30)).isoformat()
     land(instance, [*RESULTS, *PREGAME], old)  # a backfill of an old date, just now
-    assert ids(late_partitions(instance, NOW, DAYS)) == DUE
+    assert ids(late_partitions(instance, NOW, DAYS, DUES)) == DUE
     # the recent dates land; the older dates were never built: not these dates' concern
     land(instance, RESULTS, LAST_NIGHT)
     land(instance, PREGAME, LAST_NIGHT)
     land(instance, PREGAME, TODAY)
-    assert late_partitions(instance, NOW, DAYS) == []
+    assert late_partitions(instance, NOW, DAYS, DUES) == []
 
 
 def test_an_empty_or_short_partition_is_not_built_with_its_data(instance):
@@ -82,7 +90,7 @@ def test_an_empty_or_short_partition_is_not_built_with_its_data(instance):
                     raw_rows={"nba_raw/player_points_props": {TODAY: 212}})
     land(instance, [a for a in PREGAME if a != "nba_raw/player_points_props"], TODAY, rows=0)
     land(instance, ["nba_raw/player_points_props"], TODAY, rows=150)
-    late = {x.asset: x.reason for x in late_partitions(instance, NOW, days) if x.partition == TODAY}
+    late = {x.asset: x.reason for x in late_partitions(instance, NOW, days, DUES) if x.partition == TODAY}
     assert late["nba_predictions/player_points_predictions"] == "materialized with 0 rows on a game date"
     assert late["nba_raw/player_points_props"] == "150 row(s) stored, the source has 212: built before its data"
     assert "nba_exports/best_bets" not in late
@@ -92,7 +100,7 @@ def test_a_partition_built_before_its_games_ended_is_late(instance):
     tomorrow = REAL_TODAY + dt.timedelta(days=1)
     days = GameDays(REAL_TODAY, REAL_TODAY, REAL_TODAY, frozenset({TODAY}), frozenset({TODAY}))
     land(instance, RESULTS, TODAY)  # today's results partition, materialized today (before the finals)
-    late = {x.id: x.reason for x in late_partitions(instance, dt.datetime.combine(tomorrow, dt.time(9, 0), ET), days)}
+    late = {x.id: x.reason for x in late_partitions(instance, dt.datetime.combine(tomorrow, dt.time(9, 0), ET), days, DUES)}
     assert late[f"nba_raw/player_boxscores@{TODAY}"].endswith("before its data could be complete")
 
 
@@ -105,7 +113,7 @@ def test_a_failed_blocking_check_leaves_the_partition_not_built(instance):
     instance.report_runless_asset_event(dg.AssetCheckEvaluation(
         asset_key=key, check_name=check.name, passed=False, metadata={}, partition=LAST_NIGHT,
         target_materialization_data=latest_materializations(instance, key, [LAST_NIGHT])[LAST_NIGHT]))
-    late = {x.id: x.reason for x in late_partitions(instance, NOW, DAYS, {key: [check]})}
+    late = {x.id: x.reason for x in late_partitions(instance, NOW, DAYS, DUES, {key: [check]})}
     assert late[f"nba_raw/schedule@{LAST_NIGHT}"] == "blocking check(s) failed: final_games_have_scores"
 
 
@@ -119,15 +127,15 @@ def test_incident_05_a_stopped_upstream_is_late_and_alerted_once():
             land(instance, PREGAME, LAST_NIGHT)
             land(instance, PREGAME, TODAY)
             notifier = AlertNotifier(webhook_url=receiver.url)
-            result, cursor = late_partition_tick(instance, notifier, None, NOW, DAYS)
+            result, cursor = late_partition_tick(instance, notifier, None, NOW, DAYS, DUES)
             body = receiver.posts[0][1]
             assert body["kind"] == "late_partitions" and "1 newly late" in result.skip_message
             assert [(a["asset"], a["partition"], a["reason"]) for a in body["alerts"]] == [
                 ("nba_raw/player_boxscores", LAST_NIGHT, "never materialized")]
-            late_partition_tick(instance, notifier, cursor, NOW, DAYS)
+            late_partition_tick(instance, notifier, cursor, NOW, DAYS, DUES)
             assert len(receiver.posts) == 1  # alerted once
             land(instance, ["nba_raw/player_boxscores"], LAST_NIGHT)
-            assert new_late_partitions(instance, NOW, cursor, DAYS)[0] == []
+            assert new_late_partitions(instance, NOW, cursor, DAYS, DUES)[0] == []
     finally:
         receiver.close()
 
@@ -138,4 +146,29 @@ def test_a_partition_rebuilt_many_times_does_not_hide_the_others(instance):
     land(instance, [props], LAST_NIGHT)
     for _ in range(50):
         land(instance, [props], TODAY)
-    assert late_partitions(instance, NOW, DAYS, assets=[props]) == []
+    assert late_partitions(instance, NOW, DAYS, DUES, assets=[props]) == []
+
+
+def test_each_layer_states_when_its_tables_are_due_and_an_asset_without_one_fails_at_load():
+    """The deadlines come from the tables' declarations (results: each layer half an hour after
+    the one it reads; pre-game: noon), not a list in orchestration; an asset stating none could
+    never be judged, so the code location refuses it."""
+    by = {a: (d.kind, f"{d.by:%H:%M}") for a, d in DUES.items()}
+    assert by["nba_raw/team_boxscores"] == ("results", "06:00")
+    assert by["nba_analytics/player_game_summary"] == ("results", "06:30")
+    assert by["nba_predictions/prediction_accuracy"] == ("results", "07:30")
+    assert by["nba_exports/performance_summary"] == ("results", "08:00")
+    assert by["nba_precompute/ml_feature_store"] == ("pregame", "12:00")
+    assert [a for a, d in DUES.items() if d.may_be_empty] == ["nba_exports/best_bets"]
+    assert len(DUES) == len(GRAPH.get_all_asset_keys()) == 20
+
+    @dg.asset(key=["nba_raw", "undeclared"])
+    def undeclared():
+        return None
+
+    try:
+        build_freshness([undeclared])
+    except dg.DagsterInvalidDefinitionError as exc:
+        assert "no due time" in str(exc) and "nba_raw/undeclared" in str(exc)
+    else:
+        raise AssertionError("an asset without a due time was accepted")
