@@ -13,8 +13,12 @@ import dagster as dg
 
 import nba_pipeline
 import nba_pipeline.environment as environment
+from nba_pipeline.analytics import assets as analytics_assets
+from nba_pipeline.exports import assets as exports_assets
+from nba_pipeline.precompute import assets as precompute_assets
+from nba_pipeline.predictions import assets as predictions_assets
+from nba_pipeline.raw import assets as raw_assets
 
-from nba_pipeline.analytics.assets import ANALYTICS_ASSETS
 from nba_pipeline.orchestration.alerts import (
     AlertNotifier,
     check_failure_alerts,
@@ -24,12 +28,8 @@ from nba_pipeline.orchestration.alerts import (
 )
 from nba_pipeline.orchestration.automation import automation_sensor, with_automation
 from nba_pipeline.instance.cli_runs import dead_cli_runs
-from nba_pipeline.exports.assets import EXPORT_ASSETS
 from nba_pipeline.orchestration.freshness import build_freshness
 from nba_pipeline.core.table_assets import CODE_REFERENCES, with_owners_and_kinds
-from nba_pipeline.precompute.assets import PRECOMPUTE_ASSETS
-from nba_pipeline.predictions.assets import PREDICTION_ASSETS
-from nba_pipeline.raw.assets import RAW_ASSETS
 from nba_pipeline.exports.directory import ExportsDirectory, exports_from_env
 from nba_pipeline.raw.sources import NbaSource, source_from_env
 from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
@@ -81,6 +81,10 @@ def warehouse_io_manager() -> dg.ConfigurableIOManagerFactory:
     return WAREHOUSES[environment.deployment()]()
 
 
+# every asset a layer's assets module defines (a new one is picked up without a list to extend)
+LAYERS = (raw_assets, analytics_assets, precompute_assets, predictions_assets, exports_assets)
+
+
 def build_definitions(
     nba_source: NbaSource | None = None,
     io_manager: dg.ConfigurableIOManagerFactory | None = None,
@@ -89,7 +93,7 @@ def build_definitions(
 ) -> dg.Definitions:
     """Definitions with resources from the environment unless given (tests, the CLI's demo)."""
     io_manager = io_manager or warehouse_io_manager()
-    assets = with_code_references([*RAW_ASSETS, *ANALYTICS_ASSETS, *PRECOMPUTE_ASSETS, *PREDICTION_ASSETS, *EXPORT_ASSETS])
+    assets = with_code_references(dg.load_assets_from_modules(LAYERS))
     freshness_checks, freshness_sensor = build_freshness(assets)
     defs = dg.Definitions(
         assets=assets,

@@ -81,5 +81,3 @@ def upcoming_player_game_context(context, schedule: pd.DataFrame, history: pd.Da
         },
     )
 
-
-ANALYTICS_ASSETS = [player_game_summary, team_game_summaries, upcoming_team_game_context, upcoming_player_game_context]

@@ -89,5 +89,3 @@ def best_bets(
 def performance_summary(context: dg.AssetExecutionContext, accuracy: pd.DataFrame):
     return transforms.performance_summary(accuracy, run_dates(context))
 
-
-EXPORT_ASSETS = [best_bets, performance_summary]

@@ -84,11 +84,3 @@ def ml_feature_store(
         every_partition={"feature_version": tables.FEATURE_VERSION, "features": list(tables.FEATURES)},
     )
 
-
-PRECOMPUTE_ASSETS = [
-    player_daily_cache,
-    player_shot_zone_analysis,
-    team_defense_zone_analysis,
-    player_composite_factors,
-    ml_feature_store,
-]

@@ -83,5 +83,3 @@ def player_points_predictions(features: pd.DataFrame, context_rows: pd.DataFrame
 def prediction_accuracy(predictions: pd.DataFrame, results: pd.DataFrame, schedule: pd.DataFrame):
     return transforms.grade(predictions, results, schedule)
 
-
-PREDICTION_ASSETS = [points_model, player_points_predictions, prediction_accuracy]

@@ -63,5 +63,3 @@ def game_lines(context: dg.AssetExecutionContext, nba_source: NbaSource):
     withheld = _withheld(facts)
     return TableRows(df, facts, check_frames={WITHHELD_PRICES: withheld})
 
-
-RAW_ASSETS = [schedule, team_boxscores, player_boxscores, player_points_props, game_lines]

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from nba_pipeline.raw import build
-from nba_pipeline.raw.assets import RAW_ASSETS
+from nba_pipeline.raw import assets as raw_assets
 from nba_pipeline.raw.feeds import FeedError
 from nba_pipeline.raw.transforms import WITHHELD_PRICES
 from nba_pipeline_dev.replay import ReplayWorld
@@ -110,7 +110,7 @@ def test_files_and_live_build_identical_raw_tables(day):
 
 def _materialize_raw(source, db: Path, instance) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        RAW_ASSETS, partition_key=DAY.isoformat(), instance=instance, raise_on_error=False,
+        dg.load_assets_from_modules([raw_assets]), partition_key=DAY.isoformat(), instance=instance, raise_on_error=False,
         resources={"nba_source": source, "io_manager": NbaDuckDBIOManager(database=str(db))},
     )
 
