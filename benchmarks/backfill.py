@@ -52,7 +52,18 @@ def backfill(scenario: str, home: Path, raw: Path, start: dt.date, end: dt.date)
     # NBA_FIRST_SEASON left out: the partitions start with the raw data's first season
     env = {k: v for k, v in os.environ.items() if k not in ("NBA_DUCKDB_PATH", "NBA_SOURCE", "NBA_FIRST_SEASON")}
     env.update(DAGSTER_HOME=str(home), NBA_RAW_DIR=str(raw), PYTHONWARNINGS="ignore")
-    cmd = [sys.executable, "-m", "nba_pipeline.cli.main", "backfill", "--start", str(start), "--end", str(end), "--select", LAYERS]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nba_pipeline.cli.main",
+        "backfill",
+        "--start",
+        str(start),
+        "--end",
+        str(end),
+        "--select",
+        LAYERS,
+    ]
     log = home / f"backfill_{start}_{end}.log"  # the CLI's per-step progress (stderr)
     with tempfile.TemporaryFile("w+") as out, log.open("w") as err:
         t0 = time.perf_counter()
@@ -65,12 +76,22 @@ def backfill(scenario: str, home: Path, raw: Path, start: dt.date, end: dt.date)
     # ru_maxrss is KiB on Linux, bytes on macOS
     rss = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 1024)
     m = SUMMARY.search(stdout)
-    row = {"scenario": scenario, "range": f"{start}..{end}" if start != end else str(start), "wall": wall,
-           "rss": rss or (float(m["rss"]) if m else 0.0), "ok": proc.returncode == 0 and m is not None,
-           "status": "ok" if proc.returncode == 0 else f"FAILED rc={proc.returncode}"}
+    row = {
+        "scenario": scenario,
+        "range": f"{start}..{end}" if start != end else str(start),
+        "wall": wall,
+        "rss": rss or (float(m["rss"]) if m else 0.0),
+        "ok": proc.returncode == 0 and m is not None,
+        "status": "ok" if proc.returncode == 0 else f"FAILED rc={proc.returncode}",
+    }
     if m:
-        row.update(dates=int(m["dates"]), mats=int(m["mats"]), passed=int(m["passed"]),
-                   failed=int(m["failed"]), secs=float(m["secs"]))
+        row.update(
+            dates=int(m["dates"]),
+            mats=int(m["mats"]),
+            passed=int(m["passed"]),
+            failed=int(m["failed"]),
+            secs=float(m["secs"]),
+        )
     else:
         row["status"] = f"no summary rc={proc.returncode}"
     if not row["ok"]:
@@ -97,11 +118,20 @@ def synthetic(root: Path, seasons: int) -> list[dict]:
 
 
 def print_table(rows: list[dict]) -> None:
-    cells = [COLUMNS] + [(
-        r["scenario"], r["range"], str(r.get("dates", "-")), str(r.get("mats", "-")),
-        f"{r['passed']}/{r['failed']}" if "passed" in r else "-",
-        f"{r['secs']:.1f}" if "secs" in r else "-", f"{r['wall']:.1f}", f"{r['rss']:.0f}", r["status"],
-    ) for r in rows]
+    cells = [COLUMNS] + [
+        (
+            r["scenario"],
+            r["range"],
+            str(r.get("dates", "-")),
+            str(r.get("mats", "-")),
+            f"{r['passed']}/{r['failed']}" if "passed" in r else "-",
+            f"{r['secs']:.1f}" if "secs" in r else "-",
+            f"{r['wall']:.1f}",
+            f"{r['rss']:.0f}",
+            r["status"],
+        )
+        for r in rows
+    ]
     widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
     for i, c in enumerate(cells):
         line = "  ".join(v.ljust(w) if j in (0, 1, 8) else v.rjust(w) for j, (v, w) in enumerate(zip(c, widths)))
@@ -127,8 +157,10 @@ def print_targets(rows: list[dict]) -> None:
     met = lambda ok: "met" if ok else "NOT met"  # noqa: E731
     print("\ntargets:")
     if (a := by.get("real")) and (b := by.get("real +1")):
-        print(f"  (a) season backfill wall < 20 s and peak RSS < 1024 MiB: {a['wall']:.1f} s, {a['rss']:.0f} MiB"
-              f" -> {met(a['ok'] and a['wall'] < 20 and a['rss'] < 1024)}")
+        print(
+            f"  (a) season backfill wall < 20 s and peak RSS < 1024 MiB: {a['wall']:.1f} s, {a['rss']:.0f} MiB"
+            f" -> {met(a['ok'] and a['wall'] < 20 and a['rss'] < 1024)}"
+        )
         print(f"  (b) one-date incremental wall < 5 s: {b['wall']:.1f} s -> {met(b['ok'] and b['wall'] < 5)}")
     synth = [r for r in rows if r["scenario"].startswith("synthetic") and "+1" not in r["scenario"] and "secs" in r]
     if synth:
@@ -138,8 +170,10 @@ def print_targets(rows: list[dict]) -> None:
             print(f"      {r['scenario']}: {r['dates']} dates, {r['secs']:.1f} s -> {ms:.0f} ms/date")
     if len(synth) > 1:
         ratio = (synth[-1]["secs"] / synth[-1]["dates"]) / (synth[0]["secs"] / synth[0]["dates"])
-        print(f"      per-partition cost {synth[-1]['scenario']} / {synth[0]['scenario']}: {ratio:.2f}"
-              f" (<= 1.2, i.e. linear in partitions) -> {met(ratio <= 1.2)}")
+        print(
+            f"      per-partition cost {synth[-1]['scenario']} / {synth[0]['scenario']}: {ratio:.2f}"
+            f" (<= 1.2, i.e. linear in partitions) -> {met(ratio <= 1.2)}"
+        )
 
 
 def main() -> int:
@@ -158,8 +192,10 @@ def main() -> int:
     compileall.compile_dir(str(Path(nba_pipeline.__file__).parent), quiet=1)
 
     vm = psutil.virtual_memory().total / 2**30
-    print(f"machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, {vm:.1f} GiB RAM,"
-          f" Python {platform.python_version()}, dagster {importlib.metadata.version('dagster')}\n")
+    print(
+        f"machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, {vm:.1f} GiB RAM,"
+        f" Python {platform.python_version()}, dagster {importlib.metadata.version('dagster')}\n"
+    )
     root = Path(tempfile.mkdtemp(prefix="nba-bench-"))
     rows: list[dict] = []
     try:

@@ -33,13 +33,16 @@ class _Nothing(dg.IOManager):
 def _asset(name: str, n_checks: int, upstream: list[dg.AssetsDefinition]) -> dg.AssetsDefinition:
     specs = [dg.AssetCheckSpec(f"c{j}", asset=name, partitions_def=DAYS) for j in range(n_checks)]
 
-    @dg.asset(name=name, partitions_def=DAYS, deps=upstream, check_specs=specs,
-              backfill_policy=dg.BackfillPolicy.single_run())
+    @dg.asset(
+        name=name, partitions_def=DAYS, deps=upstream, check_specs=specs, backfill_policy=dg.BackfillPolicy.single_run()
+    )
     def body(context):
         yield dg.Output(None)
         for spec in specs:
             for key in context.partition_keys:
-                yield AssetCheckEvaluation(asset_key=dg.AssetKey(name), check_name=spec.name, passed=True, partition=key)
+                yield AssetCheckEvaluation(
+                    asset_key=dg.AssetKey(name), check_name=spec.name, passed=True, partition=key
+                )
             yield dg.Output(None, output_name=f"{name}_{spec.name}")
 
     return body
@@ -56,7 +59,10 @@ def _instance(home: Path, embedded: bool) -> dg.DagsterInstance:
     home.mkdir()
     yaml = "telemetry:\n  enabled: false\n"
     if embedded:
-        yaml += "event_log_storage:\n  module: nba_pipeline.instance.storage\n  class: EmbeddedEventLogStorage\n  config: {}\n"
+        yaml += (
+            "event_log_storage:\n  module: nba_pipeline.instance.storage\n"
+            "  class: EmbeddedEventLogStorage\n  config: {}\n"
+        )
     (home / "dagster.yaml").write_text(yaml)
     os.environ["DAGSTER_HOME"] = str(home)
     return dg.DagsterInstance.get()
@@ -80,7 +86,10 @@ def main() -> None:
                     _chain(args.assets, n_checks),
                     instance=inst,
                     resources={"io_manager": _Nothing()},
-                    tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+                    tags={
+                        "dagster/asset_partition_range_start": keys[0],
+                        "dagster/asset_partition_range_end": keys[-1],
+                    },
                     raise_on_error=True,
                 )
                 seconds = time.perf_counter() - t0

@@ -1,8 +1,9 @@
-"""The production instance on PostgreSQL: a single-run backfill with dagster-postgres's stock
+r"""The production instance on PostgreSQL: a single-run backfill with dagster-postgres's stock
 storages (a new connection per operation) and with the pooled ones of nba_pipeline/instance/
 postgres.py. Starts its own PostgreSQL server on 127.0.0.1 (Debian `postgresql`).
 
-    python benchmarks/postgres_instance.py [--start 2025-10-01 --end 2025-10-23] [--only stock|pooled] [--raw-dir ../shared/data/nba]
+    python benchmarks/postgres_instance.py [--start 2025-10-01 --end 2025-10-23] [--only stock|pooled] \
+        [--raw-dir ../shared/data/nba]
 
 Prints, per storage: wall time of the run, PostgreSQL sessions opened (pg_stat_database.sessions),
 materializations, events stored and the database's size.
@@ -44,11 +45,11 @@ def main() -> None:
     import dagster as dg
     from dagster._core.instance.ref import InstanceRef
 
+    from nba_pipeline.cli.runner import run_backfill
     from nba_pipeline.definitions import build_definitions
     from nba_pipeline.exports.directory import ExportsDirectory
     from nba_pipeline.raw.sources.files import FilesSource
     from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
-    from nba_pipeline.cli.runner import run_backfill
     from nba_pipeline_tests.postgres_server import PostgresServer
 
     production = yaml.safe_load((ROOT / "nba_pipeline" / "instance" / "dagster.production.yaml").read_text())
@@ -69,8 +70,11 @@ def main() -> None:
             home = Path(tempfile.mkdtemp(prefix="nba-home-"))
             (home / "dagster.yaml").write_text(yaml.safe_dump(config))
             os.environ.update({**server.env(), "DAGSTER_PG_DB": db, "DAGSTER_HOME": str(home)})
-            defs = build_definitions(FilesSource(raw_dir=args.raw_dir), NbaDuckDBIOManager(database=str(home / "w.duckdb")),
-                                     ExportsDirectory(directory=str(home / "exports")))
+            defs = build_definitions(
+                FilesSource(raw_dir=args.raw_dir),
+                NbaDuckDBIOManager(database=str(home / "w.duckdb")),
+                ExportsDirectory(directory=str(home / "exports")),
+            )
             with server.connect("postgres") as con, con.cursor() as cur:
                 cur.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", [db])
                 before = cur.fetchone()[0]
@@ -85,8 +89,10 @@ def main() -> None:
             with server.connect(db) as con, con.cursor() as cur:
                 cur.execute("SELECT count(*), pg_database_size(current_database()) FROM event_logs")
                 events, size = cur.fetchone()
-            print(f"{name:26s} {seconds:6.1f} s  {sessions:6d} sessions  {summary.materializations} materializations  "
-                  f"{events} events  database {size / 2**20:.0f} MiB  {'ok' if summary.success else 'FAILED'}")
+            print(
+                f"{name:26s} {seconds:6.1f} s  {sessions:6d} sessions  {summary.materializations} materializations  "
+                f"{events} events  database {size / 2**20:.0f} MiB  {'ok' if summary.success else 'FAILED'}"
+            )
             shutil.rmtree(home, ignore_errors=True)
     finally:
         server.stop()

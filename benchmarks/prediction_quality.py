@@ -40,10 +40,22 @@ def backfill(home: Path) -> None:
     # NBA_FIRST_SEASON left out: the partitions start with the raw data's first season
     env = {k: v for k, v in os.environ.items() if k not in ("NBA_DUCKDB_PATH", "NBA_SOURCE", "NBA_FIRST_SEASON")}
     env.update(DAGSTER_HOME=str(home), NBA_RAW_DIR=str(REAL_DATA), PYTHONWARNINGS="ignore")
-    cmd = [sys.executable, "-m", "nba_pipeline.cli.main", "backfill", "--start", str(HISTORY_START), "--end", str(EVAL[1])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nba_pipeline.cli.main",
+        "backfill",
+        "--start",
+        str(HISTORY_START),
+        "--end",
+        str(EVAL[1]),
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    print(f"backfill {HISTORY_START} .. {EVAL[1]}: {time.perf_counter() - t0:.1f} s, exit {proc.returncode}", file=sys.stderr)
+    print(
+        f"backfill {HISTORY_START} .. {EVAL[1]}: {time.perf_counter() - t0:.1f} s, exit {proc.returncode}",
+        file=sys.stderr,
+    )
     if proc.returncode != 0:
         sys.exit(proc.stdout[-3000:] + proc.stderr[-3000:])
 
@@ -60,7 +72,10 @@ def load(db: Path) -> dict[str, pd.DataFrame]:
                 WHERE a.game_date BETWEEN '{EVAL[0]}' AND '{EVAL[1]}'"""),
             "features": q("SELECT * FROM nba_precompute.ml_feature_store"),
             "results": q("SELECT * FROM nba_analytics.player_game_summary"),
-            "context": q(f"SELECT * FROM nba_analytics.upcoming_player_game_context WHERE game_date BETWEEN '{EVAL[0]}' AND '{EVAL[1]}'"),
+            "context": q(
+                "SELECT * FROM nba_analytics.upcoming_player_game_context "
+                f"WHERE game_date BETWEEN '{EVAL[0]}' AND '{EVAL[1]}'"
+            ),
             "schedule": q(f"SELECT * FROM nba_raw.schedule WHERE game_date BETWEEN '{EVAL[0]}' AND '{EVAL[1]}'"),
         }
 
@@ -80,9 +95,15 @@ def score(g: pd.DataFrame) -> list[tuple[str, str]]:
         ("MAE model before the market (model_points)", mae(s["model_points"])),
         ("MAE books' consensus line", mae(s["line"])),
         ("MAE season-to-date average (where it exists)", mae(s["points_avg_season"])),
-        ("MAE season-to-date average, else last season's recent20", mae(s["points_avg_season"].fillna(s["points_avg_recent20"]))),
+        (
+            "MAE season-to-date average, else last season's recent20",
+            mae(s["points_avg_season"].fillna(s["points_avg_recent20"])),
+        ),
         ("MAE last-10 average (where it exists)", mae(s["points_avg_last10"])),
-        ("MAE last-10 average, else last season's recent20", mae(s["points_avg_last10"].fillna(s["points_avg_recent20"]))),
+        (
+            "MAE last-10 average, else last season's recent20",
+            mae(s["points_avg_last10"].fillna(s["points_avg_recent20"])),
+        ),
         ("Brier p_over (pushes excluded)", f"{((decided['p_over'] - over) ** 2).mean():.4f} (n={len(decided)})"),
         ("Brier books' no-vig p_over", f"{((decided['books_p_over'] - over) ** 2).mean():.4f}"),
         ("recommendations (OVER/UNDER) / pushes", f"{len(bets)} / {len(bets) - wins - losses}"),
@@ -99,10 +120,14 @@ def refit(data: dict[str, pd.DataFrame], kind: str) -> pd.DataFrame:
     days = [d.date() for d in pd.date_range(*EVAL)]
     models = model.fit_weekly(model.training_frame(features, data["results"]), days, kind)
     by_date = transforms.models_by_date(transforms.model_rows(models))
-    pred = transforms.player_points_predictions(features[features["game_date"].isin(list(by_date))], data["context"], by_date)
+    pred = transforms.player_points_predictions(
+        features[features["game_date"].isin(list(by_date))], data["context"], by_date
+    )
     g = transforms.grade(pred, data["results"], data["schedule"])
     keys = ["game_date", "player_id"]
-    extra = pred[[*keys, "model_points"]].merge(features[[*keys, "points_avg_season", "points_avg_last10", "points_avg_recent20"]], on=keys)
+    extra = pred[[*keys, "model_points"]].merge(
+        features[[*keys, "points_avg_season", "points_avg_last10", "points_avg_recent20"]], on=keys
+    )
     return g.merge(extra, on=keys)
 
 
@@ -138,7 +163,10 @@ def main() -> int:
             print(f"kept {home}", file=sys.stderr)
         else:
             shutil.rmtree(home, ignore_errors=True)
-    print(f"walk-forward {EVAL[0]} .. {EVAL[1]} (models trained on dates before each week's Monday, from {HISTORY_START})\n")
+    print(
+        f"walk-forward {EVAL[0]} .. {EVAL[1]} "
+        f"(models trained on dates before each week's Monday, from {HISTORY_START})\n"
+    )
     print_table(columns, [[name, *(r[i][1] for r in results)] for i, (name, _) in enumerate(results[0])])
     return 0
 

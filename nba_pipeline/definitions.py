@@ -14,11 +14,10 @@ import dagster as dg
 import nba_pipeline
 import nba_pipeline.environment as environment
 from nba_pipeline.analytics import assets as analytics_assets
+from nba_pipeline.core.table_assets import CODE_REFERENCES, with_owners_and_kinds
 from nba_pipeline.exports import assets as exports_assets
-from nba_pipeline.precompute import assets as precompute_assets
-from nba_pipeline.predictions import assets as predictions_assets
-from nba_pipeline.raw import assets as raw_assets
-
+from nba_pipeline.exports.directory import ExportsDirectory, exports_from_env
+from nba_pipeline.instance.cli_runs import dead_cli_runs
 from nba_pipeline.orchestration.alerts import (
     AlertNotifier,
     check_failure_alerts,
@@ -27,13 +26,13 @@ from nba_pipeline.orchestration.alerts import (
     run_failure_alerts,
 )
 from nba_pipeline.orchestration.automation import automation_sensor, with_automation
-from nba_pipeline.instance.cli_runs import dead_cli_runs
 from nba_pipeline.orchestration.freshness import build_freshness
-from nba_pipeline.core.table_assets import CODE_REFERENCES, with_owners_and_kinds
-from nba_pipeline.exports.directory import ExportsDirectory, exports_from_env
+from nba_pipeline.orchestration.sensors import morning_predictions, raw_data_sensor
+from nba_pipeline.precompute import assets as precompute_assets
+from nba_pipeline.predictions import assets as predictions_assets
+from nba_pipeline.raw import assets as raw_assets
 from nba_pipeline.raw.sources import NbaSource, source_from_env
 from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
-from nba_pipeline.orchestration.sensors import morning_predictions, raw_data_sensor
 
 
 def with_code_references(assets: Sequence[dg.AssetsDefinition]) -> Sequence[dg.AssetsDefinition]:
@@ -41,8 +40,10 @@ def with_code_references(assets: Sequence[dg.AssetsDefinition]) -> Sequence[dg.A
     or the file in the repository's web view when NBA_GIT_URL is set (a GitHub or GitLab URL;
     NBA_GIT_REF: the branch, tag or commit deployed, default main)."""
     # a table asset links the function its factory wraps already (Dagster's link would be the wrapper's)
-    assets = [a if all(CODE_REFERENCES in m for m in a.metadata_by_key.values()) else dg.with_source_code_references([a])[0]
-              for a in assets]
+    assets = [
+        a if all(CODE_REFERENCES in m for m in a.metadata_by_key.values()) else dg.with_source_code_references([a])[0]
+        for a in assets
+    ]
     git = environment.git_link()
     if git is None:
         return assets
@@ -105,8 +106,15 @@ def build_definitions(
             "exports": exports or exports_from_env(),
             "alerts": alerts or notifier_from_env(),
         },
-        sensors=[automation_sensor, raw_data_sensor, check_failure_alerts, run_failure_alerts, late_partition_alerts, dead_cli_runs,
-                 freshness_sensor],
+        sensors=[
+            automation_sensor,
+            raw_data_sensor,
+            check_failure_alerts,
+            run_failure_alerts,
+            late_partition_alerts,
+            dead_cli_runs,
+            freshness_sensor,
+        ],
         schedules=[morning_predictions],
         # a subprocess per step costs seconds; steps here are short and pandas-bound
         executor=dg.in_process_executor,

@@ -150,8 +150,9 @@ def source_settings() -> FilesSourceSettings | LiveSourceSettings:
         key = _secret("NBA_ODDS_API_KEY")
         if key is None:
             raise ValueError("NBA_SOURCE=live needs NBA_ODDS_API_KEY: The Odds API key")
-        return LiveSourceSettings(archive_dir=archive, odds_api_key=key,
-                                  stats_url=_value("NBA_STATS_URL"), odds_url=_value("NBA_ODDS_URL"))
+        return LiveSourceSettings(
+            archive_dir=archive, odds_api_key=key, stats_url=_value("NBA_STATS_URL"), odds_url=_value("NBA_ODDS_URL")
+        )
     raise ValueError(f"NBA_SOURCE must be 'files' or 'live', not {kind!r}")
 
 
@@ -174,8 +175,9 @@ class ExportsSettings:
 
 def exports_settings() -> ExportsSettings:
     """NBA_EXPORTS_DIR (else exports/ in DAGSTER_HOME) and NBA_EXPORTS_URL, where readers fetch it."""
-    return ExportsSettings(directory=_value("NBA_EXPORTS_DIR") or str(dagster_home() / "exports"),
-                           url=_value("NBA_EXPORTS_URL"))
+    return ExportsSettings(
+        directory=_value("NBA_EXPORTS_DIR") or str(dagster_home() / "exports"), url=_value("NBA_EXPORTS_URL")
+    )
 
 
 @dataclass(frozen=True)

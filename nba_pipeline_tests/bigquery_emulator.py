@@ -32,7 +32,11 @@ def install_spatial_extension() -> None:
     import duckdb
     import duckdb_extension_spatial
 
-    ext = next(Path(duckdb_extension_spatial.__file__).parent.glob(f"extensions/v{duckdb.__version__}/spatial.duckdb_extension"))
+    ext = next(
+        Path(duckdb_extension_spatial.__file__).parent.glob(
+            f"extensions/v{duckdb.__version__}/spatial.duckdb_extension"
+        )
+    )
     with duckdb.connect() as con:
         con.execute(f"INSTALL '{ext}'")
 
@@ -86,14 +90,18 @@ def bridge_emulator_gaps() -> None:
                     raise executor.InvalidQueryError(f"{job.table_id}${day}: the table is not partitioned by a column")
                 date = dt.datetime.strptime(day, "%Y%m%d").date().isoformat()
                 outside = con.execute(
-                    f'SELECT count(*) FROM read_parquet(?) WHERE CAST("{field}" AS DATE) IS DISTINCT FROM DATE \'{date}\'', [path]
+                    "SELECT count(*) FROM read_parquet(?) "
+                    f"WHERE CAST(\"{field}\" AS DATE) IS DISTINCT FROM DATE '{date}'",
+                    [path],
                 ).fetchone()[0]
                 if outside:
                     # BigQuery's message for rows outside the decorated partition
                     raise executor.InvalidQueryError(
-                        f"Some rows belong to different partitions rather than destination partition {day} ({outside} rows)")
+                        "Some rows belong to different partitions "
+                        f"rather than destination partition {day} ({outside} rows)"
+                    )
                 if job.write_disposition == "WRITE_TRUNCATE":
-                    con.execute(f'DELETE FROM {job.target_ref} WHERE "{field}" = DATE \'{date}\'')
+                    con.execute(f"DELETE FROM {job.target_ref} WHERE \"{field}\" = DATE '{date}'")
             elif job.write_disposition == "WRITE_TRUNCATE":
                 con.execute(f"DELETE FROM {job.target_ref}")
             con.execute(f"INSERT INTO {job.target_ref} ({names}) SELECT {names} FROM read_parquet(?)", [path])
@@ -126,22 +134,40 @@ class Emulator:
         self.home.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "HOME": str(self.home)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "nba_pipeline_tests.bigquery_emulator", "--rest-port", str(self.port),
-             "--grpc-port", str(self.grpc_port), "--project", self.project],
-            env=env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "nba_pipeline_tests.bigquery_emulator",
+                "--rest-port",
+                str(self.port),
+                "--grpc-port",
+                str(self.grpc_port),
+                "--project",
+                self.project,
+            ],
+            env=env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the BigQuery emulator exited ({self.proc.returncode}):\n{self.log.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"the BigQuery emulator exited ({self.proc.returncode}):\n{self.log.read_text()[-3000:]}"
+                )
             try:
-                if requests.get(f"{self.url}/bigquery/v2/projects/{self.project}/datasets", timeout=2).status_code == 200:
+                if (
+                    requests.get(f"{self.url}/bigquery/v2/projects/{self.project}/datasets", timeout=2).status_code
+                    == 200
+                ):
                     return self
             except requests.ConnectionError:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"the BigQuery emulator did not answer within {timeout:.0f} s:\n{self.log.read_text()[-3000:]}")
+        raise RuntimeError(
+            f"the BigQuery emulator did not answer within {timeout:.0f} s:\n{self.log.read_text()[-3000:]}"
+        )
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -163,10 +189,24 @@ def main(argv: list[str] | None = None) -> None:
     bridge_emulator_gaps()
     from bqemulator.cli import main as bqemulator_main
 
-    bqemulator_main([
-        "start", "--rest-host", "127.0.0.1", "--rest-port", str(args.rest_port), "--grpc-host", "127.0.0.1",
-        "--grpc-port", str(args.grpc_port), "--project", args.project, "--log-level", "warning", "--ephemeral",
-    ])
+    bqemulator_main(
+        [
+            "start",
+            "--rest-host",
+            "127.0.0.1",
+            "--rest-port",
+            str(args.rest_port),
+            "--grpc-host",
+            "127.0.0.1",
+            "--grpc-port",
+            str(args.grpc_port),
+            "--project",
+            args.project,
+            "--log-level",
+            "warning",
+            "--ephemeral",
+        ]
+    )
 
 
 if __name__ == "__main__":

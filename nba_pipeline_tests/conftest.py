@@ -84,7 +84,9 @@ def table_exists(db_path: Path, dataset: str, table: str) -> bool:
     if not db_path.exists():
         return False
     return bool(
-        query(db_path, f"SELECT 1 FROM information_schema.tables WHERE table_schema='{dataset}' AND table_name='{table}'")
+        query(
+            db_path, f"SELECT 1 FROM information_schema.tables WHERE table_schema='{dataset}' AND table_name='{table}'"
+        )
     )
 
 

@@ -66,8 +66,13 @@ class PostgresServer:
 
     def env(self) -> dict[str, str]:
         """The DAGSTER_PG_* variables the production dagster.yaml reads."""
-        return {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(self.port), "DAGSTER_PG_DB": self.db,
-                "DAGSTER_PG_USER": self.user, "DAGSTER_PG_PASSWORD": self.password}
+        return {
+            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_PG_PORT": str(self.port),
+            "DAGSTER_PG_DB": self.db,
+            "DAGSTER_PG_USER": self.user,
+            "DAGSTER_PG_PASSWORD": self.password,
+        }
 
     def start(self) -> PostgresServer:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -76,14 +81,28 @@ class PostgresServer:
         if self.run_as:
             for p in (self.root, pwfile):
                 os.chown(p, self.run_as.pw_uid, self.run_as.pw_gid)
-        done = self._run("initdb", "-D", str(self.data), "-U", self.user, f"--pwfile={pwfile}", "--auth-local=trust",
-                         "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync")
+        done = self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            self.user,
+            f"--pwfile={pwfile}",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         if done.returncode != 0:
             raise Unavailable(f"initdb failed: {done.stderr.strip()[-500:]}")
         opts = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} -c fsync=off"
         done = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", opts, "-w", "-t", "60", "start")
         if done.returncode != 0:
-            raise Unavailable(f"PostgreSQL did not start: {done.stderr.strip()[-300:]} {self.log.read_text()[-500:] if self.log.exists() else ''}")
+            raise Unavailable(
+                f"PostgreSQL did not start: {done.stderr.strip()[-300:]} "
+                f"{self.log.read_text()[-500:] if self.log.exists() else ''}"
+            )
         self.create_database(self.db)
         return self
 
@@ -93,7 +112,9 @@ class PostgresServer:
         deadline = time.monotonic() + 30
         while True:
             try:
-                con = psycopg2.connect(host="127.0.0.1", port=self.port, user=self.user, password=self.password, dbname="postgres")
+                con = psycopg2.connect(
+                    host="127.0.0.1", port=self.port, user=self.user, password=self.password, dbname="postgres"
+                )
                 break
             except psycopg2.OperationalError:
                 if time.monotonic() > deadline:
@@ -107,7 +128,9 @@ class PostgresServer:
     def connect(self, db: str | None = None):
         import psycopg2
 
-        return psycopg2.connect(host="127.0.0.1", port=self.port, user=self.user, password=self.password, dbname=db or self.db)
+        return psycopg2.connect(
+            host="127.0.0.1", port=self.port, user=self.user, password=self.password, dbname=db or self.db
+        )
 
     def stop(self) -> None:
         if self.data.exists():

@@ -53,7 +53,10 @@ def secrets_in_files(root: Path, secrets: Iterable[str]) -> list[str]:
                     columns = [r[1] for r in con.execute(f'PRAGMA table_info("{table}")')]
                     for rowid, *cells in con.execute(f'SELECT rowid, * FROM "{table}"'):
                         for column, cell in zip(columns, cells):
-                            hits += [f"{rel} {table}.{column} rowid {rowid}: {s.decode()}" for s in sorted(_found(cell, wanted))]
+                            hits += [
+                                f"{rel} {table}.{column} rowid {rowid}: {s.decode()}"
+                                for s in sorted(_found(cell, wanted))
+                            ]
             finally:
                 con.close()
     return hits

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from nba_pipeline.core.schema import table_for
 from nba_pipeline.definitions import build_definitions, defs
 from nba_pipeline.exports.files import best_bets
-from nba_pipeline.core.schema import table_for
 
 ROOT = Path(__file__).resolve().parents[1]
 # assets that write files rather than a warehouse table
@@ -22,7 +22,13 @@ def test_definitions_load():
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"nba_raw/schedule", "nba_raw/team_boxscores", "nba_raw/player_boxscores", "nba_raw/player_points_props", "nba_raw/game_lines"} <= keys
+    assert {
+        "nba_raw/schedule",
+        "nba_raw/team_boxscores",
+        "nba_raw/player_boxscores",
+        "nba_raw/player_points_props",
+        "nba_raw/game_lines",
+    } <= keys
 
 
 def test_every_asset_has_a_declared_table_partitions_and_code_version():
@@ -58,17 +64,27 @@ def test_dagster_definitions_validate_cli():
     (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_incident_07_a_broken_definition_fails_validation_in_ci(tmp_path):
     broken = tmp_path / "broken_defs.py"
-    broken.write_text("import dagster as dg\n@dg.asset\ndef a(missing_upstream): ...\ndefs = dg.Definitions(assets=[a])\n")
+    broken.write_text(
+        "import dagster as dg\n@dg.asset\ndef a(missing_upstream): ...\ndefs = dg.Definitions(assets=[a])\n"
+    )
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-f", str(broken)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
     )
     assert proc.returncode != 0
 
@@ -81,7 +97,9 @@ def test_every_step_that_opens_the_warehouse_takes_a_warehouse_pool_slot():
     # one multi-asset writes both team tables; table checks are inline; the `fresh` checks read
     # the event log and the source only (no warehouse, no slot)
     assert len(ops) == 20
-    assert {op.name: op.pool for op in ops} == {op.name: None if op.name == "freshness" else WAREHOUSE_POOL for op in ops}
+    assert {op.name: op.pool for op in ops} == {
+        op.name: None if op.name == "freshness" else WAREHOUSE_POOL for op in ops
+    }
 
 
 # how the catalog presents the assets (issue 16) ---------------------------------------------------
@@ -104,7 +122,9 @@ def test_every_asset_has_its_layers_owners():
     graph = defs.resolve_asset_graph()
     owners = {k.to_user_string(): graph.get(k).owners for k in graph.get_all_asset_keys()}
     assert owners["nba_raw/schedule"] == owners["nba_analytics/player_game_summary"] == ["team:data-engineering"]
-    assert owners["nba_predictions/points_model"] == ["team:ml"] and owners["nba_exports/best_bets"] == ["team:analytics"]
+    assert owners["nba_predictions/points_model"] == ["team:ml"] and owners["nba_exports/best_bets"] == [
+        "team:analytics"
+    ]
     assert all(owners[k.to_user_string()] == LAYER_OWNERS[graph.get(k).group_name] for k in graph.get_all_asset_keys())
 
 
@@ -123,7 +143,10 @@ def test_every_asset_links_to_the_code_that_builds_it():
         # the line is the asset's decorator or its function (a table asset's: the function the
         # factory wraps, not the factory's wrapper)
         line = path.read_text().splitlines()[ref.line_number - 1].strip()
-        assert line.startswith(("@dg.asset", "@dg.multi_asset", "@table_asset", "@table_multi_asset", "def ")), (key, line)
+        assert line.startswith(("@dg.asset", "@dg.multi_asset", "@table_asset", "@table_multi_asset", "def ")), (
+            key,
+            line,
+        )
     assert _code_reference(graph, best_bets.asset_key).file_path == str(ROOT / "nba_pipeline" / "exports" / "assets.py")
 
 
@@ -134,7 +157,9 @@ def test_code_links_open_the_repository_when_it_is_named(monkeypatch):
     ref = _code_reference(graph, dg.AssetKey(["nba_raw", "schedule"]))
     local = _code_reference(defs.resolve_asset_graph(), dg.AssetKey(["nba_raw", "schedule"]))
     assert isinstance(ref, dg.UrlCodeReference)
-    assert ref.url == f"https://github.com/example/nba_pipeline/tree/v1.2/nba_pipeline/raw/assets.py#L{local.line_number}"
+    assert (
+        ref.url == f"https://github.com/example/nba_pipeline/tree/v1.2/nba_pipeline/raw/assets.py#L{local.line_number}"
+    )
 
 
 def _markdown_tags(text: str | None) -> list[str]:

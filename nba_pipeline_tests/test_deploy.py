@@ -32,6 +32,7 @@ def chart_instance_config(pg_host: str, pg_port: int) -> str:
     """dagster.yaml as the chart writes it for these values."""
     pg = VALUES["postgresql"]
     daemon = VALUES["dagsterDaemon"]
+    coordinator = daemon["runCoordinator"]["config"]["queuedRunCoordinator"]
     postgres_db = f"""
         postgres_db:
           username: {pg["postgresqlUsername"]}
@@ -78,8 +79,8 @@ def chart_instance_config(pg_host: str, pg_port: int) -> str:
       class: QueuedRunCoordinator
       config:
         max_concurrent_runs: -1
-        dequeue_use_threads: {str(daemon["runCoordinator"]["config"]["queuedRunCoordinator"]["dequeueUseThreads"]).lower()}
-        dequeue_num_workers: {daemon["runCoordinator"]["config"]["queuedRunCoordinator"]["dequeueNumWorkers"]}
+        dequeue_use_threads: {str(coordinator["dequeueUseThreads"]).lower()}
+        dequeue_num_workers: {coordinator["dequeueNumWorkers"]}
     compute_logs:
       module: dagster.core.storage.noop_compute_log_manager
       class: NoOpComputeLogManager
@@ -96,14 +97,29 @@ def chart_instance_config(pg_host: str, pg_port: int) -> str:
 
 
 def rendered_chart(pg_host: str = "10.0.0.5", pg_port: int = 5432) -> str:
-    configmap = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "nba-dagster-instance"},
-                 "data": {"dagster.yaml": chart_instance_config(pg_host, pg_port)}}
-    other = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "nba-dagster-webserver"}, "spec": {"ports": [{"port": 80}]}}
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "nba-dagster-instance"},
+        "data": {"dagster.yaml": chart_instance_config(pg_host, pg_port)},
+    }
+    other = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "nba-dagster-webserver"},
+        "spec": {"ports": [{"port": 80}]},
+    }
     return yaml.safe_dump_all([other, configmap])
 
 
 def post_render(manifests: str) -> list[dict]:
-    done = subprocess.run([sys.executable, str(DEPLOY / "k8s" / "post_render.py")], input=manifests, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, str(DEPLOY / "k8s" / "post_render.py")],
+        input=manifests,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return list(yaml.safe_load_all(done.stdout))
 
 
@@ -112,8 +128,10 @@ def test_post_render_makes_the_chart_instance_the_production_instance(tmp_path, 
     assert [d["kind"] for d in docs] == ["Service", "ConfigMap"] and docs[0]["spec"] == {"ports": [{"port": 80}]}
     instance = yaml.safe_load(docs[1]["data"]["dagster.yaml"])
     assert {k: instance[k]["class"] for k in ("run_storage", "event_log_storage", "schedule_storage")} == {
-        "run_storage": "PooledPostgresRunStorage", "event_log_storage": "PooledPostgresEventLogStorage",
-        "schedule_storage": "PooledPostgresScheduleStorage"}
+        "run_storage": "PooledPostgresRunStorage",
+        "event_log_storage": "PooledPostgresEventLogStorage",
+        "schedule_storage": "PooledPostgresScheduleStorage",
+    }
     assert instance["concurrency"] == PRODUCTION["concurrency"] and instance["run_retries"] == PRODUCTION["run_retries"]
     assert instance["run_monitoring"]["max_runtime_seconds"] == PRODUCTION["run_monitoring"]["max_runtime_seconds"]
     assert instance["run_launcher"]["class"] == "K8sRunLauncher"
@@ -134,7 +152,9 @@ def test_post_render_makes_the_chart_instance_the_production_instance(tmp_path, 
 
 def test_post_render_refuses_a_chart_it_does_not_know():
     broken = rendered_chart().replace("event_log_storage:", "event_log_storage_renamed:")
-    done = subprocess.run([sys.executable, str(DEPLOY / "k8s" / "post_render.py")], input=broken, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(DEPLOY / "k8s" / "post_render.py")], input=broken, capture_output=True, text=True
+    )
     assert done.returncode != 0 and "has no event_log_storage" in done.stderr
 
 
@@ -152,7 +172,10 @@ def test_the_deployed_instance_runs_on_postgres_with_the_production_limits(monke
             assert type(instance.event_log_storage).__name__ == "PooledPostgresEventLogStorage"
             concurrency = instance.get_concurrency_config()
             assert concurrency.pool_config.default_pool_limit == PRODUCTION["concurrency"]["pools"]["default_limit"]
-            assert concurrency.run_queue_config.max_concurrent_runs == PRODUCTION["concurrency"]["runs"]["max_concurrent_runs"]
+            assert (
+                concurrency.run_queue_config.max_concurrent_runs
+                == PRODUCTION["concurrency"]["runs"]["max_concurrent_runs"]
+            )
             assert instance.run_monitoring_max_runtime_seconds == PRODUCTION["run_monitoring"]["max_runtime_seconds"]
 
 
@@ -164,7 +187,9 @@ def test_the_values_set_what_the_code_reads():
     # every NBA_* the values set is read by the code (by its environment module, the only reader),
     # and the secrets hold the rest it needs
     code = (ROOT / "nba_pipeline" / "environment.py").read_text()
-    secrets = [d for d in yaml.safe_load_all((DEPLOY / "k8s" / "secrets.example.yaml").read_text()) if d["kind"] == "Secret"]
+    secrets = [
+        d for d in yaml.safe_load_all((DEPLOY / "k8s" / "secrets.example.yaml").read_text()) if d["kind"] == "Secret"
+    ]
     secret_keys = {k for d in secrets for k in d["stringData"]}
     for name in [*env, *secret_keys - {"postgresql-password"}]:
         assert f'"{name}"' in code, name
@@ -174,7 +199,10 @@ def test_the_values_set_what_the_code_reads():
     from nba_pipeline.core.seasons import parse_season, today
 
     assert parse_season(env["NBA_FIRST_SEASON"], today()) == 2024
-    assert {s["metadata"]["name"] for s in secrets} == {VALUES["global"]["postgresqlSecretName"], deployment["envSecrets"][0]["name"]}
+    assert {s["metadata"]["name"] for s in secrets} == {
+        VALUES["global"]["postgresqlSecretName"],
+        deployment["envSecrets"][0]["name"],
+    }
     # one image for all: the webserver and daemon import our storage classes
     assert VALUES["dagsterWebserver"]["image"] == VALUES["dagsterDaemon"]["image"] == deployment["image"]
     assert os.path.isfile(DEPLOY / "Dockerfile") and '".[k8s]"' in (DEPLOY / "Dockerfile").read_text()

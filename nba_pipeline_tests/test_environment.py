@@ -21,8 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENT = ROOT / "nba_pipeline" / "environment.py"
 PACKAGES = (ROOT / "nba_pipeline", ROOT / "nba_pipeline_dev")
 # every variable the module reads (the deployment's, the sources', ...), unset for each test
-READ = sorted({n.value for n in ast.walk(ast.parse(ENVIRONMENT.read_text()))
-               if isinstance(n, ast.Constant) and isinstance(n.value, str) and re.fullmatch(r"NBA_[A-Z_]+", n.value)})
+READ = sorted(
+    {
+        n.value
+        for n in ast.walk(ast.parse(ENVIRONMENT.read_text()))
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and re.fullmatch(r"NBA_[A-Z_]+", n.value)
+    }
+)
 
 
 @pytest.fixture
@@ -38,11 +43,15 @@ def clean_env(monkeypatch, tmp_path):
 
 # the only reader --------------------------------------------------------------------------------
 def _is_environ(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (isinstance(node, ast.Name) and node.id == "environ")
+    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
+        isinstance(node, ast.Name) and node.id == "environ"
+    )
 
 
 def _is_env_var(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Attribute) and node.attr == "EnvVar") or (isinstance(node, ast.Name) and node.id == "EnvVar")
+    return (isinstance(node, ast.Attribute) and node.attr == "EnvVar") or (
+        isinstance(node, ast.Name) and node.id == "EnvVar"
+    )
 
 
 def environment_accesses(source: str) -> list[tuple[int, str]]:
@@ -55,7 +64,10 @@ def environment_accesses(source: str) -> list[tuple[int, str]]:
         if isinstance(node, ast.Call):
             f = node.func
             named = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
-            if not (named in ("getenv", "EnvVar") or (isinstance(f, ast.Attribute) and (_is_environ(f.value) or _is_env_var(f.value)))):
+            if not (
+                named in ("getenv", "EnvVar")
+                or (isinstance(f, ast.Attribute) and (_is_environ(f.value) or _is_env_var(f.value)))
+            ):
                 continue
             key = node.args[0] if node.args else None
         elif isinstance(node, ast.Subscript) and _is_environ(node.value):
@@ -105,7 +117,10 @@ def test_only_the_environment_module_reads_nba_variables():
                 readers[str(path.relative_to(ROOT))] = found
     assert readers == {}
     # ... and the detector sees the module's own reads (its helpers `_value` and `_secret`)
-    assert {code for _, code in environment_accesses(ENVIRONMENT.read_text())} >= {"os.environ.get(name)", "EnvVar(name)"}
+    assert {code for _, code in environment_accesses(ENVIRONMENT.read_text())} >= {
+        "os.environ.get(name)",
+        "EnvVar(name)",
+    }
 
 
 def test_the_default_home_is_decided_in_one_place():
@@ -113,27 +128,36 @@ def test_the_default_home_is_decided_in_one_place():
     spelt = []
     for package in PACKAGES:
         for path in package.rglob("*.py"):
-            spelt += [path.name for n in ast.walk(ast.parse(path.read_text()))
-                      if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith(".nba_pipeline")]
+            spelt += [
+                path.name
+                for n in ast.walk(ast.parse(path.read_text()))
+                if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith(".nba_pipeline")
+            ]
     assert spelt == ["environment.py"]
 
 
 def test_it_sits_below_everything():
     """It imports nothing of nba_pipeline (core/seasons.py asks it while the partitions are being
     defined), and not Dagster either: the CLI's `synth` runs without it."""
-    imported = [n.module if isinstance(n, ast.ImportFrom) else a.name
-                for n in ast.walk(ast.parse(ENVIRONMENT.read_text())) if isinstance(n, (ast.Import, ast.ImportFrom))
-                for a in n.names]
+    imported = [
+        n.module if isinstance(n, ast.ImportFrom) else a.name
+        for n in ast.walk(ast.parse(ENVIRONMENT.read_text()))
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+        for a in n.names
+    ]
     assert not [m for m in imported if m and m.startswith("nba_pipeline")], imported
-    code = "import sys, nba_pipeline.environment; print(sorted(m for m in sys.modules if m.startswith(('dagster', 'nba_pipeline'))))"
+    code = (
+        "import sys, nba_pipeline.environment; "
+        "print(sorted(m for m in sys.modules if m.startswith(('dagster', 'nba_pipeline'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['nba_pipeline', 'nba_pipeline.environment']"
 
 
 def test_the_readme_lists_every_variable_it_reads():
     readme = (ROOT / "README.md").read_text()
-    table = readme[readme.index("## Configuration"):]
-    table = table[:table.index("\n## ")]
+    table = readme[readme.index("## Configuration") :]
+    table = table[: table.index("\n## ")]
     listed = set(re.findall(r"`(NBA_[A-Z_]+)`", "\n".join(line for line in table.splitlines() if line.startswith("|"))))
     assert listed and listed <= set(READ)
     assert set(READ) - listed <= {"NBA_FAKETIME_LIB"}  # the replay's, dev tooling
@@ -210,11 +234,16 @@ BAD = [
     ({"NBA_WAREHOUSE": "bigquery"}, "NBA_WAREHOUSE=bigquery needs NBA_BIGQUERY_PROJECT (or GOOGLE_CLOUD_PROJECT)"),
     ({"NBA_SOURCE": "ftp"}, "NBA_SOURCE must be 'files' or 'live', not 'ftp'"),
     ({"NBA_SOURCE": "live"}, "NBA_SOURCE=live needs NBA_ODDS_ARCHIVE_DIR: a lasting directory for odds snapshots"),
-    ({"NBA_SOURCE": "live", "NBA_ODDS_ARCHIVE_DIR": "/srv/odds", "NBA_ODDS_API_KEY": ""}, "NBA_SOURCE=live needs NBA_ODDS_API_KEY: The Odds API key"),
+    (
+        {"NBA_SOURCE": "live", "NBA_ODDS_ARCHIVE_DIR": "/srv/odds", "NBA_ODDS_API_KEY": ""},
+        "NBA_SOURCE=live needs NBA_ODDS_API_KEY: The Odds API key",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("settings", "line"), BAD, ids=[line.split(" ")[0] + f"-{i}" for i, (_, line) in enumerate(BAD)])
+@pytest.mark.parametrize(
+    ("settings", "line"), BAD, ids=[line.split(" ")[0] + f"-{i}" for i, (_, line) in enumerate(BAD)]
+)
 def test_a_bad_setting_is_one_line_naming_it(clean_env, monkeypatch, capfd, settings, line):
     from nba_pipeline.cli.main import main
 
@@ -234,13 +263,25 @@ def test_a_bad_setting_is_one_line_naming_it(clean_env, monkeypatch, capfd, sett
 def test_secrets_reach_the_resources_as_variable_names(clean_env, monkeypatch, tmp_path):
     """What Dagster stores of a job (its snapshot, with every resource's config) holds the secrets'
     variable names, never their values (the whole instance after real runs: test_secrets.py)."""
-    secrets = {"NBA_ODDS_API_KEY": "oddskey-93be0c", "NBA_ALERT_WEBHOOK_URL": "https://hooks.example.com/T0/hooktoken-5d1",
-               "NBA_SLACK_TOKEN": "xoxb-slacktoken-a7f"}
-    for name, value in {**secrets, "NBA_SOURCE": "live", "NBA_ODDS_ARCHIVE_DIR": str(tmp_path), "NBA_SLACK_CHANNEL": "#nba"}.items():
+    secrets = {
+        "NBA_ODDS_API_KEY": "oddskey-93be0c",
+        "NBA_ALERT_WEBHOOK_URL": "https://hooks.example.com/T0/hooktoken-5d1",
+        "NBA_SLACK_TOKEN": "xoxb-slacktoken-a7f",
+    }
+    for name, value in {
+        **secrets,
+        "NBA_SOURCE": "live",
+        "NBA_ODDS_ARCHIVE_DIR": str(tmp_path),
+        "NBA_SLACK_CHANNEL": "#nba",
+    }.items():
         monkeypatch.setenv(name, value)
     key = environment.source_settings().odds_api_key
     alerts = environment.alert_settings()
-    for var, name in ((key, "NBA_ODDS_API_KEY"), (alerts.webhook_url, "NBA_ALERT_WEBHOOK_URL"), (alerts.slack_token, "NBA_SLACK_TOKEN")):
+    for var, name in (
+        (key, "NBA_ODDS_API_KEY"),
+        (alerts.webhook_url, "NBA_ALERT_WEBHOOK_URL"),
+        (alerts.slack_token, "NBA_SLACK_TOKEN"),
+    ):
         assert isinstance(var, dg.EnvVar) and var.env_var_name == name and var.get_value() == secrets[name]
     defs = build_definitions()
     for job in defs.get_repository_def().get_all_jobs():

@@ -1,21 +1,20 @@
 """The old system's incidents (../shared/DESIGN.md, section 1), each reproduced against a real
-instance and warehouse, and the mechanism that stops it. One test per row:
+instance and warehouse, and the mechanism that stops it. One test per incident:
 
-| # | test |
-|---|---|
-| 1 | test_incidents.py::test_incident_01_a_failed_write_records_nothing_and_stops_downstream |
-| 2 | test_incidents.py::test_incident_02_every_table_id_is_fully_qualified_from_the_asset_key |
-| 3 | test_incidents.py::test_incident_03_an_off_day_completes_and_a_game_day_without_rows_fails |
-| 4 | test_ui_e2e.py::test_incident_04_a_killed_run_is_failed_by_the_monitor_and_its_partitions_re_run |
-| 5 | test_completeness.py::test_incident_05_a_stopped_upstream_is_late_and_alerted_once |
-| 6 | test_completeness.py::test_incident_06_an_old_backfill_does_not_make_today_fresh_and_an_old_gap_does_not_make_it_stale |
-| 7 | test_definitions.py::test_incident_07_a_broken_definition_fails_validation_in_ci |
-| 8 | raw/test_bad_input.py::test_incident_08_a_bad_row_is_named_and_nothing_is_written |
-| 9 | test_incidents.py::test_incident_09_a_30_day_backfill_writes_each_table_once |
-| 10 | test_sensors.py::test_incident_10_the_schedule_requests_that_days_partition_and_nothing_else |
-| 11 | test_alerts.py::test_incident_11_a_dead_webhook_fails_the_tick_and_keeps_the_alert |
-| 12 | test_drift.py::test_incident_12_a_code_version_bump_and_a_newer_upstream_make_exactly_those_partitions_stale |
-| 13 | test_incidents.py::test_incident_13_a_day_without_odds_predicts_on_estimated_lines_and_warns |
+- test_incidents.py::test_incident_01_a_failed_write_records_nothing_and_stops_downstream
+- test_incidents.py::test_incident_02_every_table_id_is_fully_qualified_from_the_asset_key
+- test_incidents.py::test_incident_03_an_off_day_completes_and_a_game_day_without_rows_fails
+- test_ui_e2e.py::test_incident_04_a_killed_run_is_failed_by_the_monitor_and_its_partitions_re_run
+- orchestration/test_completeness.py::test_incident_05_a_stopped_upstream_is_late_and_alerted_once
+- orchestration/test_completeness.py::
+  test_incident_06_an_old_backfill_does_not_make_today_fresh_and_an_old_gap_does_not_make_it_stale
+- test_definitions.py::test_incident_07_a_broken_definition_fails_validation_in_ci
+- raw/test_bad_input.py::test_incident_08_a_bad_row_is_named_and_nothing_is_written
+- test_incidents.py::test_incident_09_a_30_day_backfill_writes_each_table_once
+- orchestration/test_sensors.py::test_incident_10_the_schedule_requests_that_days_partition_and_nothing_else
+- orchestration/test_alerts.py::test_incident_11_a_dead_webhook_fails_the_tick_and_keeps_the_alert
+- cli/test_drift.py::test_incident_12_a_code_version_bump_and_a_newer_upstream_make_exactly_those_partitions_stale
+- test_incidents.py::test_incident_13_a_day_without_odds_predicts_on_estimated_lines_and_warns
 """
 
 from __future__ import annotations
@@ -27,10 +26,10 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from nba_pipeline.core.history import season_start
-from nba_pipeline.warehouse import duckdb as warehouse
 from nba_pipeline.cli.runner import run_backfill
+from nba_pipeline.core.history import season_start
 from nba_pipeline.core.schema import registered_tables
+from nba_pipeline.warehouse import duckdb as warehouse
 from nba_pipeline_tests.conftest import first_game_dates, make_defs, query, table_exists
 
 PACKAGE = Path(__file__).resolve().parents[1] / "nba_pipeline"
@@ -72,7 +71,8 @@ def test_incident_02_every_table_id_is_fully_qualified_from_the_asset_key():
         key = table.asset_key
         assert (table.dataset, table.name) == tuple(key.path)
         sql = _BigQueryWarehouseClient.get_select_statement(
-            TableSlice(database="my-project", schema=key.path[0], table=key.path[1], partition_dimensions=[]))
+            TableSlice(database="my-project", schema=key.path[0], table=key.path[1], partition_dimensions=[])
+        )
         assert f"FROM `my-project.{table.dataset}.{table.name}`" in sql
     # and no module builds a table id by hand: only schema.py and the two IO managers name tables
     allowed = {"schema.py", "warehouse.py", "bigquery.py"}
@@ -93,11 +93,15 @@ def test_incident_03_an_off_day_completes_and_a_game_day_without_rows_fails(leag
         df[df["GAME_DATE"].str.upper() != fmt].to_csv(path, index=False)
     for f in (raw / "boxscores").glob("game_stats_*.csv"):
         f.unlink()
-    run = run_backfill(make_defs(raw, tmp_path / "w.duckdb"), instance, season_start(first), first, "group:nba_raw", progress=None)
+    run = run_backfill(
+        make_defs(raw, tmp_path / "w.duckdb"), instance, season_start(first), first, "group:nba_raw", progress=None
+    )
     # the off day: materialized with 0 rows, every check passed
     assert off_day.isoformat() in _materialized(instance, "nba_raw/player_boxscores")
     assert not [f for f in run.checks_failed if f"@{off_day}" in f]
-    (rows,), = query(tmp_path / "w.duckdb", f"SELECT count(*) FROM nba_raw.player_boxscores WHERE game_date = '{off_day}'")
+    ((rows,),) = query(
+        tmp_path / "w.duckdb", f"SELECT count(*) FROM nba_raw.player_boxscores WHERE game_date = '{off_day}'"
+    )
     assert rows == 0
     # the game day with no player rows: its record-count check fails, blocking
     assert f"nba_raw/player_boxscores:rows_cover_schedule@{first} (ERROR)" in run.checks_failed
@@ -105,7 +109,7 @@ def test_incident_03_an_off_day_completes_and_a_game_day_without_rows_fails(leag
 
 
 def test_incident_09_a_30_day_backfill_writes_each_table_once(league_copy, tmp_path, instance, monkeypatch):
-    """"403 quota exceeded: partition modifications": one write per partition per table."""
+    """ "403 quota exceeded: partition modifications": one write per partition per table."""
     raw, summary = league_copy
     first, _ = first_game_dates(summary, 1)
     writes: list[str] = []
@@ -135,12 +139,20 @@ def test_incident_13_a_day_without_odds_predicts_on_estimated_lines_and_warns(le
     db = tmp_path / "w.duckdb"
     run = run_backfill(make_defs(raw, db), instance, season_start(first), day + dt.timedelta(days=1), progress=None)
     assert run.success, run.step_failures
-    by_source = dict(query(db, f"SELECT line_source, count(*) FROM nba_predictions.player_points_predictions "
-                               f"WHERE game_date = '{day}' GROUP BY 1"))
+    by_source = dict(
+        query(
+            db,
+            f"SELECT line_source, count(*) FROM nba_predictions.player_points_predictions "
+            f"WHERE game_date = '{day}' GROUP BY 1",
+        )
+    )
     assert by_source.get("estimated", 0) > 0 and by_source.get("sportsbook", 0) == 0
     assert f"nba_predictions/player_points_predictions:estimated_line_share@{day} (WARN)" in run.checks_failed
     # the next day had its odds: sportsbook lines again, and no warning
     nxt = day + dt.timedelta(days=1)
-    (sportsbook,), = query(db, f"SELECT count(*) FROM nba_predictions.player_points_predictions "
-                               f"WHERE game_date = '{nxt}' AND line_source = 'sportsbook'")
+    ((sportsbook,),) = query(
+        db,
+        f"SELECT count(*) FROM nba_predictions.player_points_predictions "
+        f"WHERE game_date = '{nxt}' AND line_source = 'sportsbook'",
+    )
     assert sportsbook > 0

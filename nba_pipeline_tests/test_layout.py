@@ -8,8 +8,6 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parents[1] / "nba_pipeline"
 # the embedded event log storage subclasses Dagster's private one; the facade re-exports, each with
 # why, the few private names everything else needs

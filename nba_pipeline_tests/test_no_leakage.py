@@ -15,8 +15,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from nba_pipeline.core.history import season_start
 from nba_pipeline.cli.runner import run_backfill
+from nba_pipeline.core.history import season_start
 from nba_pipeline_tests.conftest import dagster_instance_at, make_defs
 
 FEATURE_TABLES = [
@@ -52,7 +52,9 @@ def _change_result(db, day: dt.date) -> tuple[int, str, dt.date]:
             [player_id, day],
         ).fetchone()
         shots = "points = points + 9, fgm = fgm + 3, fga = fga + 3, fg3m = fg3m + 3, fg3a = fg3a + 3"
-        con.execute(f"UPDATE nba_raw.player_boxscores SET {shots} WHERE game_id = ? AND player_id = ?", [game_id, player_id])
+        con.execute(
+            f"UPDATE nba_raw.player_boxscores SET {shots} WHERE game_id = ? AND player_id = ?", [game_id, player_id]
+        )
         con.execute(f"UPDATE nba_raw.team_boxscores SET {shots} WHERE game_id = ? AND team = ?", [game_id, team])
         con.execute(
             "UPDATE nba_raw.schedule SET home_points = home_points + CASE WHEN home_team = ? THEN 9 ELSE 0 END,"
@@ -76,12 +78,20 @@ def changed(synthetic_league, tmp_path_factory):
         assert first.success, first.step_failures
         player_id, game_id, next_day = _change_result(db, day)
         assert next_day is not None and next_day <= end
-        before = {(t, d): _rows(db, t, d) for t in [*FEATURE_TABLES, "nba_analytics.player_game_summary"] for d in (day, next_day)}
-        rerun = run_backfill(defs, instance, day, next_day, select="group:nba_analytics or group:nba_precompute", progress=None)
+        before = {
+            (t, d): _rows(db, t, d)
+            for t in [*FEATURE_TABLES, "nba_analytics.player_game_summary"]
+            for d in (day, next_day)
+        }
+        rerun = run_backfill(
+            defs, instance, day, next_day, select="group:nba_analytics or group:nba_precompute", progress=None
+        )
         assert rerun.success, rerun.step_failures
         assert not [f for f in rerun.checks_failed if "(ERROR)" in f]
         after = {key: _rows(db, *key) for key in before}
-        yield dict(day=day, next_day=next_day, player_id=player_id, game_id=game_id, before=before, after=after, rerun=rerun)
+        yield dict(
+            day=day, next_day=next_day, player_id=player_id, game_id=game_id, before=before, after=after, rerun=rerun
+        )
 
 
 def test_the_changed_result_reached_the_days_facts(changed):

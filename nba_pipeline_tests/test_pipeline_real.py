@@ -13,14 +13,14 @@ import dagster as dg
 import pytest
 
 from nba_pipeline.analytics.tables import ANALYTICS_TABLES
-from nba_pipeline.exports.files import BestBetsFile, best_bets
-from nba_pipeline.precompute.tables import PRECOMPUTE_TABLES
-from nba_pipeline.definitions import build_definitions
-from nba_pipeline.exports.directory import ExportsDirectory
-from nba_pipeline.raw.sources.files import FilesSource
-from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
 from nba_pipeline.cli.runner import run_backfill
 from nba_pipeline.cli.status import asset_status
+from nba_pipeline.definitions import build_definitions
+from nba_pipeline.exports.directory import ExportsDirectory
+from nba_pipeline.exports.files import BestBetsFile, best_bets
+from nba_pipeline.precompute.tables import PRECOMPUTE_TABLES
+from nba_pipeline.raw.sources.files import FilesSource
+from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
 from nba_pipeline_tests.conftest import REAL_DATA, dagster_instance_at, make_defs, needs_real_data, query
 
 pytestmark = needs_real_data
@@ -35,9 +35,19 @@ FIRST_MODEL_WEEK = dt.date(2024, 12, 2)
 
 
 # the Eastern game dates of the ten consensus moneylines strictly between -100 and +100
-PRICELESS_CONSENSUS_DATES = {dt.date.fromisoformat(d) for d in (
-    "2024-10-23", "2024-10-24", "2024-12-03", "2024-12-19", "2025-01-29", "2025-02-28", "2025-03-29", "2025-05-03",
-)}
+PRICELESS_CONSENSUS_DATES = {
+    dt.date.fromisoformat(d)
+    for d in (
+        "2024-10-23",
+        "2024-10-24",
+        "2024-12-03",
+        "2024-12-19",
+        "2025-01-29",
+        "2025-02-28",
+        "2025-03-29",
+        "2025-05-03",
+    )
+}
 
 
 def _days(start: dt.date, end: dt.date) -> int:
@@ -103,7 +113,8 @@ def test_no_error_check_fails_and_every_warn_failure_is_justified(pipeline):
 def test_ten_tables_have_rows_for_every_game_date(pipeline):
     _, _, db, _ = pipeline
     game_dates = {
-        d for (d,) in query(
+        d
+        for (d,) in query(
             db,
             f"SELECT DISTINCT game_date FROM nba_raw.schedule WHERE season_type = 'regular' AND game_date BETWEEN "
             f"'{SEASON[0]}' AND '{SEASON[1]}' OR game_date BETWEEN '{NEW_SEASON[0]}' AND '{NEW_SEASON[1]}'",
@@ -120,18 +131,20 @@ def test_ten_tables_have_rows_for_every_game_date(pipeline):
 
 def test_player_features_cover_the_players_who_played_and_carry_the_lines(pipeline):
     _, _, db, _ = pipeline
-    (played, with_features), = query(
+    ((played, with_features),) = query(
         db,
-        "SELECT count(*), count(f.player_id) FROM nba_raw.player_boxscores p LEFT JOIN nba_precompute.ml_feature_store f"
-        " ON f.game_date = p.game_date AND f.player_id = p.player_id WHERE p.game_date >= '2024-11-01'",
+        "SELECT count(*), count(f.player_id) FROM nba_raw.player_boxscores p"
+        " LEFT JOIN nba_precompute.ml_feature_store f ON f.game_date = p.game_date AND f.player_id = p.player_id"
+        " WHERE p.game_date >= '2024-11-01'",
     )
     assert with_features / played > 0.98
-    (rows, lines), = query(
+    ((rows, lines),) = query(
         db, "SELECT count(*), count(points_line) FROM nba_precompute.ml_feature_store WHERE game_date >= '2025-10-21'"
     )
     (line_players,) = query(
         db,
-        "SELECT count(DISTINCT (game_id, player_id)) FROM nba_raw.player_points_props WHERE player_id IS NOT NULL AND game_date >= '2025-10-21'",
+        "SELECT count(DISTINCT (game_id, player_id)) FROM nba_raw.player_points_props"
+        " WHERE player_id IS NOT NULL AND game_date >= '2025-10-21'",
     )[0]
     assert lines >= 0.9 * line_players and lines < rows
 
@@ -150,23 +163,30 @@ def test_new_season_predictions_graded_and_better_than_the_season_average(pipeli
     sportsbook line the predictions beat the season-to-date average (last season's recent form
     where a player has no game yet)."""
     _, _, db, _ = pipeline
-    rows = query(db, """
+    rows = query(
+        db,
+        """
         SELECT s.game_date, count(DISTINCT s.game_id), count(DISTINCT p.player_id), count(DISTINCT a.player_id),
                min(m.training_cutoff), max(m.training_end)
         FROM (SELECT game_date, game_id FROM nba_raw.schedule WHERE game_date BETWEEN '2025-10-21' AND '2025-11-09') s
         LEFT JOIN nba_predictions.player_points_predictions p USING (game_date)
         LEFT JOIN nba_predictions.prediction_accuracy a USING (game_date)
         LEFT JOIN nba_predictions.points_model m USING (game_date)
-        GROUP BY 1 ORDER BY 1""")
+        GROUP BY 1 ORDER BY 1""",
+    )
     assert len(rows) == 20
     for day, games, predicted, graded, cutoff, trained_to in rows:
         assert predicted >= 15 * games and graded == predicted, day
         assert cutoff <= day and trained_to < cutoff, day
-    (n, mae, baseline_mae, line_mae), = query(db, """
-        SELECT count(*), avg(a.absolute_error), avg(abs(a.actual_points - coalesce(f.points_avg_season, f.points_avg_recent20))),
+    ((n, mae, baseline_mae, line_mae),) = query(
+        db,
+        """
+        SELECT count(*), avg(a.absolute_error),"""
+        """ avg(abs(a.actual_points - coalesce(f.points_avg_season, f.points_avg_recent20))),
                avg(abs(a.actual_points - a.line))
         FROM nba_predictions.prediction_accuracy a JOIN nba_precompute.ml_feature_store f USING (game_date, player_id)
-        WHERE a.game_date >= '2025-10-21' AND a.line_source = 'sportsbook' AND a.played""")
+        WHERE a.game_date >= '2025-10-21' AND a.line_source = 'sportsbook' AND a.played""",
+    )
     assert n > 2000
     assert mae < baseline_mae - 0.3 and mae < line_mae + 0.2, (mae, baseline_mae, line_mae)
 
@@ -179,18 +199,28 @@ def test_a_best_bets_file_for_every_date_holding_the_top_sportsbook_picks(pipeli
     _, _, db, _ = pipeline
     written = sorted((_exports_dir(db) / "best_bets").glob("*.json"))
     assert len(written) == _days(*SEASON) + _days(*NEW_SEASON)
-    lined = dict(query(db, """
+    lined = dict(
+        query(
+            db,
+            """
         SELECT strftime(game_date, '%Y-%m-%d'), count(*) FROM nba_predictions.player_points_predictions
-        WHERE line_source = 'sportsbook' AND recommendation <> 'PASS' GROUP BY 1"""))
+        WHERE line_source = 'sportsbook' AND recommendation <> 'PASS' GROUP BY 1""",
+        )
+    )
     for path in written:
         f = BestBetsFile.model_validate_json(path.read_text())
         day = f.game_date.isoformat()
         assert path.name == f"{day}.json" and len(f.picks) == min(f.top_n, lined.get(day, 0)) == min(10, f.candidates)
         assert [p.edge for p in f.picks] == sorted((p.edge for p in f.picks), reverse=True)
         assert all(p.books >= 1 and p.line_snapshot_time < p.game_start_time for p in f.picks)
-    new_season = [BestBetsFile.model_validate_json((_exports_dir(db) / "best_bets" / f"{d}.json").read_text())
-                  for (d,) in query(db, "SELECT DISTINCT strftime(game_date, '%Y-%m-%d') FROM nba_raw.schedule "
-                                        "WHERE game_date BETWEEN '2025-10-21' AND '2025-11-09'")]
+    new_season = [
+        BestBetsFile.model_validate_json((_exports_dir(db) / "best_bets" / f"{d}.json").read_text())
+        for (d,) in query(
+            db,
+            "SELECT DISTINCT strftime(game_date, '%Y-%m-%d') FROM nba_raw.schedule "
+            "WHERE game_date BETWEEN '2025-10-21' AND '2025-11-09'",
+        )
+    ]
     assert len(new_season) == 20 and all(f.picks for f in new_season)
 
 
@@ -198,7 +228,8 @@ def test_each_dates_best_bets_materialization_previews_its_file(pipeline):
     """In the UI, a date's materialization says where its file is and what it picks (issue 16)."""
     _, instance, db, _ = pipeline
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=best_bets.asset_key, asset_partitions=["2025-11-09", "2025-10-01"]), limit=10).records
+        dg.AssetRecordsFilter(asset_key=best_bets.asset_key, asset_partitions=["2025-11-09", "2025-10-01"]), limit=10
+    ).records
     meta = {r.asset_materialization.partition: r.asset_materialization.metadata for r in records}
     path = _exports_dir(db) / "best_bets" / "2025-11-09.json"
     f = BestBetsFile.model_validate_json(path.read_text())
@@ -211,14 +242,20 @@ def test_each_dates_best_bets_materialization_previews_its_file(pipeline):
 
 def test_performance_summary_agrees_with_the_grades(pipeline):
     _, _, db, _ = pipeline
-    (bets, wins, mae, line_mae), = query(db, """
+    ((bets, wins, mae, line_mae),) = query(
+        db,
+        """
         SELECT count(*) FILTER (bet_result IN ('WIN', 'LOSS', 'PUSH')), count(*) FILTER (bet_result = 'WIN'),
                avg(absolute_error) FILTER (played AND line_source = 'sportsbook'),
                avg(abs(actual_points - line)) FILTER (played AND line_source = 'sportsbook')
-        FROM nba_predictions.prediction_accuracy WHERE game_date BETWEEN '2025-10-01' AND '2025-11-09'""")
-    (s_bets, s_wins, s_mae, s_line_mae, calibration), = query(db, """
+        FROM nba_predictions.prediction_accuracy WHERE game_date BETWEEN '2025-10-01' AND '2025-11-09'""",
+    )
+    ((s_bets, s_wins, s_mae, s_line_mae, calibration),) = query(
+        db,
+        """
         SELECT bets, wins, mae_sportsbook, line_mae, calibration FROM nba_exports.performance_summary
-        WHERE game_date = '2025-11-09' AND period = 'season'""")
+        WHERE game_date = '2025-11-09' AND period = 'season'""",
+    )
     assert (s_bets, s_wins) == (bets, wins) and bets > 300
     assert abs(s_mae - mae) < 1e-3 and abs(s_line_mae - line_mae) < 1e-3
     assert sum(b["rows"] for b in json.loads(calibration)) > 2000
@@ -232,12 +269,23 @@ def test_a_failed_export_write_is_not_marked_done(pipeline, tmp_path):
     before = (_exports_dir(db) / "best_bets" / f"{day}.json").read_text()
     blocked = tmp_path / "not_a_directory"
     blocked.write_text("")
-    broken = build_definitions(FilesSource(raw_dir=str(REAL_DATA)), NbaDuckDBIOManager(database=str(db)),
-                               ExportsDirectory(directory=str(blocked)))
-    count = lambda: len(instance.fetch_materializations(  # noqa: E731
-        dg.AssetRecordsFilter(asset_key=best_bets.asset_key, asset_partitions=[day]), limit=100).records)
+    broken = build_definitions(
+        FilesSource(raw_dir=str(REAL_DATA)),
+        NbaDuckDBIOManager(database=str(db)),
+        ExportsDirectory(directory=str(blocked)),
+    )
+
+    def count():
+        return len(
+            instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=best_bets.asset_key, asset_partitions=[day]), limit=100
+            ).records
+        )
+
     n = count()
-    run = run_backfill(broken, instance, dt.date(2025, 11, 1), dt.date(2025, 11, 1), select="nba_exports/best_bets", progress=None)
+    run = run_backfill(
+        broken, instance, dt.date(2025, 11, 1), dt.date(2025, 11, 1), select="nba_exports/best_bets", progress=None
+    )
     assert not run.success and "best_bets" in run.step_failures[0]
     assert count() == n
     assert (_exports_dir(db) / "best_bets" / f"{day}.json").read_text() == before

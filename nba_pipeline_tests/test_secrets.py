@@ -10,7 +10,6 @@ the production instance's PostgreSQL database likewise, for every secret.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import os
 import shutil
@@ -23,10 +22,10 @@ import dagster as dg
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
+from nba_pipeline.cli.runner import dagster_home, run_backfill
 from nba_pipeline.definitions import build_definitions
 from nba_pipeline.raw.sources.live.http import JsonHttp
 from nba_pipeline.raw.sources.live.source import LiveSource
-from nba_pipeline.cli.runner import dagster_home, run_backfill
 from nba_pipeline_tests.conftest import needs_real_data
 from nba_pipeline_tests.postgres_server import running_postgres
 from nba_pipeline_tests.raw.sources.feed_server import FeedServer
@@ -54,11 +53,17 @@ def feeds(tmp_path_factory):
 def _deployment_env(monkeypatch, server: FeedServer, tmp: Path) -> dict[str, str]:
     """The live source and both alert destinations configured as a deployment does: environment."""
     env = {
-        "NBA_SOURCE": "live", "NBA_ODDS_API_KEY": ODDS_KEY, "NBA_ODDS_ARCHIVE_DIR": str(tmp / "archive"),
-        "NBA_STATS_URL": server.url + "/stats", "NBA_ODDS_URL": server.url,
+        "NBA_SOURCE": "live",
+        "NBA_ODDS_API_KEY": ODDS_KEY,
+        "NBA_ODDS_ARCHIVE_DIR": str(tmp / "archive"),
+        "NBA_STATS_URL": server.url + "/stats",
+        "NBA_ODDS_URL": server.url,
         "NBA_ALERT_WEBHOOK_URL": f"{DEAD}/services/T0/B0/{WEBHOOK_TOKEN}",
-        "NBA_SLACK_TOKEN": SLACK_TOKEN, "NBA_SLACK_CHANNEL": "#nba-alerts", "NBA_ALERT_WARN": "1",
-        "NBA_DUCKDB_PATH": str(tmp / "warehouse.duckdb"), "NBA_EXPORTS_DIR": str(tmp / "exports"),
+        "NBA_SLACK_TOKEN": SLACK_TOKEN,
+        "NBA_SLACK_CHANNEL": "#nba-alerts",
+        "NBA_ALERT_WARN": "1",
+        "NBA_DUCKDB_PATH": str(tmp / "warehouse.duckdb"),
+        "NBA_EXPORTS_DIR": str(tmp / "exports"),
         "NBA_AUTOMATION": "off",
     }
     for k, v in env.items():
@@ -68,21 +73,28 @@ def _deployment_env(monkeypatch, server: FeedServer, tmp: Path) -> dict[str, str
     return env
 
 
-def _wait_for_failed_ticks(home: Path, names: list[str], daemon: subprocess.Popen, log: Path, timeout: float = 180) -> dict:
+def _wait_for_failed_ticks(
+    home: Path, names: list[str], daemon: subprocess.Popen, log: Path, timeout: float = 180
+) -> dict:
     deadline = time.monotonic() + timeout
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         while True:
             ticks = {}
             for state in instance.all_instigator_state():
                 if state.instigator_name in names:
-                    done = [t for t in instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=5)
-                            if t.status.value == "FAILURE"]
+                    done = [
+                        t
+                        for t in instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=5)
+                        if t.status.value == "FAILURE"
+                    ]
                     if done:
                         ticks[state.instigator_name] = done[0]
             if len(ticks) == len(names):
                 return ticks
             assert daemon.poll() is None, f"dagster-daemon exited:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"no failed tick of {sorted(set(names) - set(ticks))}:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, (
+                f"no failed tick of {sorted(set(names) - set(ticks))}:\n{log.read_text()[-3000:]}"
+            )
             time.sleep(1)
 
 
@@ -101,7 +113,9 @@ def test_a_live_deployment_stores_no_secret_in_its_instance(feeds, tmp_path, mon
     # a run whose odds request fails: the connection error quotes the request's URL, key and all
     monkeypatch.setenv("NBA_ODDS_URL", DEAD)
     monkeypatch.setenv("NBA_ODDS_ARCHIVE_DIR", str(tmp_path / "archive-2"))
-    monkeypatch.setattr(JsonHttp, "__init__", functools.partialmethod(JsonHttp.__init__, sleep=lambda s: None))  # no waits between retries
+    monkeypatch.setattr(
+        JsonHttp, "__init__", functools.partialmethod(JsonHttp.__init__, sleep=lambda s: None)
+    )  # no waits between retries
     with dg.DagsterInstance.get() as instance:
         down = run_backfill(build_definitions(), instance, DAY, DAY, "group:nba_raw", progress=None)
     assert not down.success
@@ -112,13 +126,23 @@ def test_a_live_deployment_stores_no_secret_in_its_instance(feeds, tmp_path, mon
     env = {**os.environ, **env, "DAGSTER_HOME": str(home), "NBA_ODDS_URL": DEAD}
     bin_dir = Path(sys.executable).parent
     for name in ALERT_SENSORS:
-        started = subprocess.run([str(bin_dir / "dagster"), "sensor", "start", name, "-m", "nba_pipeline.definitions"],
-                                 env=env, cwd=tmp_path, capture_output=True, text=True)
+        started = subprocess.run(
+            [str(bin_dir / "dagster"), "sensor", "start", name, "-m", "nba_pipeline.definitions"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
         assert started.returncode == 0, started.stderr[-2000:]
     log = tmp_path / "daemon.log"
     with log.open("wb") as out:
-        daemon = subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-m", "nba_pipeline.definitions"],
-                                  env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+        daemon = subprocess.Popen(
+            [str(bin_dir / "dagster-daemon"), "run", "-m", "nba_pipeline.definitions"],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         ticks = _wait_for_failed_ticks(home, ALERT_SENSORS, daemon, log)
     finally:
@@ -160,7 +184,9 @@ def test_a_live_deployment_without_its_key_fails_in_one_line(feeds, tmp_path, mo
     _deployment_env(monkeypatch, feeds, tmp_path)
     monkeypatch.delenv("NBA_ODDS_API_KEY")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-    code = main(["backfill", "--start", DAY.isoformat(), "--end", DAY.isoformat(), "--select", "group:nba_raw", "--exact"])
+    code = main(
+        ["backfill", "--start", DAY.isoformat(), "--end", DAY.isoformat(), "--select", "group:nba_raw", "--exact"]
+    )
     err = capsys.readouterr().err
     assert (code, err) == (2, "nba-pipeline: error: NBA_SOURCE=live needs NBA_ODDS_API_KEY: The Odds API key\n")
     with dg.DagsterInstance.get() as instance:  # nothing ran

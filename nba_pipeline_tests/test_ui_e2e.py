@@ -23,16 +23,25 @@ import psutil
 import pytest
 import yaml
 
+from nba_pipeline.cli.status import asset_status
 from nba_pipeline.core.history import season_start
 from nba_pipeline.instance import prepare_home
-from nba_pipeline.cli.status import asset_status
 from nba_pipeline_tests.conftest import dagster_instance_at
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-LAYERS = [("nba_raw", t) for t in ("schedule", "team_boxscores", "player_boxscores", "player_points_props", "game_lines")] + [
-    ("nba_analytics", t) for t in ("player_game_summary", "team_offense_game_summary", "team_defense_game_summary",
-                                   "upcoming_team_game_context", "upcoming_player_game_context")]
+LAYERS = [
+    ("nba_raw", t) for t in ("schedule", "team_boxscores", "player_boxscores", "player_points_props", "game_lines")
+] + [
+    ("nba_analytics", t)
+    for t in (
+        "player_game_summary",
+        "team_offense_game_summary",
+        "team_defense_game_summary",
+        "upcoming_team_game_context",
+        "upcoming_player_game_context",
+    )
+]
 TERMINAL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 STARTUP_SECONDS = 180
 
@@ -50,18 +59,38 @@ class DagsterDev:
         prepare_home(home)
         config = yaml.safe_load((home / "dagster.yaml").read_text())
         # the monitor looks every 5 s here (60 s in the shipped config), so the test sees it act
-        config["run_monitoring"].update(poll_interval_seconds=5, start_timeout_seconds=120, free_slots_after_run_end_seconds=5)
+        config["run_monitoring"].update(
+            poll_interval_seconds=5, start_timeout_seconds=120, free_slots_after_run_end_seconds=5
+        )
         (home / "dagster.yaml").write_text(yaml.safe_dump(config))
         self.env = {
-            **os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DIR": str(raw),
-            "NBA_DUCKDB_PATH": str(home / "warehouse.duckdb"), "NBA_EXPORTS_DIR": str(home / "exports"),
-            "NBA_AUTOMATION": "off", "NBA_WAREHOUSE": "duckdb", "PYTHONWARNINGS": "ignore", **(extra_env or {}),
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "NBA_RAW_DIR": str(raw),
+            "NBA_DUCKDB_PATH": str(home / "warehouse.duckdb"),
+            "NBA_EXPORTS_DIR": str(home / "exports"),
+            "NBA_AUTOMATION": "off",
+            "NBA_WAREHOUSE": "duckdb",
+            "PYTHONWARNINGS": "ignore",
+            **(extra_env or {}),
         }
         self.log = (home / "dagster_dev.log").open("w")
         self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(self.port),
-             "-m", "nba_pipeline.definitions"],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(Path(sys.executable).parent / "dagster"),
+                "dev",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-m",
+                "nba_pipeline.definitions",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def wait_ready(self) -> None:
@@ -70,7 +99,9 @@ class DagsterDev:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"dagster dev exited: {self.tail()}")
             try:
-                data = self.graphql("{ repositoriesOrError { __typename ... on RepositoryConnection { nodes { name } } } }")
+                data = self.graphql(
+                    "{ repositoriesOrError { __typename ... on RepositoryConnection { nodes { name } } } }"
+                )
                 if data["repositoriesOrError"].get("nodes"):
                     return
             except (urllib.error.URLError, ConnectionError, OSError, KeyError):
@@ -98,10 +129,18 @@ class DagsterDev:
                  ... on InvalidSubsetError { message } ... on PartitionKeysNotFoundError { message } } }""",
             # each asset's own range: with assetSelection + partitionNames, Dagster would target the
             # downstream closure of the root assets' partitions (through a 300-day window: a year)
-            {"p": {"partitionsByAssets": [{"assetKey": {"path": list(a)},
-                                           "partitions": {"range": {"start": partitions[0], "end": partitions[-1]}}}
-                                          for a in assets],
-                   "title": "e2e test"}},
+            {
+                "p": {
+                    "partitionsByAssets": [
+                        {
+                            "assetKey": {"path": list(a)},
+                            "partitions": {"range": {"start": partitions[0], "end": partitions[-1]}},
+                        }
+                        for a in assets
+                    ],
+                    "title": "e2e test",
+                }
+            },
         )["launchPartitionBackfill"]
         assert data["__typename"] == "LaunchBackfillSuccess", data
         return data["backfillId"]
@@ -109,7 +148,8 @@ class DagsterDev:
     def backfill_state(self, backfill_id: str) -> dict:
         return self.graphql(
             """query($id: String!) { partitionBackfillOrError(backfillId: $id) { __typename
-                 ... on PartitionBackfill { status runs(limit: 10) { runId status } } ... on PythonError { message } } }""",
+                 ... on PartitionBackfill { status runs(limit: 10) { runId status } }"""
+            """ ... on PythonError { message } } }""",
             {"id": backfill_id},
         )["partitionBackfillOrError"]
 
@@ -117,10 +157,14 @@ class DagsterDev:
         deadline = time.time() + timeout
         while time.time() < deadline:
             state = self.backfill_state(backfill_id)
-            if state["status"] in TERMINAL and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in state["runs"]):
+            if state["status"] in TERMINAL and all(
+                r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in state["runs"]
+            ):
                 return state
             time.sleep(2)
-        raise TimeoutError(f"backfill {backfill_id} not done in {timeout} s: {self.backfill_state(backfill_id)}\n{self.tail()}")
+        raise TimeoutError(
+            f"backfill {backfill_id} not done in {timeout} s: {self.backfill_state(backfill_id)}\n{self.tail()}"
+        )
 
     def stop(self) -> None:
         try:
@@ -204,7 +248,9 @@ def test_incident_04_a_killed_run_is_failed_by_the_monitor_and_its_partitions_re
         assert run.status == dg.DagsterRunStatus.FAILURE, (run.status, server.tail())
         # the monitor says why, in the run's own log
         messages = [e.message for e in instance.all_logs(run_id) if e.message]
-        assert any("run worker" in m.lower() or "unexpectedly" in m.lower() or "process" in m.lower() for m in messages[-5:])
+        assert any(
+            "run worker" in m.lower() or "unexpectedly" in m.lower() or "process" in m.lower() for m in messages[-5:]
+        )
         # nothing waits on a status row: the dead run's pool slot is freed and its partitions run
         # again (the instance retries a run whose worker died once: run_retries), and succeed
         deadline = time.time() + 600
@@ -215,7 +261,10 @@ def test_incident_04_a_killed_run_is_failed_by_the_monitor_and_its_partitions_re
             if retry is not None and retry.is_finished:
                 break
             time.sleep(2)
-        assert retry is not None and retry.status == dg.DagsterRunStatus.SUCCESS, (retry and retry.status, server.tail())
+        assert retry is not None and retry.status == dg.DagsterRunStatus.SUCCESS, (
+            retry and retry.status,
+            server.tail(),
+        )
         for dataset, table in LAYERS:
             assert instance.get_materialized_partitions(dg.AssetKey([dataset, table])) >= set(dates), table
 
@@ -237,8 +286,19 @@ def test_screenshots_of_the_asset_graph_and_a_partition_page(dev):
     for name, path in pages.items():
         out = DOCS / name
         subprocess.run(
-            [_chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-             "--window-size=1600,1000", "--virtual-time-budget=20000", f"--screenshot={out}", server.url + path],
-            check=True, capture_output=True, timeout=120,
+            [
+                _chromium(),
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--window-size=1600,1000",
+                "--virtual-time-budget=20000",
+                f"--screenshot={out}",
+                server.url + path,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000, name

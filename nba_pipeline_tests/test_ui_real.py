@@ -16,7 +16,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
 from nba_pipeline.definitions import build_definitions
@@ -33,10 +32,13 @@ DUES = due_times(_GRAPH.get(k) for k in _GRAPH.get_all_asset_keys())
 PREGAME = [a for a, due in DUES.items() if due.kind == "pregame"]
 BUILT_RESULTS = [a for a, due in DUES.items() if due.kind == "results" and a.startswith(("nba_raw/", "nba_analytics/"))]
 
-CHECKS = """{ assetNodes { assetKey { path } assetChecksOrError { __typename ... on AssetChecks { checks {
+CHECKS = (
+    """{ assetNodes { assetKey { path } assetChecksOrError { __typename ... on AssetChecks { checks {
   name blocking
   executionForLatestMaterialization { status evaluation { description } }
-  partitionStatuses { __typename ... on AssetCheckTimePartitionStatuses { ranges { startKey endKey status } } } } } } } }"""
+  partitionStatuses { __typename ... on AssetCheckTimePartitionStatuses { ranges { startKey endKey status } } }"""
+    """ } } } } }"""
+)
 
 
 def _keys_between(start: str, end: str) -> list[str]:
@@ -45,16 +47,23 @@ def _keys_between(start: str, end: str) -> list[str]:
 
 
 def _freshness_tick(home: Path, raw: Path, cursor: str | None) -> str:
-    from nba_pipeline.orchestration.completeness import blocking_checks
     from nba_pipeline.definitions import build_definitions
+    from nba_pipeline.orchestration.completeness import blocking_checks
     from nba_pipeline.orchestration.freshness import freshness_tick
     from nba_pipeline.raw.sources.files import FilesSource
 
     source = FilesSource(raw_dir=str(raw))
     graph = build_definitions(nba_source=source).resolve_asset_graph()
     with dagster_instance_at(home) as instance:
-        summary, cursor = freshness_tick(instance, source, DUES, blocking_checks(graph), sorted(graph.get_all_asset_keys()),
-                                         cursor, dt.datetime.now(dt.timezone.utc))
+        summary, cursor = freshness_tick(
+            instance,
+            source,
+            DUES,
+            blocking_checks(graph),
+            sorted(graph.get_all_asset_keys()),
+            cursor,
+            dt.datetime.now(dt.UTC),
+        )
     return cursor
 
 
@@ -65,14 +74,33 @@ def real_dev(tmp_path_factory):
     raw = tmp_path_factory.mktemp("real_raw")
     for entry in REAL_DATA.iterdir():
         (raw / entry.name).symlink_to(entry)
-    env = {**os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DIR": str(raw), "NBA_WAREHOUSE": "duckdb",
-           "NBA_DUCKDB_PATH": str(home / "warehouse.duckdb"), "NBA_EXPORTS_DIR": str(home / "exports")}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "NBA_RAW_DIR": str(raw),
+        "NBA_WAREHOUSE": "duckdb",
+        "NBA_DUCKDB_PATH": str(home / "warehouse.duckdb"),
+        "NBA_EXPORTS_DIR": str(home / "exports"),
+    }
     from nba_pipeline.instance import prepare_home
 
     prepare_home(home)
-    done = subprocess.run([sys.executable, "-c", "from nba_pipeline.cli.main import run; run()", "backfill",
-                           "--start", "2025-10-01", "--end", "2025-11-09"],
-                          env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from nba_pipeline.cli.main import run; run()",
+            "backfill",
+            "--start",
+            "2025-10-01",
+            "--end",
+            "2025-11-09",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     server = DagsterDev(home, raw)
     try:
@@ -121,8 +149,10 @@ def test_an_asset_whose_newest_game_date_is_not_built_does_not_read_fresh(real_d
     # writes, and an empty write does not make a date fresh
     graded = fresh["nba_predictions/prediction_accuracy"]
     assert graded["status"] == "FAILED", graded
-    assert graded["evaluation"]["description"].endswith(": 2025-11-09, 2025-11-08, 2025-11-07, 2025-11-06, 2025-11-05, "
-                                                        "2025-11-04, 2025-11-03 materialized with 0 rows on a game date"), graded
+    assert graded["evaluation"]["description"].endswith(
+        ": 2025-11-09, 2025-11-08, 2025-11-07, 2025-11-06, 2025-11-05, "
+        "2025-11-04, 2025-11-03 materialized with 0 rows on a game date"
+    ), graded
     # the next game day is announced by the league schedule; nothing has been built for it yet
     (raw / "schedule").mkdir()
     (raw / "schedule" / "2025-26.csv").write_text(
@@ -165,31 +195,43 @@ def _screenshot(server, name: str, path: str, clicks: list[str]) -> None:
 TAB, BUTTON = "button[role=tab] >> text={}", "button:not([role=tab]) >> text={}"
 
 
-@pytest.mark.skipif(_chromium() is None or _playwright() is None,
-                    reason="Debian chromium and the playwright package are needed (.ci/run installs both)")
+@pytest.mark.skipif(
+    _chromium() is None or _playwright() is None,
+    reason="Debian chromium and the playwright package are needed (.ci/run installs both)",
+)
 def test_screenshot_of_a_checks_results_per_partition(real_dev):
     """For the README: line_players_in_context passes on most dates of 2025-26, fails (WARN) on four."""
     server, _, _ = real_dev
     server.graphql("mutation { setNuxSeen }")  # the UI's first-visit community dialog, as if dismissed
     DOCS.mkdir(exist_ok=True)
-    _screenshot(server, "ui_check_partitions.png", "/assets/nba_analytics/upcoming_player_game_context?view=checks"
-                "&checkDetail=line_players_in_context", [TAB.format("Partitions")])
+    _screenshot(
+        server,
+        "ui_check_partitions.png",
+        "/assets/nba_analytics/upcoming_player_game_context?view=checks&checkDetail=line_players_in_context",
+        [TAB.format("Partitions")],
+    )
 
 
-@pytest.mark.skipif(_chromium() is None or _playwright() is None or faketime_library() is None,
-                    reason="Debian chromium and libfaketime, and the playwright package are needed (.ci/run installs them)")
+@pytest.mark.skipif(
+    _chromium() is None or _playwright() is None or faketime_library() is None,
+    reason="Debian chromium and libfaketime, and the playwright package are needed (.ci/run installs them)",
+)
 def test_screenshot_of_row_counts_plotted_by_game_date(real_dev, tmp_path):
     """For the README: the asset overview's metadata plotted over partitions. The UI plots the
     definition's latest 120 partitions, which end today: with the data ending 2025-11-09 they are
     all empty, so this webserver (on the same instance) has its clock on 2025-11-10."""
     _, home, raw = real_dev
-    clock = clock_env(dt.datetime(2025, 11, 10, 12, tzinfo=dt.timezone.utc), faketime_library(), tmp_path / "shim")
+    clock = clock_env(dt.datetime(2025, 11, 10, 12, tzinfo=dt.UTC), faketime_library(), tmp_path / "shim")
     server = DagsterDev(home, raw, extra_env=clock)
     try:
         server.wait_ready()
         server.graphql("mutation { setNuxSeen }")
         DOCS.mkdir(exist_ok=True)
-        _screenshot(server, "ui_partition_plots.png", "/assets/nba_raw/player_boxscores",
-                    [BUTTON.format("Plots"), BUTTON.format("Partitions")])
+        _screenshot(
+            server,
+            "ui_partition_plots.png",
+            "/assets/nba_raw/player_boxscores",
+            [BUTTON.format("Plots"), BUTTON.format("Partitions")],
+        )
     finally:
         server.stop()

@@ -58,7 +58,9 @@ def _season_year(s: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a year: {s!r}") from None
     if not FIRST_NBA_SEASON <= year <= latest:
-        raise argparse.ArgumentTypeError(f"{year} is not the start year of a season begun by now ({FIRST_NBA_SEASON} .. {latest})")
+        raise argparse.ArgumentTypeError(
+            f"{year} is not the start year of a season begun by now ({FIRST_NBA_SEASON} .. {latest})"
+        )
     return year
 
 
@@ -88,7 +90,8 @@ def _last_game_day(instance, first: dt.date, last: dt.date) -> str:
 
     days = [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(["nba_raw", "team_boxscores"]), asset_partitions=days), limit=len(days)
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(["nba_raw", "team_boxscores"]), asset_partitions=days),
+        limit=len(days),
     ).records
     with_games = []
     for r in records:
@@ -99,19 +102,21 @@ def _last_game_day(instance, first: dt.date, last: dt.date) -> str:
 
 
 def cmd_demo(args) -> int:
+    from nba_pipeline.cli.runner import run_backfill
+    from nba_pipeline.cli.status import asset_status, format_status
     from nba_pipeline.core.history import season_start
     from nba_pipeline.core.partitions import game_date_partitions
     from nba_pipeline.exports.directory import ExportsDirectory
     from nba_pipeline.raw.sources.files import FilesSource
     from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
-    from nba_pipeline.cli.runner import run_backfill
-    from nba_pipeline.cli.status import asset_status, format_status
     from nba_pipeline_dev.synthetic import generate_league
 
     keys = game_date_partitions.get_partition_keys()
     if not keys[0] <= f"{args.first_season}-10-01" <= keys[-1]:  # only when called in-process (`main`): see `run`
-        raise usage_error(f"--first-season {args.first_season}: its season must start within the game-date "
-                          f"partitions {keys[0]} .. {keys[-1]}")
+        raise usage_error(
+            f"--first-season {args.first_season}: its season must start within the game-date "
+            f"partitions {keys[0]} .. {keys[-1]}"
+        )
     # the demo keeps to its own folder: synthetic data must never mix with a real warehouse
     root = _make_folder("--dir", Path(args.dir or tempfile.mkdtemp(prefix="nba-demo-")).resolve())
     raw, home, db, exports = root / "raw", root / "dagster_home", root / "warehouse.duckdb", root / "exports"
@@ -131,7 +136,8 @@ def cmd_demo(args) -> int:
     environment.set_dagster_home(home)
     _home()
     defs = _definitions(
-        nba_source=FilesSource(raw_dir=str(raw)), io_manager=NbaDuckDBIOManager(database=str(db)),
+        nba_source=FilesSource(raw_dir=str(raw)),
+        io_manager=NbaDuckDBIOManager(database=str(db)),
         exports=ExportsDirectory(directory=str(exports)),
     )
     print(f"2/3 materializing every asset for {first} .. {last} in one run (DuckDB {db})", file=sys.stderr)
@@ -174,7 +180,9 @@ def cmd_replay_day(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nba-pipeline-dev", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="nba-pipeline-dev", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--traceback", action="store_true", help="on an unexpected error, show its traceback (not one line)")
     sub = p.add_subparsers(dest="command", required=True)
 

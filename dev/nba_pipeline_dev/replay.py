@@ -33,10 +33,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import nba_pipeline.environment as environment
-from nba_pipeline.core.history import season_label
-from nba_pipeline.raw import formats
-from nba_pipeline.core.partitions import GAME_TIMEZONE
 from nba_pipeline.core.files import write_text_atomic
+from nba_pipeline.core.history import season_label
+from nba_pipeline.core.partitions import GAME_TIMEZONE
+from nba_pipeline.raw import formats
 
 ET = ZoneInfo(GAME_TIMEZONE)
 FAKETIME_LIBS = (
@@ -187,9 +187,9 @@ class ReplayWorld:
                     header, _ = _csv_rows(src)
                     gid = header.strip().split(",").index("game_id")
                     later = {g for g, (d, _, _) in self._games.items() if d > until}
-                    self._filter(src, dst, lambda r, c=gid: r[c] not in later)
+                    self._filter(src, dst, lambda r, c=gid, later=later: r[c] not in later)
             elif top == "odds" and (m := _PROPS_FILE.match(rel.name)):
-                taken = dt.datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S").replace(tzinfo=dt.timezone.utc)
+                taken = dt.datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
                 if taken.astimezone(ET).date() <= released:
                     if taken.astimezone(ET).date() == self.day:
                         snapshots.append(rel.name)
@@ -197,7 +197,7 @@ class ReplayWorld:
             elif top == "odds" and rel.parts[1] == "game_lines":
                 header, _ = _csv_rows(src)  # one snapshot per game, before tip-off
                 col = header.strip().split(",").index("commence_time")
-                self._filter(src, dst, lambda r: _eastern(r[col]) <= released)
+                self._filter(src, dst, lambda r, c=col: _eastern(r[c]) <= released)
         self._write_league_schedule()
         return {"snapshots": snapshots}
 
@@ -289,7 +289,11 @@ class Daemon:
         self.log = self.log_path.open("a")
         self.proc = subprocess.Popen(
             [str(exe), "run", "-m", "nba_pipeline.definitions"],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.cwd,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=self.cwd,
         )
 
     def alive(self) -> bool:
@@ -322,7 +326,9 @@ def _settled(instance, clock_offset: float) -> bool:
     """No run active, and the last one ended SETTLE_SECONDS ago (run times are world-clock times)."""
     import dagster as dg
 
-    active = instance.get_runs(filters=dg.RunsFilter(statuses=[getattr(dg.DagsterRunStatus, s) for s in ACTIVE_RUN_STATUSES]))
+    active = instance.get_runs(
+        filters=dg.RunsFilter(statuses=[getattr(dg.DagsterRunStatus, s) for s in ACTIVE_RUN_STATUSES])
+    )
     if active:
         return False
     ends = [r.end_time for r in instance.get_run_records() if r.end_time]
@@ -353,15 +359,23 @@ def replay_game_day(
 
     library = faketime_library()
     if library is None:
-        raise FileNotFoundError("libfaketime not found: install the Debian package 'libfaketime' (or set NBA_FAKETIME_LIB)")
+        raise FileNotFoundError(
+            "libfaketime not found: install the Debian package 'libfaketime' (or set NBA_FAKETIME_LIB)"
+        )
     root = root.resolve()
     raw, home, shim = root / "raw", prepare_home(root / "dagster_home"), root / "faketime_site"
     world = ReplayWorld(real, raw, day)
     world.prepare()
     base_env = {
-        **os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DIR": str(raw), "NBA_SOURCE": "files",
-        "NBA_WAREHOUSE": "duckdb", "NBA_DUCKDB_PATH": str(root / "warehouse.duckdb"),
-        "NBA_EXPORTS_DIR": str(root / "exports"), "NBA_AUTOMATION": "on", "PYTHONWARNINGS": "ignore",
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "NBA_RAW_DIR": str(raw),
+        "NBA_SOURCE": "files",
+        "NBA_WAREHOUSE": "duckdb",
+        "NBA_DUCKDB_PATH": str(root / "warehouse.duckdb"),
+        "NBA_EXPORTS_DIR": str(root / "exports"),
+        "NBA_AUTOMATION": "on",
+        "PYTHONWARNINGS": "ignore",
     }
     next_day = day + dt.timedelta(days=1)
     at = lambda d, hh, mm: dt.datetime(d.year, d.month, d.day, hh, mm, tzinfo=ET)  # noqa: E731
@@ -375,9 +389,17 @@ def replay_game_day(
     say(f"[setup] world clock {setup_clock:%Y-%m-%d %H:%M %Z}: backfill {first} .. {day - dt.timedelta(days=1)}")
     t0 = time.time()
     subprocess.run(
-        [str(Path(sys.executable).parent / "nba-pipeline"), "backfill", "--start", first.isoformat(),
-         "--end", (day - dt.timedelta(days=1)).isoformat()],
-        env={**base_env, **clock_env(setup_clock, library, shim)}, check=True, stdout=subprocess.DEVNULL,
+        [
+            str(Path(sys.executable).parent / "nba-pipeline"),
+            "backfill",
+            "--start",
+            first.isoformat(),
+            "--end",
+            (day - dt.timedelta(days=1)).isoformat(),
+        ],
+        env={**base_env, **clock_env(setup_clock, library, shim)},
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     say(f"[setup] done in {time.time() - t0:.0f} s")
 
@@ -388,6 +410,7 @@ def replay_game_day(
                 return False
             md = {k: getattr(v, "value", v) for k, v in rec.asset_materialization.metadata.items()}
             return check(md)
+
         return done
 
     morning = at(day, 10, 59)
@@ -401,21 +424,35 @@ def replay_game_day(
     stages = [
         Stage(
             "morning: the daemon starts; 11:00 ET the morning schedule builds the day's slate",
-            morning, lambda: "the league schedule lists the day's games (not yet played)",
-            all_of(have(["nba_predictions", "player_points_predictions"], d, morning.timestamp()),
-                   _schedule_ran(d)),
+            morning,
+            lambda: "the league schedule lists the day's games (not yet played)",
+            all_of(have(["nba_predictions", "player_points_predictions"], d, morning.timestamp()), _schedule_ran(d)),
         ),
         Stage(
             "noon: the pre-tip-off odds snapshot lands",
-            snapshot_clock, lambda: "odds snapshot " + ", ".join(world.morning_snapshot()),
-            have(["nba_exports", "best_bets"], d, snapshot_clock.timestamp(), lambda md: md.get("dagster/partition_row_count", 0) > 0),
+            snapshot_clock,
+            lambda: "odds snapshot " + ", ".join(world.morning_snapshot()),
+            have(
+                ["nba_exports", "best_bets"],
+                d,
+                snapshot_clock.timestamp(),
+                lambda md: md.get("dagster/partition_row_count", 0) > 0,
+            ),
         ),
         Stage(
             "night: the games are final",
-            night, lambda: f"{world.games_final()} games final (game logs, box score feed, schedule)",
-            all_of(have(["nba_predictions", "prediction_accuracy"], d, night.timestamp(), lambda md: md.get("dagster/partition_row_count", 0) > 0),
-                   have(["nba_exports", "performance_summary"], d, night.timestamp()),
-                   have(["nba_predictions", "player_points_predictions"], d1, night.timestamp())),
+            night,
+            lambda: f"{world.games_final()} games final (game logs, box score feed, schedule)",
+            all_of(
+                have(
+                    ["nba_predictions", "prediction_accuracy"],
+                    d,
+                    night.timestamp(),
+                    lambda md: md.get("dagster/partition_row_count", 0) > 0,
+                ),
+                have(["nba_exports", "performance_summary"], d, night.timestamp()),
+                have(["nba_predictions", "player_points_predictions"], d1, night.timestamp()),
+            ),
         ),
     ]
     log = root / "daemon.log"
@@ -459,8 +496,11 @@ def _schedule_ran(partition: str):
     def done(instance) -> bool:
         import dagster as dg
 
-        runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/schedule_name": "morning_predictions", "dagster/partition": partition}))
+        runs = instance.get_runs(
+            filters=dg.RunsFilter(tags={"dagster/schedule_name": "morning_predictions", "dagster/partition": partition})
+        )
         return any(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+
     return done
 
 
@@ -475,13 +515,21 @@ def _run_table(instance, exclude: set[str]) -> list[dict]:
             continue
         part = tags.get("dagster/partition") or (
             f"{tags.get('dagster/asset_partition_range_start')}..{tags.get('dagster/asset_partition_range_end')}"
-            if tags.get("dagster/asset_partition_range_start") else "-")
+            if tags.get("dagster/asset_partition_range_start")
+            else "-"
+        )
         materialized = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
-        rows.append({
-            "run_id": run.run_id[:8], "launched_by": _launched_by(tags), "partition": part,
-            "assets": len({r.event_log_entry.dagster_event.asset_key for r in materialized}), "status": run.status.value,
-            "start": rec.start_time, "end": rec.end_time,
-        })
+        rows.append(
+            {
+                "run_id": run.run_id[:8],
+                "launched_by": _launched_by(tags),
+                "partition": part,
+                "assets": len({r.event_log_entry.dagster_event.asset_key for r in materialized}),
+                "status": run.status.value,
+                "start": rec.start_time,
+                "end": rec.end_time,
+            }
+        )
     return rows
 
 
@@ -489,7 +537,7 @@ def format_runs(runs: list[dict]) -> str:
     out = [f"{'world clock (ET)':<17} {'run':<9} {'launched by':<34} {'partition':<23} {'assets built':>12} status"]
     for r in runs:
         when = dt.datetime.fromtimestamp(r["start"], ET).strftime("%m-%d %H:%M:%S") if r["start"] else "-"
-        out.append(f"{when:<17} {r['run_id']:<9} {r['launched_by']:<34} {r['partition']:<23} {r['assets']:>12} {r['status']}")
+        out.append(
+            f"{when:<17} {r['run_id']:<9} {r['launched_by']:<34} {r['partition']:<23} {r['assets']:>12} {r['status']}"
+        )
     return "\n".join(out)
-
-

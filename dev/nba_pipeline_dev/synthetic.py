@@ -47,8 +47,25 @@ TEAM_ABBR = np.array([t[2] for t in TEAMS], dtype=object)
 TEAM_NAME = np.array([t[1] for t in TEAMS], dtype=object)
 _EAST = {"ATL", "BOS", "CLE", "CHI", "MIA", "MIL", "BKN", "NYK", "ORL", "IND", "PHI", "TOR", "WAS", "DET", "CHA"}
 # home time zone decides the Eastern tip-off time (0 ET, 1 CT, 2 MT, 3 PT)
-_ZONE = {"NOP": 1, "CHI": 1, "DAL": 1, "HOU": 1, "MEM": 1, "MIL": 1, "MIN": 1, "OKC": 1, "SAS": 1,
-         "DEN": 2, "UTA": 2, "PHX": 2, "GSW": 3, "LAC": 3, "LAL": 3, "POR": 3, "SAC": 3}
+_ZONE = {
+    "NOP": 1,
+    "CHI": 1,
+    "DAL": 1,
+    "HOU": 1,
+    "MEM": 1,
+    "MIL": 1,
+    "MIN": 1,
+    "OKC": 1,
+    "SAS": 1,
+    "DEN": 2,
+    "UTA": 2,
+    "PHX": 2,
+    "GSW": 3,
+    "LAC": 3,
+    "LAL": 3,
+    "POR": 3,
+    "SAC": 3,
+}
 _TIPS_ET = (  # minutes after midnight, US Eastern; all within 19:00 .. 22:30
     (1140, 1140, 1150, 1170, 1170, 1180),
     (1200, 1200, 1210, 1230),
@@ -59,28 +76,106 @@ _TIPS_ET = (  # minutes after midnight, US Eastern; all within 19:00 .. 22:30
 _CLUBS = ((15020, "NZB", "New Zealand Breakers"), (15025, "ULM", "Ratiopharm Ulm"))
 
 TEAM_LOG_COLUMNS = [
-    "SEASON_ID", "TEAM_ID", "TEAM_ABBREVIATION", "TEAM_NAME", "GAME_ID", "GAME_DATE", "MATCHUP", "WL",
-    "MIN", "PTS", "FGM", "FGA", "FG_PCT", "FG3M", "FG3A", "FG3_PCT", "FTM", "FTA", "FT_PCT", "OREB",
-    "DREB", "REB", "AST", "STL", "BLK", "TOV", "PF", "PLUS_MINUS",
+    "SEASON_ID",
+    "TEAM_ID",
+    "TEAM_ABBREVIATION",
+    "TEAM_NAME",
+    "GAME_ID",
+    "GAME_DATE",
+    "MATCHUP",
+    "WL",
+    "MIN",
+    "PTS",
+    "FGM",
+    "FGA",
+    "FG_PCT",
+    "FG3M",
+    "FG3A",
+    "FG3_PCT",
+    "FTM",
+    "FTA",
+    "FT_PCT",
+    "OREB",
+    "DREB",
+    "REB",
+    "AST",
+    "STL",
+    "BLK",
+    "TOV",
+    "PF",
+    "PLUS_MINUS",
 ]
 PLAYER_LOG_COLUMNS = [
-    "SEASON_ID", "Player_ID", "Game_ID", "GAME_DATE", "MATCHUP", "WL", "MIN", "FGM", "FGA", "FG_PCT",
-    "FG3M", "FG3A", "FG3_PCT", "FTM", "FTA", "FT_PCT", "OREB", "DREB", "REB", "AST", "STL", "BLK",
-    "TOV", "PF", "PTS", "PLUS_MINUS", "VIDEO_AVAILABLE",
+    "SEASON_ID",
+    "Player_ID",
+    "Game_ID",
+    "GAME_DATE",
+    "MATCHUP",
+    "WL",
+    "MIN",
+    "FGM",
+    "FGA",
+    "FG_PCT",
+    "FG3M",
+    "FG3A",
+    "FG3_PCT",
+    "FTM",
+    "FTA",
+    "FT_PCT",
+    "OREB",
+    "DREB",
+    "REB",
+    "AST",
+    "STL",
+    "BLK",
+    "TOV",
+    "PF",
+    "PTS",
+    "PLUS_MINUS",
+    "VIDEO_AVAILABLE",
 ]
 BOX_COLUMNS = [
-    "team", "player", "stats.minutes", "stats.fieldGoalsMade", "stats.fieldGoalsAttempted",
-    "stats.fieldGoalsPercentage", "stats.threePointersMade", "stats.threePointersAttempted",
-    "stats.threePointersPercentage", "stats.freeThrowsMade", "stats.freeThrowsAttempted",
-    "stats.freeThrowsPercentage", "stats.reboundsOffensive", "stats.reboundsDefensive",
-    "stats.reboundsTotal", "stats.assists", "stats.steals", "stats.blocks", "stats.turnovers",
-    "stats.foulsPersonal", "stats.points", "stats.plusMinusPoints", "game_id",
+    "team",
+    "player",
+    "stats.minutes",
+    "stats.fieldGoalsMade",
+    "stats.fieldGoalsAttempted",
+    "stats.fieldGoalsPercentage",
+    "stats.threePointersMade",
+    "stats.threePointersAttempted",
+    "stats.threePointersPercentage",
+    "stats.freeThrowsMade",
+    "stats.freeThrowsAttempted",
+    "stats.freeThrowsPercentage",
+    "stats.reboundsOffensive",
+    "stats.reboundsDefensive",
+    "stats.reboundsTotal",
+    "stats.assists",
+    "stats.steals",
+    "stats.blocks",
+    "stats.turnovers",
+    "stats.foulsPersonal",
+    "stats.points",
+    "stats.plusMinusPoints",
+    "game_id",
 ]
 PROPS_COLUMNS = ["event_id", "player", "market", "line", "bookmaker", "game", "game_time", "over_odds", "under_odds"]
 GAME_LINES_COLUMNS = [
-    "event_id", "commence_time", "home_team", "away_team", "snapshot_timestamp", "fg_ml_home",
-    "fg_ml_away", "fg_spread_line", "fg_total_line", "fh_ml_home", "fh_ml_away", "fh_spread_line",
-    "fh_total_line", "line_date", "season",
+    "event_id",
+    "commence_time",
+    "home_team",
+    "away_team",
+    "snapshot_timestamp",
+    "fg_ml_home",
+    "fg_ml_away",
+    "fg_spread_line",
+    "fg_total_line",
+    "fh_ml_home",
+    "fh_ml_away",
+    "fh_spread_line",
+    "fh_total_line",
+    "line_date",
+    "season",
 ]
 BOOKMAKERS = ("draftkings", "fanduel", "betmgm", "williamhill_us", "betrivers", "fanatics", "betonlineag", "bovada")
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -110,29 +205,208 @@ SPECIAL_PLAYERS: tuple[tuple[str, str, str, str], ...] = (
 _HISTORICAL_SPECIAL = (("Marquinhos", "", "Marquinhos"), ("Zoltán Kovács", "Zoltán", "Kovács"))
 
 _FIRST = (
-    "Aaron", "Adrian", "Alex", "Amir", "Andre", "Anthony", "Armon", "Austin", "Bennett", "Blake",
-    "Brandon", "Brennan", "Bryce", "Caleb", "Cameron", "Carter", "Chris", "Cole", "Colby", "Corey",
-    "Damon", "Dante", "Darius", "Davion", "Dean", "Deon", "Devin", "Dillon", "Dominic", "Donovan",
-    "Drew", "Dylan", "Elijah", "Emmett", "Evan", "Gabe", "Grant", "Hunter", "Isaiah", "Ivan",
-    "Jackson", "Jalen", "Jamal", "Jared", "Jaylen", "Jordan", "Josh", "Julian", "Justin", "Kai",
-    "Keegan", "Kendall", "Kevin", "Khalil", "Kobe", "Lamar", "Landon", "Leon", "Logan", "Malcolm",
-    "Marcus", "Mason", "Miles", "Myles", "Nate", "Noah", "Omar", "Owen", "Quentin", "Reggie",
-    "Ricky", "Rodney", "Russell", "Ryan", "Sam", "Seth", "Shawn", "Simon", "Terrence", "Theo",
-    "Tobias", "Trent", "Tyler", "Tyrese", "Victor", "Wade", "Walker", "Xavier", "Zach", "Zion",
+    "Aaron",
+    "Adrian",
+    "Alex",
+    "Amir",
+    "Andre",
+    "Anthony",
+    "Armon",
+    "Austin",
+    "Bennett",
+    "Blake",
+    "Brandon",
+    "Brennan",
+    "Bryce",
+    "Caleb",
+    "Cameron",
+    "Carter",
+    "Chris",
+    "Cole",
+    "Colby",
+    "Corey",
+    "Damon",
+    "Dante",
+    "Darius",
+    "Davion",
+    "Dean",
+    "Deon",
+    "Devin",
+    "Dillon",
+    "Dominic",
+    "Donovan",
+    "Drew",
+    "Dylan",
+    "Elijah",
+    "Emmett",
+    "Evan",
+    "Gabe",
+    "Grant",
+    "Hunter",
+    "Isaiah",
+    "Ivan",
+    "Jackson",
+    "Jalen",
+    "Jamal",
+    "Jared",
+    "Jaylen",
+    "Jordan",
+    "Josh",
+    "Julian",
+    "Justin",
+    "Kai",
+    "Keegan",
+    "Kendall",
+    "Kevin",
+    "Khalil",
+    "Kobe",
+    "Lamar",
+    "Landon",
+    "Leon",
+    "Logan",
+    "Malcolm",
+    "Marcus",
+    "Mason",
+    "Miles",
+    "Myles",
+    "Nate",
+    "Noah",
+    "Omar",
+    "Owen",
+    "Quentin",
+    "Reggie",
+    "Ricky",
+    "Rodney",
+    "Russell",
+    "Ryan",
+    "Sam",
+    "Seth",
+    "Shawn",
+    "Simon",
+    "Terrence",
+    "Theo",
+    "Tobias",
+    "Trent",
+    "Tyler",
+    "Tyrese",
+    "Victor",
+    "Wade",
+    "Walker",
+    "Xavier",
+    "Zach",
+    "Zion",
 )
 _LAST = (
-    "Abbott", "Adeyemi", "Alston", "Barkley", "Barnes", "Beasley", "Bishop", "Blackwell", "Bowen",
-    "Bradford", "Brewer", "Burke", "Calloway", "Carver", "Chandler", "Clarke", "Coleman", "Conley",
-    "Crawford", "Dalton", "Daniels", "Dawkins", "Dixon", "Draper", "Duncan", "Easley", "Ellis",
-    "Farrow", "Fleming", "Fletcher", "Ford", "Foster", "Garland", "Gibson", "Goodwin", "Granger",
-    "Graves", "Hampton", "Harding", "Hartley", "Hawkins", "Hayes", "Hendrix", "Hill", "Holt",
-    "Hopkins", "Irving", "Jacobs", "Jefferson", "Keller", "Kendrick", "Lawson", "Lowry", "Mack",
-    "Maddox", "Marsh", "Mathis", "McCall", "McKenzie", "Mercer", "Mitchell", "Monroe", "Morrow",
-    "Nash", "Nolan", "Norris", "Okoro", "Oliver", "Owens", "Palmer", "Parker", "Payne", "Pierce",
-    "Porter", "Preston", "Quinn", "Ramsey", "Randle", "Reed", "Rhodes", "Riley", "Robinson", "Rollins",
-    "Sampson", "Sanders", "Shelton", "Simmons", "Slater", "Sparks", "Stanton", "Sutton", "Tate",
-    "Thornton", "Tillery", "Townsend", "Tucker", "Vance", "Vaughn", "Wallace", "Walton", "Warren",
-    "Watkins", "Weaver", "Whitaker", "Wilder", "Winslow", "Woodson", "Wright", "Yates", "Young",
+    "Abbott",
+    "Adeyemi",
+    "Alston",
+    "Barkley",
+    "Barnes",
+    "Beasley",
+    "Bishop",
+    "Blackwell",
+    "Bowen",
+    "Bradford",
+    "Brewer",
+    "Burke",
+    "Calloway",
+    "Carver",
+    "Chandler",
+    "Clarke",
+    "Coleman",
+    "Conley",
+    "Crawford",
+    "Dalton",
+    "Daniels",
+    "Dawkins",
+    "Dixon",
+    "Draper",
+    "Duncan",
+    "Easley",
+    "Ellis",
+    "Farrow",
+    "Fleming",
+    "Fletcher",
+    "Ford",
+    "Foster",
+    "Garland",
+    "Gibson",
+    "Goodwin",
+    "Granger",
+    "Graves",
+    "Hampton",
+    "Harding",
+    "Hartley",
+    "Hawkins",
+    "Hayes",
+    "Hendrix",
+    "Hill",
+    "Holt",
+    "Hopkins",
+    "Irving",
+    "Jacobs",
+    "Jefferson",
+    "Keller",
+    "Kendrick",
+    "Lawson",
+    "Lowry",
+    "Mack",
+    "Maddox",
+    "Marsh",
+    "Mathis",
+    "McCall",
+    "McKenzie",
+    "Mercer",
+    "Mitchell",
+    "Monroe",
+    "Morrow",
+    "Nash",
+    "Nolan",
+    "Norris",
+    "Okoro",
+    "Oliver",
+    "Owens",
+    "Palmer",
+    "Parker",
+    "Payne",
+    "Pierce",
+    "Porter",
+    "Preston",
+    "Quinn",
+    "Ramsey",
+    "Randle",
+    "Reed",
+    "Rhodes",
+    "Riley",
+    "Robinson",
+    "Rollins",
+    "Sampson",
+    "Sanders",
+    "Shelton",
+    "Simmons",
+    "Slater",
+    "Sparks",
+    "Stanton",
+    "Sutton",
+    "Tate",
+    "Thornton",
+    "Tillery",
+    "Townsend",
+    "Tucker",
+    "Vance",
+    "Vaughn",
+    "Wallace",
+    "Walton",
+    "Warren",
+    "Watkins",
+    "Weaver",
+    "Whitaker",
+    "Wilder",
+    "Winslow",
+    "Woodson",
+    "Wright",
+    "Yates",
+    "Young",
 )
 
 _ROSTER = 15
@@ -276,8 +550,9 @@ class _Pool:
             if f"{first} {last}" not in self._names:
                 return first, last
 
-    def add(self, talent: float, pos: int | None = None, name: tuple[str, str, str] | None = None,
-            active: bool = True) -> int:
+    def add(
+        self, talent: float, pos: int | None = None, name: tuple[str, str, str] | None = None, active: bool = True
+    ) -> int:
         rng = self.rng
         if pos is None:
             pos = int(rng.choice(3, p=[0.42, 0.40, 0.18]))
@@ -316,15 +591,18 @@ class _Pool:
 
 def _initial_rosters(pool: _Pool) -> list[list[int]]:
     rng = pool.rng
-    for i in range(60):  # retired players: only in reference/players.csv
+    for _ in range(60):  # retired players: only in reference/players.csv
         pool.add(rng.normal(-0.5, 1.0), active=False)
     for full, first, last in _HISTORICAL_SPECIAL:
         pool.add(0.0, name=(full, first, last), active=False)
     rosters = []
     for _ in range(30):
         talents = np.sort(rng.normal(0.0, 1.0, _ROSTER))[::-1]
-        positions = list(rng.permutation([0, 0, 1, 1, 2])) + list(rng.permutation([0, 1, 2, 0, 1])) \
+        positions = (
+            list(rng.permutation([0, 0, 1, 1, 2]))
             + list(rng.permutation([0, 1, 2, 0, 1]))
+            + list(rng.permutation([0, 1, 2, 0, 1]))
+        )
         rosters.append([pool.add(t, int(p)) for t, p in zip(talents, positions)])
     # special names go to prop-worthy roles (slots 1..6) on distinct teams
     teams = rng.permutation(30)
@@ -524,8 +802,15 @@ def _strength(rosters: list[list[int]], talent: np.ndarray) -> np.ndarray:
     return (raw - raw.mean()) / (raw.std() + 1e-9)
 
 
-def _simulate(rng: np.random.Generator, home: np.ndarray, away: np.ndarray, roster_mat: np.ndarray,
-              P: dict[str, np.ndarray], strength: np.ndarray, injured: np.ndarray) -> dict[str, np.ndarray]:
+def _simulate(
+    rng: np.random.Generator,
+    home: np.ndarray,
+    away: np.ndarray,
+    roster_mat: np.ndarray,
+    P: dict[str, np.ndarray],
+    strength: np.ndarray,
+    injured: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Row 2i is game i's home team, 2i+1 its visitor; columns are roster slots."""
     n = len(home)
     N = 2 * n
@@ -556,8 +841,9 @@ def _simulate(rng: np.random.Generator, home: np.ndarray, away: np.ndarray, rost
     usage = np.exp(0.38 * np.minimum(P["talent"][R], 2.1))
     # both teams share the game's pace, which keeps the margin tighter than the scores
     pace = np.repeat(np.clip(rng.normal(1.0, 0.05, n), 0.85, 1.15), 2) * total_sec / 14400.0
-    shoot = np.exp(0.011 * (strength[team] - strength[team[opp]]) + 0.014 * (np.arange(N) % 2 == 0)
-                   + rng.normal(0.0, 0.02, N))
+    shoot = np.exp(
+        0.011 * (strength[team] - strength[team[opp]]) + 0.014 * (np.arange(N) % 2 == 0) + rng.normal(0.0, 0.02, N)
+    )
     wmin = sec / 60.0
 
     # team volumes are less dispersed than Poisson for FGA, more for FTA (as in the real logs)
@@ -566,7 +852,9 @@ def _simulate(rng: np.random.Generator, home: np.ndarray, away: np.ndarray, rost
     fg3m = rng.binomial(fg3a, np.clip(P["p3"][R] * shoot[:, None], 0.05, 0.7))
     fg2m = rng.binomial(fga - fg3a, np.clip(P["p2"][R] * shoot[:, None], 0.05, 0.8))
     fgm = fg2m + fg3m
-    fta = _multinomial(rng, np.maximum(np.rint(rng.normal(21.5, 4.5, N) * pace), 2), usage * (1.0 + 0.2 * (pos == 2)) * wmin)
+    fta = _multinomial(
+        rng, np.maximum(np.rint(rng.normal(21.5, 4.5, N) * pace), 2), usage * (1.0 + 0.2 * (pos == 2)) * wmin
+    )
     ftm = rng.binomial(fta, P["pft"][R])
 
     miss = (fga - fgm).sum(axis=1)
@@ -576,7 +864,7 @@ def _simulate(rng: np.random.Generator, home: np.ndarray, away: np.ndarray, rost
     dreb = _multinomial(rng, dreb_t, _POS_DREB[pos] * wmin)
     ast = _multinomial(rng, rng.binomial(fgm.sum(axis=1), 0.63), _POS_AST[pos] * np.sqrt(usage) * wmin)
     tov_t = rng.poisson(13.5 * pace)
-    tov = _multinomial(rng, tov_t, _POS_TOV[pos] * usage ** 0.7 * wmin)
+    tov = _multinomial(rng, tov_t, _POS_TOV[pos] * usage**0.7 * wmin)
     stl = _multinomial(rng, rng.binomial(tov_t[opp], 0.6), _POS_STL[pos] * wmin)
     miss2 = (fga - fg3a - fg2m).sum(axis=1)
     blk = _multinomial(rng, rng.binomial(miss2[opp], 0.2), _POS_BLK[pos] * wmin)
@@ -612,10 +900,32 @@ def _simulate(rng: np.random.Generator, home: np.ndarray, away: np.ndarray, rost
     minutes = sec // 60 + ((sec % 60 > 30) | ((sec % 60 == 30) & (rng.random((N, _ROSTER)) < 0.5)))
 
     return {
-        "team": team, "opp": opp, "R": R, "played": played, "starter": starter, "rank": rank, "ot": ot,
-        "sec": sec, "min": minutes, "fgm": fgm, "fga": fga, "fg3m": fg3m, "fg3a": fg3a, "ftm": ftm,
-        "fta": fta, "oreb": oreb, "dreb": dreb, "ast": ast, "stl": stl, "blk": blk, "tov": tov, "pf": pf,
-        "pts": pts, "pm": pm, "margin": margin, "pos": pos,
+        "team": team,
+        "opp": opp,
+        "R": R,
+        "played": played,
+        "starter": starter,
+        "rank": rank,
+        "ot": ot,
+        "sec": sec,
+        "min": minutes,
+        "fgm": fgm,
+        "fga": fga,
+        "fg3m": fg3m,
+        "fg3a": fg3a,
+        "ftm": ftm,
+        "fta": fta,
+        "oreb": oreb,
+        "dreb": dreb,
+        "ast": ast,
+        "stl": stl,
+        "blk": blk,
+        "tov": tov,
+        "pf": pf,
+        "pts": pts,
+        "pm": pm,
+        "margin": margin,
+        "pos": pos,
     }
 
 
@@ -627,7 +937,7 @@ def _injuries(rng: np.random.Generator, n_games: int = 82) -> np.ndarray:
         for s in range(_ROSTER):
             for _ in range(int(n_spells[t, s])):
                 a = int(rng.integers(n_games))
-                inj[t, a:a + 1 + int(rng.geometric(0.2)), s] = True
+                inj[t, a : a + 1 + int(rng.geometric(0.2)), s] = True
     inj |= rng.random((30, n_games, _ROSTER)) < 0.015  # one-game rests
     return inj
 
@@ -682,8 +992,26 @@ def _season(out: Path, pool: _Pool, rosters: list[list[int]], year: int, seed: i
     # ---- team game logs
     def team_frame(s, h, a, d, gids, season_id):
         team, oppr = s["team"], s["opp"]
-        sums = {k: s[k].sum(axis=1) for k in ("fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb",
-                                               "ast", "stl", "blk", "tov", "pf", "pts", "min")}
+        sums = {
+            k: s[k].sum(axis=1)
+            for k in (
+                "fgm",
+                "fga",
+                "fg3m",
+                "fg3a",
+                "ftm",
+                "fta",
+                "oreb",
+                "dreb",
+                "ast",
+                "stl",
+                "blk",
+                "tov",
+                "pf",
+                "pts",
+                "min",
+            )
+        }
         abbr = TEAM_ABBR[team].copy()
         tid = TEAM_IDS[team].copy()
         tname = TEAM_NAME[team].copy()
@@ -694,20 +1022,44 @@ def _season(out: Path, pool: _Pool, rosters: list[list[int]], year: int, seed: i
         is_home = np.arange(len(team)) % 2 == 0
         matchup = np.where(is_home, abbr + " vs. " + abbr[oppr], abbr + " @ " + abbr[oppr])
         dates = np.array([date.fromordinal(int(x)).isoformat() for x in d], dtype=object)
-        return pd.DataFrame({
-            "SEASON_ID": season_id, "TEAM_ID": tid, "TEAM_ABBREVIATION": abbr, "TEAM_NAME": tname,
-            "GAME_ID": gid, "GAME_DATE": np.repeat(dates, 2), "MATCHUP": matchup,
-            "WL": np.where(s["margin"] > 0, "W", "L"), "MIN": sums["min"], "PTS": sums["pts"],
-            "FGM": sums["fgm"], "FGA": sums["fga"], "FG_PCT": _pct(sums["fgm"], sums["fga"]),
-            "FG3M": sums["fg3m"], "FG3A": sums["fg3a"], "FG3_PCT": _pct(sums["fg3m"], sums["fg3a"]),
-            "FTM": sums["ftm"], "FTA": sums["fta"], "FT_PCT": _pct(sums["ftm"], sums["fta"]),
-            "OREB": sums["oreb"], "DREB": sums["dreb"], "REB": sums["oreb"] + sums["dreb"], "AST": sums["ast"],
-            "STL": sums["stl"], "BLK": sums["blk"], "TOV": sums["tov"], "PF": sums["pf"],
-            "PLUS_MINUS": s["margin"].astype(float), "_day": np.repeat(d, 2),
-        })
+        return pd.DataFrame(
+            {
+                "SEASON_ID": season_id,
+                "TEAM_ID": tid,
+                "TEAM_ABBREVIATION": abbr,
+                "TEAM_NAME": tname,
+                "GAME_ID": gid,
+                "GAME_DATE": np.repeat(dates, 2),
+                "MATCHUP": matchup,
+                "WL": np.where(s["margin"] > 0, "W", "L"),
+                "MIN": sums["min"],
+                "PTS": sums["pts"],
+                "FGM": sums["fgm"],
+                "FGA": sums["fga"],
+                "FG_PCT": _pct(sums["fgm"], sums["fga"]),
+                "FG3M": sums["fg3m"],
+                "FG3A": sums["fg3a"],
+                "FG3_PCT": _pct(sums["fg3m"], sums["fg3a"]),
+                "FTM": sums["ftm"],
+                "FTA": sums["fta"],
+                "FT_PCT": _pct(sums["ftm"], sums["fta"]),
+                "OREB": sums["oreb"],
+                "DREB": sums["dreb"],
+                "REB": sums["oreb"] + sums["dreb"],
+                "AST": sums["ast"],
+                "STL": sums["stl"],
+                "BLK": sums["blk"],
+                "TOV": sums["tov"],
+                "PF": sums["pf"],
+                "PLUS_MINUS": s["margin"].astype(float),
+                "_day": np.repeat(d, 2),
+            }
+        )
 
-    tl = pd.concat([team_frame(sim, home, away, day, game_ids, f"2{year}"),
-                    team_frame(psim, ph, pa, pday, pre_ids, f"1{year}")], ignore_index=True)
+    tl = pd.concat(
+        [team_frame(sim, home, away, day, game_ids, f"2{year}"), team_frame(psim, ph, pa, pday, pre_ids, f"1{year}")],
+        ignore_index=True,
+    )
     tl["_r"] = rng.random(len(tl))
     tl = tl.sort_values(["_day", "_r"], ascending=[False, True], kind="stable")
     _write_csv(tl[TEAM_LOG_COLUMNS], out / "team_game_logs" / f"{label}.csv")
@@ -726,16 +1078,38 @@ def _season(out: Path, pool: _Pool, rosters: list[list[int]], year: int, seed: i
         return sim[k][r_idx, c_idx]
 
     players_played = sim["R"][r_idx, c_idx]
-    pl = pd.DataFrame({
-        "SEASON_ID": f"2{year}", "Player_ID": pid[players_played], "Game_ID": game_ids[g_of],
-        "GAME_DATE": gdate_txt[g_of], "MATCHUP": matchup_row[r_idx], "WL": wl_row[r_idx], "MIN": pick("min"),
-        "FGM": pick("fgm"), "FGA": pick("fga"), "FG_PCT": _pct(pick("fgm"), pick("fga")),
-        "FG3M": pick("fg3m"), "FG3A": pick("fg3a"), "FG3_PCT": _pct(pick("fg3m"), pick("fg3a")),
-        "FTM": pick("ftm"), "FTA": pick("fta"), "FT_PCT": _pct(pick("ftm"), pick("fta")),
-        "OREB": pick("oreb"), "DREB": pick("dreb"), "REB": pick("oreb") + pick("dreb"), "AST": pick("ast"),
-        "STL": pick("stl"), "BLK": pick("blk"), "TOV": pick("tov"), "PF": pick("pf"), "PTS": pick("pts"),
-        "PLUS_MINUS": pick("pm"), "VIDEO_AVAILABLE": 1, "_day": day[g_of],
-    })
+    pl = pd.DataFrame(
+        {
+            "SEASON_ID": f"2{year}",
+            "Player_ID": pid[players_played],
+            "Game_ID": game_ids[g_of],
+            "GAME_DATE": gdate_txt[g_of],
+            "MATCHUP": matchup_row[r_idx],
+            "WL": wl_row[r_idx],
+            "MIN": pick("min"),
+            "FGM": pick("fgm"),
+            "FGA": pick("fga"),
+            "FG_PCT": _pct(pick("fgm"), pick("fga")),
+            "FG3M": pick("fg3m"),
+            "FG3A": pick("fg3a"),
+            "FG3_PCT": _pct(pick("fg3m"), pick("fg3a")),
+            "FTM": pick("ftm"),
+            "FTA": pick("fta"),
+            "FT_PCT": _pct(pick("ftm"), pick("fta")),
+            "OREB": pick("oreb"),
+            "DREB": pick("dreb"),
+            "REB": pick("oreb") + pick("dreb"),
+            "AST": pick("ast"),
+            "STL": pick("stl"),
+            "BLK": pick("blk"),
+            "TOV": pick("tov"),
+            "PF": pick("pf"),
+            "PTS": pick("pts"),
+            "PLUS_MINUS": pick("pm"),
+            "VIDEO_AVAILABLE": 1,
+            "_day": day[g_of],
+        }
+    )
     pl = pl.sort_values(["_day", "Player_ID"], kind="stable")
     _write_csv(pl[PLAYER_LOG_COLUMNS], out / "player_game_logs" / f"{label}.csv")
 
@@ -745,8 +1119,11 @@ def _season(out: Path, pool: _Pool, rosters: list[list[int]], year: int, seed: i
     played_b = sim["played"][br, bc]
     sec_b = sim["sec"][br, bc]
     # starters by position (F, F, C, G, G), then bench by minutes, then DNPs
-    within = np.where(sim["starter"][br, bc], _POS_BOX_ORDER[sim["pos"][br, bc]] + bc / 100.0,
-                      np.where(played_b, 10.0 + (4000 - sec_b) / 4000.0, 20.0 + bc / 100.0))
+    within = np.where(
+        sim["starter"][br, bc],
+        _POS_BOX_ORDER[sim["pos"][br, bc]] + bc / 100.0,
+        np.where(played_b, 10.0 + (4000 - sec_b) / 4000.0, 20.0 + bc / 100.0),
+    )
     zero = np.zeros(len(br), dtype=np.int64)
 
     def bpick(k):
@@ -754,21 +1131,36 @@ def _season(out: Path, pool: _Pool, rosters: list[list[int]], year: int, seed: i
 
     mins_txt = np.where(played_b, [f"{s // 60}:{s % 60:02d}" for s in sec_b], "")
     b_fgm, b_fga, b_3m, b_3a, b_ftm, b_fta = (bpick(k) for k in ("fgm", "fga", "fg3m", "fg3a", "ftm", "fta"))
-    box = pd.DataFrame({
-        "team": TEAM_IDS[team[br]], "player": pid[sim["R"][br, bc]], "stats.minutes": mins_txt,
-        "stats.fieldGoalsMade": b_fgm, "stats.fieldGoalsAttempted": b_fga,
-        "stats.fieldGoalsPercentage": np.nan_to_num(_pct(b_fgm, b_fga)),
-        "stats.threePointersMade": b_3m, "stats.threePointersAttempted": b_3a,
-        "stats.threePointersPercentage": np.nan_to_num(_pct(b_3m, b_3a)),
-        "stats.freeThrowsMade": b_ftm, "stats.freeThrowsAttempted": b_fta,
-        "stats.freeThrowsPercentage": np.nan_to_num(_pct(b_ftm, b_fta)),
-        "stats.reboundsOffensive": bpick("oreb"), "stats.reboundsDefensive": bpick("dreb"),
-        "stats.reboundsTotal": bpick("oreb") + bpick("dreb"), "stats.assists": bpick("ast"),
-        "stats.steals": bpick("stl"), "stats.blocks": bpick("blk"), "stats.turnovers": bpick("tov"),
-        "stats.foulsPersonal": bpick("pf"), "stats.points": bpick("pts"),
-        "stats.plusMinusPoints": bpick("pm").astype(float), "game_id": game_ids[br // 2],
-        "_g": br // 2, "_side": br % 2, "_w": within,
-    }).sort_values(["_g", "_side", "_w"], kind="stable")
+    box = pd.DataFrame(
+        {
+            "team": TEAM_IDS[team[br]],
+            "player": pid[sim["R"][br, bc]],
+            "stats.minutes": mins_txt,
+            "stats.fieldGoalsMade": b_fgm,
+            "stats.fieldGoalsAttempted": b_fga,
+            "stats.fieldGoalsPercentage": np.nan_to_num(_pct(b_fgm, b_fga)),
+            "stats.threePointersMade": b_3m,
+            "stats.threePointersAttempted": b_3a,
+            "stats.threePointersPercentage": np.nan_to_num(_pct(b_3m, b_3a)),
+            "stats.freeThrowsMade": b_ftm,
+            "stats.freeThrowsAttempted": b_fta,
+            "stats.freeThrowsPercentage": np.nan_to_num(_pct(b_ftm, b_fta)),
+            "stats.reboundsOffensive": bpick("oreb"),
+            "stats.reboundsDefensive": bpick("dreb"),
+            "stats.reboundsTotal": bpick("oreb") + bpick("dreb"),
+            "stats.assists": bpick("ast"),
+            "stats.steals": bpick("stl"),
+            "stats.blocks": bpick("blk"),
+            "stats.turnovers": bpick("tov"),
+            "stats.foulsPersonal": bpick("pf"),
+            "stats.points": bpick("pts"),
+            "stats.plusMinusPoints": bpick("pm").astype(float),
+            "game_id": game_ids[br // 2],
+            "_g": br // 2,
+            "_side": br % 2,
+            "_w": within,
+        }
+    ).sort_values(["_g", "_side", "_w"], kind="stable")
     g_sorted = box["_g"].to_numpy()
     block_start = np.searchsorted(g_sorted, np.arange(n))
     block_len = np.bincount(g_sorted, minlength=n)
@@ -784,8 +1176,9 @@ def _season(out: Path, pool: _Pool, rosters: list[list[int]], year: int, seed: i
     box_month = month[box["_g"].to_numpy()]
     for m in sorted(set(month.tolist())):
         _write_csv(box.loc[box_month == m, BOX_COLUMNS], out / "boxscores" / f"game_stats_{m}.csv")
-    games_df = pd.DataFrame({"GAME_DATE": [gdate[g].isoformat() for g in seq], "GAME_ID": game_ids[seq],
-                             "season": label})
+    games_df = pd.DataFrame(
+        {"GAME_DATE": [gdate[g].isoformat() for g in seq], "GAME_ID": game_ids[seq], "season": label}
+    )
     _write_csv(games_df, out / "boxscores" / f"games_{label}.csv")
 
     # ---- commence times (UTC) shared by props and game lines
@@ -800,8 +1193,12 @@ def _season(out: Path, pool: _Pool, rosters: list[list[int]], year: int, seed: i
     _game_lines(out, rng, strength, home, away, day, utc_date, hhmm, event_ids, utc_min, utc_day, label, year)
 
     return {
-        "label": label, "games": n, "player_rows": len(pl), "prop_files": prop_files,
-        "first_date": gdate[0].isoformat(), "last_date": gdate[-1].isoformat(),
+        "label": label,
+        "games": n,
+        "player_rows": len(pl),
+        "prop_files": prop_files,
+        "first_date": gdate[0].isoformat(),
+        "last_date": gdate[-1].isoformat(),
     }
 
 
@@ -851,8 +1248,13 @@ def _props(out, rng, sim, P, pool, home, away, day, event_ids, utc_date, hhmm, t
         "player_points_rebounds_assists": ok & (rank < 5),
         "player_double_double": ok & (dd_rank < 2) & (rank < 6),
     }
-    sigma = {"player_points": 0.8, "player_rebounds": 0.5, "player_assists": 0.45, "player_threes": 0.3,
-             "player_points_rebounds_assists": 1.0}
+    sigma = {
+        "player_points": 0.8,
+        "player_rebounds": 0.5,
+        "player_assists": 0.45,
+        "player_threes": 0.3,
+        "player_points_rebounds_assists": 1.0,
+    }
 
     # not every game is covered: some snapshots hold only part of the slate
     has_props = np.ones(n, dtype=bool)
@@ -874,8 +1276,11 @@ def _props(out, rng, sim, P, pool, home, away, day, event_ids, utc_date, hhmm, t
             center = recent[mk][r, c]
             line = np.floor(center * 0.97 + rng.normal(0.0, sigma[mk], len(r))) + 0.5
             line = np.maximum(line, 1.5 if mk == "player_points" else 0.5)
-        parts.append(pd.DataFrame({"_g": r // 2, "_p": sim["R"][r, c], "_m": m_i, "market": mk,
-                                   "_line": line, "_center": center}))
+        parts.append(
+            pd.DataFrame(
+                {"_g": r // 2, "_p": sim["R"][r, c], "_m": m_i, "market": mk, "_line": line, "_center": center}
+            )
+        )
     base = pd.concat(parts, ignore_index=True)
 
     # books per event: draftkings always, then a random subset in a random order
@@ -917,13 +1322,18 @@ def _props(out, rng, sim, P, pool, home, away, day, event_ids, utc_date, hhmm, t
     # within a book: market, then lines high to low; bovada: player by name, ladder ascending
     name_rank = np.empty(len(names), dtype=np.int64)
     name_rank[np.argsort(names.astype(str), kind="stable")] = np.arange(len(names))
-    order = np.lexsort((
-        pl,
-        np.where(is_bov, line, 0.0),
-        np.where(is_bov, name_rank[pl], 0),
-        np.where(is_bov, 0.0, -np.nan_to_num(line, nan=0.0)),
-        mk_i, rows["_bo"].to_numpy(), g, day[g],
-    ))
+    order = np.lexsort(
+        (
+            pl,
+            np.where(is_bov, line, 0.0),
+            np.where(is_bov, name_rank[pl], 0),
+            np.where(is_bov, 0.0, -np.nan_to_num(line, nan=0.0)),
+            mk_i,
+            rows["_bo"].to_numpy(),
+            g,
+            day[g],
+        )
+    )
     del rows, base, parts, ladders, bov
     g, pl, bk_i, mk_i, line = g[order], pl[order], bk_i[order], mk_i[order], line[order]
     over = np.where(np.isnan(line), np.nan, over[order])
@@ -933,9 +1343,15 @@ def _props(out, rng, sim, P, pool, home, away, day, event_ids, utc_date, hhmm, t
     gt = np.array([f"{a}T{b}Z" for a, b in zip(utc_date, hhmm)], dtype=object)
     markets = np.array(list(eligible), dtype=object)
     cols = [
-        _column_text(event_ids[g]), _column_text(names[pl]), _column_text(markets[mk_i]), _column_text(line),
-        _column_text(np.array(BOOKMAKERS, dtype=object)[bk_i]), _column_text(game_txt[g]), _column_text(gt[g]),
-        _column_text(over), _column_text(under),
+        _column_text(event_ids[g]),
+        _column_text(names[pl]),
+        _column_text(markets[mk_i]),
+        _column_text(line),
+        _column_text(np.array(BOOKMAKERS, dtype=object)[bk_i]),
+        _column_text(game_txt[g]),
+        _column_text(gt[g]),
+        _column_text(over),
+        _column_text(under),
     ]
     days = day[g]
     uniq = np.unique(days)
@@ -943,8 +1359,11 @@ def _props(out, rng, sim, P, pool, home, away, day, event_ids, utc_date, hhmm, t
     for k, d in enumerate(uniq):
         lo, hi = bounds[k], bounds[k + 1]
         dd = date.fromordinal(int(d))
-        _write_lines(out / "odds" / "player_props" / f"raw_{dd:%Y%m%d}_170000.csv", PROPS_COLUMNS,
-                     list(map(",".join, zip(*(c[lo:hi] for c in cols)))))
+        _write_lines(
+            out / "odds" / "player_props" / f"raw_{dd:%Y%m%d}_170000.csv",
+            PROPS_COLUMNS,
+            list(map(",".join, zip(*(c[lo:hi] for c in cols)))),
+        )
     return len(uniq)
 
 
@@ -972,16 +1391,30 @@ def _game_lines(out, rng, strength, home, away, day, utc_date, hhmm, event_ids, 
 
     # one snapshot a day at ~11:55 UTC on the game's Eastern date, sometimes days earlier
     back = np.where(rng.random(n) < 0.12, rng.integers(1, 4, n), 0)
-    snap = [f"{date.fromordinal(int(d - b)).isoformat()} 11:55:{s}+00:00"
-            for d, b, s in zip(day, back, rng.choice(["38", "39"], n))]
-    df = pd.DataFrame({
-        "event_id": event_ids, "commence_time": [f"{a} {b}+00:00" for a, b in zip(utc_date, hhmm)],
-        "home_team": TEAM_NAME[home], "away_team": TEAM_NAME[away], "snapshot_timestamp": snap,
-        "fg_ml_home": fg_home, "fg_ml_away": fg_away, "fg_spread_line": spread, "fg_total_line": total,
-        "fh_ml_home": fh[0], "fh_ml_away": fh[1], "fh_spread_line": fh[2], "fh_total_line": fh[3],
-        "line_date": utc_date, "season": f"{year}-{year + 1}",
-        "_t": utc_day * 1440 + utc_min,
-    }).sort_values(["_t", "home_team"], kind="stable")
+    snap = [
+        f"{date.fromordinal(int(d - b)).isoformat()} 11:55:{s}+00:00"
+        for d, b, s in zip(day, back, rng.choice(["38", "39"], n))
+    ]
+    df = pd.DataFrame(
+        {
+            "event_id": event_ids,
+            "commence_time": [f"{a} {b}+00:00" for a, b in zip(utc_date, hhmm)],
+            "home_team": TEAM_NAME[home],
+            "away_team": TEAM_NAME[away],
+            "snapshot_timestamp": snap,
+            "fg_ml_home": fg_home,
+            "fg_ml_away": fg_away,
+            "fg_spread_line": spread,
+            "fg_total_line": total,
+            "fh_ml_home": fh[0],
+            "fh_ml_away": fh[1],
+            "fh_spread_line": fh[2],
+            "fh_total_line": fh[3],
+            "line_date": utc_date,
+            "season": f"{year}-{year + 1}",
+            "_t": utc_day * 1440 + utc_min,
+        }
+    ).sort_values(["_t", "home_team"], kind="stable")
     _write_csv(df[GAME_LINES_COLUMNS], out / "odds" / "game_lines" / f"theodds_lines_{label}.csv")
 
 
@@ -990,8 +1423,10 @@ def _game_lines(out, rng, strength, home, away, day, utc_date, hhmm, event_ids, 
 
 
 def generate_league(out_dir: str | os.PathLike, seasons: int = 1, first_season: int = 2024, seed: int = 7) -> dict:
-    """Write `seasons` consecutive seasons (first_season = start year, 2024 -> '2024-25') into out_dir; return a summary dict:
-    {"seasons": ["2024-25", ...], "games": int (regular season games), "player_rows": int, "prop_files": int, "first_date": "YYYY-MM-DD", "last_date": "YYYY-MM-DD", "out_dir": str}"""
+    """Write `seasons` consecutive seasons (first_season = start year, 2024 -> '2024-25') into out_dir;
+    return a summary dict:
+    {"seasons": ["2024-25", ...], "games": int (regular season games), "player_rows": int, "prop_files": int,
+    "first_date": "YYYY-MM-DD", "last_date": "YYYY-MM-DD", "out_dir": str}"""
     if seasons < 1:
         raise ValueError("seasons must be >= 1")
     out = Path(out_dir)
@@ -1004,13 +1439,19 @@ def generate_league(out_dir: str | os.PathLike, seasons: int = 1, first_season: 
             rosters = _next_rosters(pool, rosters)
         results.append(_season(out, pool, rosters, first_season + k, seed))
     on_roster = {p for r in rosters for p in r}
-    players = pd.DataFrame({
-        "id": pool.ids, "full_name": pool.full, "first_name": pool.first, "last_name": pool.last,
-        "is_active": [i in on_roster for i in range(len(pool.ids))],
-    }).sort_values(["last_name", "first_name", "id"], kind="stable")
+    players = pd.DataFrame(
+        {
+            "id": pool.ids,
+            "full_name": pool.full,
+            "first_name": pool.first,
+            "last_name": pool.last,
+            "is_active": [i in on_roster for i in range(len(pool.ids))],
+        }
+    ).sort_values(["last_name", "first_name", "id"], kind="stable")
     _write_csv(players, out / "reference" / "players.csv")
-    teams = pd.DataFrame(list(TEAMS), columns=["id", "full_name", "abbreviation", "nickname", "city", "state",
-                                                "year_founded"])
+    teams = pd.DataFrame(
+        list(TEAMS), columns=["id", "full_name", "abbreviation", "nickname", "city", "state", "year_founded"]
+    )
     _write_csv(teams, out / "reference" / "teams.csv")
     return {
         "seasons": [r["label"] for r in results],

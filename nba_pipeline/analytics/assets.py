@@ -6,8 +6,8 @@ evaluation. Inputs only the checks read are marked so."""
 
 import pandas as pd
 
-from nba_pipeline.analytics import tables, transforms
 from nba_pipeline.analytics import checks as checks
+from nba_pipeline.analytics import tables, transforms
 from nba_pipeline.core.history import history_mapping, run_dates
 from nba_pipeline.core.table_assets import In, TableRows, table_asset, table_multi_asset
 from nba_pipeline.raw import tables as raw
@@ -80,4 +80,3 @@ def upcoming_player_game_context(context, schedule: pd.DataFrame, history: pd.Da
             .to_dict("records"),
         },
     )
-

@@ -24,8 +24,8 @@ from nba_pipeline.core.checks.common import (
     team_game_keys,
 )
 from nba_pipeline.core.checks.partitioned import Outcome, Outcomes, PartitionCheck
-from nba_pipeline.raw.checks import player_sides_match_schedule, team_rows_match_schedule
 from nba_pipeline.raw import tables as raw
+from nba_pipeline.raw.checks import player_sides_match_schedule, team_rows_match_schedule
 
 WARN = dg.AssetCheckSeverity.WARN
 REGULATION_MINUTES = 240
@@ -51,7 +51,9 @@ def _game_minutes(game_ids: pd.Series, schedule: pd.DataFrame) -> np.ndarray:
 
 
 # player_game_summary ----------------------------------------------------------------------------
-def player_totals_reconcile(pgs: pd.DataFrame, teams: pd.DataFrame, players: pd.DataFrame, schedule: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+def player_totals_reconcile(
+    pgs: pd.DataFrame, teams: pd.DataFrame, players: pd.DataFrame, schedule: pd.DataFrame, keys: Sequence[str]
+) -> Outcomes:
     """Per team-game: players' points sum to the team's points, and players' minutes sum to the
     game's minutes (240 + 25 per overtime): within 0.1 where every player has exact mm:ss minutes,
     within half a minute per player where minutes are whole."""
@@ -77,11 +79,16 @@ def player_totals_reconcile(pgs: pd.DataFrame, teams: pd.DataFrame, players: pd.
                 "team_games": n_games.get(k, 0),
                 "team_games_exact_minutes": n_exact.get(k, 0),
                 "max_abs_minutes_off": max_off.get(k, 0.0),
-                "mismatches (game, team, player pts, team pts, player min, game min)": dg.MetadataValue.json(examples.get(k, [])),
+                "mismatches (game, team, player pts, team pts, player min, game min)": dg.MetadataValue.json(
+                    examples.get(k, [])
+                ),
             },
-            description=None if not n_bad.get(k, 0) else failed_because(
-                k, f"{n_bad[k]} of {n_games.get(k, 0)} team-game(s) whose players' points or minutes do not add up "
-                f"(game, team, player pts, team pts, player min, game min), e.g. {examples[k][0]}"
+            description=None
+            if not n_bad.get(k, 0)
+            else failed_because(
+                k,
+                f"{n_bad[k]} of {n_games.get(k, 0)} team-game(s) whose players' points or minutes do not add up "
+                f"(game, team, player pts, team pts, player min, game min), e.g. {examples[k][0]}",
             ),
         )
         for k in keys
@@ -110,9 +117,12 @@ def team_minutes_match_overtime(offense: pd.DataFrame, pgs: pd.DataFrame, keys: 
                 "max_abs_off": max_off.get(k, 0.0),
                 "violations (game, team, minutes, overtime periods)": dg.MetadataValue.json(examples.get(k, [])),
             },
-            description=None if not n_bad.get(k, 0) else failed_because(
-                k, f"{n_bad[k]} of {n_games.get(k, 0)} team-game(s) whose minutes are not 240 + 25 per overtime "
-                f"(game, team, minutes, overtime periods), e.g. {examples[k][0]}"
+            description=None
+            if not n_bad.get(k, 0)
+            else failed_because(
+                k,
+                f"{n_bad[k]} of {n_games.get(k, 0)} team-game(s) whose minutes are not 240 + 25 per overtime "
+                f"(game, team, minutes, overtime periods), e.g. {examples[k][0]}",
             ),
         )
         for k in keys
@@ -121,20 +131,32 @@ def team_minutes_match_overtime(offense: pd.DataFrame, pgs: pd.DataFrame, keys: 
 
 def defense_mirrors_offense(defense: pd.DataFrame, offense: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
     """A team's allowed numbers are its opponent's offensive numbers in the same game."""
-    pairs = {"points_allowed": "points", "opp_fga": "fga", "opp_fg3m": "fg3m", "opp_fta": "fta", "possessions": "possessions"}
+    pairs = {
+        "points_allowed": "points",
+        "opp_fga": "fga",
+        "opp_fg3m": "fg3m",
+        "opp_fta": "fta",
+        "possessions": "possessions",
+    }
     o = offense.set_index(["game_id", "team"])
     opp = o.reindex(pd.MultiIndex.from_frame(defense[["game_id", "opponent"]]))
     ok = np.ones(len(defense), dtype=bool)
     for d_col, o_col in pairs.items():
-        ok &= np.isclose(defense[d_col].astype("float64").to_numpy(), opp[o_col].astype("float64").to_numpy(), equal_nan=False)
+        ok &= np.isclose(
+            defense[d_col].astype("float64").to_numpy(), opp[o_col].astype("float64").to_numpy(), equal_nan=False
+        )
     bad = defense[~ok]
     n_games, n_bad, examples = day_counts(defense), day_counts(bad), day_examples(bad, ["game_id", "team"])
     return {
         k: Outcome(
             passed=not n_bad.get(k, 0),
             metadata={"team_games": n_games.get(k, 0), "mismatched": dg.MetadataValue.json(examples.get(k, []))},
-            description=None if not n_bad.get(k, 0) else failed_because(
-                k, f"{n_bad[k]} of {n_games.get(k, 0)} team-game(s) whose allowed numbers are not the opponent's offense, e.g. {examples[k][0]}"
+            description=None
+            if not n_bad.get(k, 0)
+            else failed_because(
+                k,
+                f"{n_bad[k]} of {n_games.get(k, 0)} team-game(s) whose allowed numbers are not "
+                f"the opponent's offense, e.g. {examples[k][0]}",
             ),
         )
         for k in keys
@@ -157,9 +179,12 @@ def rosters_cover_teams(players: pd.DataFrame, team_context: pd.DataFrame, keys:
                 "players": int(players.get(k, 0)),
                 "team_games_short (game, team, players)": dg.MetadataValue.json(examples.get(k, [])),
             },
-            description=None if not n_short.get(k, 0) else failed_because(
-                k, f"{n_short[k]} of {n_games.get(k, 0)} team-game(s) with fewer than {MIN_ROSTER} players in context "
-                f"(game, team, players), e.g. {examples[k][0]}"
+            description=None
+            if not n_short.get(k, 0)
+            else failed_because(
+                k,
+                f"{n_short[k]} of {n_games.get(k, 0)} team-game(s) with fewer than {MIN_ROSTER} players in context "
+                f"(game, team, players), e.g. {examples[k][0]}",
             ),
         )
         for k in keys
@@ -167,7 +192,9 @@ def rosters_cover_teams(players: pd.DataFrame, team_context: pd.DataFrame, keys:
 
 
 def line_players_in_context(players: pd.DataFrame, props: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
-    p = props[props["player_id"].notna() & props["game_id"].notna()][["game_date", "game_id", "player_id", "player_name"]]
+    p = props[props["player_id"].notna() & props["game_id"].notna()][
+        ["game_date", "game_id", "player_id", "player_name"]
+    ]
     p = p.drop_duplicates(["game_id", "player_id"])
     have = pd.MultiIndex.from_frame(players[["game_id", "player_id"]].astype({"player_id": "int64"}))
     p = p.assign(found=pd.MultiIndex.from_frame(p[["game_id", "player_id"]].astype({"player_id": "int64"})).isin(have))
@@ -184,9 +211,12 @@ def line_players_in_context(players: pd.DataFrame, props: pd.DataFrame, keys: Se
                 "in_context": found,
                 "not_in_context": dg.MetadataValue.json(examples.get(k, [])),
             },
-            description=None if passed else failed_because(
-                k, f"{lines - found} of {lines} player(s) with a line ({(lines - found) / lines:.0%}) not in the context "
-                f"(> {1 - MIN_LINE_PLAYERS_IN_CONTEXT:.0%}), e.g. {', '.join(x[0] for x in examples.get(k, [])[:3])}"
+            description=None
+            if passed
+            else failed_because(
+                k,
+                f"{lines - found} of {lines} player(s) with a line ({(lines - found) / lines:.0%}) not in the context "
+                f"(> {1 - MIN_LINE_PLAYERS_IN_CONTEXT:.0%}), e.g. {', '.join(x[0] for x in examples.get(k, [])[:3])}",
             ),
         )
     return out
@@ -197,13 +227,22 @@ def team_context_mirrors(context: pd.DataFrame, schedule: pd.DataFrame, keys: Se
     side's line gives the other takes (spread), while the implied team totals add up to the game
     total. A sign error in deriving a side's line from the home spread shows here."""
     c = context.reset_index(drop=True)
-    other = c.set_index(["game_id", "team"]).reindex(pd.MultiIndex.from_frame(c[["game_id", "opponent"]])).reset_index(drop=True)
+    other = (
+        c.set_index(["game_id", "team"])
+        .reindex(pd.MultiIndex.from_frame(c[["game_id", "opponent"]]))
+        .reset_index(drop=True)
+    )
     s = schedule.set_index("game_id")
     home_side = c["team"] == c["game_id"].map(s["home_team"])
     lined = c["spread"].notna() & c["game_total"].notna()
     facts = {
         "is_home": (c["is_home"].astype(bool), home_side),
-        "opponent": (c["opponent"], pd.Series(np.where(home_side, c["game_id"].map(s["away_team"]), c["game_id"].map(s["home_team"])), dtype="string")),
+        "opponent": (
+            c["opponent"],
+            pd.Series(
+                np.where(home_side, c["game_id"].map(s["away_team"]), c["game_id"].map(s["home_team"])), dtype="string"
+            ),
+        ),
         "spread": (c["spread"].where(lined).round(3), (-other["spread"]).where(lined).round(3)),
         "implied_team_total": (
             (c["implied_team_total"] + other["implied_team_total"]).where(lined).round(3),
@@ -226,7 +265,8 @@ player_game_summary_checks = table_checks(
         in_range_check(tables.player_game_summary),
         PartitionCheck(
             "reconciles_with_team_totals",
-            "Per team-game, players' points sum to the team's points and players' minutes to 240 + 25 per overtime (rounding allowed for whole minutes).",
+            "Per team-game, players' points sum to the team's points and players' minutes to 240 + 25 per overtime "
+            "(rounding allowed for whole minutes).",
             lambda f, k: player_totals_reconcile(f[PGS], f["team_boxscores"], f["player_boxscores"], f["schedule"], k),
         ),
         PartitionCheck(
@@ -245,7 +285,9 @@ def _two_rows_per_final_game(table_name: str) -> PartitionCheck:
     return PartitionCheck(
         "two_rows_per_final_game",
         "Two rows (one per team) per final game of the date; an off day has none.",
-        lambda f, k: rows_match(f[table_name], team_game_keys(f["schedule"], final_only=True), ["game_date", "game_id", "team"], k),
+        lambda f, k: rows_match(
+            f[table_name], team_game_keys(f["schedule"], final_only=True), ["game_date", "game_id", "team"], k
+        ),
     )
 
 
@@ -261,7 +303,8 @@ team_offense_game_summary_checks = table_checks(
         ),
         PartitionCheck(
             "matches_schedule",
-            "Each final game's two rows agree with the schedule: side (home/away, opponent), points (the schedule's score) and winner.",
+            "Each final game's two rows agree with the schedule: "
+            "side (home/away, opponent), points (the schedule's score) and winner.",
             lambda f, k: team_rows_match_schedule(f[OFF], f["schedule"], k),
         ),
     ],
@@ -289,12 +332,15 @@ upcoming_team_game_context_checks = table_checks(
         PartitionCheck(
             "two_rows_per_scheduled_game",
             "Two rows (one per team) per game scheduled on the date.",
-            lambda f, k: rows_match(f[UTC], team_game_keys(f["schedule"], final_only=False), ["game_date", "game_id", "team"], k),
+            lambda f, k: rows_match(
+                f[UTC], team_game_keys(f["schedule"], final_only=False), ["game_date", "game_id", "team"], k
+            ),
         ),
         in_range_check(tables.upcoming_team_game_context),
         PartitionCheck(
             "sides_mirror",
-            "A game's two rows: sides as in the schedule, spreads opposite, implied team totals adding up to the game total.",
+            "A game's two rows: sides as in the schedule, spreads opposite, "
+            "implied team totals adding up to the game total.",
             lambda f, k: team_context_mirrors(f[UTC], f["schedule"], k),
         ),
     ],
@@ -315,7 +361,8 @@ upcoming_player_game_context_checks = table_checks(
         in_range_check(tables.upcoming_player_game_context),
         PartitionCheck(
             "line_players_in_context",
-            f"At least {MIN_LINE_PLAYERS_IN_CONTEXT:.0%} of players with a points line (matched to an NBA id) have a context row.",
+            f"At least {MIN_LINE_PLAYERS_IN_CONTEXT:.0%} of players with a points line "
+            "(matched to an NBA id) have a context row.",
             lambda f, k: line_players_in_context(f[UPC], f["player_points_props"], k),
             blocking=False,
             severity=WARN,

@@ -1,7 +1,6 @@
 """Declared schemas of the `nba_analytics` tables: one game date's facts, and the pre-game context
 of that date's games (built only from what existed before tip-off)."""
 
-
 import datetime as dt
 
 from nba_pipeline.core.schema import PREGAME_DUE, Check, Column, Table, register, results_due
@@ -217,7 +216,9 @@ upcoming_team_game_context = Table(
         *_REST,
         Column("opponent_rest_days", "int", "the opponent's rest_days", nullable=True, range=REST_DAYS),
         Column("opponent_back_to_back", "bool", "the opponent played the day before"),
-        Column("spread", "float", "consensus spread for this team (negative: favoured)", nullable=True, range=(-40, 40)),
+        Column(
+            "spread", "float", "consensus spread for this team (negative: favoured)", nullable=True, range=(-40, 40)
+        ),
         Column("game_total", "float", "consensus total points line", nullable=True, range=(150, 300)),
         Column("implied_team_total", "float", "game_total / 2 - spread / 2", nullable=True, range=(70, 170)),
         Column("lines_books", "int", "books in the consensus (0: no line before tip-off)"),
@@ -245,9 +246,17 @@ upcoming_player_game_context = Table(
         Column("is_home", "bool", "team at home"),
         Column("start_time_utc", "timestamp", "scheduled tip-off", nullable=True),
         *_REST,
-        Column("days_since_last_game", "int", "days since the player's latest earlier game (any season)", range=(1, 400)),
+        Column(
+            "days_since_last_game", "int", "days since the player's latest earlier game (any season)", range=(1, 400)
+        ),
         Column("last_game_minutes", "float", "minutes in the latest earlier game", range=MINUTES),
-        Column("points_line", "float", "consensus (median across books) of each book's main points line", nullable=True, range=(0, 80)),
+        Column(
+            "points_line",
+            "float",
+            "consensus (median across books) of each book's main points line",
+            nullable=True,
+            range=(0, 80),
+        ),
         Column("points_line_books", "int", "books quoting a points line before tip-off"),
         Column(
             "points_line_over_prob",

@@ -34,15 +34,39 @@ def player_game_summary(players: pd.DataFrame, teams: pd.DataFrame) -> pd.DataFr
     tm = team.reindex(key)
     if tm["minutes"].isna().any():
         missing = players.loc[tm["minutes"].isna().to_numpy(), ["game_date", "game_id", "team"]].drop_duplicates()
-        raise ValueError(
-            f"player rows without a team box score (game, team): {missing.head(10).to_dict('records')}"
-        )
+        raise ValueError(f"player rows without a team box score (game, team): {missing.head(10).to_dict('records')}")
     tm = tm.reset_index(drop=True)
     p = players.reset_index(drop=True)
     out = p[
-        ["game_date", "game_id", "season", "season_type", "player_id", "player_name", "team", "opponent",
-         "is_home", "starter", "minutes", "points", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta",
-         "oreb", "dreb", "reb", "ast", "stl", "blk", "tov", "pf", "plus_minus"]
+        [
+            "game_date",
+            "game_id",
+            "season",
+            "season_type",
+            "player_id",
+            "player_name",
+            "team",
+            "opponent",
+            "is_home",
+            "starter",
+            "minutes",
+            "points",
+            "fgm",
+            "fga",
+            "fg3m",
+            "fg3a",
+            "ftm",
+            "fta",
+            "oreb",
+            "dreb",
+            "reb",
+            "ast",
+            "stl",
+            "blk",
+            "tov",
+            "pf",
+            "plus_minus",
+        ]
     ].copy()
     out["fg2m"] = out["fgm"] - out["fg3m"]
     out["fg2a"] = out["fga"] - out["fg3a"]
@@ -155,13 +179,22 @@ def _rest_features(slate: pd.DataFrame, played: pd.DataFrame, by: str) -> pd.Dat
     s["season"] = season_labels(s["game_date"])
     left = s.sort_values("game_date")
     last = pd.merge_asof(
-        left, hist.sort_values("last_date"), left_on="game_date", right_on="last_date", by=by,
-        allow_exact_matches=False, direction="backward",
+        left,
+        hist.sort_values("last_date"),
+        left_on="game_date",
+        right_on="last_date",
+        by=by,
+        allow_exact_matches=False,
+        direction="backward",
     )
     week = pd.merge_asof(
         left.assign(week_start=left["game_date"] - pd.Timedelta(days=7)).sort_values("week_start"),
         hist[["last_date", by, "n_before_incl"]].rename(columns={"n_before_incl": "n_week"}).sort_values("last_date"),
-        left_on="week_start", right_on="last_date", by=by, allow_exact_matches=False, direction="backward",
+        left_on="week_start",
+        right_on="last_date",
+        by=by,
+        allow_exact_matches=False,
+        direction="backward",
     )
     last = last.set_index("_row").sort_index()
     week = week.set_index("_row").sort_index()
@@ -186,11 +219,11 @@ def _american_to_prob(odds: pd.Series) -> pd.Series:
 def consensus_game_lines(lines: pd.DataFrame, games: pd.DataFrame) -> pd.DataFrame:
     """Per game: each book's latest snapshot before tip-off, then the median across books."""
     tip = games.set_index("game_id")["start_time_utc"]
-    l = lines[lines["game_id"].notna()].copy()
-    start = l["game_id"].map(tip).fillna(l["commence_time"])
-    l = l[l["snapshot_time"] < start]
-    l = l.sort_values("snapshot_time").groupby(["game_id", "bookmaker"]).tail(1)
-    agg = l.groupby("game_id").agg(
+    book_lines = lines[lines["game_id"].notna()].copy()
+    start = book_lines["game_id"].map(tip).fillna(book_lines["commence_time"])
+    book_lines = book_lines[book_lines["snapshot_time"] < start]
+    book_lines = book_lines.sort_values("snapshot_time").groupby(["game_id", "bookmaker"]).tail(1)
+    agg = book_lines.groupby("game_id").agg(
         home_spread=("home_spread", "median"),
         game_total=("total", "median"),
         lines_books=("bookmaker", "nunique"),
@@ -207,7 +240,9 @@ def upcoming_team_game_context(schedule: pd.DataFrame, lines: pd.DataFrame, date
     finals = schedule[schedule["status"] == "final"]
     played = team_games(finals[["game_date", "game_id", "season", "home_team", "away_team"]])
     rest = _rest_features(slate, played, "team")
-    out = slate[["game_date", "game_id", "season", "season_type", "team", "opponent", "is_home", "start_time_utc"]].copy()
+    out = slate[
+        ["game_date", "game_id", "season", "season_type", "team", "opponent", "is_home", "start_time_utc"]
+    ].copy()
     for c in ["rest_days", "back_to_back", "games_last_7_days", "season_games_played"]:
         out[c] = rest[c].to_numpy()
     opp = out.set_index(["game_id", "team"])[["rest_days", "back_to_back"]].reindex(
@@ -234,8 +269,10 @@ def consensus_points_lines(props: pd.DataFrame, games: pd.DataFrame) -> pd.DataF
     start = p["game_id"].map(tip).fillna(p["game_start_time"])
     p = p[p["snapshot_time"] < start]
     if p.empty:
-        return pd.DataFrame(columns=["points_line", "points_line_books", "points_line_over_prob", "line_snapshot_time"],
-                            index=pd.MultiIndex.from_arrays([[], []], names=["game_id", "player_id"]))
+        return pd.DataFrame(
+            columns=["points_line", "points_line_books", "points_line_over_prob", "line_snapshot_time"],
+            index=pd.MultiIndex.from_arrays([[], []], names=["game_id", "player_id"]),
+        )
     keys = ["game_id", "player_id", "bookmaker"]
     latest = p.groupby(keys)["snapshot_time"].transform("max")
     p = p[p["snapshot_time"] == latest].copy()
@@ -275,20 +312,34 @@ def upcoming_player_game_context(
     )
     hist["player_id"] = hist["player_id"].astype("int64")
     latest = pd.merge_asof(
-        pairs.sort_values("game_date"), hist, left_on="game_date", right_on="last_date", by="player_id",
-        allow_exact_matches=False, direction="backward",
+        pairs.sort_values("game_date"),
+        hist,
+        left_on="game_date",
+        right_on="last_date",
+        by="player_id",
+        allow_exact_matches=False,
+        direction="backward",
     )
     latest = latest[
-        latest["last_date"].notna()
-        & ((latest["game_date"] - latest["last_date"]).dt.days <= ROSTER_LOOKBACK_DAYS)
+        latest["last_date"].notna() & ((latest["game_date"] - latest["last_date"]).dt.days <= ROSTER_LOOKBACK_DAYS)
     ]
-    roster = latest.merge(
-        slate, left_on=["game_date", "last_team"], right_on=["game_date", "team"], how="inner"
-    )
+    roster = latest.merge(slate, left_on=["game_date", "last_team"], right_on=["game_date", "team"], how="inner")
     played = history[["game_date", "player_id", "season"]].astype({"player_id": "int64"})
     rest = _rest_features(roster[["game_date", "player_id"]], played, "player_id")
-    out = roster[["game_date", "game_id", "season", "season_type", "player_id", "player_name", "team", "opponent",
-                  "is_home", "start_time_utc"]].reset_index(drop=True)
+    out = roster[
+        [
+            "game_date",
+            "game_id",
+            "season",
+            "season_type",
+            "player_id",
+            "player_name",
+            "team",
+            "opponent",
+            "is_home",
+            "start_time_utc",
+        ]
+    ].reset_index(drop=True)
     for c in ["rest_days", "back_to_back", "games_last_7_days", "season_games_played", "days_since_last_game"]:
         out[c] = rest[c].to_numpy()
     out["last_game_minutes"] = roster["last_game_minutes"].to_numpy()
@@ -302,7 +353,13 @@ def upcoming_player_game_context(
 
 def unrostered_line_players(props: pd.DataFrame, context: pd.DataFrame) -> pd.DataFrame:
     """Matched players with a points line but no context row (e.g. traded, or a first game)."""
-    p = props[props["player_id"].notna() & props["game_id"].notna()][["game_date", "game_id", "player_id", "player_name"]]
+    p = props[props["player_id"].notna() & props["game_id"].notna()][
+        ["game_date", "game_id", "player_id", "player_name"]
+    ]
     p = p.drop_duplicates(["game_id", "player_id"])
-    have = pd.MultiIndex.from_frame(context[["game_id", "player_id"]]) if len(context) else pd.MultiIndex.from_arrays([[], []])
+    have = (
+        pd.MultiIndex.from_frame(context[["game_id", "player_id"]])
+        if len(context)
+        else pd.MultiIndex.from_arrays([[], []])
+    )
     return p[~pd.MultiIndex.from_frame(p[["game_id", "player_id"]]).isin(have)]

@@ -75,7 +75,9 @@ class _Materialized:
         dates = sorted({p for parts in self.latest.values() for p in parts})
         self.days = pd.date_range(dates[0], dates[-1], freq="D") if dates else pd.DatetimeIndex([])
         self.sids = {
-            k: pd.Series({pd.Timestamp(p): s for p, (s, _) in v.items()}, dtype="float64").reindex(self.days, fill_value=0.0)
+            k: pd.Series({pd.Timestamp(p): s for p, (s, _) in v.items()}, dtype="float64").reindex(
+                self.days, fill_value=0.0
+            )
             for k, v in self.latest.items()
         }
 
@@ -201,7 +203,10 @@ def _rebuild_runs(graph, partitions: list[Rebuild]) -> list[RebuildRun]:
         if name not in dates:
             continue
         spans = tuple(ranges(dates[name]))
-        after = max((group_of[p.to_user_string()] for p in graph.get(key).parent_keys if p.to_user_string() in group_of), default=0)
+        after = max(
+            (group_of[p.to_user_string()] for p in graph.get(key).parent_keys if p.to_user_string() in group_of),
+            default=0,
+        )
         index = next((i for i in range(after, len(groups)) if groups[i][0] == spans), None)
         if index is None:
             groups.append((spans, []))
@@ -250,18 +255,28 @@ def summarize_plan(plan: RebuildPlan) -> list[dict]:
         for r in rebuilds:
             if r.stale:
                 stale.setdefault(r.reason, []).append(r.partition)
-        groups = [{"why": "stale", "reason": reason, "partitions": len(ps), "ranges": _range_texts(ps)}
-                  for reason, ps in sorted(stale.items())]
+        groups = [
+            {"why": "stale", "reason": reason, "partitions": len(ps), "ranges": _range_texts(ps)}
+            for reason, ps in sorted(stale.items())
+        ]
         downstream = [r for r in rebuilds if not r.stale]
         if downstream:
             # one line per asset: every rebuilt upstream asset its partitions read
             read = sorted({u for r in downstream for u in r.reason.removeprefix(_READS).split(", ")})
-            groups.append({"why": "upstream rebuilt", "reason": _READS + ", ".join(read),
-                           "partitions": len(downstream), "ranges": _range_texts(r.partition for r in downstream)})
-        out.append({
-            "asset": asset,
-            "partitions": len(rebuilds),
-            "ranges": _range_texts(r.partition for r in rebuilds),
-            "groups": groups,
-        })
+            groups.append(
+                {
+                    "why": "upstream rebuilt",
+                    "reason": _READS + ", ".join(read),
+                    "partitions": len(downstream),
+                    "ranges": _range_texts(r.partition for r in downstream),
+                }
+            )
+        out.append(
+            {
+                "asset": asset,
+                "partitions": len(rebuilds),
+                "ranges": _range_texts(r.partition for r in rebuilds),
+                "groups": groups,
+            }
+        )
     return out

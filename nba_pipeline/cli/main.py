@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import gc
 import datetime as dt
+import gc
 import json
 import os
 import re
@@ -108,7 +108,9 @@ def _instance():
         raise _home_error(exc) from None
     except Exception as exc:  # noqa: BLE001 - e.g. SQLite refusing a read-only database: still DAGSTER_HOME's
         cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
-        raise CliError(f"DAGSTER_HOME={environment.dagster_home()}: the Dagster instance cannot be opened ({_one_line(cause)})") from None
+        raise CliError(
+            f"DAGSTER_HOME={environment.dagster_home()}: the Dagster instance cannot be opened ({_one_line(cause)})"
+        ) from None
     with instance:
         yield instance
 
@@ -173,7 +175,9 @@ def _check_partition_dates(**dates: dt.date | None) -> None:
         if day > last:
             raise usage_error(f"{option} {day} is after the last game-date partition, {last}{today}")
         if day < first:
-            raise usage_error(f"{option} {day} is before the first game-date partition, {first}: {FIRST_SEASON.describe()}")
+            raise usage_error(
+                f"{option} {day} is before the first game-date partition, {first}: {FIRST_SEASON.describe()}"
+            )
 
 
 def _check_range(start: dt.date | None, end: dt.date | None) -> None:
@@ -188,7 +192,8 @@ def _check_raw_source(defs, keys) -> None:
     graph = defs.resolve_asset_graph()
     keys = keys if keys is not None else graph.materializable_asset_keys
     reads_source = any(
-        "nba_source" in (graph.get(k).assets_def.required_resource_keys if graph.get(k).assets_def else ()) for k in keys
+        "nba_source" in (graph.get(k).assets_def.required_resource_keys if graph.get(k).assets_def else ())
+        for k in keys
     )
     source = defs.resources.get("nba_source")
     if reads_source and isinstance(source, FilesSource):
@@ -292,9 +297,11 @@ def _print_plan(plan) -> None:
         return
     assets = summarize_plan(plan)
     stale = sum(r.stale for r in plan.partitions)
-    print(f"{stale} stale partition(s), and {len(plan.partitions) - stale} more that read them;"
-          f" --backfill rebuilds these {len(plan.partitions)} partition(s) of {len(assets)} asset(s)"
-          f" in {len(plan.runs)} run(s):")
+    print(
+        f"{stale} stale partition(s), and {len(plan.partitions) - stale} more that read them;"
+        f" --backfill rebuilds these {len(plan.partitions)} partition(s) of {len(assets)} asset(s)"
+        f" in {len(plan.runs)} run(s):"
+    )
     for a in assets:
         print(f"  {a['asset']}: {a['partitions']} ({_shown(a['ranges'])})")
         for g in a["groups"]:
@@ -314,26 +321,39 @@ def cmd_stale(args) -> int:
     with _instance() as instance:
         plan = rebuild_plan(defs, instance)
         if args.json:
-            print(json.dumps({
-                "stale_partitions": sum(r.stale for r in plan.partitions),
-                "rebuilt_partitions": len(plan.partitions),
-                "groups": summarize(plan.stale),
-                "rebuild": summarize_plan(plan),
-                "runs": [{"start": r.start.isoformat(), "end": r.end.isoformat(), "assets": list(r.assets)} for r in plan.runs],
-            }, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "stale_partitions": sum(r.stale for r in plan.partitions),
+                        "rebuilt_partitions": len(plan.partitions),
+                        "groups": summarize(plan.stale),
+                        "rebuild": summarize_plan(plan),
+                        "runs": [
+                            {"start": r.start.isoformat(), "end": r.end.isoformat(), "assets": list(r.assets)}
+                            for r in plan.runs
+                        ],
+                    },
+                    indent=2,
+                )
+            )
         else:
             _print_plan(plan)
         if not args.backfill or not plan.partitions:
             return 0
         _check_raw_source(defs, _keys_of({a for r in plan.runs for a in r.assets}))
         for i, run in enumerate(plan.runs, 1):
-            print(f"\nrebuild {i}/{len(plan.runs)}: {run.start} .. {run.end}, {len(run.assets)} asset(s)", file=sys.stderr)
+            print(
+                f"\nrebuild {i}/{len(plan.runs)}: {run.start} .. {run.end}, {len(run.assets)} asset(s)", file=sys.stderr
+            )
             select = " or ".join(f'key:"{a}"' for a in run.assets)
             summary = run_backfill(defs, instance, run.start, run.end, select, progress=sys.stderr)
             if not _report(summary):
                 if i < len(plan.runs):  # the later runs read what this one should have rebuilt
-                    print(f"nba-pipeline: error: rebuild run {i} of {len(plan.runs)} failed; the later runs were not started",
-                          file=sys.stderr)
+                    print(
+                        f"nba-pipeline: error: rebuild run {i} of {len(plan.runs)} failed; "
+                        "the later runs were not started",
+                        file=sys.stderr,
+                    )
                 return 1
         return 0
 
@@ -347,8 +367,8 @@ def _keys_of(names) -> list:
 def cmd_adopt_warehouse(args) -> int:
     import duckdb
 
-    from nba_pipeline.instance.adopt import adopt_warehouse
     from nba_pipeline.definitions import warehouse_io_manager
+    from nba_pipeline.instance.adopt import adopt_warehouse
     from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
 
     _check_partition_dates(start=args.start, end=args.end)
@@ -369,22 +389,32 @@ def cmd_adopt_warehouse(args) -> int:
     verb = "would record" if args.dry_run else "recorded"
     print(f"{adoption.source} -> event log of DAGSTER_HOME={home}, game dates {adoption.start} .. {adoption.end}")
     for t in adoption.tables:
-        missing = f"; {len(t.missing_game_dates)} game date(s) without rows left to a run ({', '.join(t.missing_game_dates[:3])}" + (
-            " ...)" if len(t.missing_game_dates) > 3 else ")") if t.missing_game_dates else ""
-        print(f"  {t.asset}: {verb} {t.recorded_with_rows} with rows, {t.recorded_off_days} days without games; "
-              f"{t.already_recorded} already recorded{missing}")
+        missing = (
+            f"; {len(t.missing_game_dates)} game date(s) without rows left to a run "
+            f"({', '.join(t.missing_game_dates[:3])}" + (" ...)" if len(t.missing_game_dates) > 3 else ")")
+            if t.missing_game_dates
+            else ""
+        )
+        print(
+            f"  {t.asset}: {verb} {t.recorded_with_rows} with rows, {t.recorded_off_days} days without games; "
+            f"{t.already_recorded} already recorded{missing}"
+        )
     print(f"{verb} {adoption.recorded} partition materialization(s)")
     if adoption.before_partitions:
         from nba_pipeline.core.partitions import FIRST_SEASON
 
         before = adoption.before_partitions
-        print(f"not adopted: {len(before)} game date(s) with games before the first game-date partition, "
-              f"{FIRST_SEASON.start} ({before[0]} .. {before[-1]}): {FIRST_SEASON.describe()}")
+        print(
+            f"not adopted: {len(before)} game date(s) with games before the first game-date partition, "
+            f"{FIRST_SEASON.start} ({before[0]} .. {before[-1]}): {FIRST_SEASON.describe()}"
+        )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nba-pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="nba-pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--traceback", action="store_true", help="on an unexpected error, show its traceback (not one line)")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -393,7 +423,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--end", type=_date, required=True)
     b.add_argument("--select", help="Dagster asset selection, e.g. 'group:nba_raw' or 'key:nba_raw/schedule'")
     b.add_argument(
-        "--exact", action="store_true",
+        "--exact",
+        action="store_true",
         help="run only --start .. --end; by default the range starts earlier when the season's "
         "history before --start (from Oct 1) was never materialized",
     )
@@ -406,7 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("stale", help="partitions built by older code or from since-changed upstream data")
     st.add_argument("--json", action="store_true")
-    st.add_argument("--backfill", action="store_true", help="re-materialize them (and their downstream), one run per date range")
+    st.add_argument(
+        "--backfill", action="store_true", help="re-materialize them (and their downstream), one run per date range"
+    )
     st.set_defaults(fn=cmd_stale)
 
     a = sub.add_parser(
@@ -506,8 +539,8 @@ def run(parser: argparse.ArgumentParser | None = None, before_load: Callable | N
         if before_load is not None:
             before_load(args)
         try:
-            import nba_pipeline.definitions  # noqa: F401
             import nba_pipeline.cli.runner  # noqa: F401
+            import nba_pipeline.definitions  # noqa: F401
         except Exception:  # noqa: BLE001 - a bad environment: the command reports it properly
             pass
         gc.freeze()

@@ -29,14 +29,12 @@ from pathlib import Path
 import dagster as dg
 import psutil
 
-from nba_pipeline.core.dagster_internals import InstanceConcurrencyContext
-
 import nba_pipeline.environment as environment
-from nba_pipeline.instance import cli_runs
-from nba_pipeline.orchestration.freshness import FRESH
-from nba_pipeline.instance import prepare_home
+from nba_pipeline.core.dagster_internals import InstanceConcurrencyContext
 from nba_pipeline.core.partitions import game_date_partitions
-
+from nba_pipeline.instance import cli_runs, prepare_home
+from nba_pipeline.orchestration.freshness import FRESH
+from nba_pipeline.raw import tables as raw
 
 # the game dates a CLI run covers, as a tag the runs list shows in full ("2025-10-01...2025-11-09")
 PARTITION_RANGE_TAG = "nba_pipeline/dates"
@@ -95,7 +93,9 @@ class _Progress:
             self.say(f"{'done   ' if kind == 'STEP_SUCCESS' else 'FAILED '} {event.step_key}")
             for (asset, check, severity), parts in self.failed.items():
                 more = f" ... (+{len(parts) - 5})" if len(parts) > 5 else ""
-                self.say(f"  check {asset}:{check} {severity} failed for {len(parts)} date(s): {', '.join(parts[:5])}{more}")
+                self.say(
+                    f"  check {asset}:{check} {severity} failed for {len(parts)} date(s): {', '.join(parts[:5])}{more}"
+                )
             self.failed.clear()
 
 
@@ -125,7 +125,7 @@ def unmaterialized_season_history(
     graph = defs.resolve_asset_graph()
     keys = resolve_selection(defs, select) or sorted(graph.materializable_asset_keys)
     # raw partitions stand alone: only the layers above read earlier dates
-    keys = [k for k in keys if graph.get(k).group_name != "nba_raw"]
+    keys = [k for k in keys if graph.get(k).group_name != raw.DATASET]
     missing = []
     for key in keys:
         done = instance.get_materialized_partitions(key)
@@ -160,7 +160,9 @@ def run_backfill(
     job = backfill_job(defs)
     # named even when it is every asset: the runs list shows a run's target from its asset
     # selection, and a run without one as targeting nothing
-    selected = sorted(resolve_selection(defs, select) or job.asset_layer.executable_asset_keys, key=lambda k: k.to_user_string())
+    selected = sorted(
+        resolve_selection(defs, select) or job.asset_layer.executable_asset_keys, key=lambda k: k.to_user_string()
+    )
     t0 = time.perf_counter()
     listener = _Progress(progress, t0) if progress is not None else None
     say = listener.say if listener is not None else (lambda text: None)
@@ -391,8 +393,10 @@ class _SlotWatcher(threading.Thread):
             self.reported_at[pool] = now
             held = "; ".join(self._holder(instance, info, r) for r in holders)
             verb = "waiting" if now == since else f"still waiting ({now - since:.0f} s)"
-            self.say(f"{verb} for a slot of pool '{pool}' (limit {info.limit}) for step {steps[0]}: "
-                     f"held by {held}; Ctrl-C stops this backfill")
+            self.say(
+                f"{verb} for a slot of pool '{pool}' (limit {info.limit}) for step {steps[0]}: "
+                f"held by {held}; Ctrl-C stops this backfill"
+            )
 
     @staticmethod
     def _holder(instance: dg.DagsterInstance, info, run_id: str) -> str:
@@ -411,9 +415,13 @@ def _end_unfinished_run(instance: dg.DagsterInstance, run_id: str, signum: int |
         return
     if run.status in cli_runs.UNFINISHED:
         if signum is not None:
-            instance.report_run_canceled(run, message=f"nba-pipeline received {signal.Signals(signum).name}: run stopped")
+            instance.report_run_canceled(
+                run, message=f"nba-pipeline received {signal.Signals(signum).name}: run stopped"
+            )
         else:
-            instance.report_run_failed(run, message="nba-pipeline: the run ended without a result (an error in the CLI process)")
+            instance.report_run_failed(
+                run, message="nba-pipeline: the run ended without a result (an error in the CLI process)"
+            )
     instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
 

@@ -37,7 +37,11 @@ def _check_status(instance: dg.DagsterInstance, rec, materialization) -> str:
         if not run.is_finished:
             return "in_progress"
         return "execution_failed" if run.status == dg.DagsterRunStatus.FAILURE else "skipped"
-    if materialization is not None and materialization.run_id != rec.run_id and rec.create_timestamp < materialization.timestamp:
+    if (
+        materialization is not None
+        and materialization.run_id != rec.run_id
+        and rec.create_timestamp < materialization.timestamp
+    ):
         return "outdated"
     return "passed" if rec.status.value == "SUCCEEDED" else "failed"
 
@@ -85,14 +89,17 @@ def asset_status(defs: dg.Definitions, instance: dg.DagsterInstance, date: str) 
             row["code_version"] = tags.get("dagster/code_version")
             row["stale_code"] = row["code_version"] != node.code_version
             row["run_id"] = entry.run_id
-            row["materialized_at"] = dt.datetime.fromtimestamp(entry.timestamp, dt.timezone.utc).isoformat()
+            row["materialized_at"] = dt.datetime.fromtimestamp(entry.timestamp, dt.UTC).isoformat()
             if partitions_def is None:
                 row["state"] = "materialized"
         # the date's checks: an unpartitioned check of a partitioned asset (`fresh`) judges the
         # asset as a whole, not this date
         check_keys = sorted(
-            (ck for ck in graph.get_check_keys_for_assets({key})
-             if partitions_def is None or graph.get_check_spec(ck).partitions_def is not None),
+            (
+                ck
+                for ck in graph.get_check_keys_for_assets({key})
+                if partitions_def is None or graph.get_check_spec(ck).partitions_def is not None
+            ),
             key=lambda c: c.name,
         )
         latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
@@ -100,7 +107,12 @@ def asset_status(defs: dg.Definitions, instance: dg.DagsterInstance, date: str) 
         )
         for ck in check_keys:
             rec = latest.get(ck)
-            check = {"name": ck.name, "status": "not_run", "severity": None, "blocking": graph.get_check_spec(ck).blocking}
+            check = {
+                "name": ck.name,
+                "status": "not_run",
+                "severity": None,
+                "blocking": graph.get_check_spec(ck).blocking,
+            }
             if rec is not None:
                 ev = rec.event.dagster_event.event_specific_data if rec.event and rec.event.dagster_event else None
                 check["status"] = _check_status(instance, rec, entry)
@@ -123,7 +135,11 @@ def format_status(rows: list[dict], date: str) -> str:
     lines.append(f"{'asset':<{w}} {'state':<14} {'rows':>7}  {'code':<5} checks")
     for r in rows:
         checks = r["checks"]
-        failed = [c["name"] + ("" if c["severity"] == "ERROR" else f"({c['severity']})") for c in checks if c["status"] == "failed"]
+        failed = [
+            c["name"] + ("" if c["severity"] == "ERROR" else f"({c['severity']})")
+            for c in checks
+            if c["status"] == "failed"
+        ]
         passed = sum(c["status"] == "passed" for c in checks)
         summary = f"{passed}/{len(checks)} passed" + (f"; FAILED: {', '.join(failed)}" if failed else "")
         if r["state"] == "materialized" and r["unevaluated_blocking_checks"]:

@@ -5,8 +5,6 @@ one does, use it instead."""
 
 # the base classes of DuckDBPandasIOManager and BigQueryPandasIOManager, and the slice they hand
 # their type handlers (dagster-duckdb and dagster-gcp import them from the same private path)
-from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
-
 # the materialization a check evaluation judged, which makes the UI count it as the partition's
 # current result: dg.AssetCheckEvaluation is public, the type of its target_materialization_data is not
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
@@ -21,6 +19,7 @@ from dagster._core.events import JobFailureData, RunFailureReason
 
 # the wait for a pool slot inside execute_in_process: no public hook makes it sleep or stop
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
+from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 
 __all__ = [
     "AssetCheckEvaluationTargetMaterializationData",

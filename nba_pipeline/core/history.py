@@ -59,9 +59,7 @@ def required_history(dates: Iterable[dt.date]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for day in dates:
         start = max(season_start(day), first)
-        out[day.isoformat()] = [
-            (start + dt.timedelta(days=i)).isoformat() for i in range((day - start).days)
-        ]
+        out[day.isoformat()] = [(start + dt.timedelta(days=i)).isoformat() for i in range((day - start).days)]
     return out
 
 
@@ -130,7 +128,9 @@ class Requirement:
     def metadata(self) -> dict:
         path = f"{self.partitions.__module__}:{self.partitions.__qualname__}"
         if _resolve(path) is not self.partitions:
-            raise ValueError(f"Requirement {self.what!r}: {path} is not a module-level function (it is found by that path)")
+            raise ValueError(
+                f"Requirement {self.what!r}: {path} is not a module-level function (it is found by that path)"
+            )
         return {"what": self.what, "partitions": path}
 
 
@@ -164,7 +164,11 @@ def derived_need(upstream: dg.AssetKey, mapping: dg.PartitionMapping | None) -> 
     `Requirement` of its own); a mapping without a rule raises."""
     if mapping is None or isinstance(mapping, dg.IdentityPartitionMapping):
         return Needs(upstream, "its same-date input", lambda day: [day.isoformat()])
-    if isinstance(mapping, dg.TimeWindowPartitionMapping) and mapping.start_offset < 0 and mapping.end_offset in (-1, 0):
+    if (
+        isinstance(mapping, dg.TimeWindowPartitionMapping)
+        and mapping.start_offset < 0
+        and mapping.end_offset in (-1, 0)
+    ):
         return season_window(upstream, mapping)
     raise ValueError(
         f"no rule says which partitions of {upstream.to_user_string()} an input read through {mapping!r} requires: "
@@ -185,14 +189,18 @@ def needs_of(assets_def: dg.AssetsDefinition) -> list[Needs]:
         if isinstance(declared, Mapping):
             rule = _resolve(declared["partitions"])
             if rule is None:
-                raise ValueError(f"input {input_def.name!r}: no function {declared['partitions']} says what it requires")
+                raise ValueError(
+                    f"input {input_def.name!r}: no function {declared['partitions']} says what it requires"
+                )
             out.append(Needs(upstream, declared["what"], rule))
         else:
             out.append(derived_need(upstream, assets_def.get_partition_mapping(upstream)))
     return out
 
 
-def unmet_needs(instance: dg.DagsterInstance, graph, assets: Iterable[dg.AssetKey], day: dt.date) -> dict[dg.AssetKey, list[str]]:
+def unmet_needs(
+    instance: dg.DagsterInstance, graph, assets: Iterable[dg.AssetKey], day: dt.date
+) -> dict[dg.AssetKey, list[str]]:
     """What one run of `assets` for `day` would miss: per upstream asset, the partitions their
     steps require that are neither materialized nor built by the run itself (`day` of `assets`).
     `graph`: the code location's asset graph (`repository_def.asset_graph`), whose definitions

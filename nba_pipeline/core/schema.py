@@ -172,8 +172,11 @@ class Due:
     METADATA_KEY = "nba_pipeline/due"
 
     def metadata(self) -> dict[str, object]:
-        return {self.METADATA_KEY: dg.MetadataValue.json(
-            {"kind": self.kind, "by": self.by.strftime("%H:%M"), "may_be_empty": self.may_be_empty})}
+        return {
+            self.METADATA_KEY: dg.MetadataValue.json(
+                {"kind": self.kind, "by": self.by.strftime("%H:%M"), "may_be_empty": self.may_be_empty}
+            )
+        }
 
     @classmethod
     def of(cls, metadata: Mapping[str, object]) -> Due | None:
@@ -257,8 +260,7 @@ class Table(DeclaredOutput):
                 dg.TableColumn(
                     name=c.name,
                     type=_DUCKDB_TYPES[c.type],
-                    description=c.description
-                    + (f" (expected range {_format_range(c.range)})" if c.range else ""),
+                    description=c.description + (f" (expected range {_format_range(c.range)})" if c.range else ""),
                     constraints=dg.TableColumnConstraints(nullable=c.nullable),
                 )
                 for c in self.columns
@@ -281,8 +283,7 @@ class Table(DeclaredOutput):
 
     def duckdb_ddl(self) -> str:
         cols = ",\n  ".join(
-            f'"{c.name}" {_DUCKDB_TYPES[c.type]}{"" if c.nullable else " NOT NULL"}'
-            for c in self.columns
+            f'"{c.name}" {_DUCKDB_TYPES[c.type]}{"" if c.nullable else " NOT NULL"}' for c in self.columns
         )
         return f"CREATE TABLE IF NOT EXISTS {self.dataset}.{self.name} (\n  {cols}\n)"
 
@@ -304,9 +305,7 @@ class Table(DeclaredOutput):
 
     def conform(self, df: pd.DataFrame) -> pd.DataFrame:
         """Declared column order and pandas dtypes (for frames read back from any warehouse)."""
-        if list(df.columns) == self.column_names and all(
-            df[c.name].dtype == c.pandas_dtype for c in self.columns
-        ):
+        if list(df.columns) == self.column_names and all(df[c.name].dtype == c.pandas_dtype for c in self.columns):
             return df.reset_index(drop=True)  # already conformed: no column copies
         columns: dict[str, pd.Series] = {}
         for c in self.columns:
@@ -324,9 +323,7 @@ class Table(DeclaredOutput):
         return pd.DataFrame(columns, index=df.index).reset_index(drop=True)
 
     # validation -----------------------------------------------------------------------------
-    def validate(
-        self, df: pd.DataFrame, partition_keys: Iterable[str] | None = None
-    ) -> pd.DataFrame:
+    def validate(self, df: pd.DataFrame, partition_keys: Iterable[str] | None = None) -> pd.DataFrame:
         """Coerce `df` to the declared schema or raise TableSchemaViolation naming every bad cell.
 
         `partition_keys`: the partitions being written; a row dated outside them is a violation,
@@ -370,7 +367,6 @@ class Table(DeclaredOutput):
                     total=len(outside),
                 )
         return out
-
 
     def _plainly_valid(self, frame: pd.DataFrame) -> pd.DataFrame | None:
         """The coerced frame when it is plainly valid, else None: then the full pandera schema
@@ -477,7 +473,7 @@ def _describe(check: str, value: object) -> str:
     if check == "not_nullable":
         return "null in a non-nullable column"
     if check.startswith("coerce_dtype"):
-        return f"value {value!r} is not of type {check[len('coerce_dtype('):-1]}"
+        return f"value {value!r} is not of type {check[len('coerce_dtype(') : -1]}"
     if check.startswith("dtype("):
         return f"value {value!r} has the wrong type (expected {check[6:-1]})"
     return f"value {value!r} fails {check}"
@@ -499,11 +495,8 @@ def table_for(key: dg.AssetKey | Sequence[str]) -> Table:
     try:
         return _REGISTRY[asset_key]
     except KeyError:
-        raise KeyError(
-            f"no declared table schema for asset {asset_key.to_user_string()}"
-        ) from None
+        raise KeyError(f"no declared table schema for asset {asset_key.to_user_string()}") from None
 
 
 def registered_tables() -> list[Table]:
     return list(_REGISTRY.values())
-

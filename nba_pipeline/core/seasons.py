@@ -106,10 +106,16 @@ def parse_season(text: str, today: dt.date, setting: str = SETTING) -> int:
 _SEASON_FOLDERS = ("team_game_logs", "player_game_logs", "schedule")  # <season>.csv
 _PATTERNS = (
     ("boxscores", re.compile(r"^games_(\d{4})-\d{2}\.csv$"), lambda m: int(m.group(1))),
-    ("boxscores", re.compile(r"^game_stats_(\d{4})-(\d{2})\.csv$"),
-     lambda m: season_start_year(dt.date(int(m.group(1)), int(m.group(2)), 1))),
-    ("odds/player_props", re.compile(r"^raw_(\d{4})(\d{2})(\d{2})_\d{6}\.csv$"),
-     lambda m: season_start_year(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))))),
+    (
+        "boxscores",
+        re.compile(r"^game_stats_(\d{4})-(\d{2})\.csv$"),
+        lambda m: season_start_year(dt.date(int(m.group(1)), int(m.group(2)), 1)),
+    ),
+    (
+        "odds/player_props",
+        re.compile(r"^raw_(\d{4})(\d{2})(\d{2})_\d{6}\.csv$"),
+        lambda m: season_start_year(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))),
+    ),
     ("odds/game_lines", re.compile(r"^theodds_lines_(\d{4})-\d{2}\.csv$"), lambda m: int(m.group(1))),
     *((folder, re.compile(r"^(\d{4})-\d{2}\.csv$"), lambda m: int(m.group(1))) for folder in _SEASON_FOLDERS),
 )
@@ -148,7 +154,9 @@ def first_season(setting: str | None, source: str, raw_dir: str | None, today: d
     root = Path(os.path.expanduser(raw_dir))
     seasons = {y for y in raw_dir_seasons(root) if y <= current} if root.is_dir() else set()
     if not seasons:
-        return FirstSeason(current, f"the current season: NBA_RAW_DIR={raw_dir} holds no feed files of a season begun by now")
+        return FirstSeason(
+            current, f"the current season: NBA_RAW_DIR={raw_dir} holds no feed files of a season begun by now"
+        )
     return FirstSeason(min(seasons), f"the earliest season of the feed files in NBA_RAW_DIR={raw_dir}")
 
 

@@ -21,10 +21,16 @@ import dagster as dg
 import pandas as pd
 
 from nba_pipeline.core.checks.common import TableChecks
-from nba_pipeline.core.history import Requirement, needs_of, record_history_window, require, required_metadata, run_dates
+from nba_pipeline.core.history import (
+    Requirement,
+    needs_of,
+    record_history_window,
+    require,
+    required_metadata,
+    run_dates,
+)
 from nba_pipeline.core.partitions import game_date_partitions, partition_date_range
 from nba_pipeline.core.schema import DeclaredOutput, Table, table_for
-
 
 # Every step that opens the warehouse takes a slot of this pool (dagster.yaml limits it): DuckDB
 # lets one process at a time open its file, and BigQuery limits partition modifications.
@@ -77,19 +83,27 @@ def record_partitions(
     a partition's own numbers only when the step covers that one partition, and then go on it. A
     range run says them once, in the run's log; Dagster would copy output metadata onto every
     partition's event, each date then claiming the run's totals."""
-    counts = df.groupby(df[table.partition_column].dt.strftime("%Y-%m-%d")).size() if len(df) else pd.Series(dtype="int64")
+    counts = (
+        df.groupby(df[table.partition_column].dt.strftime("%Y-%m-%d")).size() if len(df) else pd.Series(dtype="int64")
+    )
     keys = context.partition_keys
     shared = _metadata(every_partition)
     for key in keys:
         context.add_asset_metadata(
-            {"dagster/partition_row_count": int(counts.get(key, 0)), **shared, **(_metadata(facts) if len(keys) == 1 else {})},
+            {
+                "dagster/partition_row_count": int(counts.get(key, 0)),
+                **shared,
+                **(_metadata(facts) if len(keys) == 1 else {}),
+            },
             partition_key=key,
             asset_key=table.asset_key,
         )
     if len(keys) > 1:
         start, end = partition_date_range(context)
         said = f"; over the whole range: {json.dumps(facts, default=str, sort_keys=True)}" if facts else ""
-        context.log.info(f"{table.asset_key.to_user_string()}: {len(df)} rows over {len(keys)} game dates {start} .. {end}{said}")
+        context.log.info(
+            f"{table.asset_key.to_user_string()}: {len(df)} rows over {len(keys)} game dates {start} .. {end}{said}"
+        )
     return df
 
 
@@ -109,7 +123,9 @@ class In:
     required: bool | Requirement = True
 
     def asset_in(self) -> dg.AssetIn:
-        return dg.AssetIn(self.table.asset_key, partition_mapping=self.mapping, metadata=required_metadata(self.required))
+        return dg.AssetIn(
+            self.table.asset_key, partition_mapping=self.mapping, metadata=required_metadata(self.required)
+        )
 
     @property
     def windowed(self) -> bool:
@@ -146,7 +162,9 @@ def table_asset(checks: TableChecks, ins: Mapping[str, In] | None = None) -> Cal
     return lambda body: _build(body, (checks,), ins or {}, multi=False)
 
 
-def table_multi_asset(checks: Sequence[TableChecks], ins: Mapping[str, In] | None = None) -> Callable[[Callable], dg.AssetsDefinition]:
+def table_multi_asset(
+    checks: Sequence[TableChecks], ins: Mapping[str, In] | None = None
+) -> Callable[[Callable], dg.AssetsDefinition]:
     """One step writing several tables (each selectable alone): the body returns their frames (or
     `TableRows`) in the order of `checks`; a table's checks may read its siblings as stored."""
     return lambda body: _build(body, tuple(checks), ins or {}, multi=True)
@@ -163,7 +181,8 @@ def _build(body: Callable, checked: tuple[TableChecks, ...], ins: Mapping[str, I
         # anything else Dagster would take for an input of an asset named so
         if p.name not in ins and p.name != "config" and not _is_resource(p.annotation):
             raise dg.DagsterInvalidDefinitionError(
-                f"{name}: parameter {p.name!r} of {body.__name__} is none of the asset's inputs ({', '.join(ins) or 'none'}), "
+                f"{name}: parameter {p.name!r} of {body.__name__} is none of the asset's inputs "
+                f"({', '.join(ins) or 'none'}), "
                 f"nor config or a resource"
             )
     windows = {n: i for n, i in ins.items() if i.windowed and i.required is True}
@@ -197,20 +216,34 @@ def _build(body: Callable, checked: tuple[TableChecks, ...], ins: Mapping[str, I
             yield from table_checks.evaluate(context, {**frames, **rows.check_frames})
 
     functools.update_wrapper(step, body)
-    step.__signature__ = inspect.Signature([
-        inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=dg.AssetExecutionContext),
-        *(inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=pd.DataFrame) for n in ins),
-        *(p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD, default=inspect.Parameter.empty) for p in params[takes_context:] if p.name not in ins),
-    ])
-    reference = {CODE_REFERENCES: dg.CodeReferencesMetadataValue(code_references=[
-        dg.LocalFileCodeReference(file_path=inspect.getsourcefile(body), line_number=inspect.getsourcelines(body)[1])
-    ])}
+    step.__signature__ = inspect.Signature(
+        [
+            inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=dg.AssetExecutionContext),
+            *(inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=pd.DataFrame) for n in ins),
+            *(
+                p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD, default=inspect.Parameter.empty)
+                for p in params[takes_context:]
+                if p.name not in ins
+            ),
+        ]
+    )
+    reference = {
+        CODE_REFERENCES: dg.CodeReferencesMetadataValue(
+            code_references=[
+                dg.LocalFileCodeReference(
+                    file_path=inspect.getsourcefile(body), line_number=inspect.getsourcelines(body)[1]
+                )
+            ]
+        )
+    }
     specs = [spec for c in checked for spec in c.specs]
     if multi:
         assets_def = dg.multi_asset(
             name=name,
             outs={
-                c.table.name: dg.AssetOut(**{**_out_kwargs(c.table), "metadata": {**c.table.asset_metadata(), **reference}})
+                c.table.name: dg.AssetOut(
+                    **{**_out_kwargs(c.table), "metadata": {**c.table.asset_metadata(), **reference}}
+                )
                 for c in checked
             },
             ins=asset_ins(ins),
@@ -222,7 +255,9 @@ def _build(body: Callable, checked: tuple[TableChecks, ...], ins: Mapping[str, I
         )(step)
     else:
         attributes = table_asset_kwargs(checked[0].table, checked[0].table.dataset, checked[0])
-        assets_def = dg.asset(ins=asset_ins(ins), **{**attributes, "metadata": {**attributes["metadata"], **reference}})(step)
+        assets_def = dg.asset(
+            ins=asset_ins(ins), **{**attributes, "metadata": {**attributes["metadata"], **reference}}
+        )(step)
     try:
         needs_of(assets_def)
     except ValueError as exc:
@@ -252,15 +287,17 @@ def verify_reads(
             mapping = ins[n].mapping
             if isinstance(mapping, dg.TimeWindowPartitionMapping) and mapping.end_offset < 0:
                 raise dg.DagsterInvalidDefinitionError(
-                    f"{name}: the checks of {c.table.qualified_name} read {t.qualified_name} through input {n!r}, whose "
-                    f"window ends before the game date: they would see none of the run's dates"
+                    f"{name}: the checks of {c.table.qualified_name} read {t.qualified_name} through input {n!r}, "
+                    f"whose window ends before the game date: they would see none of the run's dates"
                 )
             through[t.asset_key] = n
     return through
 
 
 def _is_resource(annotation) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, (dg.ConfigurableResource, dg.ConfigurableIOManagerFactory))
+    return isinstance(annotation, type) and issubclass(
+        annotation, (dg.ConfigurableResource, dg.ConfigurableIOManagerFactory)
+    )
 
 
 def _same_dates(context: dg.AssetExecutionContext, table: Table, frame: pd.DataFrame, read: In) -> pd.DataFrame:

@@ -43,7 +43,11 @@ verify_reads(files.best_bets.asset_key.to_user_string(), [checks.best_bets_check
     code_version=files.best_bets.code_version,
     kinds={"json", "file"},
     pool=WAREHOUSE_POOL,  # its inputs are read from the warehouse
-    metadata={"schema": "docs/best_bets.schema.json", "schema_version": files.SCHEMA_VERSION, **files.best_bets.due.metadata()},
+    metadata={
+        "schema": "docs/best_bets.schema.json",
+        "schema_version": files.SCHEMA_VERSION,
+        **files.best_bets.due.metadata(),
+    },
     check_specs=checks.best_bets_checks.specs,
     dagster_type=dg.Nothing,  # files, not a value for an IO manager
 )
@@ -55,7 +59,7 @@ def best_bets(
     features: pd.DataFrame,
 ):
     require(context)
-    generated_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    generated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     out = transforms.best_bets_files(
         predictions, features, run_dates(context), config.top_n, generated_at, context.run.run_id
     )
@@ -65,16 +69,22 @@ def best_bets(
         path = exports.write_text(relative, payload.model_dump_json(indent=2) + "\n")
         url = exports.url_of(relative)
         context.add_asset_metadata(
-            {"path": dg.MetadataValue.path(str(path)), **({"url": dg.MetadataValue.url(url)} if url else {}),
-             "picks": dg.MetadataValue.md(transforms.picks_markdown(payload)),
-             "dagster/partition_row_count": len(payload.picks),
-             "candidates": payload.candidates, "predictions": payload.predictions},
+            {
+                "path": dg.MetadataValue.path(str(path)),
+                **({"url": dg.MetadataValue.url(url)} if url else {}),
+                "picks": dg.MetadataValue.md(transforms.picks_markdown(payload)),
+                "dagster/partition_row_count": len(payload.picks),
+                "candidates": payload.candidates,
+                "predictions": payload.predictions,
+            },
             partition_key=day,
         )
     yield dg.Output(None)
     # checked as read back from disk: what a reader of the files gets
-    frames = {"files": checks.read_back(exports, context.partition_keys),
-              predictions_tables.player_points_predictions.name: predictions}
+    frames = {
+        "files": checks.read_back(exports, context.partition_keys),
+        predictions_tables.player_points_predictions.name: predictions,
+    }
     yield from checks.best_bets_checks.evaluate(context, frames)
 
 
@@ -88,4 +98,3 @@ def best_bets(
 )
 def performance_summary(context: dg.AssetExecutionContext, accuracy: pd.DataFrame):
     return transforms.performance_summary(accuracy, run_dates(context))
-

@@ -11,12 +11,15 @@ from pydantic import ValidationError
 from nba_pipeline.core.checks.common import day_counts, failed_because, in_range_check, rows_match, table_checks
 from nba_pipeline.core.checks.partitioned import Outcome, Outcomes, PartitionCheck
 from nba_pipeline.exports import files, tables
+from nba_pipeline.exports.directory import ExportsDirectory
 from nba_pipeline.exports.transforms import top_picks
 from nba_pipeline.predictions import tables as predictions_tables
-from nba_pipeline.exports.directory import ExportsDirectory
 
-PPP, PA, PS = (predictions_tables.player_points_predictions.name, predictions_tables.prediction_accuracy.name,
-               tables.performance_summary.name)
+PPP, PA, PS = (
+    predictions_tables.player_points_predictions.name,
+    predictions_tables.prediction_accuracy.name,
+    tables.performance_summary.name,
+)
 # probabilities and edges are written rounded to 4 decimals
 TOLERANCE = 1e-3
 
@@ -31,7 +34,10 @@ def read_best_bets(texts: Mapping[str, str | None]) -> dict[str, files.BestBetsF
         try:
             parsed = files.BestBetsFile.model_validate_json(text)
         except ValidationError as exc:
-            out[day] = f"does not match the schema: {exc.error_count()} error(s), first: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
+            out[day] = (
+                f"does not match the schema: {exc.error_count()} error(s), "
+                f"first: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
+            )
             continue
         out[day] = parsed if parsed.game_date.isoformat() == day else f"file is dated {parsed.game_date}, not {day}"
     return out
@@ -41,15 +47,21 @@ def file_valid(parsed: Mapping[str, files.BestBetsFile | str], keys: Sequence[st
     return {
         k: Outcome(
             passed=not isinstance(parsed[k], str),
-            metadata={"path": files.best_bets.relative_path(k),
-                      **({"problem": parsed[k]} if isinstance(parsed[k], str) else {"picks": len(parsed[k].picks)})},
-            description=failed_because(k, f"{files.best_bets.relative_path(k)}: {parsed[k]}") if isinstance(parsed[k], str) else None,
+            metadata={
+                "path": files.best_bets.relative_path(k),
+                **({"problem": parsed[k]} if isinstance(parsed[k], str) else {"picks": len(parsed[k].picks)}),
+            },
+            description=failed_because(k, f"{files.best_bets.relative_path(k)}: {parsed[k]}")
+            if isinstance(parsed[k], str)
+            else None,
         )
         for k in keys
     }
 
 
-def picks_match_predictions(parsed: Mapping[str, files.BestBetsFile | str], pred: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+def picks_match_predictions(
+    parsed: Mapping[str, files.BestBetsFile | str], pred: pd.DataFrame, keys: Sequence[str]
+) -> Outcomes:
     """The file's picks are the stored predictions' top recommendations (same players, sides,
     lines and edges, in order), and its counts are the stored ones: a stale or hand-edited file
     fails."""
@@ -58,8 +70,13 @@ def picks_match_predictions(parsed: Mapping[str, files.BestBetsFile | str], pred
     ranked: dict[int, dict[str, list]] = {}
     for n in {f.top_n for f in parsed.values() if not isinstance(f, str)}:
         top = top_picks(pred, n)
-        rows = zip(top["game_date"].dt.strftime("%Y-%m-%d"), top["player_id"].astype("int64"),
-                   top["recommendation"], top["line"].astype("float64"), top["edge"].astype("float64"))
+        rows = zip(
+            top["game_date"].dt.strftime("%Y-%m-%d"),
+            top["player_id"].astype("int64"),
+            top["recommendation"],
+            top["line"].astype("float64"),
+            top["edge"].astype("float64"),
+        )
         ranked[n] = {}
         for day, player, rec, line, edge in rows:
             ranked[n].setdefault(day, []).append((int(player), rec, float(line), float(edge)))
@@ -78,15 +95,40 @@ def picks_match_predictions(parsed: Mapping[str, files.BestBetsFile | str], pred
         out[k] = Outcome(
             passed=same and counts_ok,
             metadata={
-                "picks": len(got), "expected_picks": len(want),
-                "predictions_in_file": f.predictions, "stored_predictions": n_pred.get(k, 0),
-                **({} if same else {"examples": dg.MetadataValue.json(
-                    {"file": [list(map(str, g)) for g in got[:5]], "expected": [list(map(str, w)) for w in want[:5]]})}),
+                "picks": len(got),
+                "expected_picks": len(want),
+                "predictions_in_file": f.predictions,
+                "stored_predictions": n_pred.get(k, 0),
+                **(
+                    {}
+                    if same
+                    else {
+                        "examples": dg.MetadataValue.json(
+                            {
+                                "file": [list(map(str, g)) for g in got[:5]],
+                                "expected": [list(map(str, w)) for w in want[:5]],
+                            }
+                        )
+                    }
+                ),
             },
-            description=None if same and counts_ok else failed_because(k, "; ".join(
-                ([f"{len(got)} pick(s) in the file differ from the {len(want)} top stored recommendation(s)"] if not same else [])
-                + ([f"the file counts {f.predictions} prediction(s), {n_pred.get(k, 0)} stored"] if not counts_ok else [])
-            )),
+            description=None
+            if same and counts_ok
+            else failed_because(
+                k,
+                "; ".join(
+                    (
+                        [f"{len(got)} pick(s) in the file differ from the {len(want)} top stored recommendation(s)"]
+                        if not same
+                        else []
+                    )
+                    + (
+                        [f"the file counts {f.predictions} prediction(s), {n_pred.get(k, 0)} stored"]
+                        if not counts_ok
+                        else []
+                    )
+                ),
+            ),
         )
     return out
 
@@ -114,9 +156,7 @@ best_bets_checks = table_checks(files.best_bets, BEST_BETS_CHECKS, [predictions_
 
 
 def expected_periods(keys: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [(pd.Timestamp(k), p) for k in keys for p in tables.PERIODS], columns=["game_date", "period"]
-    )
+    return pd.DataFrame([(pd.Timestamp(k), p) for k in keys for p in tables.PERIODS], columns=["game_date", "period"])
 
 
 _DAY_COUNTS = {"graded": None, "played": "played", "wins": "WIN", "losses": "LOSS", "pushes": "PUSH"}
@@ -153,9 +193,11 @@ def day_matches_grades(summary: pd.DataFrame, accuracy: pd.DataFrame, keys: Sequ
                 for c in ("graded", "bets"):
                     if int(s.loc[(k, shorter), c]) > int(s.loc[(k, longer), c]):
                         problems.append(f"{c}: {shorter} > {longer}")
-        out[k] = Outcome(passed=not problems, metadata={"graded": int(want["graded"]),
-                                                        "problems": dg.MetadataValue.json(problems)},
-                         description=failed_because(k, "; ".join(problems)) if problems else None)
+        out[k] = Outcome(
+            passed=not problems,
+            metadata={"graded": int(want["graded"]), "problems": dg.MetadataValue.json(problems)},
+            description=failed_because(k, "; ".join(problems)) if problems else None,
+        )
     return out
 
 
@@ -170,7 +212,8 @@ performance_summary_checks = table_checks(
         in_range_check(tables.performance_summary),
         PartitionCheck(
             "day_matches_grades",
-            "The day's graded, played, wins, losses, pushes and profit equal the date's prediction_accuracy; longer periods hold at least the shorter ones.",
+            "The day's graded, played, wins, losses, pushes and profit equal the date's prediction_accuracy; "
+            "longer periods hold at least the shorter ones.",
             lambda f, k: day_matches_grades(f[PS], f[PA], k),
         ),
     ],

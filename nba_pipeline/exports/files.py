@@ -7,9 +7,9 @@ them, the asset check validates every file read back against them, and the JSON 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 

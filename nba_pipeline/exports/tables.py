@@ -1,11 +1,10 @@
 """Declared schema of the `nba_exports` warehouse table: how the predictions have done, per date."""
 
-
 import datetime as dt
 
 from nba_pipeline.analytics.tables import SHARE
-from nba_pipeline.exports.files import DATASET
 from nba_pipeline.core.schema import Check, Column, Table, register, results_due
+from nba_pipeline.exports.files import DATASET
 
 RESULTS_DUE = results_due(dt.time(8, 0))  # half an hour after the grades
 
@@ -34,7 +33,9 @@ performance_summary = Table(
         Column("played", "int", "graded predictions of players who played", range=(0, None)),
         Column("mae", "float", "mean |actual - predicted_points| over played", nullable=True, range=(0, 40)),
         Column("sportsbook_played", "int", "played, against a sportsbook line", range=(0, None)),
-        Column("mae_sportsbook", "float", "the model's MAE on the sportsbook_played rows", nullable=True, range=(0, 40)),
+        Column(
+            "mae_sportsbook", "float", "the model's MAE on the sportsbook_played rows", nullable=True, range=(0, 40)
+        ),
         Column("line_mae", "float", "the books' line's MAE on the same rows", nullable=True, range=(0, 40)),
         Column("bets", "int", "recommendations graded WIN, LOSS or PUSH (VOID: refunded, left out)", range=(0, None)),
         Column("wins", "int", "winning recommendations", range=(0, None)),
@@ -43,9 +44,13 @@ performance_summary = Table(
         Column("hit_rate", "float", "wins / (wins + losses); 0.5238 breaks even at -110", nullable=True, range=SHARE),
         Column("profit_units", "float", "sum of 1-unit bets at -110"),
         Column("roi", "float", "profit_units / bets", nullable=True, range=(-1.0, 1.0)),
-        Column("brier_rows", "int", "played rows with a sportsbook line, a books' probability and no push", range=(0, None)),
+        Column(
+            "brier_rows", "int", "played rows with a sportsbook line, a books' probability and no push", range=(0, None)
+        ),
         Column("brier", "float", "mean (p_over - over)^2 on brier_rows", nullable=True, range=SHARE),
-        Column("books_brier", "float", "the books' no-vig probability's Brier on the same rows", nullable=True, range=SHARE),
+        Column(
+            "books_brier", "float", "the books' no-vig probability's Brier on the same rows", nullable=True, range=SHARE
+        ),
         Column(
             "calibration",
             "string",

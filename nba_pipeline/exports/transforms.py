@@ -10,16 +10,28 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from nba_pipeline.exports.files import BestBetsFile, Pick, Reasoning
-from nba_pipeline.exports.tables import CALIBRATION_BUCKETS, PERIODS, performance_summary as summary_table
 from nba_pipeline.core.history import season_start
+from nba_pipeline.exports.files import BestBetsFile, Pick, Reasoning
+from nba_pipeline.exports.tables import CALIBRATION_BUCKETS, PERIODS
+from nba_pipeline.exports.tables import performance_summary as summary_table
 from nba_pipeline.predictions.tables import BREAK_EVEN
 
 # ml_feature_store columns a pick's reasoning carries (the rest come from the prediction)
 REASONING_FEATURES = (
-    "points_avg_season", "points_avg_last10", "points_avg_last5", "points_avg_recent20", "season_games_played",
-    "minutes_avg_last5", "minutes_trend", "usage_trend", "opponent_defensive_rating_vs_league",
-    "pace_differential", "implied_team_total", "rest_days", "back_to_back", "is_home",
+    "points_avg_season",
+    "points_avg_last10",
+    "points_avg_last5",
+    "points_avg_recent20",
+    "season_games_played",
+    "minutes_avg_last5",
+    "minutes_trend",
+    "usage_trend",
+    "opponent_defensive_rating_vs_league",
+    "pace_differential",
+    "implied_team_total",
+    "rest_days",
+    "back_to_back",
+    "is_home",
 )
 
 
@@ -47,15 +59,21 @@ def _signed(x: float) -> str:
 def pick_summary(p: Pick) -> str:
     """One sentence a reader can check against the numbers: model vs line, form, matchup, rest."""
     r = p.reasoning
-    parts = [f"{p.recommendation} {p.line:g} ({p.books} books): model {r.model_points:.1f} "
-             f"({_signed(r.model_points - p.line)} vs the line), P(over) {p.p_over:.0%}"]
+    parts = [
+        f"{p.recommendation} {p.line:g} ({p.books} books): model {r.model_points:.1f} "
+        f"({_signed(r.model_points - p.line)} vs the line), P(over) {p.p_over:.0%}"
+    ]
     if r.points_avg_last10 is not None and r.points_avg_season is not None:
-        parts.append(f"last 10 {r.points_avg_last10:.1f}, season {r.points_avg_season:.1f} over {r.season_games_played} games")
+        parts.append(
+            f"last 10 {r.points_avg_last10:.1f}, season {r.points_avg_season:.1f} over {r.season_games_played} games"
+        )
     elif r.points_avg_recent20 is not None:
         parts.append(f"no game this season yet; last 20 {r.points_avg_recent20:.1f}")
     if r.opponent_defensive_rating_vs_league is not None:
         pct = 100 * r.opponent_defensive_rating_vs_league
-        parts.append(f"{p.opponent} allow {abs(pct):.1f}% {'more' if pct >= 0 else 'fewer'} points per 100 than the league")
+        parts.append(
+            f"{p.opponent} allow {abs(pct):.1f}% {'more' if pct >= 0 else 'fewer'} points per 100 than the league"
+        )
     if r.minutes_trend is not None and abs(r.minutes_trend) >= 2:
         parts.append(f"minutes trend {_signed(r.minutes_trend)}")
     if r.back_to_back:
@@ -78,21 +96,38 @@ def best_bets_files(
     f = features[["game_date", "player_id", *REASONING_FEATURES]].astype({"player_id": "int64"})
     picks = picks.astype({"player_id": "int64"}).merge(f, on=["game_date", "player_id"], how="left", validate="1:1")
     day_of = lambda s: s.dt.strftime("%Y-%m-%d")  # noqa: E731
-    n_pred = predictions.groupby(day_of(predictions["game_date"])).size() if len(predictions) else pd.Series(dtype="int64")
+    n_pred = (
+        predictions.groupby(day_of(predictions["game_date"])).size() if len(predictions) else pd.Series(dtype="int64")
+    )
     cands = predictions[(predictions["recommendation"] != "PASS") & (predictions["line_source"] == "sportsbook")]
     n_cand = cands.groupby(day_of(cands["game_date"])).size() if len(cands) else pd.Series(dtype="int64")
-    versions = predictions.groupby(day_of(predictions["game_date"]))["model_version"].unique() if len(predictions) else {}
-    feature_version = predictions.groupby(day_of(predictions["game_date"]))["feature_version"].first() if len(predictions) else {}
+    versions = (
+        predictions.groupby(day_of(predictions["game_date"]))["model_version"].unique() if len(predictions) else {}
+    )
+    feature_version = (
+        predictions.groupby(day_of(predictions["game_date"]))["feature_version"].first() if len(predictions) else {}
+    )
     by_day: dict[str, list[Pick]] = {}
     for row in picks.to_dict("records"):
         reasoning = Reasoning(
             model_points=round(float(row["model_points"]), 4),
             predicted_spread=round(float(row["predicted_spread"]), 4),
             books_p_over=_opt(row["books_p_over"]),
-            **{k: _opt(row[k]) for k in ("points_avg_season", "points_avg_last10", "points_avg_last5",
-                                         "points_avg_recent20", "minutes_avg_last5", "minutes_trend", "usage_trend",
-                                         "opponent_defensive_rating_vs_league", "pace_differential",
-                                         "implied_team_total")},
+            **{
+                k: _opt(row[k])
+                for k in (
+                    "points_avg_season",
+                    "points_avg_last10",
+                    "points_avg_last5",
+                    "points_avg_recent20",
+                    "minutes_avg_last5",
+                    "minutes_trend",
+                    "usage_trend",
+                    "opponent_defensive_rating_vs_league",
+                    "pace_differential",
+                    "implied_team_total",
+                )
+            },
             season_games_played=_opt_int(row["season_games_played"]) or 0,
             rest_days=_opt_int(row["rest_days"]),
             back_to_back=bool(row["back_to_back"] == 1),
@@ -109,7 +144,9 @@ def best_bets_files(
             recommendation=row["recommendation"],
             line=float(row["line"]),
             books=int(row["books"]),
-            line_snapshot_time=None if pd.isna(row["line_snapshot_time"]) else row["line_snapshot_time"].to_pydatetime(),
+            line_snapshot_time=None
+            if pd.isna(row["line_snapshot_time"])
+            else row["line_snapshot_time"].to_pydatetime(),
             predicted_points=round(float(row["predicted_points"]), 4),
             p_over=round(float(row["p_over"]), 4),
             edge=round(float(row["edge"]), 4),
@@ -148,17 +185,22 @@ def _md(text: str) -> str:
 def picks_markdown(f: BestBetsFile) -> str:
     """The date's picks as a Markdown table, for the partition's materialization in the UI."""
     if not f.picks:
-        return (f"No picks for {f.game_date}: {f.candidates} of {f.predictions} predictions were "
-                "OVER/UNDER recommendations against a sportsbook line.")
+        return (
+            f"No picks for {f.game_date}: {f.candidates} of {f.predictions} predictions were "
+            "OVER/UNDER recommendations against a sportsbook line."
+        )
     rows = ["| # | player | game | pick | p(over) | edge | books |", "|--:|---|---|---|--:|--:|--:|"]
     for p in f.picks:
         game = f"{p.team} {'vs' if p.reasoning.is_home else '@'} {p.opponent}"
-        rows.append(f"| {p.rank} | {_md(p.player_name or str(p.player_id))} | {_md(game)} | {p.recommendation} {p.line:g} "
-                    f"| {p.p_over:.2f} | {p.edge:+.3f} | {p.books} |")
+        rows.append(
+            f"| {p.rank} | {_md(p.player_name or str(p.player_id))} | {_md(game)} | {p.recommendation} {p.line:g} "
+            f"| {p.p_over:.2f} | {p.edge:+.3f} | {p.books} |"
+        )
     return "\n".join(rows)
 
 
 # --- performance summary ------------------------------------------------------------------------
+
 
 def _daily_sums(accuracy: pd.DataFrame) -> pd.DataFrame:
     """Additive per-date sums of everything the summary reports (windows are differences of
@@ -206,13 +248,15 @@ def _calibration(row: np.ndarray, names: list[str]) -> str:
     for b in range(CALIBRATION_BUCKETS):
         n = row[ix[f"cal{b}_n"]]
         if n > 0:
-            out.append({
-                "p_from": b / CALIBRATION_BUCKETS,
-                "p_to": (b + 1) / CALIBRATION_BUCKETS,
-                "rows": int(round(n)),
-                "mean_p_over": round(row[ix[f"cal{b}_p"]] / n, 4),
-                "over_rate": round(row[ix[f"cal{b}_y"]] / n, 4),
-            })
+            out.append(
+                {
+                    "p_from": b / CALIBRATION_BUCKETS,
+                    "p_to": (b + 1) / CALIBRATION_BUCKETS,
+                    "rows": int(round(n)),
+                    "mean_p_over": round(row[ix[f"cal{b}_p"]] / n, 4),
+                    "over_rate": round(row[ix[f"cal{b}_y"]] / n, 4),
+                }
+            )
     return json.dumps(out)
 
 
@@ -241,28 +285,32 @@ def performance_summary(accuracy: pd.DataFrame, dates: Sequence[dt.date]) -> pd.
     rows = cum[end_pos] - cum[before_pos]
     w = pd.DataFrame(rows, columns=names)
     div = lambda a, b: np.where(w[b] > 0, w[a] / w[b].where(w[b] > 0, 1.0), np.nan)  # noqa: E731
-    out = pd.DataFrame({
-        "game_date": pd.to_datetime(ends),
-        "period": periods,
-        "period_start": pd.to_datetime(starts),
-        "graded": w["graded"].round().astype("int64"),
-        "played": w["played"].round().astype("int64"),
-        "mae": div("abs_error", "played"),
-        "sportsbook_played": w["sb_played"].round().astype("int64"),
-        "mae_sportsbook": div("sb_abs_error", "sb_played"),
-        "line_mae": div("sb_line_error", "sb_played"),
-        "bets": w["bets"].round().astype("int64"),
-        "wins": w["wins"].round().astype("int64"),
-        "losses": w["losses"].round().astype("int64"),
-        "pushes": w["pushes"].round().astype("int64"),
-        "hit_rate": np.where(w["wins"] + w["losses"] > 0, w["wins"] / (w["wins"] + w["losses"]).clip(lower=1), np.nan),
-        "profit_units": w["profit"].round(4),
-        "roi": div("profit", "bets"),
-        "brier_rows": w["brier_rows"].round().astype("int64"),
-        "brier": div("brier_sum", "brier_rows"),
-        "books_brier": div("books_brier_sum", "brier_rows"),
-        "calibration": [_calibration(r, names) for r in w.to_numpy()],
-    })
+    out = pd.DataFrame(
+        {
+            "game_date": pd.to_datetime(ends),
+            "period": periods,
+            "period_start": pd.to_datetime(starts),
+            "graded": w["graded"].round().astype("int64"),
+            "played": w["played"].round().astype("int64"),
+            "mae": div("abs_error", "played"),
+            "sportsbook_played": w["sb_played"].round().astype("int64"),
+            "mae_sportsbook": div("sb_abs_error", "sb_played"),
+            "line_mae": div("sb_line_error", "sb_played"),
+            "bets": w["bets"].round().astype("int64"),
+            "wins": w["wins"].round().astype("int64"),
+            "losses": w["losses"].round().astype("int64"),
+            "pushes": w["pushes"].round().astype("int64"),
+            "hit_rate": np.where(
+                w["wins"] + w["losses"] > 0, w["wins"] / (w["wins"] + w["losses"]).clip(lower=1), np.nan
+            ),
+            "profit_units": w["profit"].round(4),
+            "roi": div("profit", "bets"),
+            "brier_rows": w["brier_rows"].round().astype("int64"),
+            "brier": div("brier_sum", "brier_rows"),
+            "books_brier": div("books_brier_sum", "brier_rows"),
+            "calibration": [_calibration(r, names) for r in w.to_numpy()],
+        }
+    )
     for c in ("mae", "mae_sportsbook", "line_mae", "hit_rate", "roi", "brier", "books_brier"):
         out[c] = out[c].round(4)
     return out

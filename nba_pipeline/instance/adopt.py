@@ -47,8 +47,13 @@ class WarehouseCounts:
             with duckdb.connect(self.io_manager.database, read_only=True) as con:  # type: ignore[attr-defined]
                 exists = con.execute(
                     "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                    [table.dataset, table.name]).fetchone()[0]
-                rows = con.execute(f"SELECT {col}, count(*) FROM {table.dataset}.{table.name} GROUP BY 1").fetchall() if exists else []
+                    [table.dataset, table.name],
+                ).fetchone()[0]
+                rows = (
+                    con.execute(f"SELECT {col}, count(*) FROM {table.dataset}.{table.name} GROUP BY 1").fetchall()
+                    if exists
+                    else []
+                )
         else:
             from google.api_core.exceptions import NotFound
 
@@ -57,8 +62,12 @@ class WarehouseCounts:
             io = self.io_manager
             client = bigquery_client(io.project, io.location)  # type: ignore[attr-defined]
             try:
-                rows = [tuple(r) for r in client.query(
-                    f"SELECT {col}, count(*) FROM `{io.project}.{table.dataset}.{table.name}` GROUP BY 1").result()]  # type: ignore[attr-defined]
+                rows = [
+                    tuple(r)
+                    for r in client.query(
+                        f"SELECT {col}, count(*) FROM `{io.project}.{table.dataset}.{table.name}` GROUP BY 1"
+                    ).result()
+                ]  # type: ignore[attr-defined]
             except NotFound:
                 rows = []
             finally:
@@ -101,7 +110,11 @@ def adopt_warehouse(
     """Record the warehouse's complete partitions of start .. end (default: the schedule's first
     and last game dates) as materializations in `instance`."""
     counts = WarehouseCounts(io_manager)
-    tables = [t for t in registered_tables() if t.partition_column and t.dataset.startswith("nba_") and t.dataset != "nba_test"]
+    tables = [
+        t
+        for t in registered_tables()
+        if t.partition_column and t.dataset.startswith("nba_") and t.dataset != "nba_test"
+    ]
     if assets is not None:
         wanted = set(assets)
         tables = [t for t in tables if t.asset_key in wanted]
@@ -140,12 +153,18 @@ def adopt_warehouse(
             else:
                 adoption.recorded_off_days += 1
             if not dry_run:
-                instance.report_runless_asset_event(dg.AssetMaterialization(
-                    asset_key=table.asset_key, partition=key,
-                    description=f"imported from {counts.where}: {reason}",
-                    metadata={"dagster/row_count": n, "nba_pipeline/imported_from": counts.where,
-                              "nba_pipeline/import_reason": reason},
-                    tags={"nba_pipeline/imported": "true", "dagster/code_version": table.code_version},
-                ))
+                instance.report_runless_asset_event(
+                    dg.AssetMaterialization(
+                        asset_key=table.asset_key,
+                        partition=key,
+                        description=f"imported from {counts.where}: {reason}",
+                        metadata={
+                            "dagster/row_count": n,
+                            "nba_pipeline/imported_from": counts.where,
+                            "nba_pipeline/import_reason": reason,
+                        },
+                        tags={"nba_pipeline/imported": "true", "dagster/code_version": table.code_version},
+                    )
+                )
         report.append(adoption)
     return Adoption(start, end, counts.where, report, before)

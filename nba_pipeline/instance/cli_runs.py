@@ -87,7 +87,11 @@ def describe(run: dg.DagsterRun) -> str:
     tags = run.tags
     if PID_TAG in tags:
         return f"{tags.get('nba_pipeline/launched_by', 'nba-pipeline')}, {_process(run)}"
-    for tag, what in (("dagster/sensor_name", "sensor"), ("dagster/schedule_name", "schedule"), ("dagster/backfill", "backfill")):
+    for tag, what in (
+        ("dagster/sensor_name", "sensor"),
+        ("dagster/schedule_name", "schedule"),
+        ("dagster/backfill", "backfill"),
+    ):
         if tag in tags:
             return f"launched by {what} {tags[tag]}"
     return "launched from the UI or the Python API"
@@ -129,10 +133,15 @@ class DeadRun:
     reason: str
 
     def __str__(self) -> str:
-        return f"run {self.run_id} ({self.who}) can never finish: its process {self.reason}; marked FAILED, its pool slots freed"
+        return (
+            f"run {self.run_id} ({self.who}) can never finish: its process {self.reason}; "
+            "marked FAILED, its pool slots freed"
+        )
 
 
-def fail_dead_runs(instance: dg.DagsterInstance, run_ids: Iterable[str] | None = None, now: float | None = None) -> list[DeadRun]:
+def fail_dead_runs(
+    instance: dg.DagsterInstance, run_ids: Iterable[str] | None = None, now: float | None = None
+) -> list[DeadRun]:
     """Mark every unfinished CLI run whose process is gone FAILED (the reason in its event log, so
     the UI shows it) and free its concurrency slots. `run_ids` limits the search."""
     ids = None if run_ids is None else list(run_ids)

@@ -154,7 +154,11 @@ class EmbeddedEventLogStorage(SqliteEventLogStorage):
                         del open_here[shard]
 
     def store_event(self, event: EventLogEntry) -> None:
-        if event.is_dagster_event and event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION and event.run_id:
+        if (
+            event.is_dagster_event
+            and event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+            and event.run_id
+        ):
             with self._db_lock:
                 self._pending_checks.append(event)
                 if len(self._pending_checks) >= MAX_PENDING_CHECK_EVALUATIONS:
@@ -201,10 +205,14 @@ class EmbeddedEventLogStorage(SqliteEventLogStorage):
 
     @staticmethod
     def _insert_index_rows(conn: Connection, rows: list[dict]) -> list[int]:
-        ids = conn.execute(
-            SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id, sort_by_parameter_order=True),
-            rows,
-        ).scalars().all()
+        ids = (
+            conn.execute(
+                SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id, sort_by_parameter_order=True),
+                rows,
+            )
+            .scalars()
+            .all()
+        )
         if len(ids) != len(rows) or any(i is None for i in ids):
             raise DagsterInvariantViolationError("event log index shard returned no id for an inserted event")
         return list(ids)
@@ -230,9 +238,11 @@ class EmbeddedEventLogStorage(SqliteEventLogStorage):
             event_ids = self._insert_index_rows(conn, rows)
             planned: dict[tuple, int] = {}
             for key in conn.execute(
-                select(AssetCheckExecutionsTable.c.asset_key, AssetCheckExecutionsTable.c.check_name,
-                       AssetCheckExecutionsTable.c.partition)
-                .where(AssetCheckExecutionsTable.c.run_id == run_id)
+                select(
+                    AssetCheckExecutionsTable.c.asset_key,
+                    AssetCheckExecutionsTable.c.check_name,
+                    AssetCheckExecutionsTable.c.partition,
+                ).where(AssetCheckExecutionsTable.c.run_id == run_id)
             ):
                 planned[tuple(key)] = planned.get(tuple(key), 0) + 1
             updates, inserts = [], []
@@ -273,8 +283,13 @@ class EmbeddedEventLogStorage(SqliteEventLogStorage):
             # inserts first: a later evaluation of an inserted key updates it, as it would one by one
             if inserts:
                 conn.execute(t.insert(), inserts)
-            set_columns = ("execution_status", "evaluation_event", "evaluation_event_timestamp",
-                           "evaluation_event_storage_id", "materialization_event_storage_id")
+            set_columns = (
+                "execution_status",
+                "evaluation_event",
+                "evaluation_event_timestamp",
+                "evaluation_event_storage_id",
+                "materialization_event_storage_id",
+            )
             for partitioned in (True, False):
                 group = [u for u in updates if (u["partition"] is not None) == partitioned]
                 if not group:

@@ -25,9 +25,17 @@ from collections.abc import Mapping, Sequence
 import dagster as dg
 
 import nba_pipeline.environment as environment
-from nba_pipeline.orchestration.automation import sensor_status
 from nba_pipeline.core.schema import Due
-from nba_pipeline.orchestration.completeness import ET, GameDays, Late, blocking_checks, due_times, game_days, late_partitions
+from nba_pipeline.orchestration.automation import sensor_status
+from nba_pipeline.orchestration.completeness import (
+    ET,
+    GameDays,
+    Late,
+    blocking_checks,
+    due_times,
+    game_days,
+    late_partitions,
+)
 from nba_pipeline.raw.sources.base import NbaSource
 
 # check executions read per query (a season backfill records ~270 per check)
@@ -71,7 +79,9 @@ class AlertNotifier(dg.ConfigurableResource):
         shown = _shown_url(self.webhook_url)
         try:
             request = urllib.request.Request(
-                self.webhook_url, data=json.dumps(body, default=str).encode(), method="POST",
+                self.webhook_url,
+                data=json.dumps(body, default=str).encode(),
+                method="POST",
                 headers={"Content-Type": "application/json"},
             )
         except ValueError:  # its message quotes the whole URL
@@ -82,7 +92,9 @@ class AlertNotifier(dg.ConfigurableResource):
         except urllib.error.HTTPError as exc:
             raise AlertDeliveryError(f"alert webhook {shown} answered HTTP {exc.code} {exc.reason}") from None
         except (urllib.error.URLError, TimeoutError, OSError, ValueError, http.client.HTTPException) as exc:
-            raise AlertDeliveryError(f"alert webhook {shown} unreachable: {_without(str(exc), self.webhook_url)}") from None
+            raise AlertDeliveryError(
+                f"alert webhook {shown} unreachable: {_without(str(exc), self.webhook_url)}"
+            ) from None
         if not 200 <= status < 300:
             raise AlertDeliveryError(f"alert webhook {shown} answered HTTP {status}")
 
@@ -162,8 +174,14 @@ def new_check_failures(
             if (severity == dg.AssetCheckSeverity.WARN and not include_warnings) or cid in alerted:
                 continue
             alerted.add(cid)
-            failures.append({"check": cid, "severity": severity.value, "run_id": r.run_id,
-                             "description": getattr(e, "description", None)})
+            failures.append(
+                {
+                    "check": cid,
+                    "severity": severity.value,
+                    "run_id": r.run_id,
+                    "description": getattr(e, "description", None),
+                }
+            )
         if records:
             seen[ck.to_user_string()] = max(r.id for r in records)
     return failures, json.dumps({"seen": seen, "alerted": sorted(alerted)}, sort_keys=True)
@@ -178,9 +196,15 @@ def check_failure_alerts(context: dg.SensorEvaluationContext, alerts: AlertNotif
     check_keys = sorted(context.repository_def.asset_graph.asset_check_keys, key=lambda k: k.to_user_string())
     failures, cursor = new_check_failures(context.instance, check_keys, context.cursor, alerts.include_warnings)
     if failures and alerts.configured:
-        lines = [f"{f['check']} ({f['severity']})" + (f": {f['description']}" if f["description"] else "") for f in failures]
+        lines = [
+            f"{f['check']} ({f['severity']})" + (f": {f['description']}" if f["description"] else "") for f in failures
+        ]
         try:
-            alerts.send(f"nba_pipeline: {len(failures)} asset check(s) failed", lines, {"kind": "check_failures", "alerts": failures})
+            alerts.send(
+                f"nba_pipeline: {len(failures)} asset check(s) failed",
+                lines,
+                {"kind": "check_failures", "alerts": failures},
+            )
         except AlertDeliveryError as exc:
             context.log.error(f"alert delivery failed, {len(failures)} alert(s) not sent: {exc}")
             raise
@@ -205,7 +229,8 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertNotifie
     tags = run.tags
     partitions = tags.get("dagster/partition") or (
         f"{tags.get('dagster/asset_partition_range_start')} .. {tags.get('dagster/asset_partition_range_end')}"
-        if tags.get("dagster/asset_partition_range_start") else "-"
+        if tags.get("dagster/asset_partition_range_start")
+        else "-"
     )
     message = context.failure_event.message or ""
     lines = [f"run {run.run_id} ({run.job_name}), partitions {partitions}", *(f"failed step {s}" for s in steps)]
@@ -213,8 +238,11 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertNotifie
         lines.append(message[:500])
     if alerts.configured:
         try:
-            alerts.send("nba_pipeline: a run failed", lines, {"kind": "run_failure", "run_id": run.run_id,
-                                                             "partitions": partitions, "failed_steps": steps})
+            alerts.send(
+                "nba_pipeline: a run failed",
+                lines,
+                {"kind": "run_failure", "run_id": run.run_id, "partitions": partitions, "failed_steps": steps},
+            )
         except AlertDeliveryError as exc:
             context.log.error(f"alert delivery failed for run {run.run_id}: {exc}")
             raise
@@ -222,7 +250,11 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertNotifie
 
 # late partitions --------------------------------------------------------------------------------
 def new_late_partitions(
-    instance: dg.DagsterInstance, now: dt.datetime, cursor: str | None, days: GameDays, dues: Mapping[str, Due],
+    instance: dg.DagsterInstance,
+    now: dt.datetime,
+    cursor: str | None,
+    days: GameDays,
+    dues: Mapping[str, Due],
     blocking: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]] | None = None,
 ) -> tuple[list[Late], str]:
     """Late partitions not reported yet (one alert each), and the next cursor. A partition that
@@ -241,7 +273,7 @@ def new_late_partitions(
     "its data, empty on a game date, or failing a blocking check), over the source's newest game dates.",
 )
 def late_partition_alerts(context: dg.SensorEvaluationContext, alerts: AlertNotifier, nba_source: NbaSource):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     days = game_days(nba_source, now.astimezone(ET).date())
     graph = context.repository_def.asset_graph
     blocking = blocking_checks(graph)
@@ -256,17 +288,29 @@ def late_partition_alerts(context: dg.SensorEvaluationContext, alerts: AlertNoti
 
 
 def late_partition_tick(
-    instance: dg.DagsterInstance, alerts: AlertNotifier, cursor: str | None, now: dt.datetime, days: GameDays,
-    dues: Mapping[str, Due], blocking: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]] | None = None,
+    instance: dg.DagsterInstance,
+    alerts: AlertNotifier,
+    cursor: str | None,
+    now: dt.datetime,
+    days: GameDays,
+    dues: Mapping[str, Due],
+    blocking: Mapping[dg.AssetKey, Sequence[dg.AssetCheckKey]] | None = None,
 ) -> tuple[dg.SkipReason, str]:
     """One tick of `late_partition_alerts` at `now`: send what is newly late (raises on a failed
     delivery, leaving the cursor as it was)."""
     new, next_cursor = new_late_partitions(instance, now, cursor, days, dues, blocking)
     if new and alerts.configured:
         lines = [f"{x.asset} partition {x.partition}, due {x.due:%Y-%m-%d %H:%M} ET: {x.reason}" for x in new]
-        alerts.send(f"nba_pipeline: {len(new)} partition(s) late", lines, {
-            "kind": "late_partitions",
-            "alerts": [{"asset": x.asset, "partition": x.partition, "due": x.due.isoformat(), "reason": x.reason} for x in new],
-        })
+        alerts.send(
+            f"nba_pipeline: {len(new)} partition(s) late",
+            lines,
+            {
+                "kind": "late_partitions",
+                "alerts": [
+                    {"asset": x.asset, "partition": x.partition, "due": x.due.isoformat(), "reason": x.reason}
+                    for x in new
+                ],
+            },
+        )
     note = "" if alerts.configured or not new else "; no alert destination configured"
     return dg.SkipReason(f"{len(new)} newly late partition(s) over {days.window}{note}"), next_cursor

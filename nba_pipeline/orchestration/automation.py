@@ -32,8 +32,9 @@ import dagster as dg
 
 import nba_pipeline.environment as environment
 from nba_pipeline.core.history import needs_of
+from nba_pipeline.raw import tables as raw
 
-RAW_GROUP = "nba_raw"
+RAW_GROUP = raw.DATASET  # a layer's group is its dataset
 
 
 # Sensors and schedules start running once deployed, unless NBA_AUTOMATION=off (a replay or a test
@@ -44,6 +45,8 @@ def sensor_status() -> dg.DefaultSensorStatus:
 
 def schedule_status() -> dg.DefaultScheduleStatus:
     return dg.DefaultScheduleStatus.RUNNING if environment.automation_on() else dg.DefaultScheduleStatus.STOPPED
+
+
 # today and yesterday
 AUTOMATION_DAYS = 2
 

@@ -78,7 +78,9 @@ def game_days(source, today: dt.date) -> GameDays:
         rows["/".join(table.asset_key.path)] = {k: int(v) for k, v in days.value_counts().items()}
     days = schedule["game_date"].dt.strftime("%Y-%m-%d")
     return GameDays(
-        newest, start, end,
+        newest,
+        start,
+        end,
         with_games=frozenset(days),
         with_finals=frozenset(days[schedule["status"] == "final"]),
         raw_rows=rows,
@@ -125,7 +127,9 @@ class Late:
         return f"{self.asset}@{self.partition}"
 
 
-def expectations(now: dt.datetime, days: GameDays, dues: Mapping[str, Due], assets: Sequence[str] | None = None) -> list[Expectation]:
+def expectations(
+    now: dt.datetime, days: GameDays, dues: Mapping[str, Due], assets: Sequence[str] | None = None
+) -> list[Expectation]:
     """What must exist at `now`: the game dates of the window whose due time has passed."""
     if days.end is None:
         return []
@@ -179,7 +183,9 @@ def late_partitions(
     return late
 
 
-def _why_not_built(asset: str, e: Expectation, record, days: GameDays, failed_checks: list[str], due: Due) -> str | None:
+def _why_not_built(
+    asset: str, e: Expectation, record, days: GameDays, failed_checks: list[str], due: Due
+) -> str | None:
     if record is None:
         return "never materialized"
     at = dt.datetime.fromtimestamp(record.timestamp, ET)
@@ -199,7 +205,9 @@ def _why_not_built(asset: str, e: Expectation, record, days: GameDays, failed_ch
     return None
 
 
-def _failed_checks(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey], partitions: list[str]) -> dict[str, list[str]]:
+def _failed_checks(
+    instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey], partitions: list[str]
+) -> dict[str, list[str]]:
     """Partition -> names of the checks whose result for its latest materialization failed."""
     if not check_keys:
         return {}

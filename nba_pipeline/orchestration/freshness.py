@@ -24,10 +24,18 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import dagster as dg
 
-from nba_pipeline.orchestration.automation import sensor_status
 from nba_pipeline.core.checks.partitioned import target_of
 from nba_pipeline.core.schema import Due
-from nba_pipeline.orchestration.completeness import ET, WINDOW_DAYS, GameDays, Late, due_times, game_days, late_partitions
+from nba_pipeline.orchestration.automation import sensor_status
+from nba_pipeline.orchestration.completeness import (
+    ET,
+    WINDOW_DAYS,
+    GameDays,
+    Late,
+    due_times,
+    game_days,
+    late_partitions,
+)
 from nba_pipeline.raw.sources.base import NbaSource
 
 FRESH = "fresh"
@@ -58,13 +66,17 @@ def freshness_results(
             text = "nothing due: the source has no game data yet"
         elif not mine:
             kind = "final games" if dues[name].kind == "results" else "games"
-            text = f"every due date with {kind} of {days.window} built with its data (the source's newest game date: {days.newest})"
+            text = (
+                f"every due date with {kind} of {days.window} built with its data "
+                f"(the source's newest game date: {days.newest})"
+            )
         else:
             by_reason: dict[str, list[str]] = {}
             for x in reversed(mine):  # newest first
                 by_reason.setdefault(x.reason, []).append(x.partition)
             text = f"{len(mine)} game date(s) of {days.window} late: " + "; ".join(
-                f"{', '.join(dates)} {reason}" for reason, dates in by_reason.items())
+                f"{', '.join(dates)} {reason}" for reason, dates in by_reason.items()
+            )
         out[key] = dg.AssetCheckResult(
             asset_key=key,
             check_name=FRESH,
@@ -75,15 +87,20 @@ def freshness_results(
                 "window": days.window,
                 "source_newest_game_date": str(days.newest) if days.newest else "none",
                 "newest_partition_built": newest_built or "none",
-                "late": dg.MetadataValue.json([{"partition": x.partition, "due": x.due.isoformat(), "reason": x.reason} for x in mine]),
+                "late": dg.MetadataValue.json(
+                    [{"partition": x.partition, "due": x.due.isoformat(), "reason": x.reason} for x in mine]
+                ),
             },
         )
     return out
 
 
 def _spec(key: dg.AssetKey, due: Due) -> dg.AssetCheckSpec:
-    rule = (f"each date with final games is built by {due.by:%H:%M} ET the next morning" if due.kind == "results"
-            else f"each date with games is built by {due.by:%H:%M} ET on the day")
+    rule = (
+        f"each date with final games is built by {due.by:%H:%M} ET the next morning"
+        if due.kind == "results"
+        else f"each date with games is built by {due.by:%H:%M} ET on the day"
+    )
     return dg.AssetCheckSpec(
         FRESH,
         asset=key,
@@ -105,10 +122,14 @@ def build_freshness(assets: Sequence[dg.AssetsDefinition]) -> tuple[dg.AssetChec
             if spec.blocking:
                 blocking.setdefault(spec.asset_key, []).append(spec.key)
 
-    @dg.multi_asset_check(specs=[_spec(k, dues[k.to_user_string()]) for k in keys], name="freshness", can_subset=True,
-                          description=__doc__.split("\n\n")[0])
+    @dg.multi_asset_check(
+        specs=[_spec(k, dues[k.to_user_string()]) for k in keys],
+        name="freshness",
+        can_subset=True,
+        description=__doc__.split("\n\n")[0],
+    )
     def freshness_checks(context, nba_source: NbaSource):  # (a string annotation of context is refused)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         days = game_days(nba_source, now.astimezone(ET).date())
         wanted = [k.asset_key for k in context.selected_asset_check_keys]
         yield from freshness_results(context.instance, now, days, dues, blocking, wanted).values()
@@ -121,7 +142,7 @@ def build_freshness(assets: Sequence[dg.AssetsDefinition]) -> tuple[dg.AssetChec
         "and records the result when it changes.",
     )
     def freshness_sensor(context: dg.SensorEvaluationContext, nba_source: NbaSource):
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         summary, cursor = freshness_tick(context.instance, nba_source, dues, blocking, keys, context.cursor, now)
         context.update_cursor(cursor)
         return dg.SkipReason(summary)
@@ -151,13 +172,22 @@ def freshness_tick(
         next_seen[key.to_user_string()] = state
         if seen.get(key.to_user_string()) == state:
             continue
-        instance.report_runless_asset_event(dg.AssetCheckEvaluation(
-            asset_key=key, check_name=FRESH, passed=result.passed, metadata=result.metadata,
-            severity=result.severity, description=result.description,
-            target_materialization_data=target_of(latest) if latest else None,
-        ))
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=key,
+                check_name=FRESH,
+                passed=result.passed,
+                metadata=result.metadata,
+                severity=result.severity,
+                description=result.description,
+                target_materialization_data=target_of(latest) if latest else None,
+            )
+        )
         recorded += 1
     stale = sorted(k.to_user_string() for k, r in results.items() if not r.passed)
-    summary = (f"{len(results) - len(stale)} of {len(results)} assets fresh for {days.window}"
-               + (f"; not fresh: {', '.join(stale)}" if stale else "") + f"; {recorded} result(s) recorded")
+    summary = (
+        f"{len(results) - len(stale)} of {len(results)} assets fresh for {days.window}"
+        + (f"; not fresh: {', '.join(stale)}" if stale else "")
+        + f"; {recorded} result(s) recorded"
+    )
     return summary, json.dumps(next_seen, sort_keys=True)

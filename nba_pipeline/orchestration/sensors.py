@@ -26,9 +26,10 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pandas as pd
 
-from nba_pipeline.orchestration.automation import schedule_status, sensor_status
 from nba_pipeline.core.history import season_start, unmet_needs
 from nba_pipeline.core.partitions import GAME_TIMEZONE
+from nba_pipeline.exports import files as exports
+from nba_pipeline.orchestration.automation import schedule_status, sensor_status
 from nba_pipeline.raw import build
 from nba_pipeline.raw import tables as raw
 from nba_pipeline.raw.sources.base import NbaSource
@@ -77,13 +78,16 @@ def changed_partitions(before: dict, now: dict) -> dict[str, list[str]]:
 
 
 @dg.sensor(
-    target=dg.AssetSelection.groups("nba_raw"),
+    target=dg.AssetSelection.groups(raw.DATASET),
     minimum_interval_seconds=60,
     default_status=sensor_status(),
-    description=f"Requests the raw partitions of the last {WATCH_DAYS} game dates (up to the source's newest game date) whose source rows changed.",
+    description=(
+        f"Requests the raw partitions of the last {WATCH_DAYS} game dates (up to the source's newest game date) "
+        "whose source rows changed."
+    ),
 )
 def raw_data_sensor(context: dg.SensorEvaluationContext, nba_source: NbaSource):
-    today = today_in_game_timezone(dt.datetime.now(dt.timezone.utc))
+    today = today_in_game_timezone(dt.datetime.now(dt.UTC))
     result, cursor = evaluate_raw_source(nba_source, context.cursor, today)
     context.update_cursor(cursor)
     return result
@@ -102,13 +106,17 @@ def evaluate_raw_source(
     version = source.version()
     if version is not None and previous.get("version") == version and previous.get("today") == today.isoformat():
         why = previous.get("watched", "")
-        return dg.SkipReason(f"source unchanged since the last tick ({version[:12]}){'; ' + why if why else ''}"), cursor or ""
+        return dg.SkipReason(
+            f"source unchanged since the last tick ({version[:12]}){'; ' + why if why else ''}"
+        ), cursor or ""
     newest = source.newest_game_date()
     end = min(today, newest) if newest is not None else None
 
     def keep(fingerprints: dict, watched: str) -> str:
-        return json.dumps({"version": version, "today": today.isoformat(), "watched": watched,
-                           "fingerprints": fingerprints}, sort_keys=True)
+        return json.dumps(
+            {"version": version, "today": today.isoformat(), "watched": watched, "fingerprints": fingerprints},
+            sort_keys=True,
+        )
 
     if end is None or end < start:
         why = (
@@ -138,7 +146,7 @@ def evaluate_raw_source(
 
 # everything the day's best bets are built from, for that day: its odds, schedule, context,
 # features, model and predictions (its own results come at night; history is read, not rebuilt)
-PREDICTION_DAY = dg.AssetSelection.assets(dg.AssetKey(["nba_exports", "best_bets"])).upstream()
+PREDICTION_DAY = dg.AssetSelection.assets(exports.best_bets.asset_key).upstream()
 
 
 @dg.schedule(

@@ -59,7 +59,9 @@ _COMPOSITE_INS = {
 
 
 @table_asset(checks.player_composite_factors_checks, ins=_COMPOSITE_INS)
-def player_composite_factors(context_rows: pd.DataFrame, cache: pd.DataFrame, zones: pd.DataFrame, team_zones: pd.DataFrame):
+def player_composite_factors(
+    context_rows: pd.DataFrame, cache: pd.DataFrame, zones: pd.DataFrame, team_zones: pd.DataFrame
+):
     return transforms.player_composite_factors(context_rows, cache, zones, team_zones)
 
 
@@ -83,4 +85,3 @@ def ml_feature_store(
         transforms.ml_feature_store(context_rows, team_context, cache, zones, team_zones, factors),
         every_partition={"feature_version": tables.FEATURE_VERSION, "features": list(tables.FEATURES)},
     )
-

@@ -4,8 +4,8 @@ context, and values within their declared ranges. Both blocking: these rows are 
 from nba_pipeline.analytics import tables as analytics
 from nba_pipeline.core.checks.common import TableChecks, in_range_check, rows_match, table_checks
 from nba_pipeline.core.checks.partitioned import PartitionCheck
-from nba_pipeline.precompute import tables
 from nba_pipeline.core.schema import Table
+from nba_pipeline.precompute import tables
 
 UPC, UTC = analytics.upcoming_player_game_context.name, analytics.upcoming_team_game_context.name
 

@@ -45,8 +45,24 @@ def _cache_columns() -> list[Column]:
     cols = []
     for stat, desc in CACHE_STATS.items():
         for w, wdesc in WINDOWS.items():
-            cols.append(Column(f"{stat}_avg_{w}", "float", f"mean {desc}, {wdesc} before this date", nullable=True, range=_STAT_RANGES[stat]))
-            cols.append(Column(f"{stat}_std_{w}", "float", f"sample std of {desc}, {wdesc} (null under 2 games)", nullable=True, range=(0, 60)))
+            cols.append(
+                Column(
+                    f"{stat}_avg_{w}",
+                    "float",
+                    f"mean {desc}, {wdesc} before this date",
+                    nullable=True,
+                    range=_STAT_RANGES[stat],
+                )
+            )
+            cols.append(
+                Column(
+                    f"{stat}_std_{w}",
+                    "float",
+                    f"sample std of {desc}, {wdesc} (null under 2 games)",
+                    nullable=True,
+                    range=(0, 60),
+                )
+            )
     return cols
 
 
@@ -63,7 +79,9 @@ player_daily_cache = Table(
         *_player_game(),
         Column("games_played", "int", "games played this season before this date", range=(0, 110)),
         Column("days_since_last_game", "int", "days since the latest earlier game (any season)", range=(1, 400)),
-        Column("recent_games", "int", f"games in the recent20 window (at most {RECENT_GAMES})", range=(0, RECENT_GAMES)),
+        Column(
+            "recent_games", "int", f"games in the recent20 window (at most {RECENT_GAMES})", range=(0, RECENT_GAMES)
+        ),
         *_cache_columns(),
     ),
     grain=("game_date", "player_id"),
@@ -83,9 +101,18 @@ player_shot_zone_analysis = Table(
     columns=(
         *_player_game(),
         Column("games_in_window", "int", f"games used (at most {ZONE_WINDOW_GAMES})", range=(0, ZONE_WINDOW_GAMES)),
-        *[Column(f"points_share_{z}", "float", f"share of points from {d}", nullable=True, range=SHARE) for z, d in ZONES.items()],
         *[
-            Column(f"attempt_share_{z}", "float", f"share of scoring attempts ({d}; a free throw counts 0.44)", nullable=True, range=SHARE)
+            Column(f"points_share_{z}", "float", f"share of points from {d}", nullable=True, range=SHARE)
+            for z, d in ZONES.items()
+        ],
+        *[
+            Column(
+                f"attempt_share_{z}",
+                "float",
+                f"share of scoring attempts ({d}; a free throw counts 0.44)",
+                nullable=True,
+                range=SHARE,
+            )
             for z, d in ZONES.items()
         ],
         Column("fg2_pct", "float", "two-point FG% in the window", nullable=True, range=SHARE),
@@ -115,15 +142,55 @@ team_defense_zone_analysis = Table(
         Column("team", "string", "team"),
         Column("opponent", "string", "opponent"),
         Column("games_in_window", "int", f"games used (at most {ZONE_WINDOW_GAMES})", range=(0, ZONE_WINDOW_GAMES)),
-        *[Column(f"opp_points_{z}_per100", "float", f"opponent points from {d} per 100 possessions", nullable=True, range=_PER100) for z, d in ZONES.items()],
-        *[Column(f"opp_points_{z}_vs_league", "float", f"opp_points_{z}_per100 / league average - 1", nullable=True, range=(-1.0, 2.0)) for z in ZONES],
-        Column("opp_fg3a_per100", "float", "opponent three point attempts per 100 possessions", nullable=True, range=_PER100),
-        Column("opp_fta_per100", "float", "opponent free throw attempts per 100 possessions", nullable=True, range=_PER100),
-        Column("defensive_rating", "float", "points allowed per 100 possessions in the window", nullable=True, range=RATING),
-        Column("defensive_rating_vs_league", "float", "defensive_rating / league average - 1", nullable=True, range=(-1.0, 1.0)),
+        *[
+            Column(
+                f"opp_points_{z}_per100",
+                "float",
+                f"opponent points from {d} per 100 possessions",
+                nullable=True,
+                range=_PER100,
+            )
+            for z, d in ZONES.items()
+        ],
+        *[
+            Column(
+                f"opp_points_{z}_vs_league",
+                "float",
+                f"opp_points_{z}_per100 / league average - 1",
+                nullable=True,
+                range=(-1.0, 2.0),
+            )
+            for z in ZONES
+        ],
+        Column(
+            "opp_fg3a_per100",
+            "float",
+            "opponent three point attempts per 100 possessions",
+            nullable=True,
+            range=_PER100,
+        ),
+        Column(
+            "opp_fta_per100", "float", "opponent free throw attempts per 100 possessions", nullable=True, range=_PER100
+        ),
+        Column(
+            "defensive_rating", "float", "points allowed per 100 possessions in the window", nullable=True, range=RATING
+        ),
+        Column(
+            "defensive_rating_vs_league",
+            "float",
+            "defensive_rating / league average - 1",
+            nullable=True,
+            range=(-1.0, 1.0),
+        ),
         Column("pace", "float", "possessions per 48 minutes in the window", nullable=True, range=PACE),
         Column("league_pace", "float", "league pace, season's earlier games", nullable=True, range=PACE),
-        Column("league_defensive_rating", "float", "league points per 100 possessions, season's earlier games", nullable=True, range=RATING),
+        Column(
+            "league_defensive_rating",
+            "float",
+            "league points per 100 possessions, season's earlier games",
+            nullable=True,
+            range=RATING,
+        ),
     ),
     grain=("game_date", "team"),
     cluster_by=("team",),
@@ -140,7 +207,9 @@ player_composite_factors = Table(
     columns=(
         *_player_game(),
         # inputs
-        Column("rest_days", "int", "input: rest days (null before the season's first game)", nullable=True, range=REST_DAYS),
+        Column(
+            "rest_days", "int", "input: rest days (null before the season's first game)", nullable=True, range=REST_DAYS
+        ),
         Column("back_to_back", "bool", "input: played the day before"),
         Column("games_last_7_days", "int", "input: games in the 7 days before", range=(0, 7)),
         Column("minutes_avg_last5", "float", "input: mean minutes, last 5 games", nullable=True, range=MINUTES),

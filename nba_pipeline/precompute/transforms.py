@@ -24,7 +24,9 @@ WINDOW_GAMES = {"last5": 5, "last10": 10, "season": None}
 MIN_TEAM_GAMES = 3
 
 
-def rolling_sums(games: pd.DataFrame, by: str, values: Sequence[str], windows: Mapping[str, int | None]) -> pd.DataFrame:
+def rolling_sums(
+    games: pd.DataFrame, by: str, values: Sequence[str], windows: Mapping[str, int | None]
+) -> pd.DataFrame:
     """Per game row (sorted by entity, season, date): for each value and window, the sum, the
     count of non-null values and the sum of squares over the entity's last k games of the season
     up to and including this one (k=None: the whole season so far)."""
@@ -74,8 +76,13 @@ def as_of_before(slate: pd.DataFrame, summary: pd.DataFrame, by: str, same_seaso
     s["_season"] = season_labels(s["game_date"])
     right = summary.rename(columns={"game_date": "_last_date", "season": "_last_season"}).sort_values("_last_date")
     merged = pd.merge_asof(
-        s.sort_values("game_date"), right, left_on="game_date", right_on="_last_date", by=by,
-        allow_exact_matches=False, direction="backward",
+        s.sort_values("game_date"),
+        right,
+        left_on="game_date",
+        right_on="_last_date",
+        by=by,
+        allow_exact_matches=False,
+        direction="backward",
     )
     merged = merged.set_index("_row").sort_index()
     if not same_season:
@@ -109,7 +116,9 @@ def _recent_window(slate: pd.DataFrame, hist: pd.DataFrame) -> pd.DataFrame:
     over a longer range loads older history, and a date's features must not depend on the range
     of the run that built them."""
     # one season label for all games: the window runs across the season boundary
-    sums = rolling_sums(hist.assign(season="any"), "player_id", list(CACHE_STATS), {"recent20": RECENT_GAMES, "all": None})
+    sums = rolling_sums(
+        hist.assign(season="any"), "player_id", list(CACHE_STATS), {"recent20": RECENT_GAMES, "all": None}
+    )
     at = as_of_before(slate, sums, "player_id", same_season=False)
     # the player's latest game before the window (strictly before D - HISTORY_DAYS)
     horizon = slate.assign(game_date=slate["game_date"] - pd.Timedelta(days=HISTORY_DAYS))
@@ -172,7 +181,16 @@ def player_shot_zone_analysis(context: pd.DataFrame, history: pd.DataFrame) -> p
 
 
 # team_defense_zone_analysis --------------------------------------------------------------------
-_DEF_VALUES = ["opp_points_2pt", "opp_points_3pt", "opp_points_ft", "opp_fg3a", "opp_fta", "points_allowed", "possessions", "minutes"]
+_DEF_VALUES = [
+    "opp_points_2pt",
+    "opp_points_3pt",
+    "opp_points_ft",
+    "opp_fg3a",
+    "opp_fta",
+    "points_allowed",
+    "possessions",
+    "minutes",
+]
 
 
 def league_before(history: pd.DataFrame, dates: pd.Series) -> pd.DataFrame:
@@ -185,8 +203,13 @@ def league_before(history: pd.DataFrame, dates: pd.Series) -> pd.DataFrame:
     q = pd.DataFrame({"game_date": dates.to_numpy(), "_row": np.arange(len(dates))})
     q["season"] = season_labels(q["game_date"])
     merged = pd.merge_asof(
-        q.sort_values("game_date"), cum.rename(columns={"game_date": "_d"}).sort_values("_d"),
-        left_on="game_date", right_on="_d", by="season", allow_exact_matches=False, direction="backward",
+        q.sort_values("game_date"),
+        cum.rename(columns={"game_date": "_d"}).sort_values("_d"),
+        left_on="game_date",
+        right_on="_d",
+        by="season",
+        allow_exact_matches=False,
+        direction="backward",
     )
     return merged.set_index("_row").sort_index()
 
@@ -250,9 +273,7 @@ def player_composite_factors(
     out["league_pace"] = own["league_pace"].to_numpy()
 
     out["fatigue_score"] = (
-        0.4 * b2b
-        + 0.3 * np.clip((g7 - 2) / 2, 0, 1)
-        + 0.3 * np.nan_to_num(np.clip((m5 - 30) / 8, 0, 1))
+        0.4 * b2b + 0.3 * np.clip((g7 - 2) / 2, 0, 1) + 0.3 * np.nan_to_num(np.clip((m5 - 30) / 8, 0, 1))
     )
     mismatch = sum(
         z[f"points_share_{zn}"].to_numpy() * opp[f"opp_points_{zn}_vs_league"].to_numpy() for zn in ("2pt", "3pt", "ft")
@@ -262,12 +283,9 @@ def player_composite_factors(
     out["pace_differential"] = pace_diff
     out["usage_trend"] = out["usage_avg_last5"] - out["usage_avg_season"]
     out["minutes_trend"] = out["minutes_avg_last5"] - out["minutes_avg_season"]
-    out["scoring_environment"] = (
-        (1 + np.nan_to_num(mismatch))
-        * (1 + np.nan_to_num((pace_diff / out["league_pace"]).to_numpy()))
-        * (1 - 0.03 * b2b)
-        - 1
-    )
+    out["scoring_environment"] = (1 + np.nan_to_num(mismatch)) * (
+        1 + np.nan_to_num((pace_diff / out["league_pace"]).to_numpy())
+    ) * (1 - 0.03 * b2b) - 1
     return out
 
 
@@ -286,15 +304,38 @@ def ml_feature_store(
     ctx = _ids(context, "player_id").set_index(key).reindex(idx)
     parts = [_ids(t, "player_id").set_index(key).reindex(idx) for t in (cache, zones, factors)]
     tctx = team_context.set_index(["game_date", "team"]).reindex(pd.MultiIndex.from_frame(slate[["game_date", "team"]]))
-    opp = team_zones.set_index(["game_date", "team"]).reindex(pd.MultiIndex.from_frame(slate[["game_date", "opponent"]]))
+    opp = team_zones.set_index(["game_date", "team"]).reindex(
+        pd.MultiIndex.from_frame(slate[["game_date", "opponent"]])
+    )
     source = {
-        **{c: ctx[c] for c in ["is_home", "season_games_played", "rest_days", "back_to_back", "games_last_7_days",
-                               "days_since_last_game", "last_game_minutes", "points_line", "points_line_books",
-                               "points_line_over_prob"]},
+        **{
+            c: ctx[c]
+            for c in [
+                "is_home",
+                "season_games_played",
+                "rest_days",
+                "back_to_back",
+                "games_last_7_days",
+                "days_since_last_game",
+                "last_game_minutes",
+                "points_line",
+                "points_line_books",
+                "points_line_over_prob",
+            ]
+        },
         **{c: parts[0][c] for c in parts[0].columns if c in FEATURES},
         **{c: parts[1][c] for c in parts[1].columns if c in FEATURES},
-        **{c: parts[2][c] for c in ["zone_mismatch", "pace_differential", "fatigue_score", "usage_trend",
-                                    "minutes_trend", "scoring_environment"]},
+        **{
+            c: parts[2][c]
+            for c in [
+                "zone_mismatch",
+                "pace_differential",
+                "fatigue_score",
+                "usage_trend",
+                "minutes_trend",
+                "scoring_environment",
+            ]
+        },
         "team_spread": tctx["spread"],
         "game_total": tctx["game_total"],
         "implied_team_total": tctx["implied_team_total"],

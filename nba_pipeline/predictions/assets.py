@@ -6,7 +6,6 @@ on dates before D's Monday: retraining is a materialization of the model asset, 
 effect of predicting, and every prediction names the model version it came from.
 """
 
-
 import datetime as dt
 
 import dagster as dg
@@ -46,15 +45,22 @@ class PointsModelConfig(dg.Config):
         "slate": In(analytics.upcoming_player_game_context),
     },
 )
-def points_model(context: dg.AssetExecutionContext, config: PointsModelConfig, features: pd.DataFrame, results: pd.DataFrame):
+def points_model(
+    context: dg.AssetExecutionContext, config: PointsModelConfig, features: pd.DataFrame, results: pd.DataFrame
+):
     models = model.fit_weekly(model.training_frame(features, results), run_dates(context), config.kind)
     for day, m in models.items():
         if isinstance(m, str):
             meta = {"model_version": None, "no_model_reason": m}
         else:
-            meta = {"model_version": m.version, "feature_version": m.feature_version, "training_cutoff": m.cutoff,
-                    **m.metrics, "market_weight_points": m.market_weight_points,
-                    "market_weight_prob": m.market_weight_prob}
+            meta = {
+                "model_version": m.version,
+                "feature_version": m.feature_version,
+                "training_cutoff": m.cutoff,
+                **m.metrics,
+                "market_weight_points": m.market_weight_points,
+                "market_weight_prob": m.market_weight_prob,
+            }
         context.add_asset_metadata(meta, partition_key=day.isoformat())
     versions = sorted({m.version for m in models.values() if not isinstance(m, str)})
     return TableRows(transforms.model_rows(models), facts={"model_versions": versions})
@@ -82,4 +88,3 @@ def player_points_predictions(features: pd.DataFrame, context_rows: pd.DataFrame
 )
 def prediction_accuracy(predictions: pd.DataFrame, results: pd.DataFrame, schedule: pd.DataFrame):
     return transforms.grade(predictions, results, schedule)
-

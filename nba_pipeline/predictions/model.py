@@ -45,7 +45,14 @@ ZSCORE_QUANTILES = 201
 
 # the market enters in stage 2 only: a regressor trained on seasons with no lines (2024-25 has
 # no props, 2025-26 no game lines) must not learn from a column that is always null
-MARKET_FEATURES = ("points_line", "points_line_books", "points_line_over_prob", "team_spread", "game_total", "implied_team_total")
+MARKET_FEATURES = (
+    "points_line",
+    "points_line_books",
+    "points_line_over_prob",
+    "team_spread",
+    "game_total",
+    "implied_team_total",
+)
 INPUTS = tuple(f for f in FEATURES if f not in MARKET_FEATURES)
 
 
@@ -96,8 +103,12 @@ def _fit_ridge(x: pd.DataFrame, y: np.ndarray, seed: int) -> dict:
     design = _ridge_design(x, med, mean, std, indicators)
     reg = Ridge(alpha=10.0).fit(design, y)
     return {
-        "median": med.tolist(), "mean": mean.tolist(), "std": std.tolist(), "indicators": indicators,
-        "coef": reg.coef_.tolist(), "intercept": float(reg.intercept_),
+        "median": med.tolist(),
+        "mean": mean.tolist(),
+        "std": std.tolist(),
+        "indicators": indicators,
+        "coef": reg.coef_.tolist(),
+        "intercept": float(reg.intercept_),
     }
 
 
@@ -116,8 +127,18 @@ def _fit_gbm(x: pd.DataFrame, y: np.ndarray, seed: int) -> dict:
     import lightgbm as lgb
 
     reg = lgb.LGBMRegressor(
-        n_estimators=300, learning_rate=0.04, num_leaves=15, min_child_samples=50, subsample=0.8, subsample_freq=1,
-        colsample_bytree=0.8, random_state=seed, n_jobs=2, deterministic=True, force_row_wise=True, verbose=-1,
+        n_estimators=300,
+        learning_rate=0.04,
+        num_leaves=15,
+        min_child_samples=50,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        random_state=seed,
+        n_jobs=2,
+        deterministic=True,
+        force_row_wise=True,
+        verbose=-1,
     ).fit(x, y)
     return {"booster": reg.booster_.model_to_string()}
 
@@ -234,7 +255,10 @@ def fit(train: pd.DataFrame, cutoff: dt.date, kind: str = DEFAULT_MODEL_KIND, se
     )
     lined = held["points_line"].notna().to_numpy()
     model.market_weight_points, model.market_weight_prob = _market_weights(
-        model, held_pred[lined], held_y[lined], held["points_line"].to_numpy()[lined],
+        model,
+        held_pred[lined],
+        held_y[lined],
+        held["points_line"].to_numpy()[lined],
         held["points_line_over_prob"].to_numpy()[lined],
     )
     baseline = model_inputs(held)["points_avg_season"].to_numpy()
@@ -248,7 +272,9 @@ def fit(train: pd.DataFrame, cutoff: dt.date, kind: str = DEFAULT_MODEL_KIND, se
         "validation_rows": int(len(held)),
         "validation_mae": round(float(err.mean()), 4),
         "validation_bias": round(float((held_y - held_pred).mean()), 4),
-        "validation_baseline_mae": round(float(np.abs(held_y - baseline)[has_base].mean()), 4) if has_base.any() else None,
+        "validation_baseline_mae": round(float(np.abs(held_y - baseline)[has_base].mean()), 4)
+        if has_base.any()
+        else None,
         "validation_lined_rows": int(lined.sum()),
     }
     return model
@@ -274,7 +300,9 @@ def _market_weights(model: PointsModel, pred, y, line, p_books) -> tuple[float, 
     return shrink(beta), shrink(w)
 
 
-def fit_weekly(train: pd.DataFrame, days: Sequence[dt.date], kind: str = DEFAULT_MODEL_KIND) -> Mapping[dt.date, PointsModel | str]:
+def fit_weekly(
+    train: pd.DataFrame, days: Sequence[dt.date], kind: str = DEFAULT_MODEL_KIND
+) -> Mapping[dt.date, PointsModel | str]:
     """The model serving each of `days`: one fit per distinct training cutoff (weekly), shared by
     that week's dates. A day whose window is too short maps to the reason instead."""
     fitted: dict[dt.date, PointsModel | str] = {}

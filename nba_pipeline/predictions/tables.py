@@ -1,7 +1,6 @@
 """Declared schemas of the `nba_predictions` tables: the model serving each date, the predictions
 made before tip-off, and their grades once the games are final."""
 
-
 import datetime as dt
 
 from nba_pipeline.analytics.tables import SHARE
@@ -75,7 +74,12 @@ player_points_predictions = Table(
         *_player_game(),
         Column("opponent", "string", "opponent"),
         Column("game_start_time", "timestamp", "scheduled tip-off (UTC)", nullable=True),
-        Column("predicted_points", "float", "expected points (model pulled towards the line where one exists)", range=(0, 80)),
+        Column(
+            "predicted_points",
+            "float",
+            "expected points (model pulled towards the line where one exists)",
+            range=(0, 80),
+        ),
         Column("model_points", "float", "the regressor's expected points, before the market", range=(0, 80)),
         Column("predicted_spread", "float", "expected absolute error of model_points", range=(0, 30)),
         Column("line", "float", "points line the probabilities refer to", range=(0, 80)),
@@ -118,9 +122,19 @@ prediction_accuracy = Table(
         Column("played", "bool", "the player has a box score row for the game"),
         Column("actual_points", "int", "points scored (null: did not play)", nullable=True, range=(0, 100)),
         Column("absolute_error", "float", "|actual - predicted| (null: did not play)", nullable=True, range=(0, 100)),
-        Column("outcome", "string", "OVER / UNDER / PUSH against the line; VOID: did not play", checks=(Check.isin(OUTCOMES),)),
+        Column(
+            "outcome",
+            "string",
+            "OVER / UNDER / PUSH against the line; VOID: did not play",
+            checks=(Check.isin(OUTCOMES),),
+        ),
         Column("bet_result", "string", "WIN / LOSS / PUSH / VOID; NO_BET for PASS", checks=(Check.isin(BET_RESULTS),)),
-        Column("profit_units", "float", f"result of a 1-unit bet at {STANDARD_ODDS} (0 for PASS, push, void)", range=(-1, 1)),
+        Column(
+            "profit_units",
+            "float",
+            f"result of a 1-unit bet at {STANDARD_ODDS} (0 for PASS, push, void)",
+            range=(-1, 1),
+        ),
         Column("model_version", "string", "model that predicted"),
     ),
     grain=("game_date", "player_id"),

@@ -22,24 +22,26 @@ def model_rows(models: Mapping[dt.date, PointsModel | str]) -> pd.DataFrame:
     for day, m in sorted(models.items()):
         if isinstance(m, str):
             continue
-        rows.append({
-            "game_date": pd.Timestamp(day),
-            "model_version": m.version,
-            "model_kind": m.kind,
-            "feature_version": m.feature_version,
-            "training_cutoff": pd.Timestamp(m.cutoff),
-            "training_start": pd.Timestamp(m.metrics["training_start"]),
-            "training_end": pd.Timestamp(m.metrics["training_end"]),
-            "training_rows": m.metrics["training_rows"],
-            "validation_start": pd.Timestamp(m.metrics["validation_start"]),
-            "validation_rows": m.metrics["validation_rows"],
-            "validation_mae": m.metrics["validation_mae"],
-            "validation_baseline_mae": m.metrics["validation_baseline_mae"],
-            "market_weight_points": m.market_weight_points,
-            "market_weight_prob": m.market_weight_prob,
-            "market_rows": m.metrics["validation_lined_rows"],
-            "model_json": m.to_json(),
-        })
+        rows.append(
+            {
+                "game_date": pd.Timestamp(day),
+                "model_version": m.version,
+                "model_kind": m.kind,
+                "feature_version": m.feature_version,
+                "training_cutoff": pd.Timestamp(m.cutoff),
+                "training_start": pd.Timestamp(m.metrics["training_start"]),
+                "training_end": pd.Timestamp(m.metrics["training_end"]),
+                "training_rows": m.metrics["training_rows"],
+                "validation_start": pd.Timestamp(m.metrics["validation_start"]),
+                "validation_rows": m.metrics["validation_rows"],
+                "validation_mae": m.metrics["validation_mae"],
+                "validation_baseline_mae": m.metrics["validation_baseline_mae"],
+                "market_weight_points": m.market_weight_points,
+                "market_weight_prob": m.market_weight_prob,
+                "market_rows": m.metrics["validation_lined_rows"],
+                "model_json": m.to_json(),
+            }
+        )
     return pd.DataFrame(rows, columns=tables.points_model.column_names)
 
 
@@ -92,16 +94,20 @@ def player_points_predictions(
         mean = m.mean(f.iloc[i])
         p_model = m.prob_over(mean, line[i])
         market_line = np.where(sportsbook[i], line[i], np.nan)
-        parts.append(pd.DataFrame({
-            "_i": i,
-            "model_points": mean,
-            "predicted_points": m.blend_points(mean, market_line),
-            "predicted_spread": m.spread(mean),
-            "model_p_over": p_model,
-            "p_over": m.blend_prob(p_model, books_p[i]),
-            "model_version": m.version,
-            "feature_version": m.feature_version,
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "_i": i,
+                    "model_points": mean,
+                    "predicted_points": m.blend_points(mean, market_line),
+                    "predicted_spread": m.spread(mean),
+                    "model_p_over": p_model,
+                    "p_over": m.blend_prob(p_model, books_p[i]),
+                    "model_version": m.version,
+                    "feature_version": m.feature_version,
+                }
+            )
+        )
     pred = pd.concat(parts).sort_values("_i").reset_index(drop=True)
     p_over = pred["p_over"].to_numpy()
     confidence = np.maximum(p_over, 1 - p_over)
@@ -109,30 +115,32 @@ def player_points_predictions(
     # only a line a book offers can be bet, and only where the better side beats the vig
     bet = sportsbook & (edge > 0)
     recommendation = np.where(bet, np.where(p_over > 0.5, "OVER", "UNDER"), "PASS")
-    out = pd.DataFrame({
-        "game_date": f["game_date"],
-        "game_id": f["game_id"],
-        "player_id": f["player_id"].astype("int64"),
-        "player_name": f["player_name"],
-        "team": f["team"],
-        "opponent": f["opponent"],
-        "game_start_time": at["start_time_utc"].to_numpy(),
-        "predicted_points": pred["predicted_points"].round(3),
-        "model_points": pred["model_points"].round(3),
-        "predicted_spread": pred["predicted_spread"].round(3),
-        "line": line,
-        "line_source": np.where(sportsbook, "sportsbook", "estimated"),
-        "books": np.where(sportsbook, f["points_line_books"].fillna(0), 0).astype("int64"),
-        "line_snapshot_time": np.where(sportsbook, at["line_snapshot_time"].to_numpy(), pd.NaT),
-        "p_over": p_over.round(4),
-        "model_p_over": pred["model_p_over"].round(4),
-        "books_p_over": books_p,
-        "recommendation": recommendation,
-        "edge": edge.round(4),
-        "confidence": confidence.round(4),
-        "model_version": pred["model_version"],
-        "feature_version": pred["feature_version"],
-    })
+    out = pd.DataFrame(
+        {
+            "game_date": f["game_date"],
+            "game_id": f["game_id"],
+            "player_id": f["player_id"].astype("int64"),
+            "player_name": f["player_name"],
+            "team": f["team"],
+            "opponent": f["opponent"],
+            "game_start_time": at["start_time_utc"].to_numpy(),
+            "predicted_points": pred["predicted_points"].round(3),
+            "model_points": pred["model_points"].round(3),
+            "predicted_spread": pred["predicted_spread"].round(3),
+            "line": line,
+            "line_source": np.where(sportsbook, "sportsbook", "estimated"),
+            "books": np.where(sportsbook, f["points_line_books"].fillna(0), 0).astype("int64"),
+            "line_snapshot_time": np.where(sportsbook, at["line_snapshot_time"].to_numpy(), pd.NaT),
+            "p_over": p_over.round(4),
+            "model_p_over": pred["model_p_over"].round(4),
+            "books_p_over": books_p,
+            "recommendation": recommendation,
+            "edge": edge.round(4),
+            "confidence": confidence.round(4),
+            "model_version": pred["model_version"],
+            "feature_version": pred["feature_version"],
+        }
+    )
     return out.sort_values(["game_date", "game_id", "team", "player_id"]).reset_index(drop=True)
 
 
@@ -156,23 +164,25 @@ def grade(predictions: pd.DataFrame, results: pd.DataFrame, schedule: pd.DataFra
         "LOSS",
     )
     profit = np.select([result == "WIN", result == "LOSS"], [tables.WIN_PAYOUT, -1.0], 0.0)
-    return pd.DataFrame({
-        "game_date": p["game_date"],
-        "game_id": p["game_id"],
-        "player_id": p["player_id"].astype("int64"),
-        "player_name": p["player_name"],
-        "team": p["team"],
-        "line": line,
-        "line_source": p["line_source"],
-        "predicted_points": p["predicted_points"],
-        "p_over": p["p_over"],
-        "books_p_over": p["books_p_over"],
-        "recommendation": rec,
-        "played": played,
-        "actual_points": pd.array(np.where(played, y, np.nan), dtype="Float64").astype("Int64"),
-        "absolute_error": np.where(played, np.abs(y - p["predicted_points"].to_numpy(dtype="float64")), np.nan),
-        "outcome": outcome,
-        "bet_result": result,
-        "profit_units": profit.round(4),
-        "model_version": p["model_version"],
-    })
+    return pd.DataFrame(
+        {
+            "game_date": p["game_date"],
+            "game_id": p["game_id"],
+            "player_id": p["player_id"].astype("int64"),
+            "player_name": p["player_name"],
+            "team": p["team"],
+            "line": line,
+            "line_source": p["line_source"],
+            "predicted_points": p["predicted_points"],
+            "p_over": p["p_over"],
+            "books_p_over": p["books_p_over"],
+            "recommendation": rec,
+            "played": played,
+            "actual_points": pd.array(np.where(played, y, np.nan), dtype="Float64").astype("Int64"),
+            "absolute_error": np.where(played, np.abs(y - p["predicted_points"].to_numpy(dtype="float64")), np.nan),
+            "outcome": outcome,
+            "bet_result": result,
+            "profit_units": profit.round(4),
+            "model_version": p["model_version"],
+        }
+    )

@@ -10,11 +10,11 @@ read by the checks only).
 import dagster as dg
 import pandas as pd
 
-from nba_pipeline.core.table_assets import In, TableRows, table_asset
 from nba_pipeline.core.partitions import partition_date_range
+from nba_pipeline.core.table_assets import In, TableRows, table_asset
 from nba_pipeline.raw import build, checks, tables
-from nba_pipeline.raw.transforms import WITHHELD_PRICES
 from nba_pipeline.raw.sources.base import NbaSource
+from nba_pipeline.raw.transforms import WITHHELD_PRICES
 
 # read by the checks only: the date's games, as the schedule states them
 _SAME_DAY_SCHEDULE = {"schedule": In(tables.schedule)}
@@ -62,4 +62,3 @@ def game_lines(context: dg.AssetExecutionContext, nba_source: NbaSource):
     df, facts = build.game_lines(nba_source, *partition_date_range(context))
     withheld = _withheld(facts)
     return TableRows(df, facts, check_frames={WITHHELD_PRICES: withheld})
-

@@ -27,7 +27,9 @@ Frame = tuple[pd.DataFrame, dict]
 _built: dict[int, dict] = {}
 
 
-def _once(what: str, source: NbaSource, start: dt.date, end: dt.date, build: Callable[[NbaSource, dt.date, dt.date], Frame]) -> Frame:
+def _once(
+    what: str, source: NbaSource, start: dt.date, end: dt.date, build: Callable[[NbaSource, dt.date, dt.date], Frame]
+) -> Frame:
     if id(source) not in _built:
         _built[id(source)] = {}
         weakref.finalize(source, _built.pop, id(source), None)
@@ -72,16 +74,28 @@ def _start_times(source: NbaSource, start: dt.date, end: dt.date) -> pd.DataFram
     snaps = _prop_snapshots(source, start, end)
     if len(snaps):
         teams = transforms.split_game(snaps, source.teams())
-        frames.append(pd.DataFrame({"game_date": transforms.eastern_date(snaps["game_time"]), **teams, "start_time_utc": snaps["game_time"]}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "game_date": transforms.eastern_date(snaps["game_time"]),
+                    **teams,
+                    "start_time_utc": snaps["game_time"],
+                }
+            )
+        )
     lines = _game_line_rows(source, start, end)
     if len(lines):
         by_name = source.teams().set_index("full_name")["abbreviation"]
-        frames.append(pd.DataFrame({
-            "game_date": transforms.eastern_date(lines["commence_time"]),
-            "home_team": lines["home_team"].map(by_name),
-            "away_team": lines["away_team"].map(by_name),
-            "start_time_utc": lines["commence_time"],
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "game_date": transforms.eastern_date(lines["commence_time"]),
+                    "home_team": lines["home_team"].map(by_name),
+                    "away_team": lines["away_team"].map(by_name),
+                    "start_time_utc": lines["commence_time"],
+                }
+            )
+        )
     if not frames:
         return pd.DataFrame(columns=["game_date", "home_team", "away_team", "start_time_utc"])
     return pd.concat(frames, ignore_index=True)

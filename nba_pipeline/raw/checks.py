@@ -24,9 +24,9 @@ from nba_pipeline.core.checks.common import (
     team_game_keys,
 )
 from nba_pipeline.core.checks.partitioned import Outcome, Outcomes, PartitionCheck
+from nba_pipeline.core.schema import AMERICAN_ODDS_RANGE
 from nba_pipeline.raw import tables
 from nba_pipeline.raw.transforms import COUNT_STATS, WITHHELD_PRICES
-from nba_pipeline.core.schema import AMERICAN_ODDS_RANGE
 
 WARN = dg.AssetCheckSeverity.WARN
 MAX_LISTED = 20
@@ -44,14 +44,23 @@ def _final_games(schedule: pd.DataFrame) -> pd.DataFrame:
 # schedule -----------------------------------------------------------------------------------------
 def final_games_have_scores(schedule: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
     finals = _final_games(schedule)
-    bad = finals[finals["home_points"].isna() | finals["away_points"].isna() | (finals["home_points"] == finals["away_points"])]
+    bad = finals[
+        finals["home_points"].isna() | finals["away_points"].isna() | (finals["home_points"] == finals["away_points"])
+    ]
     n_finals, n_bad, examples = day_counts(finals), day_counts(bad), day_examples(bad, ["game_id"])
     return {
         key: Outcome(
             passed=not n_bad.get(key, 0),
-            metadata={"final_games": n_finals.get(key, 0), "games_without_a_result": dg.MetadataValue.json(examples.get(key, []))},
-            description=None if not n_bad.get(key, 0) else failed_because(
-                key, f"{n_bad[key]} of {n_finals.get(key, 0)} final game(s) without both scores or a winner, e.g. {examples[key][0]}"
+            metadata={
+                "final_games": n_finals.get(key, 0),
+                "games_without_a_result": dg.MetadataValue.json(examples.get(key, [])),
+            },
+            description=None
+            if not n_bad.get(key, 0)
+            else failed_because(
+                key,
+                f"{n_bad[key]} of {n_finals.get(key, 0)} final game(s) without both scores or a winner, "
+                f"e.g. {examples[key][0]}",
             ),
         )
         for key in keys
@@ -76,9 +85,12 @@ def team_points_match_player_points(teams: pd.DataFrame, players: pd.DataFrame, 
                 "team_games_compared": n_compared.get(key, 0),
                 "mismatches": dg.MetadataValue.json(examples.get(key, [])),
             },
-            description=None if not n_diff.get(key, 0) else failed_because(
-                key, f"{n_diff[key]} of {n_compared.get(key, 0)} team-game(s) whose points differ from the sum of "
-                f"their players' (game, team, team points, player points), e.g. {examples[key][0]}"
+            description=None
+            if not n_diff.get(key, 0)
+            else failed_because(
+                key,
+                f"{n_diff[key]} of {n_compared.get(key, 0)} team-game(s) whose points differ from the sum of "
+                f"their players' (game, team, team points, player points), e.g. {examples[key][0]}",
             ),
         )
         for key in keys
@@ -95,8 +107,12 @@ def team_rows_match_schedule(teams: pd.DataFrame, schedule: pd.DataFrame, keys: 
     t = teams[teams["game_id"].isin(s.index)].reset_index(drop=True)
     home, away = t["game_id"].map(s["home_team"]), t["game_id"].map(s["away_team"])
     home_side = t["team"] == home
-    own = pd.Series(np.where(home_side, t["game_id"].map(s["home_points"]), t["game_id"].map(s["away_points"])), dtype="float64")
-    opp = pd.Series(np.where(home_side, t["game_id"].map(s["away_points"]), t["game_id"].map(s["home_points"])), dtype="float64")
+    own = pd.Series(
+        np.where(home_side, t["game_id"].map(s["home_points"]), t["game_id"].map(s["away_points"])), dtype="float64"
+    )
+    opp = pd.Series(
+        np.where(home_side, t["game_id"].map(s["away_points"]), t["game_id"].map(s["home_points"])), dtype="float64"
+    )
     facts = {
         "team": (t["team"], t["team"].where(home_side | (t["team"] == away))),
         "is_home": (t["is_home"].astype(bool), home_side),
@@ -142,13 +158,19 @@ def player_rows_cover_schedule(players: pd.DataFrame, schedule: pd.DataFrame, ke
     finals = _final_games(schedule)
     covered = finals[finals["player_stats_expected"]]
     key = ["game_date", "game_id", "team"]
-    merged = players[key].drop_duplicates().merge(
-        team_game_keys(covered, final_only=True), on=key, how="outer", indicator=True
+    merged = (
+        players[key]
+        .drop_duplicates()
+        .merge(team_game_keys(covered, final_only=True), on=key, how="outer", indicator=True)
     )
     missing, extra = merged[merged["_merge"] == "right_only"], merged[merged["_merge"] == "left_only"]
     n_missing, n_extra = day_counts(missing), day_counts(extra)
     ex_missing, ex_extra = day_examples(missing, ["game_id", "team"]), day_examples(extra, ["game_id", "team"])
-    n_covered, n_not_covered, n_rows = day_counts(covered), day_counts(finals[~finals["player_stats_expected"]]), day_counts(players)
+    n_covered, n_not_covered, n_rows = (
+        day_counts(covered),
+        day_counts(finals[~finals["player_stats_expected"]]),
+        day_counts(players),
+    )
     return {
         k: Outcome(
             passed=not (n_missing.get(k, 0) or n_extra.get(k, 0)),
@@ -159,10 +181,23 @@ def player_rows_cover_schedule(players: pd.DataFrame, schedule: pd.DataFrame, ke
                 "team_games_without_players": dg.MetadataValue.json(ex_missing.get(k, [])),
                 "unexpected_team_games": dg.MetadataValue.json(ex_extra.get(k, [])),
             },
-            description=None if not (n_missing.get(k, 0) or n_extra.get(k, 0)) else failed_because(k, "; ".join(
-                ([f"{n_missing[k]} team-game(s) without player rows, e.g. {ex_missing[k][0]}"] if n_missing.get(k) else [])
-                + ([f"{n_extra[k]} team-game(s) with player rows but no final covered game, e.g. {ex_extra[k][0]}"] if n_extra.get(k) else [])
-            )),
+            description=None
+            if not (n_missing.get(k, 0) or n_extra.get(k, 0))
+            else failed_because(
+                k,
+                "; ".join(
+                    (
+                        [f"{n_missing[k]} team-game(s) without player rows, e.g. {ex_missing[k][0]}"]
+                        if n_missing.get(k)
+                        else []
+                    )
+                    + (
+                        [f"{n_extra[k]} team-game(s) with player rows but no final covered game, e.g. {ex_extra[k][0]}"]
+                        if n_extra.get(k)
+                        else []
+                    )
+                ),
+            ),
         )
         for k in keys
     }
@@ -177,8 +212,11 @@ def players_match_boxscore_feed(players: pd.DataFrame, feed: pd.DataFrame, keys:
     dates = covered.drop_duplicates("game_id").set_index("game_id")["game_date"]
     played = feed[feed["played"] & feed["game_id"].isin(dates.index)]
     m = covered[["game_id", "player_id", *COUNT_STATS]].merge(
-        played[["game_id", "player_id", *COUNT_STATS]], on=["game_id", "player_id"], how="outer",
-        suffixes=("", "_feed"), indicator=True,
+        played[["game_id", "player_id", *COUNT_STATS]],
+        on=["game_id", "player_id"],
+        how="outer",
+        suffixes=("", "_feed"),
+        indicator=True,
     )
     m["game_date"] = m["game_id"].map(dates)
     both = m[m["_merge"] == "both"]
@@ -192,7 +230,10 @@ def players_match_boxscore_feed(players: pd.DataFrame, feed: pd.DataFrame, keys:
     )
     only_logs, only_feed = m[m["_merge"] == "left_only"], m[m["_merge"] == "right_only"]
     beyond = both[both["beyond"]]
-    games, rows = covered.groupby(covered["game_date"].dt.strftime("%Y-%m-%d"))["game_id"].nunique().to_dict(), day_counts(both)
+    games, rows = (
+        covered.groupby(covered["game_date"].dt.strftime("%Y-%m-%d"))["game_id"].nunique().to_dict(),
+        day_counts(both),
+    )
     corrections, point_diffs = day_counts(both[both["corrected"]]), day_counts(both[both["points_diff"]])
     n_logs, n_feed, n_beyond = day_counts(only_logs), day_counts(only_feed), day_counts(beyond)
     ex_logs, ex_feed, ex_beyond = (day_examples(x, ["game_id", "player_id"]) for x in (only_logs, only_feed, beyond))
@@ -209,11 +250,28 @@ def players_match_boxscore_feed(players: pd.DataFrame, feed: pd.DataFrame, keys:
                 "players_only_in_game_logs": dg.MetadataValue.json(ex_logs.get(key, [])),
                 "players_only_in_boxscore_feed": dg.MetadataValue.json(ex_feed.get(key, [])),
             },
-            description=None if not (n_logs.get(key, 0) or n_feed.get(key, 0) or n_beyond.get(key, 0)) else failed_because(key, "; ".join(
-                ([f"{n_beyond[key]} row(s) differ beyond a stat correction, e.g. {ex_beyond[key][0]}"] if n_beyond.get(key) else [])
-                + ([f"{n_logs[key]} player(s) only in the game logs, e.g. {ex_logs[key][0]}"] if n_logs.get(key) else [])
-                + ([f"{n_feed[key]} player(s) only in the box score feed, e.g. {ex_feed[key][0]}"] if n_feed.get(key) else [])
-            )),
+            description=None
+            if not (n_logs.get(key, 0) or n_feed.get(key, 0) or n_beyond.get(key, 0))
+            else failed_because(
+                key,
+                "; ".join(
+                    (
+                        [f"{n_beyond[key]} row(s) differ beyond a stat correction, e.g. {ex_beyond[key][0]}"]
+                        if n_beyond.get(key)
+                        else []
+                    )
+                    + (
+                        [f"{n_logs[key]} player(s) only in the game logs, e.g. {ex_logs[key][0]}"]
+                        if n_logs.get(key)
+                        else []
+                    )
+                    + (
+                        [f"{n_feed[key]} player(s) only in the box score feed, e.g. {ex_feed[key][0]}"]
+                        if n_feed.get(key)
+                        else []
+                    )
+                ),
+            ),
         )
     return out
 
@@ -224,7 +282,8 @@ def props_names_matched(props: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
     n_rows, n_unmatched = day_counts(props), day_counts(unmatched)
     names = (
         unmatched.groupby(game_day(unmatched))["odds_player_name"].agg(lambda x: sorted(set(x))[:MAX_LISTED]).to_dict()
-        if len(unmatched) else {}
+        if len(unmatched)
+        else {}
     )
     out = {}
     for key in keys:
@@ -238,9 +297,12 @@ def props_names_matched(props: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
                 "unmatched_share": round(share, 4),
                 "unmatched_names": dg.MetadataValue.json(names.get(key, [])),
             },
-            description=None if share <= MAX_UNMATCHED_NAME_SHARE else failed_because(
-                key, f"{bad} of {rows} prop row(s) ({share:.0%}) name no NBA player (> {MAX_UNMATCHED_NAME_SHARE:.0%}), "
-                f"e.g. {', '.join(names.get(key, [])[:3])}"
+            description=None
+            if share <= MAX_UNMATCHED_NAME_SHARE
+            else failed_because(
+                key,
+                f"{bad} of {rows} prop row(s) ({share:.0%}) name no NBA player (> {MAX_UNMATCHED_NAME_SHARE:.0%}), "
+                f"e.g. {', '.join(names.get(key, [])[:3])}",
             ),
         )
     return out
@@ -264,8 +326,11 @@ def odds_cover_schedule(odds: pd.DataFrame, schedule: pd.DataFrame, keys: Sequen
                 "games_without_odds": dg.MetadataValue.json(examples.get(key, [])),
                 "rows_not_matched_to_a_game": n_unmatched.get(key, 0),
             },
-            description=None if not n_missing.get(key, 0) else failed_because(
-                key, f"{n_missing[key]} of {n_games.get(key, 0)} game(s) without sportsbook rows, e.g. {examples[key][0]}"
+            description=None
+            if not n_missing.get(key, 0)
+            else failed_because(
+                key,
+                f"{n_missing[key]} of {n_games.get(key, 0)} game(s) without sportsbook rows, e.g. {examples[key][0]}",
             ),
         )
         for key in keys
@@ -283,10 +348,12 @@ def prices_valid(withheld: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
         out[key] = Outcome(
             passed=not bad,
             metadata={"prices_withheld": bad, "withheld": dg.MetadataValue.json(shown)},
-            description=None if not bad else failed_because(
+            description=None
+            if not bad
+            else failed_because(
                 key,
                 f"{bad} price(s) not valid American odds ({AMERICAN_ODDS_RANGE}) withheld, e.g. "
-                + "; ".join(f"{f} line {ln} {c} {v}" for f, ln, c, v in shown[:3])
+                + "; ".join(f"{f} line {ln} {c} {v}" for f, ln, c, v in shown[:3]),
             ),
         )
     return out
@@ -305,32 +372,85 @@ _PRICES_VALID = (
     "(stored as null) and listed by file, line and column."
 )
 SCHEDULE_CHECKS = [
-    PartitionCheck("final_games_have_scores", "Every final game has both scores and a winner.", lambda f, k: final_games_have_scores(f["schedule"], k)),
+    PartitionCheck(
+        "final_games_have_scores",
+        "Every final game has both scores and a winner.",
+        lambda f, k: final_games_have_scores(f["schedule"], k),
+    ),
 ]
 TEAM_CHECKS = [
     # (no separate grain check: a key present twice already fails rows_match_schedule)
     PartitionCheck(
         "rows_match_schedule",
         "Two team rows per final game of the date, one per team, no key twice (0 games -> 0 rows).",
-        lambda f, k: rows_match(f["team_boxscores"], team_game_keys(f["schedule"], final_only=True), ["game_date", "game_id", "team"], k),
+        lambda f, k: rows_match(
+            f["team_boxscores"], team_game_keys(f["schedule"], final_only=True), ["game_date", "game_id", "team"], k
+        ),
     ),
-    PartitionCheck("points_match_player_points", "Team points (team game log) equal the sum of its players' points (player game logs).", lambda f, k: team_points_match_player_points(f["team_boxscores"], f["player_boxscores"], k)),
-    PartitionCheck("matches_schedule", "Each final game's two rows agree with the schedule: side (home/away, opponent), points (the schedule's score), winner and margin (plus/minus).", lambda f, k: team_rows_match_schedule(f["team_boxscores"], f["schedule"], k)),
-    PartitionCheck("plus_minus_matches_players", "Five times a team's plus/minus equals the sum of its players' plus/minus (player game logs).", lambda f, k: plus_minus_matches_players(f["team_boxscores"], f["player_boxscores"], k)),
+    PartitionCheck(
+        "points_match_player_points",
+        "Team points (team game log) equal the sum of its players' points (player game logs).",
+        lambda f, k: team_points_match_player_points(f["team_boxscores"], f["player_boxscores"], k),
+    ),
+    PartitionCheck(
+        "matches_schedule",
+        "Each final game's two rows agree with the schedule: side (home/away, opponent), "
+        "points (the schedule's score), winner and margin (plus/minus).",
+        lambda f, k: team_rows_match_schedule(f["team_boxscores"], f["schedule"], k),
+    ),
+    PartitionCheck(
+        "plus_minus_matches_players",
+        "Five times a team's plus/minus equals the sum of its players' plus/minus (player game logs).",
+        lambda f, k: plus_minus_matches_players(f["team_boxscores"], f["player_boxscores"], k),
+    ),
 ]
 PLAYER_CHECKS = [
-    PartitionCheck("rows_cover_schedule", "Player rows exist for both teams of every final game the player feeds cover, and for no other game.", lambda f, k: player_rows_cover_schedule(f["player_boxscores"], f["schedule"], k)),
-    PartitionCheck("sides_match_schedule", "Each player row's team plays in the game, and its home/away flag and opponent are the schedule's.", lambda f, k: player_sides_match_schedule(f["player_boxscores"], f["schedule"], k)),
-    PartitionCheck("matches_boxscore_feed", "Game logs and the independent box score feed agree (stat corrections of 1 allowed and reported).", lambda f, k: players_match_boxscore_feed(f["player_boxscores"], f["boxscore_feed"], k)),
+    PartitionCheck(
+        "rows_cover_schedule",
+        "Player rows exist for both teams of every final game the player feeds cover, and for no other game.",
+        lambda f, k: player_rows_cover_schedule(f["player_boxscores"], f["schedule"], k),
+    ),
+    PartitionCheck(
+        "sides_match_schedule",
+        "Each player row's team plays in the game, and its home/away flag and opponent are the schedule's.",
+        lambda f, k: player_sides_match_schedule(f["player_boxscores"], f["schedule"], k),
+    ),
+    PartitionCheck(
+        "matches_boxscore_feed",
+        "Game logs and the independent box score feed agree (stat corrections of 1 allowed and reported).",
+        lambda f, k: players_match_boxscore_feed(f["player_boxscores"], f["boxscore_feed"], k),
+    ),
 ]
 PROPS_CHECKS = [
-    PartitionCheck("names_matched", f"At most {MAX_UNMATCHED_NAME_SHARE:.0%} of prop rows have a player name matching no NBA player.", lambda f, k: props_names_matched(f["player_points_props"], k), blocking=False, severity=WARN),
-    PartitionCheck("covers_schedule", "Every game of the date has player points props.", lambda f, k: odds_cover_schedule(f["player_points_props"], f["schedule"], k), blocking=False, severity=WARN),
-    PartitionCheck("prices_valid", _PRICES_VALID, lambda f, k: prices_valid(f[WITHHELD_PRICES], k), blocking=False, severity=WARN),
+    PartitionCheck(
+        "names_matched",
+        f"At most {MAX_UNMATCHED_NAME_SHARE:.0%} of prop rows have a player name matching no NBA player.",
+        lambda f, k: props_names_matched(f["player_points_props"], k),
+        blocking=False,
+        severity=WARN,
+    ),
+    PartitionCheck(
+        "covers_schedule",
+        "Every game of the date has player points props.",
+        lambda f, k: odds_cover_schedule(f["player_points_props"], f["schedule"], k),
+        blocking=False,
+        severity=WARN,
+    ),
+    PartitionCheck(
+        "prices_valid", _PRICES_VALID, lambda f, k: prices_valid(f[WITHHELD_PRICES], k), blocking=False, severity=WARN
+    ),
 ]
 LINES_CHECKS = [
-    PartitionCheck("covers_schedule", "Every game of the date has game lines.", lambda f, k: odds_cover_schedule(f["game_lines"], f["schedule"], k), blocking=False, severity=WARN),
-    PartitionCheck("prices_valid", _PRICES_VALID, lambda f, k: prices_valid(f[WITHHELD_PRICES], k), blocking=False, severity=WARN),
+    PartitionCheck(
+        "covers_schedule",
+        "Every game of the date has game lines.",
+        lambda f, k: odds_cover_schedule(f["game_lines"], f["schedule"], k),
+        blocking=False,
+        severity=WARN,
+    ),
+    PartitionCheck(
+        "prices_valid", _PRICES_VALID, lambda f, k: prices_valid(f[WITHHELD_PRICES], k), blocking=False, severity=WARN
+    ),
 ]
 
 

@@ -113,7 +113,10 @@ def typed_rows(label: str, raw: pd.DataFrame, fields: Sequence[Field]) -> pd.Dat
     if missing:
         raise FeedError(label, None, missing[0], f"response lacks field(s) {missing}")
     text = pd.DataFrame(
-        {f.name: raw[f.name].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)) for f in fields},
+        {
+            f.name: raw[f.name].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+            for f in fields
+        },
         index=raw.index,
     )
     try:
@@ -122,7 +125,9 @@ def typed_rows(label: str, raw: pd.DataFrame, fields: Sequence[Field]) -> pd.Dat
         raise FeedError(exc.file, exc.line, exc.column, exc.problem, unit="row") from None
 
 
-def _typed(path, raw: pd.DataFrame, fields: Sequence[Field], rows: RowRange | RowSet | None = None, first_line: int = 2) -> pd.DataFrame:
+def _typed(
+    path, raw: pd.DataFrame, fields: Sequence[Field], rows: RowRange | RowSet | None = None, first_line: int = 2
+) -> pd.DataFrame:
     lines = pd.Series(np.arange(len(raw)) + first_line, index=raw.index)
     columns: dict[str, pd.Series] = {}
     if rows is not None:
@@ -215,9 +220,7 @@ def _check_row_widths(path: Path, width: int) -> None:
     with open(path, newline="", encoding="utf-8") as fh:
         for lineno, row in enumerate(csv.reader(fh), start=1):
             if row and len(row) != width:
-                raise FeedError(
-                    path, lineno, None, f"row has {len(row)} fields, header has {width}"
-                )
+                raise FeedError(path, lineno, None, f"row has {len(row)} fields, header has {width}")
 
 
 def _check_ends_with_newline(path: Path) -> None:
@@ -233,8 +236,13 @@ def _check_ends_with_newline(path: Path) -> None:
             return
         fh.seek(0)
         lines = fh.read().count(b"\n") + 1
-    raise FeedError(path, lines, None, "the file ends inside this line (no final newline): cut short by an interrupted "
-                    "download or write? nothing is read from it")
+    raise FeedError(
+        path,
+        lines,
+        None,
+        "the file ends inside this line (no final newline): cut short by an interrupted "
+        "download or write? nothing is read from it",
+    )
 
 
 def _decode_error(path: Path) -> FeedError:
@@ -250,8 +258,13 @@ def _decode_error(path: Path) -> FeedError:
         field = len(next(csv.reader([before]), [""])) - 1 if before else 0
         column = header[field] if 0 <= field < len(header) else None
         bad = data[exc.start : exc.end]
-        return FeedError(path, line, column, f"not UTF-8: byte(s) {bad.hex(' ')} at character {len(before) + 1} of the line "
-                         "(a file saved in another encoding, e.g. Latin-1?)")
+        return FeedError(
+            path,
+            line,
+            column,
+            f"not UTF-8: byte(s) {bad.hex(' ')} at character {len(before) + 1} of the line "
+            "(a file saved in another encoding, e.g. Latin-1?)",
+        )
     return FeedError(path, None, None, "not UTF-8")
 
 

@@ -39,9 +39,7 @@ class NameMatch:
     method: pd.Series  # 'exact' | 'normalised' | 'alias' | 'ambiguous' | 'unmatched'
 
 
-def match_player_names(
-    names: pd.Series, players: pd.DataFrame, aliases: pd.DataFrame | None = None
-) -> NameMatch:
+def match_player_names(names: pd.Series, players: pd.DataFrame, aliases: pd.DataFrame | None = None) -> NameMatch:
     """Match free-text `names` against the reference `players` (id, full_name, is_active)."""
     aliases = load_aliases() if aliases is None else aliases
     ref = players[["id", "full_name", "is_active"]].copy()

@@ -1,6 +1,5 @@
 """Declared schemas of the `nba_raw` tables."""
 
-
 import datetime as dt
 
 from nba_pipeline.core.schema import AMERICAN_ODDS_RANGE, PREGAME_DUE, Check, Column, Table, register, results_due
@@ -20,7 +19,13 @@ _ODDS = (Check.american_odds(),)
 
 
 def _price(name: str, description: str) -> Column:
-    return Column(name, "float", f"{description}: American odds, {AMERICAN_ODDS_RANGE}; null if not quoted or not a valid price", nullable=True, checks=_ODDS)
+    return Column(
+        name,
+        "float",
+        f"{description}: American odds, {AMERICAN_ODDS_RANGE}; null if not quoted or not a valid price",
+        nullable=True,
+        checks=_ODDS,
+    )
 
 
 def _game_cols() -> tuple[Column, ...]:
@@ -69,9 +74,7 @@ schedule = Table(
         Column("away_team", "string", "away team abbreviation", checks=_TEAM),
         Column("home_team_id", "int", "NBA.com team id of the home team"),
         Column("away_team_id", "int", "NBA.com team id of the away team"),
-        Column(
-            "status", "string", "final / scheduled", checks=(Check.isin(["final", "scheduled"]),)
-        ),
+        Column("status", "string", "final / scheduled", checks=(Check.isin(["final", "scheduled"]),)),
         Column("start_time_utc", "timestamp", "tip-off time (from the odds feeds)", nullable=True),
         Column("home_points", "int", "final home score", nullable=True, checks=_NON_NEG),
         Column("away_points", "int", "final away score", nullable=True, checks=_NON_NEG),
@@ -200,7 +203,13 @@ game_lines = Table(
         Column("away_team", "string", "away team abbreviation", checks=_TEAM),
         _price("home_moneyline", "home win"),
         _price("away_moneyline", "away win"),
-        Column("home_spread", "float", "home team spread (negative: favoured)", nullable=True, checks=(Check.in_range(-50, 50),)),
+        Column(
+            "home_spread",
+            "float",
+            "home team spread (negative: favoured)",
+            nullable=True,
+            checks=(Check.in_range(-50, 50),),
+        ),
         Column("total", "float", "game total points line", nullable=True, checks=(Check.in_range(100, 350),)),
         _price("fh_home_moneyline", "first half, home win"),
         _price("fh_away_moneyline", "first half, away win"),

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from nba_pipeline.core.partitions import GAME_TIMEZONE
+from nba_pipeline.core.schema import Table, TableSchemaViolation
 from nba_pipeline.raw import tables
 from nba_pipeline.raw.feeds import FILE, LINE, FeedError, fail_at
 from nba_pipeline.raw.formats import BOXSCORE_STATS
 from nba_pipeline.raw.names import match_player_names
-from nba_pipeline.core.schema import Table, TableSchemaViolation
 
 SEASON_TYPE_BY_DIGIT = {
     "1": "preseason",
@@ -97,7 +97,9 @@ def validated_rows(table: Table, out: pd.DataFrame) -> pd.DataFrame:
         table.validate(conformed)
     except TableSchemaViolation as exc:
         where = out[[FILE, LINE]].reset_index(drop=True) if FILE in out.columns else None
-        located = [v for v in exc.violations if v.row is not None and where is not None and pd.notna(where.at[v.row, LINE])]
+        located = [
+            v for v in exc.violations if v.row is not None and where is not None and pd.notna(where.at[v.row, LINE])
+        ]
         if not located:
             raise
         first = located[0]
@@ -107,7 +109,9 @@ def validated_rows(table: Table, out: pd.DataFrame) -> pd.DataFrame:
             problem += f", again on line(s) {', '.join(map(str, twins[:5]))}"
         more = len(exc.violations) - 1 - len(twins)
         raise FeedError(
-            where.at[first.row, FILE], int(where.at[first.row, LINE]), first.column,
+            where.at[first.row, FILE],
+            int(where.at[first.row, LINE]),
+            first.column,
             f"{problem} (table {table.qualified_name}, partition {first.partition}, nothing written"
             + (f"; {more} more violation(s))" if more else ")"),
         ) from None
@@ -128,23 +132,29 @@ def withhold_invalid_prices(out: pd.DataFrame, table: Table) -> tuple[pd.DataFra
                 continue
             bad = ~check.valid(out[col.name])
             if bad.any():
-                withheld.append(pd.DataFrame({
-                    "game_date": out.loc[bad, "game_date"],
-                    "file": out.loc[bad, FILE].map(lambda f: Path(f).name),
-                    "line": out.loc[bad, LINE].astype("int64"),
-                    "column": col.name,
-                    "value": out.loc[bad, col.name].astype("float64"),
-                }))
+                withheld.append(
+                    pd.DataFrame(
+                        {
+                            "game_date": out.loc[bad, "game_date"],
+                            "file": out.loc[bad, FILE].map(lambda f: Path(f).name),
+                            "line": out.loc[bad, LINE].astype("int64"),
+                            "column": col.name,
+                            "value": out.loc[bad, col.name].astype("float64"),
+                        }
+                    )
+                )
                 out.loc[bad, col.name] = np.nan
     columns = {"game_date": "datetime64[ns]", "file": object, "line": "int64", "column": object, "value": "float64"}
-    rejected = pd.concat(withheld, ignore_index=True) if withheld else pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    rejected = (
+        pd.concat(withheld, ignore_index=True)
+        if withheld
+        else pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    )
     return out, rejected.sort_values(["game_date", "file", "line"]).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------------
-def select_team_game_logs(
-    logs: pd.DataFrame, season_types: Iterable[str]
-) -> tuple[pd.DataFrame, dict]:
+def select_team_game_logs(logs: pd.DataFrame, season_types: Iterable[str]) -> tuple[pd.DataFrame, dict]:
     """Label season types; keep the configured ones. Returns (kept rows, excluded game counts)."""
     digit = logs["SEASON_ID"].astype(str).str[0]
     st = digit.map(SEASON_TYPE_BY_DIGIT)
@@ -171,7 +181,11 @@ def build_schedule(
     mu = _parse_matchup(team_logs, "TEAM_ABBREVIATION")
     _check_teams(team_logs.assign(_opp=mu["opponent"]), "_opp", abbr.index)
     logs = pd.concat([team_logs, mu], axis=1)
-    logs["_pair"] = np.where(logs["home_team"] < logs["away_team"], logs["home_team"] + logs["away_team"], logs["away_team"] + logs["home_team"])
+    logs["_pair"] = np.where(
+        logs["home_team"] < logs["away_team"],
+        logs["home_team"] + logs["away_team"],
+        logs["away_team"] + logs["home_team"],
+    )
     # both rows of a game must name the same two teams and date
     per_game = logs.groupby("GAME_ID").agg(
         n=("GAME_ID", "size"),
@@ -349,7 +363,9 @@ def build_player_boxscores(
         out.loc[covered & out["starter"].isna(), "starter"] = False
         out["in_boxscore_feed"] = covered.to_numpy()
         facts["games_in_boxscore_feed"] = int(out.loc[covered, "game_id"].nunique())
-    return validated_rows(tables.player_boxscores, out.sort_values(["game_date", "game_id", "team", "player_id"])), facts
+    return validated_rows(
+        tables.player_boxscores, out.sort_values(["game_date", "game_id", "team", "player_id"])
+    ), facts
 
 
 def build_team_boxscores(
@@ -375,14 +391,20 @@ def build_team_boxscores(
     )
     sides = pd.concat(
         [
-            pd.DataFrame({"game_id": sched.index, "team": sched["home_team"].values, "team_id": sched["home_team_id"].values}),
-            pd.DataFrame({"game_id": sched.index, "team": sched["away_team"].values, "team_id": sched["away_team_id"].values}),
+            pd.DataFrame(
+                {"game_id": sched.index, "team": sched["home_team"].values, "team_id": sched["home_team_id"].values}
+            ),
+            pd.DataFrame(
+                {"game_id": sched.index, "team": sched["away_team"].values, "team_id": sched["away_team_id"].values}
+            ),
         ]
     )
     have = pd.MultiIndex.from_frame(from_logs[["game_id", "team"]])
     missing = sides[~pd.MultiIndex.from_frame(sides[["game_id", "team"]]).isin(have)]
     summed = (
-        player_boxscores.groupby(["game_id", "team"])[COUNT_STATS].sum().reset_index()
+        player_boxscores.groupby(["game_id", "team"])[COUNT_STATS]
+        .sum()
+        .reset_index()
         .merge(missing, on=["game_id", "team"], how="inner")
     )
     other_minutes = from_logs.groupby("game_id")["minutes"].max()
@@ -503,9 +525,7 @@ def build_player_points_props(
     return validated_rows(tables.player_points_props, out), facts
 
 
-def build_game_lines(
-    lines: pd.DataFrame, teams: pd.DataFrame, schedule: pd.DataFrame
-) -> tuple[pd.DataFrame, dict]:
+def build_game_lines(lines: pd.DataFrame, teams: pd.DataFrame, schedule: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Consensus game lines (one snapshot per game); the game date is the Eastern date of tip-off
     (the feed's `line_date` is the UTC date and is not used)."""
     by_name = teams.set_index("full_name")["abbreviation"]

@@ -33,9 +33,7 @@ def bigquery_partition_predicate(table: Table, table_slice: TableSlice, alias: s
         return "TRUE"
     window = dims[0].partitions
     start, end = window.start, window.end  # type: ignore[union-attr]
-    return (
-        f"{col} >= DATE '{start.strftime('%Y-%m-%d')}' AND {col} < DATE '{end.strftime('%Y-%m-%d')}'"
-    )
+    return f"{col} >= DATE '{start.strftime('%Y-%m-%d')}' AND {col} < DATE '{end.strftime('%Y-%m-%d')}'"
 
 
 def partition_days(table: Table, table_slice: TableSlice) -> list[dt.date] | None:
@@ -157,7 +155,10 @@ class _DeclaredSchemaBigQueryPandasTypeHandler(BigQueryPandasTypeHandler):
 
         def load(destination: str) -> None:
             connection.load_table_from_dataframe(
-                frame, destination, location=cfg.get("location"), timeout=cfg.get("timeout"),
+                frame,
+                destination,
+                location=cfg.get("location"),
+                timeout=cfg.get("timeout"),
                 job_config=bigquery.LoadJobConfig(schema=table.bigquery_schema(), write_disposition="WRITE_TRUNCATE"),
             ).result()
 
@@ -166,12 +167,15 @@ class _DeclaredSchemaBigQueryPandasTypeHandler(BigQueryPandasTypeHandler):
         else:
             staging = bigquery.Table(f"{target}__staging_{uuid.uuid4().hex[:12]}", schema=table.bigquery_schema())
             # left behind only if this process dies between its creation and the delete below
-            staging.expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=6)
+            staging.expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=6)
             connection.create_table(staging)
             try:
                 load(str(staging.reference))
-                connection.query(bigquery_merge_statement(table, table_slice, str(staging.reference)),
-                                 location=cfg.get("location"), timeout=cfg.get("timeout")).result()
+                connection.query(
+                    bigquery_merge_statement(table, table_slice, str(staging.reference)),
+                    location=cfg.get("location"),
+                    timeout=cfg.get("timeout"),
+                ).result()
             finally:
                 connection.delete_table(staging, not_found_ok=True)
         # rows per partition: `dagster/partition_row_count`, from the asset (`layer.record_partitions`)

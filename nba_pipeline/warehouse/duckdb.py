@@ -27,9 +27,7 @@ from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from pydantic import Field as PydanticField
 
 from nba_pipeline.core.dagster_internals import DbIOManager, DbTypeHandler, TableSlice
-from nba_pipeline.core.schema import Table, table_for
 from nba_pipeline.warehouse.io_manager import SchemaEnforcingDbIOManager, table_of_slice
-
 
 _ARROW_TO_PANDAS = {
     pa.string(): pd.StringDtype(),
@@ -93,15 +91,19 @@ def open_duckdb(database: str, config: dict, wait_seconds: float, notify) -> duc
             message = str(exc).removeprefix("IO Error: ")
             holder = _lock_holder(message)
             if holder is None:
-                raise WarehouseUnavailableError(f"cannot open the DuckDB warehouse {database}: {_reason(message, database)}") from None
+                raise WarehouseUnavailableError(
+                    f"cannot open the DuckDB warehouse {database}: {_reason(message, database)}"
+                ) from None
             waited = time.monotonic() - t0
             if waited >= wait_seconds:
                 raise WarehouseUnavailableError(
                     f"the DuckDB warehouse {database} is still locked by {holder} after {waited:.0f} s of waiting"
                 ) from None
             if told_at is None or time.monotonic() - told_at >= _REPEAT_WAIT_NOTICE_SECONDS:
-                notify(f"waiting for the DuckDB warehouse {database}: locked by {holder} "
-                       f"({waited:.0f} s so far, giving up after {wait_seconds:.0f} s)")
+                notify(
+                    f"waiting for the DuckDB warehouse {database}: locked by {holder} "
+                    f"({waited:.0f} s so far, giving up after {wait_seconds:.0f} s)"
+                )
                 told_at = time.monotonic()
             time.sleep(min(delay, max(wait_seconds - waited, 0.0)))
             delay = min(delay * 2, 1.0)
@@ -239,9 +241,7 @@ class _DeclaredSchemaDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
         view = f"_nba_frame_{uuid.uuid4().hex}"
         connection.register(view, obj)
         try:
-            connection.execute(
-                f"INSERT INTO {table_slice.schema}.{table_slice.table} BY NAME SELECT * FROM {view}"
-            )
+            connection.execute(f"INSERT INTO {table_slice.schema}.{table_slice.table} BY NAME SELECT * FROM {view}")
         finally:
             connection.unregister(view)
         # rows per partition: `dagster/partition_row_count`, from the asset (`layer.record_partitions`)
@@ -254,7 +254,9 @@ class _DeclaredSchemaDuckDBPandasTypeHandler(DuckDBPandasTypeHandler):
             return pd.DataFrame()
         arrow = connection.execute(DuckDbClient.get_select_statement(table_slice)).to_arrow_table()
         # nanosecond dates and UTC-zoned timestamps: the declared dtypes, so conform copies nothing
-        return arrow.to_pandas(types_mapper=_ARROW_TO_PANDAS.get, date_as_object=False, coerce_temporal_nanoseconds=True)
+        return arrow.to_pandas(
+            types_mapper=_ARROW_TO_PANDAS.get, date_as_object=False, coerce_temporal_nanoseconds=True
+        )
 
 
 class NbaDuckDBIOManager(DuckDBPandasIOManager):

@@ -65,9 +65,14 @@ class SchemaEnforcingDbIOManager(DbIOManager):
             return
         partitions_def = context.asset_partitions_def
         for key in context.asset_partition_keys:
-            part = (partitions_def.time_window_for_partition_key(key)
-                    if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition) else [key])
-            query = self._db_client.get_select_statement(table_slice._replace(partition_dimensions=[dims[0]._replace(partitions=part)]))
+            part = (
+                partitions_def.time_window_for_partition_key(key)
+                if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition)
+                else [key]
+            )
+            query = self._db_client.get_select_statement(
+                table_slice._replace(partition_dimensions=[dims[0]._replace(partitions=part)])
+            )
             # the step's per-partition asset metadata: what `add_asset_metadata(partition_key=)`
             # does in an asset body; an IO manager's context offers no public way to it
             step.add_asset_metadata({"Query": query}, asset_key=context.asset_key, partition_key=key)

@@ -16,9 +16,13 @@ def test_an_input_only_the_checks_read_must_exist_too(league_copy, tmp_path, ins
     assert run_backfill(defs, instance, season_start(day), day, "group:nba_raw", progress=None).success
     # the team context of the season's first date only: its table exists, without the day's rows
     first = season_start(day)
-    assert run_backfill(defs, instance, first, first, "key:nba_analytics/upcoming_team_game_context", progress=None).success
+    assert run_backfill(
+        defs, instance, first, first, "key:nba_analytics/upcoming_team_game_context", progress=None
+    ).success
     run = run_backfill(defs, instance, day, day, "key:nba_analytics/upcoming_player_game_context", progress=None)
     assert not run.success
     (failure,) = run.step_failures
-    assert (f"its same-date input needs 1 partition(s) of nba_analytics/upcoming_team_game_context that were never "
-            f"materialized: {day}; affected game dates: {day}. Nothing was written.") in failure, failure
+    assert (
+        f"its same-date input needs 1 partition(s) of nba_analytics/upcoming_team_game_context that were never "
+        f"materialized: {day}; affected game dates: {day}. Nothing was written."
+    ) in failure, failure

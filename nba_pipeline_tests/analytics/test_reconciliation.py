@@ -5,34 +5,38 @@ bug that gave every 2025-26 game the wrong winner)."""
 import pandas as pd
 
 from nba_pipeline.analytics.checks import team_context_mirrors
-from nba_pipeline.raw.checks import plus_minus_matches_players, player_sides_match_schedule, team_rows_match_schedule
+from nba_pipeline.raw.checks import player_sides_match_schedule, plus_minus_matches_players, team_rows_match_schedule
 
 DAYS = ["2025-10-21", "2025-10-22"]
 
 
 def _schedule():
-    return pd.DataFrame({
-        "game_date": pd.to_datetime(["2025-10-21", "2025-10-22"]),
-        "game_id": ["0022500001", "0022500003"],
-        "home_team": ["OKC", "BOS"],
-        "away_team": ["HOU", "NYK"],
-        "status": ["final", "final"],
-        "home_points": pd.array([125, 100], dtype="Int64"),
-        "away_points": pd.array([124, 101], dtype="Int64"),
-    })
+    return pd.DataFrame(
+        {
+            "game_date": pd.to_datetime(["2025-10-21", "2025-10-22"]),
+            "game_id": ["0022500001", "0022500003"],
+            "home_team": ["OKC", "BOS"],
+            "away_team": ["HOU", "NYK"],
+            "status": ["final", "final"],
+            "home_points": pd.array([125, 100], dtype="Int64"),
+            "away_points": pd.array([124, 101], dtype="Int64"),
+        }
+    )
 
 
 def _teams():
-    return pd.DataFrame({
-        "game_date": pd.to_datetime(["2025-10-21"] * 2 + ["2025-10-22"] * 2),
-        "game_id": ["0022500001"] * 2 + ["0022500003"] * 2,
-        "team": pd.array(["OKC", "HOU", "BOS", "NYK"], dtype="string"),
-        "opponent": pd.array(["HOU", "OKC", "NYK", "BOS"], dtype="string"),
-        "is_home": pd.array([True, False, True, False], dtype="boolean"),
-        "win": pd.array([True, False, False, True], dtype="boolean"),
-        "points": pd.array([125, 124, 100, 101], dtype="Int64"),
-        "plus_minus": [1.0, -1.0, -1.0, 1.0],
-    })
+    return pd.DataFrame(
+        {
+            "game_date": pd.to_datetime(["2025-10-21"] * 2 + ["2025-10-22"] * 2),
+            "game_id": ["0022500001"] * 2 + ["0022500003"] * 2,
+            "team": pd.array(["OKC", "HOU", "BOS", "NYK"], dtype="string"),
+            "opponent": pd.array(["HOU", "OKC", "NYK", "BOS"], dtype="string"),
+            "is_home": pd.array([True, False, True, False], dtype="boolean"),
+            "win": pd.array([True, False, False, True], dtype="boolean"),
+            "points": pd.array([125, 124, 100, 101], dtype="Int64"),
+            "plus_minus": [1.0, -1.0, -1.0, 1.0],
+        }
+    )
 
 
 def test_team_rows_match_schedule_passes_on_consistent_tables():
@@ -75,9 +79,17 @@ def _players(sign: float = 1.0):
     rows = []
     for t, (team, margin) in enumerate([("OKC", 1), ("HOU", -1)]):
         for i, pm in enumerate([3, 2, 1, -1, 0]):
-            rows.append({"game_date": pd.Timestamp("2025-10-21"), "game_id": "0022500001", "team": team,
-                         "player_id": 100 * t + i, "plus_minus": sign * margin * (pm + 0.0),
-                         "opponent": "HOU" if team == "OKC" else "OKC", "is_home": team == "OKC"})
+            rows.append(
+                {
+                    "game_date": pd.Timestamp("2025-10-21"),
+                    "game_id": "0022500001",
+                    "team": team,
+                    "player_id": 100 * t + i,
+                    "plus_minus": sign * margin * (pm + 0.0),
+                    "opponent": "HOU" if team == "OKC" else "OKC",
+                    "is_home": team == "OKC",
+                }
+            )
     return pd.DataFrame(rows).astype({"team": "string", "opponent": "string", "is_home": "boolean"})
 
 
@@ -100,20 +112,24 @@ def test_player_sides_match_schedule():
 
 
 def test_team_context_mirrors():
-    ctx = pd.DataFrame({
-        "game_date": pd.to_datetime(["2025-10-21"] * 2),
-        "game_id": ["0022500001"] * 2,
-        "team": pd.array(["OKC", "HOU"], dtype="string"),
-        "opponent": pd.array(["HOU", "OKC"], dtype="string"),
-        "is_home": pd.array([True, False], dtype="boolean"),
-        "spread": [-6.5, 6.5],
-        "game_total": [224.0, 224.0],
-        "implied_team_total": [115.25, 108.75],
-    })
+    ctx = pd.DataFrame(
+        {
+            "game_date": pd.to_datetime(["2025-10-21"] * 2),
+            "game_id": ["0022500001"] * 2,
+            "team": pd.array(["OKC", "HOU"], dtype="string"),
+            "opponent": pd.array(["HOU", "OKC"], dtype="string"),
+            "is_home": pd.array([True, False], dtype="boolean"),
+            "spread": [-6.5, 6.5],
+            "game_total": [224.0, 224.0],
+            "implied_team_total": [115.25, 108.75],
+        }
+    )
     assert all(o.passed for o in team_context_mirrors(ctx, _schedule(), DAYS).values())
     wrong = ctx.assign(spread=[-6.5, -6.5], implied_team_total=[115.25, 115.25])  # the away side's sign lost
     out = team_context_mirrors(wrong, _schedule(), DAYS)
     assert out["2025-10-21"].metadata["disagreements_by_column"].value == {"implied_team_total": 2, "spread": 2}
     # a game without lines is not compared on lines
-    unlined = ctx.assign(spread=[float("nan")] * 2, game_total=[float("nan")] * 2, implied_team_total=[float("nan")] * 2)
+    unlined = ctx.assign(
+        spread=[float("nan")] * 2, game_total=[float("nan")] * 2, implied_team_total=[float("nan")] * 2
+    )
     assert team_context_mirrors(unlined, _schedule(), DAYS)["2025-10-21"].passed

@@ -11,7 +11,23 @@ from nba_pipeline.analytics import tables, transforms
 from nba_pipeline.raw import tables as raw
 
 SEASON = "2024-25"
-BOX_COUNTS = ["points", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "reb", "ast", "stl", "blk", "tov", "pf"]
+BOX_COUNTS = [
+    "points",
+    "fgm",
+    "fga",
+    "fg3m",
+    "fg3a",
+    "ftm",
+    "fta",
+    "oreb",
+    "dreb",
+    "reb",
+    "ast",
+    "stl",
+    "blk",
+    "tov",
+    "pf",
+]
 
 
 def _ts(s: str) -> pd.Timestamp:
@@ -20,9 +36,18 @@ def _ts(s: str) -> pd.Timestamp:
 
 def team_row(game_date, game_id, team, opponent, *, is_home, win, minutes=240, **counts) -> dict:
     row = {
-        "game_date": game_date, "game_id": game_id, "season": SEASON, "season_type": "regular",
-        "team": team, "team_id": 1610612700 + len(team), "opponent": opponent, "is_home": is_home, "win": win,
-        "minutes": minutes, "plus_minus": 0.0, "source": "team_game_log",
+        "game_date": game_date,
+        "game_id": game_id,
+        "season": SEASON,
+        "season_type": "regular",
+        "team": team,
+        "team_id": 1610612700 + len(team),
+        "opponent": opponent,
+        "is_home": is_home,
+        "win": win,
+        "minutes": minutes,
+        "plus_minus": 0.0,
+        "source": "team_game_log",
     }
     row.update({c: 0 for c in BOX_COUNTS})
     row.update(counts)
@@ -31,20 +56,48 @@ def team_row(game_date, game_id, team, opponent, *, is_home, win, minutes=240, *
 
 def player_row(game_date, game_id, player_id, team, opponent, *, minutes, season=SEASON, **counts) -> dict:
     row = {
-        "game_date": game_date, "game_id": game_id, "season": season, "season_type": "regular",
-        "player_id": player_id, "player_name": f"Player {player_id}", "team": team, "opponent": opponent,
-        "is_home": True, "minutes": minutes, "plus_minus": 0.0, "starter": True, "in_boxscore_feed": True,
+        "game_date": game_date,
+        "game_id": game_id,
+        "season": season,
+        "season_type": "regular",
+        "player_id": player_id,
+        "player_name": f"Player {player_id}",
+        "team": team,
+        "opponent": opponent,
+        "is_home": True,
+        "minutes": minutes,
+        "plus_minus": 0.0,
+        "starter": True,
+        "in_boxscore_feed": True,
     }
     row.update({c: 0 for c in BOX_COUNTS})
     row.update(counts)
     return row
 
 
-def schedule_row(game_date, game_id, home, away, *, status="final", home_points=100, away_points=90,
-                 overtime_periods=0, start=None, season=SEASON) -> dict:
+def schedule_row(
+    game_date,
+    game_id,
+    home,
+    away,
+    *,
+    status="final",
+    home_points=100,
+    away_points=90,
+    overtime_periods=0,
+    start=None,
+    season=SEASON,
+) -> dict:
     return {
-        "game_date": game_date, "game_id": game_id, "season": season, "season_type": "regular",
-        "home_team": home, "away_team": away, "home_team_id": 1, "away_team_id": 2, "status": status,
+        "game_date": game_date,
+        "game_id": game_id,
+        "season": season,
+        "season_type": "regular",
+        "home_team": home,
+        "away_team": away,
+        "home_team_id": 1,
+        "away_team_id": 2,
+        "status": status,
         "start_time_utc": start,
         "home_points": home_points if status == "final" else None,
         "away_points": away_points if status == "final" else None,
@@ -59,19 +112,43 @@ def frame(table, rows) -> pd.DataFrame:
 
 # player_game_summary ----------------------------------------------------------------------------
 def _pgs_inputs():
-    teams = frame(raw.team_boxscores, [
-        team_row("2024-11-01", "0022400001", "LAL", "BOS", is_home=True, win=True, points=110, fga=90, fta=20, tov=15),
-        team_row("2024-11-01", "0022400001", "BOS", "LAL", is_home=False, win=False, points=100, fga=85, fta=25, tov=10),
-    ])
-    players = frame(raw.player_boxscores, [
-        # 20 FGA, 5 FTA, 3 TOV in 30 minutes; 25 points on 9/20 (2/6 from three), 5/5 FT
-        player_row("2024-11-01", "0022400001", 1, "LAL", "BOS", minutes=30.0, points=25, fgm=9, fga=20,
-                   fg3m=2, fg3a=6, ftm=5, fta=5, tov=3),
-        # under 3 minutes, no attempts at all
-        player_row("2024-11-01", "0022400001", 2, "LAL", "BOS", minutes=2.5, points=0, tov=1),
-        # exactly 3 minutes: usage is defined; 2 points on 1/2 two-pointers
-        player_row("2024-11-01", "0022400001", 3, "BOS", "LAL", minutes=3.0, points=2, fgm=1, fga=2),
-    ])
+    teams = frame(
+        raw.team_boxscores,
+        [
+            team_row(
+                "2024-11-01", "0022400001", "LAL", "BOS", is_home=True, win=True, points=110, fga=90, fta=20, tov=15
+            ),
+            team_row(
+                "2024-11-01", "0022400001", "BOS", "LAL", is_home=False, win=False, points=100, fga=85, fta=25, tov=10
+            ),
+        ],
+    )
+    players = frame(
+        raw.player_boxscores,
+        [
+            # 20 FGA, 5 FTA, 3 TOV in 30 minutes; 25 points on 9/20 (2/6 from three), 5/5 FT
+            player_row(
+                "2024-11-01",
+                "0022400001",
+                1,
+                "LAL",
+                "BOS",
+                minutes=30.0,
+                points=25,
+                fgm=9,
+                fga=20,
+                fg3m=2,
+                fg3a=6,
+                ftm=5,
+                fta=5,
+                tov=3,
+            ),
+            # under 3 minutes, no attempts at all
+            player_row("2024-11-01", "0022400001", 2, "LAL", "BOS", minutes=2.5, points=0, tov=1),
+            # exactly 3 minutes: usage is defined; 2 points on 1/2 two-pointers
+            player_row("2024-11-01", "0022400001", 3, "BOS", "LAL", minutes=3.0, points=2, fgm=1, fga=2),
+        ],
+    )
     return players, teams
 
 
@@ -118,19 +195,33 @@ def test_player_game_summary_without_team_box_score_names_game_and_team():
 def _team_inputs():
     # one overtime game (265 minutes); the numbers make ORB% x misses come out round:
     # LAL: 10 ORB vs 38 BOS DRB -> 10/48 x 48 misses = 10;  BOS: 8 ORB vs 40 LAL DRB -> 8/48 x 48 = 8
-    lal = dict(points=107, fgm=40, fga=88, fg3m=12, fg3a=30, ftm=15, fta=20, oreb=10, dreb=40, tov=12, ast=25, stl=7, blk=5)
-    bos = dict(points=110, fgm=38, fga=86, fg3m=14, fg3a=35, ftm=20, fta=25, oreb=8, dreb=38, tov=14, ast=22, stl=9, blk=3)
-    teams = frame(raw.team_boxscores, [
-        team_row("2024-11-01", "0022400001", "LAL", "BOS", is_home=True, win=False, minutes=265, **lal),
-        team_row("2024-11-01", "0022400001", "BOS", "LAL", is_home=False, win=True, minutes=265, **bos),
-        # a regulation game on the same date: symmetric box scores
-        team_row("2024-11-01", "0022400002", "NYK", "MIA", is_home=True, win=True, **lal),
-        team_row("2024-11-01", "0022400002", "MIA", "NYK", is_home=False, win=False, **lal),
-    ])
-    schedule = frame(raw.schedule, [
-        schedule_row("2024-11-01", "0022400001", "LAL", "BOS", home_points=107, away_points=110, overtime_periods=1),
-        schedule_row("2024-11-01", "0022400002", "NYK", "MIA", home_points=107, away_points=106, overtime_periods=0),
-    ])
+    lal = dict(
+        points=107, fgm=40, fga=88, fg3m=12, fg3a=30, ftm=15, fta=20, oreb=10, dreb=40, tov=12, ast=25, stl=7, blk=5
+    )
+    bos = dict(
+        points=110, fgm=38, fga=86, fg3m=14, fg3a=35, ftm=20, fta=25, oreb=8, dreb=38, tov=14, ast=22, stl=9, blk=3
+    )
+    teams = frame(
+        raw.team_boxscores,
+        [
+            team_row("2024-11-01", "0022400001", "LAL", "BOS", is_home=True, win=False, minutes=265, **lal),
+            team_row("2024-11-01", "0022400001", "BOS", "LAL", is_home=False, win=True, minutes=265, **bos),
+            # a regulation game on the same date: symmetric box scores
+            team_row("2024-11-01", "0022400002", "NYK", "MIA", is_home=True, win=True, **lal),
+            team_row("2024-11-01", "0022400002", "MIA", "NYK", is_home=False, win=False, **lal),
+        ],
+    )
+    schedule = frame(
+        raw.schedule,
+        [
+            schedule_row(
+                "2024-11-01", "0022400001", "LAL", "BOS", home_points=107, away_points=110, overtime_periods=1
+            ),
+            schedule_row(
+                "2024-11-01", "0022400002", "NYK", "MIA", home_points=107, away_points=106, overtime_periods=0
+            ),
+        ],
+    )
     return teams, schedule
 
 
@@ -163,8 +254,17 @@ def test_team_game_summaries_possessions_pace_ratings():
 
     # defence of LAL = BOS's offence
     assert d.loc["LAL", "points_allowed"] == 110
-    assert (d.loc["LAL", "opp_fgm"], d.loc["LAL", "opp_fga"], d.loc["LAL", "opp_fg2m"], d.loc["LAL", "opp_fg2a"]) == (38, 86, 24, 51)
-    assert (d.loc["LAL", "opp_points_2pt"], d.loc["LAL", "opp_points_3pt"], d.loc["LAL", "opp_points_ft"]) == (48, 42, 20)
+    assert (d.loc["LAL", "opp_fgm"], d.loc["LAL", "opp_fga"], d.loc["LAL", "opp_fg2m"], d.loc["LAL", "opp_fg2a"]) == (
+        38,
+        86,
+        24,
+        51,
+    )
+    assert (d.loc["LAL", "opp_points_2pt"], d.loc["LAL", "opp_points_3pt"], d.loc["LAL", "opp_points_ft"]) == (
+        48,
+        42,
+        20,
+    )
     assert d.loc["LAL", "opp_tov"] == 14
     assert (d.loc["LAL", "dreb"], d.loc["LAL", "stl"], d.loc["LAL", "blk"]) == (40, 7, 5)
     assert d.loc["LAL", "defensive_rating"] == pytest.approx(100 * 110 / 99.37)
@@ -210,25 +310,53 @@ def _team_schedule(d_game: dict | None = None) -> pd.DataFrame:
 
 def line_row(game_id, book, snapshot, *, spread, total, commence=TIP_D, home="LAL", away="BOS", game_date=D):
     return {
-        "game_date": game_date, "event_id": f"ev{game_id}", "game_id": game_id, "bookmaker": book,
-        "snapshot_time": _ts(snapshot), "commence_time": commence, "home_team": home, "away_team": away,
-        "home_spread": spread, "total": total,
+        "game_date": game_date,
+        "event_id": f"ev{game_id}",
+        "game_id": game_id,
+        "bookmaker": book,
+        "snapshot_time": _ts(snapshot),
+        "commence_time": commence,
+        "home_team": home,
+        "away_team": away,
+        "home_spread": spread,
+        "total": total,
     }
 
 
 def _game_lines() -> pd.DataFrame:
-    return frame(raw.game_lines, [
-        line_row(GAME_D, "fanduel", "2024-11-10 15:00", spread=-5.0, total=220.0),
-        line_row(GAME_D, "fanduel", "2024-11-10 20:00", spread=-6.0, total=222.0),  # fanduel's latest
-        line_row(GAME_D, "draftkings", "2024-11-10 18:00", spread=-4.0, total=226.0),
-        line_row(GAME_D, "draftkings", "2024-11-11 01:00", spread=10.0, total=250.0),  # after tip-off
-        line_row(GAME_D, "betmgm", "2024-11-10 19:00", spread=-7.0, total=224.0),
-        line_row(GAME_D, "caesars", "2024-11-11 00:30", spread=0.0, total=300.0),  # at tip-off
-        line_row(GAME_D2, "fanduel", "2024-11-12 18:00", spread=-2.0, total=230.0,
-                 commence=_ts("2024-11-13 03:00"), home="GSW", away="LAL", game_date=D2),
-        line_row(GAME_D2, "betmgm", "2024-11-13 03:05", spread=-9.0, total=199.0,
-                 commence=_ts("2024-11-13 03:00"), home="GSW", away="LAL", game_date=D2),
-    ])
+    return frame(
+        raw.game_lines,
+        [
+            line_row(GAME_D, "fanduel", "2024-11-10 15:00", spread=-5.0, total=220.0),
+            line_row(GAME_D, "fanduel", "2024-11-10 20:00", spread=-6.0, total=222.0),  # fanduel's latest
+            line_row(GAME_D, "draftkings", "2024-11-10 18:00", spread=-4.0, total=226.0),
+            line_row(GAME_D, "draftkings", "2024-11-11 01:00", spread=10.0, total=250.0),  # after tip-off
+            line_row(GAME_D, "betmgm", "2024-11-10 19:00", spread=-7.0, total=224.0),
+            line_row(GAME_D, "caesars", "2024-11-11 00:30", spread=0.0, total=300.0),  # at tip-off
+            line_row(
+                GAME_D2,
+                "fanduel",
+                "2024-11-12 18:00",
+                spread=-2.0,
+                total=230.0,
+                commence=_ts("2024-11-13 03:00"),
+                home="GSW",
+                away="LAL",
+                game_date=D2,
+            ),
+            line_row(
+                GAME_D2,
+                "betmgm",
+                "2024-11-13 03:05",
+                spread=-9.0,
+                total=199.0,
+                commence=_ts("2024-11-13 03:00"),
+                home="GSW",
+                away="LAL",
+                game_date=D2,
+            ),
+        ],
+    )
 
 
 def test_upcoming_team_context_rest_and_lines():
@@ -311,8 +439,12 @@ def _player_history(d_minutes: float = 40.0, d_points: int = 50, with_d: bool = 
         # player 1 (LAL): 11-02, 11-03, 11-05, 11-09
         *[
             player_row(day, gid, 1, "LAL", "GSW", minutes=m, points=20)
-            for day, gid, m in [("2024-11-02", "0022400010", 30.0), ("2024-11-03", "0022400020", 32.0),
-                                ("2024-11-05", "0022400030", 34.0), ("2024-11-09", "0022400040", 36.0)]
+            for day, gid, m in [
+                ("2024-11-02", "0022400010", 30.0),
+                ("2024-11-03", "0022400020", 32.0),
+                ("2024-11-05", "0022400030", 34.0),
+                ("2024-11-09", "0022400040", 36.0),
+            ]
         ],
         # player 2 (BOS): only last season, 210 days before D
         player_row("2024-04-14", "0022301230", 2, "BOS", "NYK", minutes=20.0, season="2023-24"),
@@ -335,29 +467,48 @@ def _player_history(d_minutes: float = 40.0, d_points: int = 50, with_d: bool = 
 
 def prop_row(player_id, book, snapshot, line, over, under) -> dict:
     return {
-        "game_date": D, "snapshot_time": _ts(snapshot), "event_id": "evD", "game_id": GAME_D,
-        "game_start_time": TIP_D, "home_team": "LAL", "away_team": "BOS",
-        "odds_player_name": f"Player {player_id}", "player_id": player_id, "player_name": f"Player {player_id}",
-        "name_match": "exact", "bookmaker": book, "line": line, "over_odds": over, "under_odds": under,
+        "game_date": D,
+        "snapshot_time": _ts(snapshot),
+        "event_id": "evD",
+        "game_id": GAME_D,
+        "game_start_time": TIP_D,
+        "home_team": "LAL",
+        "away_team": "BOS",
+        "odds_player_name": f"Player {player_id}",
+        "player_id": player_id,
+        "player_name": f"Player {player_id}",
+        "name_match": "exact",
+        "bookmaker": book,
+        "line": line,
+        "over_odds": over,
+        "under_odds": under,
     }
 
 
 def _props() -> pd.DataFrame:
-    return frame(raw.player_points_props, [
-        # player 1, fanduel: an old snapshot, then alternate lines in its latest one
-        prop_row(1, "fanduel", "2024-11-10 15:00", 24.5, -110, -110),
-        prop_row(1, "fanduel", "2024-11-10 20:00", 22.5, -150, 120),
-        prop_row(1, "fanduel", "2024-11-10 20:00", 23.5, -115, -105),  # closest to even: main line
-        prop_row(1, "fanduel", "2024-11-10 20:00", 24.5, 105, -125),
-        prop_row(1, "draftkings", "2024-11-10 19:00", 24.5, -110, -110),
-        prop_row(1, "draftkings", "2024-11-11 01:00", 30.5, -110, -110),  # after tip-off
-        prop_row(1, "betmgm", "2024-11-10 21:00", 25.5, 100, -120),
-        # player 2: one book
-        prop_row(2, "fanduel", "2024-11-10 12:00", 18.5, -110, -110),
-        # unmatched name: ignored
-        {**prop_row(2, "betmgm", "2024-11-10 12:00", 40.5, -110, -110), "player_id": None,
-         "player_name": None, "name_match": "unmatched", "odds_player_name": "Someone Else"},
-    ])
+    return frame(
+        raw.player_points_props,
+        [
+            # player 1, fanduel: an old snapshot, then alternate lines in its latest one
+            prop_row(1, "fanduel", "2024-11-10 15:00", 24.5, -110, -110),
+            prop_row(1, "fanduel", "2024-11-10 20:00", 22.5, -150, 120),
+            prop_row(1, "fanduel", "2024-11-10 20:00", 23.5, -115, -105),  # closest to even: main line
+            prop_row(1, "fanduel", "2024-11-10 20:00", 24.5, 105, -125),
+            prop_row(1, "draftkings", "2024-11-10 19:00", 24.5, -110, -110),
+            prop_row(1, "draftkings", "2024-11-11 01:00", 30.5, -110, -110),  # after tip-off
+            prop_row(1, "betmgm", "2024-11-10 21:00", 25.5, 100, -120),
+            # player 2: one book
+            prop_row(2, "fanduel", "2024-11-10 12:00", 18.5, -110, -110),
+            # unmatched name: ignored
+            {
+                **prop_row(2, "betmgm", "2024-11-10 12:00", 40.5, -110, -110),
+                "player_id": None,
+                "player_name": None,
+                "name_match": "unmatched",
+                "odds_player_name": "Someone Else",
+            },
+        ],
+    )
 
 
 def _prob(american: float) -> float:
@@ -432,6 +583,8 @@ def test_upcoming_player_context_ignores_the_dates_own_results(history_kwargs):
 
 def test_unrostered_line_players():
     out = transforms.upcoming_player_game_context(_team_schedule(), _player_history(), _props(), pd.DatetimeIndex([D]))
-    props = pd.concat([_props(), frame(raw.player_points_props, [prop_row(9, "fanduel", "2024-11-10 12:00", 10.5, -110, -110)])])
+    props = pd.concat(
+        [_props(), frame(raw.player_points_props, [prop_row(9, "fanduel", "2024-11-10 12:00", 10.5, -110, -110)])]
+    )
     missing = transforms.unrostered_line_players(props, out)
     assert missing["player_id"].tolist() == [9]

@@ -31,8 +31,14 @@ POOL = "warehouse"
 
 
 def _env(tmp_path, raw) -> dict[str, str]:
-    return {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "NBA_RAW_DIR": str(raw),
-            "NBA_DUCKDB_PATH": str(tmp_path / "w.duckdb"), "NBA_WAREHOUSE": "duckdb", "NBA_AUTOMATION": "off"}
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "NBA_RAW_DIR": str(raw),
+        "NBA_DUCKDB_PATH": str(tmp_path / "w.duckdb"),
+        "NBA_WAREHOUSE": "duckdb",
+        "NBA_AUTOMATION": "off",
+    }
 
 
 def _failure_messages(instance, run_id: str) -> list[str]:
@@ -44,7 +50,9 @@ def _slot_holders(instance) -> set[str]:
 
 
 def _pending(instance, run_id: str) -> list[str]:
-    return [p.step_key for p in instance.event_log_storage.get_concurrency_info(POOL).pending_steps if p.run_id == run_id]
+    return [
+        p.step_key for p in instance.event_log_storage.get_concurrency_info(POOL).pending_steps if p.run_id == run_id
+    ]
 
 
 # --- the detector, as the daemon's sensor runs it ----------------------------------------------
@@ -94,7 +102,10 @@ def test_dead_cli_runs_sensor_fails_only_runs_whose_process_is_gone(instance):
         f"nba-pipeline: the process running this run (pid {pid} on {socket.gethostname()}) has exited, "
         "so the run can never finish: marked failed, its pool slots freed"
     ]
-    assert "(pid" in _failure_messages(instance, ids["pid_reused"])[0] and "is another process now" in _failure_messages(instance, ids["pid_reused"])[0]
+    assert (
+        "(pid" in _failure_messages(instance, ids["pid_reused"])[0]
+        and "is another process now" in _failure_messages(instance, ids["pid_reused"])[0]
+    )
     assert "has sent no heartbeat for 11 min" in _failure_messages(instance, ids["other_host_silent"])[0]
     # the daemon cannot re-launch a CLI run: no automatic retry is promised
     assert instance.get_run_by_id(ids["exited"]).tags.get("dagster/will_retry") == "false"
@@ -102,13 +113,16 @@ def test_dead_cli_runs_sensor_fails_only_runs_whose_process_is_gone(instance):
     reasons = {instance.get_run_by_id(ids[n]).tags.get("dagster/failure_reason") for n in dead}
     assert reasons == {"UNEXPECTED_TERMINATION"}
     # a second tick finds nothing more to do
-    assert cli_runs.dead_cli_runs(dg.build_sensor_context(instance=instance)).skip_message == "no CLI run with its process gone"
+    assert (
+        cli_runs.dead_cli_runs(dg.build_sensor_context(instance=instance)).skip_message
+        == "no CLI run with its process gone"
+    )
 
 
 def test_the_sensor_is_in_the_code_location_and_on_by_default(monkeypatch):
     monkeypatch.setenv("NBA_AUTOMATION", "off")  # automation off does not leave dead runs blocking
-    from nba_pipeline.instance.cli_runs import dead_cli_runs
     from nba_pipeline.definitions import build_definitions
+    from nba_pipeline.instance.cli_runs import dead_cli_runs
 
     sensor = build_definitions().resolve_sensor_def("dead_cli_runs")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING and sensor.name == dead_cli_runs.name
@@ -125,7 +139,10 @@ class _Cli:
         self.lines: queue.Queue[str] = queue.Queue()
         self.err: list[str] = []
         self.out: list[str] = []
-        self.readers = [threading.Thread(target=self._read_err, daemon=True), threading.Thread(target=self._read_out, daemon=True)]
+        self.readers = [
+            threading.Thread(target=self._read_err, daemon=True),
+            threading.Thread(target=self._read_out, daemon=True),
+        ]
         for r in self.readers:
             r.start()
 
@@ -206,8 +223,10 @@ def test_a_killed_backfill_is_failed_by_the_next_one_which_completes(season):
     rc, out, err = cli().finish()
 
     assert rc == 0, out + err
-    assert (f"run {dead_id} (nba-pipeline backfill, pid {killed.proc.pid} on {socket.gethostname()}) can never "
-            "finish: its process has exited; marked FAILED, its pool slots freed") in err
+    assert (
+        f"run {dead_id} (nba-pipeline backfill, pid {killed.proc.pid} on {socket.gethostname()}) can never "
+        "finish: its process has exited; marked FAILED, its pool slots freed"
+    ) in err
     assert "succeeded: 300 partition materializations over 60 game dates" in out
     with dagster_instance_at(home) as instance:
         assert instance.get_run_by_id(dead_id).status == dg.DagsterRunStatus.FAILURE
@@ -226,7 +245,10 @@ def test_a_waiting_backfill_names_the_holder_and_stops_on_a_signal(season, sig):
 
     line = waiting.wait_for("waiting for a slot of pool 'warehouse'", timeout=120)
 
-    assert f"held by run {holder_id} (nba-pipeline backfill, pid {holder.proc.pid} on {socket.gethostname()}, STARTED)" in line
+    assert (
+        f"held by run {holder_id} (nba-pipeline backfill, pid {holder.proc.pid} on {socket.gethostname()}, STARTED)"
+        in line
+    )
     assert "(limit 1) for step nba_raw__" in line and line.endswith("Ctrl-C stops this backfill")
     waiting_id = _run_id_of(home, waiting, 1)
     waiting.proc.send_signal(sig)
@@ -282,15 +304,22 @@ def test_the_daemon_fails_a_killed_cli_run_by_itself(season, tmp_path):
     dead_id = _run_id_of(home, killed, 0)
     env = {**_env(tmp_path, tmp_path), "DAGSTER_HOME": str(home)}
     log = (tmp_path / "daemon.log").open("w")
-    daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-m", "nba_pipeline.definitions"],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-m", "nba_pipeline.definitions"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         with dagster_instance_at(home) as instance:
             deadline = time.monotonic() + 180
             while instance.get_run_by_id(dead_id).status == dg.DagsterRunStatus.STARTED and time.monotonic() < deadline:
                 assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
                 time.sleep(2)
-            assert instance.get_run_by_id(dead_id).status == dg.DagsterRunStatus.FAILURE, (tmp_path / "daemon.log").read_text()[-3000:]
+            assert instance.get_run_by_id(dead_id).status == dg.DagsterRunStatus.FAILURE, (
+                tmp_path / "daemon.log"
+            ).read_text()[-3000:]
             assert "has exited, so the run can never finish" in _failure_messages(instance, dead_id)[0]
             assert _slot_holders(instance) == set()
     finally:

@@ -17,7 +17,9 @@ def _bump(defs: dg.Definitions, asset: str, version: str) -> dg.Definitions:
     return defs.map_asset_specs(func=lambda s: s.replace_attributes(code_version=version) if s.key == key else s)
 
 
-def test_incident_12_a_code_version_bump_and_a_newer_upstream_make_exactly_those_partitions_stale(league_copy, tmp_path, instance):
+def test_incident_12_a_code_version_bump_and_a_newer_upstream_make_exactly_those_partitions_stale(
+    league_copy, tmp_path, instance
+):
     raw, summary = league_copy
     start, end = first_game_dates(summary, 2)
     defs = make_defs(raw, tmp_path / "w.duckdb")
@@ -28,16 +30,22 @@ def test_incident_12_a_code_version_bump_and_a_newer_upstream_make_exactly_those
     deployed = defs.resolve_asset_graph().get(dg.AssetKey(["nba_raw", "game_lines"])).code_version
     bumped = _bump(defs, "nba_raw/game_lines", f"{deployed}.1")
     stale = stale_partitions(bumped, instance)
-    assert {(s.asset, s.partition) for s in stale} == {("nba_raw/game_lines", str(start)), ("nba_raw/game_lines", str(end))}
+    assert {(s.asset, s.partition) for s in stale} == {
+        ("nba_raw/game_lines", str(start)),
+        ("nba_raw/game_lines", str(end)),
+    }
     reason = f"built by code version {deployed}, deployed {deployed}.1"
     assert {s.reason for s in stale} == {reason}
-    assert summarize(stale) == [{"asset": "nba_raw/game_lines", "reason": reason, "partitions": 2, "ranges": [f"{start} .. {end}"]}]
+    assert summarize(stale) == [
+        {"asset": "nba_raw/game_lines", "reason": reason, "partitions": 2, "ranges": [f"{start} .. {end}"]}
+    ]
 
     # the schedule of the first date is rebuilt: what reads it that date is now stale, nothing else
     assert run_backfill(defs, instance, start, start, "key:nba_raw/schedule", progress=None).success
     stale = stale_partitions(defs, instance)
     assert {(s.asset, s.partition) for s in stale} == {
-        (f"nba_raw/{t}", str(start)) for t in ("team_boxscores", "player_boxscores", "player_points_props", "game_lines")
+        (f"nba_raw/{t}", str(start))
+        for t in ("team_boxscores", "player_boxscores", "player_points_props", "game_lines")
     }
     assert {s.reason for s in stale} == {"upstream nba_raw/schedule materialized after it"}
     # rebuilding them clears it
@@ -62,7 +70,11 @@ def _three_dates_built_then_one_summary_rebuilt(league_copy, tmp_path, instance)
 def test_history_windows_carry_staleness_forward(league_copy, tmp_path, instance):
     """A date's features read D-300 .. D-1: a rebuilt D makes the later dates stale, not D."""
     defs, first = _three_dates_built_then_one_summary_rebuilt(league_copy, tmp_path, instance)
-    stale = {(s.asset, s.partition) for s in stale_partitions(defs, instance) if s.asset == "nba_precompute/player_daily_cache"}
+    stale = {
+        (s.asset, s.partition)
+        for s in stale_partitions(defs, instance)
+        if s.asset == "nba_precompute/player_daily_cache"
+    }
     later = {str(first + dt.timedelta(days=i)) for i in (1, 2)}
     assert stale == {("nba_precompute/player_daily_cache", d) for d in later}
 
@@ -70,22 +82,29 @@ def test_history_windows_carry_staleness_forward(league_copy, tmp_path, instance
 def test_ranges():
     d = dt.date.fromisoformat
     assert ranges(["2025-01-03", "2025-01-01", "2025-01-02", "2025-01-05"]) == [
-        (d("2025-01-01"), d("2025-01-03")), (d("2025-01-05"), d("2025-01-05"))]
+        (d("2025-01-01"), d("2025-01-03")),
+        (d("2025-01-05"), d("2025-01-05")),
+    ]
 
 
 def _materialized_by(instance, run_id: str) -> set[tuple[str, str]]:
-    return {(e.dagster_event.asset_key.to_user_string(), e.dagster_event.partition)
-            for e in instance.all_logs(run_id) if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"}
+    return {
+        (e.dagster_event.asset_key.to_user_string(), e.dagster_event.partition)
+        for e in instance.all_logs(run_id)
+        if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
+    }
 
 
-def test_stale_lists_everything_backfill_rebuilds_and_backfill_rebuilds_exactly_that(league_copy, tmp_path, instance, monkeypatch, capfd):
+def test_stale_lists_everything_backfill_rebuilds_and_backfill_rebuilds_exactly_that(
+    league_copy, tmp_path, instance, monkeypatch, capfd
+):
     """A rebuilt partition makes its direct readers stale, and rebuilding those makes theirs stale in
     turn: `stale` lists the whole downstream (told apart from the stale ones), and `--backfill`
     rebuilds exactly what it listed, after which nothing is stale."""
     import json
 
-    from nba_pipeline.cli.main import main
     from nba_pipeline.cli.drift import rebuild_plan
+    from nba_pipeline.cli.main import main
 
     defs, first = _three_dates_built_then_one_summary_rebuilt(league_copy, tmp_path, instance)
     stale = {(s.asset, s.partition) for s in stale_partitions(defs, instance)}
@@ -140,7 +159,8 @@ def test_partitions_before_the_first_season_are_never_stale(league_copy, tmp_pat
     schedule = dg.AssetKey(["nba_raw", "schedule"])
     for day in ("2020-12-25", "2023-11-01"):  # before the partitions, 2024-10-01 here (conftest)
         instance.report_runless_asset_event(
-            dg.AssetMaterialization(asset_key=schedule, partition=day, tags={"dagster/code_version": "0"}))
+            dg.AssetMaterialization(asset_key=schedule, partition=day, tags={"dagster/code_version": "0"})
+        )
     assert {"2020-12-25", "2023-11-01"} <= instance.get_materialized_partitions(schedule)
 
     assert stale_partitions(defs, instance) == []
@@ -148,7 +168,8 @@ def test_partitions_before_the_first_season_are_never_stale(league_copy, tmp_pat
     assert (plan.partitions, plan.runs) == ([], [])
     # a partition of the same asset by that old code is stale, as ever
     instance.report_runless_asset_event(
-        dg.AssetMaterialization(asset_key=schedule, partition=str(start), tags={"dagster/code_version": "0"}))
+        dg.AssetMaterialization(asset_key=schedule, partition=str(start), tags={"dagster/code_version": "0"})
+    )
     stale = stale_partitions(defs, instance)
     assert ("nba_raw/schedule", str(start)) in {(s.asset, s.partition) for s in stale}
     assert {s.partition for s in stale} == {str(start)}

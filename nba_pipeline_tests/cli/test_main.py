@@ -14,43 +14,86 @@ CLI = str(Path(sys.executable).parent / "nba-pipeline")
 
 def _env(tmp_path, raw):
     home = tmp_path / "home"
-    return {**os.environ, "DAGSTER_HOME": str(home), "NBA_RAW_DIR": str(raw), "NBA_DUCKDB_PATH": str(tmp_path / "w.duckdb"), "NBA_WAREHOUSE": "duckdb"}
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "NBA_RAW_DIR": str(raw),
+        "NBA_DUCKDB_PATH": str(tmp_path / "w.duckdb"),
+        "NBA_WAREHOUSE": "duckdb",
+    }
 
 
 def test_backfill_then_status_json(league_copy, tmp_path):
     raw, summary = league_copy
     start, end = first_game_dates(summary, 2)
     env = _env(tmp_path, raw)
-    run = subprocess.run([CLI, "backfill", "--start", str(start), "--end", str(end), "--select", "group:nba_raw"], env=env, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [CLI, "backfill", "--start", str(start), "--end", str(end), "--select", "group:nba_raw"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "succeeded: 10 partition materializations over 2 game dates" in run.stdout
     assert "start   nba_raw__schedule" in run.stderr  # progress
-    st = subprocess.run([CLI, "status", "--date", str(start), "--json"], env=env, capture_output=True, text=True, timeout=300)
+    st = subprocess.run(
+        [CLI, "status", "--date", str(start), "--json"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert st.returncode == 0, st.stderr
     doc = json.loads(st.stdout)
     assert doc["game_date"] == str(start) and doc["complete"] == 5
     assert {a["asset"]: a["state"] for a in doc["assets"]}["nba_raw/player_boxscores"] == "materialized"
     assert all(a["row_count"] > 0 and a["checks"] for a in doc["assets"] if a["asset"].startswith("nba_raw/"))
-    text = subprocess.run([CLI, "status", "--date", str(start)], env=env, capture_output=True, text=True, timeout=300).stdout
+    text = subprocess.run(
+        [CLI, "status", "--date", str(start)], env=env, capture_output=True, text=True, timeout=300
+    ).stdout
     assert f"game date {start}: 5/20 assets complete" in text
     stale = subprocess.run([CLI, "stale", "--json"], env=env, capture_output=True, text=True, timeout=300)
-    assert stale.returncode == 0 and json.loads(stale.stdout) == {"stale_partitions": 0, "rebuilt_partitions": 0, "groups": [], "rebuild": [], "runs": []}
+    assert stale.returncode == 0 and json.loads(stale.stdout) == {
+        "stale_partitions": 0,
+        "rebuilt_partitions": 0,
+        "groups": [],
+        "rebuild": [],
+        "runs": [],
+    }
 
 
 def test_adopt_warehouse_records_what_another_instance_built(league_copy, tmp_path):
     raw, summary = league_copy
     start, end = first_game_dates(summary, 2)
     built = _env(tmp_path, raw)
-    run = subprocess.run([CLI, "backfill", "--start", str(start), "--end", str(end), "--select", "group:nba_raw"], env=built, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [CLI, "backfill", "--start", str(start), "--end", str(end), "--select", "group:nba_raw"],
+        env=built,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     adopting = {**built, "DAGSTER_HOME": str(tmp_path / "new_home")}  # the same warehouse, a fresh event log
-    dry = subprocess.run([CLI, "adopt-warehouse", "--dry-run"], env=adopting, capture_output=True, text=True, timeout=300)
+    dry = subprocess.run(
+        [CLI, "adopt-warehouse", "--dry-run"], env=adopting, capture_output=True, text=True, timeout=300
+    )
     assert dry.returncode == 0, dry.stderr
     assert f"game dates {start} .. {end}" in dry.stdout and "would record 2 with rows" in dry.stdout
-    status = lambda: json.loads(subprocess.run([CLI, "status", "--date", str(start), "--json"], env=adopting, capture_output=True, text=True, timeout=300).stdout)  # noqa: E731
+
+    def status():
+        return json.loads(
+            subprocess.run(
+                [CLI, "status", "--date", str(start), "--json"],
+                env=adopting,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            ).stdout
+        )
+
     assert status()["complete"] == 0
     done = subprocess.run([CLI, "adopt-warehouse"], env=adopting, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0 and "nba_raw/player_boxscores: recorded 2 with rows" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 0 and "nba_raw/player_boxscores: recorded 2 with rows" in done.stdout, (
+        done.stdout + done.stderr
+    )
     adopted = status()
     raw_assets = [a for a in adopted["assets"] if a["asset"].startswith("nba_raw/")]
     assert len(raw_assets) == 5 and all(a["state"] == "materialized" for a in raw_assets)
@@ -72,13 +115,26 @@ def test_adopt_warehouse_says_which_game_dates_lie_before_the_partitions(league_
     raw, summary = league_copy
     start, end = first_game_dates(summary, 2)
     built = _env(tmp_path, raw)
-    run = subprocess.run([CLI, "backfill", "--start", str(start), "--end", str(end), "--select", "key:nba_raw/schedule"],
-                         env=built, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [CLI, "backfill", "--start", str(start), "--end", str(end), "--select", "key:nba_raw/schedule"],
+        env=built,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     with duckdb.connect(built["NBA_DUCKDB_PATH"]) as con:  # the same games a season earlier: 2023-24
-        con.execute("INSERT INTO nba_raw.schedule SELECT * REPLACE (game_date - INTERVAL 1 YEAR AS game_date) FROM nba_raw.schedule")
-    dry = subprocess.run([CLI, "adopt-warehouse", "--dry-run"], env={**built, "DAGSTER_HOME": str(tmp_path / "new_home")},
-                         capture_output=True, text=True, timeout=300)
+        con.execute(
+            "INSERT INTO nba_raw.schedule "
+            "SELECT * REPLACE (game_date - INTERVAL 1 YEAR AS game_date) FROM nba_raw.schedule"
+        )
+    dry = subprocess.run(
+        [CLI, "adopt-warehouse", "--dry-run"],
+        env={**built, "DAGSTER_HOME": str(tmp_path / "new_home")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert dry.returncode == 0, dry.stderr
     earlier = [d.replace(year=d.year - 1).isoformat() for d in (start, end)]
     assert dry.stdout.splitlines()[-1] == (
@@ -92,25 +148,44 @@ def test_backfill_exits_nonzero_when_a_step_fails(league_copy, tmp_path):
     raw, summary = league_copy
     (raw / "reference" / "teams.csv").write_text("id,full_name\n1,Nobody\n")  # header lacks columns
     start, end = first_game_dates(summary, 1)
-    run = subprocess.run([CLI, "backfill", "--start", str(start), "--end", str(end)], env=_env(tmp_path, raw), capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [CLI, "backfill", "--start", str(start), "--end", str(end)],
+        env=_env(tmp_path, raw),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 1
     assert "teams.csv, line 1, column 'abbreviation': header lacks column(s)" in run.stdout
 
 
 def test_backfill_rejects_bad_arguments(tmp_path):
-    run = subprocess.run([CLI, "backfill", "--start", "2025-11-09", "--end", "2025-11-01"], env=_env(tmp_path, tmp_path), capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [CLI, "backfill", "--start", "2025-11-09", "--end", "2025-11-01"],
+        env=_env(tmp_path, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 2 and "is before" in run.stderr
 
 
 def test_the_dev_commands_say_where_they_went(tmp_path):
     """demo, synth and replay-day are nba-pipeline-dev's now (dev/): one line naming it, at once
     (the code location is not loaded for it), nothing written."""
-    for command in (["demo", "--dir", str(tmp_path / "demo")], ["--traceback", "synth", "--out", str(tmp_path / "league")],
-                    ["replay-day", "--day", "2025-11-05"]):
+    for command in (
+        ["demo", "--dir", str(tmp_path / "demo")],
+        ["--traceback", "synth", "--out", str(tmp_path / "league")],
+        ["replay-day", "--day", "2025-11-05"],
+    ):
         run = subprocess.run([CLI, *command], env=_env(tmp_path, tmp_path), capture_output=True, text=True, timeout=300)
         name = command[1] if command[0] == "--traceback" else command[0]
-        assert (run.returncode, run.stdout, run.stderr) == (2, "", f"nba-pipeline: error: {name} is a dev tool now: "
-                                                            f"nba-pipeline-dev {name} (install it: pip install -e ./dev)\n")
+        assert (run.returncode, run.stdout, run.stderr) == (
+            2,
+            "",
+            f"nba-pipeline: error: {name} is a dev tool now: "
+            f"nba-pipeline-dev {name} (install it: pip install -e ./dev)\n",
+        )
     assert not any(tmp_path.iterdir())
     usage = subprocess.run([CLI, "--help"], capture_output=True, text=True, timeout=300).stdout
     assert "demo, synth and replay-day are dev tools: `nba-pipeline-dev`" in usage
@@ -122,19 +197,34 @@ def test_backfill_starts_where_the_seasons_history_is_missing_unless_exact(leagu
     season_start = dt.date(opening.year, 10, 1)
     env = _env(tmp_path, raw)
     select = ["--select", "group:nba_raw or group:nba_analytics"]
-    exact = subprocess.run([CLI, "backfill", "--start", str(day2), "--end", str(day2), *select, "--exact"],
-                           env=env, capture_output=True, text=True, timeout=600)
+    exact = subprocess.run(
+        [CLI, "backfill", "--start", str(day2), "--end", str(day2), *select, "--exact"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert exact.returncode == 1 and "starting at" not in exact.stderr
     assert "that were never materialized" in exact.stdout  # the guard names what is missing
-    run = subprocess.run([CLI, "backfill", "--start", str(day2), "--end", str(day2), *select],
-                         env=env, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [CLI, "backfill", "--start", str(day2), "--end", str(day2), *select],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"starting at {season_start}, not {day2}" in run.stderr
     days = (day2 - season_start).days + 1
     assert f"succeeded: {10 * days} partition materializations over {days} game dates" in run.stdout
     # now complete: the same request runs just its range
-    again = subprocess.run([CLI, "backfill", "--start", str(day2), "--end", str(day2), *select],
-                           env=env, capture_output=True, text=True, timeout=600)
+    again = subprocess.run(
+        [CLI, "backfill", "--start", str(day2), "--end", str(day2), *select],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert "starting at" not in again.stderr and "over 1 game dates" in again.stdout
 
 
@@ -171,11 +261,18 @@ def _runs(home) -> int:
         return len(instance.get_run_records())
 
 
-@pytest.mark.parametrize("select, says", [
-    ("nba_raw/*", "--select 'nba_raw/*': no asset has the key nba_raw/ (a bare name is one exact key, and a trailing * adds everything downstream of it)"),
-    ("group:(", "--select 'group:(' is not a valid selection"),
-    ("group:nba_rwa", "--select 'group:nba_rwa' matches no asset"),
-])
+@pytest.mark.parametrize(
+    "select, says",
+    [
+        (
+            "nba_raw/*",
+            "--select 'nba_raw/*': no asset has the key nba_raw/ "
+            "(a bare name is one exact key, and a trailing * adds everything downstream of it)",
+        ),
+        ("group:(", "--select 'group:(' is not a valid selection"),
+        ("group:nba_rwa", "--select 'group:nba_rwa' matches no asset"),
+    ],
+)
 def test_a_selection_that_selects_nothing_is_one_line_with_the_syntax(cli_env, capfd, select, says):
     code = main(["backfill", "--start", "2024-10-22", "--end", "2024-10-22", "--select", select])
     line = _one_error_line(capfd)
@@ -192,7 +289,9 @@ def test_dates_outside_the_partitions_are_refused_before_anything_is_said(cli_en
     future = last + dt.timedelta(days=29)
     assert main(["backfill", "--start", str(future), "--end", str(future + dt.timedelta(days=1))]) == 2
     # not "starting at <the season's Oct 1>" first
-    assert _one_error_line(capfd) == f"--start {future} is after the last game-date partition, {last} (today, US Eastern)"
+    assert (
+        _one_error_line(capfd) == f"--start {future} is after the last game-date partition, {last} (today, US Eastern)"
+    )
     assert main(["backfill", "--start", "2024-10-22", "--end", str(future)]) == 2
     assert _one_error_line(capfd).startswith(f"--end {future} is after the last game-date partition")
     # the partitions start with the session's first season, 2024-25 (conftest): 2023-24 is before them
@@ -216,25 +315,34 @@ def test_a_resource_that_fails_to_start_has_its_cause_printed(cli_env, league_co
     out, err = capfd.readouterr()
     assert "FAILED: 0 partition materializations" in out
     cause = [line for line in err.splitlines() if line.startswith("nba-pipeline: error: ")]
-    assert len(cause) == 1 and "failed before any step ran: resource io_manager failed to start: WarehouseUnavailableError: " \
-        f"cannot create the folder {in_the_way} of the DuckDB warehouse {in_the_way / 'w.duckdb'}: a file is in the way" in cause[0]
+    assert (
+        len(cause) == 1
+        and "failed before any step ran: resource io_manager failed to start: WarehouseUnavailableError: "
+        f"cannot create the folder {in_the_way} of the DuckDB warehouse {in_the_way / 'w.duckdb'}: a file is in the way"
+        in cause[0]
+    )
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("command", [
-    ["backfill", "--start", "2024-10-22", "--end", "2024-10-22"],
-    ["status", "--date", "2024-10-22"],
-    ["stale"],
-    ["adopt-warehouse", "--dry-run"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["backfill", "--start", "2024-10-22", "--end", "2024-10-22"],
+        ["status", "--date", "2024-10-22"],
+        ["stale"],
+        ["adopt-warehouse", "--dry-run"],
+    ],
+)
 def test_a_dagster_home_that_cannot_be_created_is_one_line_naming_it(cli_env, capfd, monkeypatch, command):
     (cli_env / "a_file").write_text("")
     home = cli_env / "a_file" / "home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     (cli_env / "w.duckdb").write_bytes(b"")  # adopt-warehouse looks for its warehouse first
     assert main(command) == 1
-    assert _one_error_line(capfd) == (f"DAGSTER_HOME={home} is not usable: cannot create {home} (Not a directory); "
-                                      "the Dagster instance keeps its runs and event log there")
+    assert _one_error_line(capfd) == (
+        f"DAGSTER_HOME={home} is not usable: cannot create {home} (Not a directory); "
+        "the Dagster instance keeps its runs and event log there"
+    )
 
 
 def _read_only_prefix() -> list[str]:
@@ -250,23 +358,33 @@ def _read_only_prefix() -> list[str]:
     return ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
 
 
-@pytest.mark.parametrize("command", [
-    ["backfill", "--start", "2024-10-22", "--end", "2024-10-22"],
-    ["status", "--date", "2024-10-22"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["backfill", "--start", "2024-10-22", "--end", "2024-10-22"],
+        ["status", "--date", "2024-10-22"],
+    ],
+)
 def test_a_read_only_dagster_home_is_one_line_not_a_traceback(tmp_path, command):
     from nba_pipeline.instance import prepare_home
 
     home = prepare_home(tmp_path / "home")
     home.chmod(0o555)
     try:
-        run = subprocess.run([*_read_only_prefix(), CLI, *command], env=_env(tmp_path, tmp_path),
-                             capture_output=True, text=True, timeout=300)
+        run = subprocess.run(
+            [*_read_only_prefix(), CLI, *command],
+            env=_env(tmp_path, tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         home.chmod(0o755)
     assert run.returncode == 1
-    assert run.stderr.splitlines() == [f"nba-pipeline: error: DAGSTER_HOME={home} is not usable: cannot create "
-                                       f"{home}/history/ (Permission denied); the Dagster instance keeps its runs and event log there"]
+    assert run.stderr.splitlines() == [
+        f"nba-pipeline: error: DAGSTER_HOME={home} is not usable: cannot create "
+        f"{home}/history/ (Permission denied); the Dagster instance keeps its runs and event log there"
+    ]
 
 
 def test_a_warehouse_in_a_read_only_folder_fails_its_step_at_once_naming_the_file(league_copy, tmp_path):
@@ -276,13 +394,32 @@ def test_a_warehouse_in_a_read_only_folder_fails_its_step_at_once_naming_the_fil
     folder.mkdir(mode=0o555)
     env = {**_env(tmp_path, raw), "NBA_DUCKDB_PATH": str(folder / "w.duckdb")}
     try:
-        run = subprocess.run([*_read_only_prefix(), CLI, "backfill", "--start", str(day), "--end", str(day),
-                              "--select", "key:nba_raw/schedule", "--exact"], env=env, capture_output=True, text=True, timeout=300)
+        run = subprocess.run(
+            [
+                *_read_only_prefix(),
+                CLI,
+                "backfill",
+                "--start",
+                str(day),
+                "--end",
+                str(day),
+                "--select",
+                "key:nba_raw/schedule",
+                "--exact",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         folder.chmod(0o755)
     assert run.returncode == 1
-    assert (f"step failure: nba_raw__schedule: WarehouseUnavailableError: cannot open the DuckDB warehouse {folder / 'w.duckdb'}: "
-            f"Permission denied (DuckDB needs to write in its folder {folder})") in run.stdout
+    assert (
+        "step failure: nba_raw__schedule: WarehouseUnavailableError: "
+        f"cannot open the DuckDB warehouse {folder / 'w.duckdb'}: "
+        f"Permission denied (DuckDB needs to write in its folder {folder})"
+    ) in run.stdout
     assert "Traceback" not in run.stderr, run.stderr
     # (that it fails without retrying first: test_warehouse.py, where the sleeps can be counted)
 
@@ -317,11 +454,27 @@ def test_a_failed_step_is_one_line_even_when_its_error_is_not(cli_env, league_co
     day, _ = first_game_dates(summary, 1)
     monkeypatch.setenv("NBA_RAW_DIR", str(raw))
     # analytics on a warehouse without the raw tables it reads
-    assert main(["backfill", "--start", str(day), "--end", str(day), "--select", "key:nba_analytics/player_game_summary", "--exact"]) == 1
+    assert (
+        main(
+            [
+                "backfill",
+                "--start",
+                str(day),
+                "--end",
+                str(day),
+                "--select",
+                "key:nba_analytics/player_game_summary",
+                "--exact",
+            ]
+        )
+        == 1
+    )
     out, err = capfd.readouterr()
     failures = [line for line in out.splitlines() if line.startswith("step failure")]
-    assert failures == ['step failure: nba_analytics__player_game_summary: CatalogException: Catalog Error: Table with name '
-                        '"nba_raw.player_boxscores" does not exist because schema "nba_raw" does not exist.'], out + err
+    assert failures == [
+        "step failure: nba_analytics__player_game_summary: CatalogException: Catalog Error: Table with name "
+        '"nba_raw.player_boxscores" does not exist because schema "nba_raw" does not exist.'
+    ], out + err
 
 
 def test_an_unexpected_error_is_one_line_unless_asked_for_the_traceback(cli_env, capfd, monkeypatch):
@@ -353,17 +506,30 @@ def test_a_backfill_run_names_its_assets_and_dates_for_the_runs_list(league_copy
     summary_ = run_backfill(defs, instance, start, end, progress=None)
     assert summary_.success, summary_.step_failures
     run = instance.get_run_by_id(summary_.run_id)
-    assert run.asset_selection == defs.resolve_asset_graph().materializable_asset_keys and len(run.asset_selection) == 20
-    assert len(run.step_keys_to_execute) == 19 and "freshness" not in run.step_keys_to_execute  # the fresh checks are the sensor's
+    assert (
+        run.asset_selection == defs.resolve_asset_graph().materializable_asset_keys and len(run.asset_selection) == 20
+    )
+    assert (
+        len(run.step_keys_to_execute) == 19 and "freshness" not in run.step_keys_to_execute
+    )  # the fresh checks are the sensor's
     assert run.tags["nba_pipeline/dates"] == f"{start}...{end}"
-    assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (str(start), str(end))
+    assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
+        str(start),
+        str(end),
+    )
     # the day's file: where it is, and what it holds (none: an off day)
     (bets,) = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(["nba_exports", "best_bets"]), asset_partitions=[str(start)]), limit=1).records
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(["nba_exports", "best_bets"]), asset_partitions=[str(start)]),
+        limit=1,
+    ).records
     meta = bets.asset_materialization.metadata
     assert meta["path"] == dg.MetadataValue.path(str(tmp_path / "exports" / "best_bets" / f"{start}.json"))
-    assert meta["picks"] == dg.MetadataValue.md(f"No picks for {start}: 0 of 0 predictions were OVER/UNDER recommendations against a sportsbook line.")
+    assert meta["picks"] == dg.MetadataValue.md(
+        f"No picks for {start}: 0 of 0 predictions were OVER/UNDER recommendations against a sportsbook line."
+    )
 
     one = run_backfill(defs, instance, end, end, select="nba_raw/schedule", progress=None)
     tags = instance.get_run_by_id(one.run_id).tags
-    assert tags["nba_pipeline/dates"] == str(end) and instance.get_run_by_id(one.run_id).asset_selection == {dg.AssetKey(["nba_raw", "schedule"])}
+    assert tags["nba_pipeline/dates"] == str(end) and instance.get_run_by_id(one.run_id).asset_selection == {
+        dg.AssetKey(["nba_raw", "schedule"])
+    }

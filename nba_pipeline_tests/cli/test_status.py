@@ -11,8 +11,8 @@ import dagster as dg
 import pytest
 
 from nba_pipeline.cli.main import main
-from nba_pipeline.core.partitions import game_date_partitions
 from nba_pipeline.cli.status import asset_status, format_status
+from nba_pipeline.core.partitions import game_date_partitions
 from nba_pipeline_tests.conftest import first_game_dates, make_defs
 
 SCHEDULE = "nba_raw/schedule"
@@ -43,10 +43,32 @@ def _row(defs, instance, date, asset=SCHEDULE) -> dict:
 def test_a_partition_whose_blocking_checks_never_ran_is_not_complete(league_copy, tmp_path, instance):
     raw, summary = league_copy
     day, _ = first_game_dates(summary, 1)
-    env = {**os.environ, "DAGSTER_HOME": os.environ["DAGSTER_HOME"], "NBA_RAW_DIR": str(raw),
-           "NBA_DUCKDB_PATH": str(tmp_path / "w.duckdb"), "NBA_WAREHOUSE": "duckdb"}
-    died = subprocess.run([sys.executable, "-c", _DIE_AFTER_MATERIALIZATION, "backfill", "--start", str(day), "--end", str(day),
-                           "--select", f"key:{SCHEDULE}", "--exact"], env=env, capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": os.environ["DAGSTER_HOME"],
+        "NBA_RAW_DIR": str(raw),
+        "NBA_DUCKDB_PATH": str(tmp_path / "w.duckdb"),
+        "NBA_WAREHOUSE": "duckdb",
+    }
+    died = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _DIE_AFTER_MATERIALIZATION,
+            "backfill",
+            "--start",
+            str(day),
+            "--end",
+            str(day),
+            "--select",
+            f"key:{SCHEDULE}",
+            "--exact",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert died.returncode == 9, died.stdout + died.stderr
     defs = make_defs(raw, tmp_path / "w.duckdb")
 
@@ -67,8 +89,25 @@ def test_a_partition_whose_blocking_checks_never_ran_is_not_complete(league_copy
     assert {c["status"] for c in row["checks"]} == {"execution_failed"} and row["complete"] is False
 
     # a run that evaluates them makes the partition complete
-    ok = subprocess.run([sys.executable, "-m", "nba_pipeline.cli.main", "backfill", "--start", str(day), "--end", str(day),
-                         "--select", f"key:{SCHEDULE}", "--exact"], env=env, capture_output=True, text=True, timeout=300)
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nba_pipeline.cli.main",
+            "backfill",
+            "--start",
+            str(day),
+            "--end",
+            str(day),
+            "--select",
+            f"key:{SCHEDULE}",
+            "--exact",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     row = _row(defs, instance, str(day))
     assert row["complete"] is True and row["unevaluated_blocking_checks"] == []
@@ -80,7 +119,9 @@ def test_a_materialization_without_check_results_is_not_complete(instance, tmp_p
     materialized, not complete; a result from an older materialization does not count either."""
     defs = make_defs(tmp_path / "raw", tmp_path / "w.duckdb")
     day = "2024-11-05"
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=dg.AssetKey.from_user_string(SCHEDULE), partition=day))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key=dg.AssetKey.from_user_string(SCHEDULE), partition=day)
+    )
 
     row = _row(defs, instance, day)
 
@@ -101,8 +142,10 @@ def test_status_outside_the_partitions_is_a_usage_error(date, json_flag, tmp_pat
     assert code == 2 and out == ""
     # the session's partitions start with season 2024-25 (conftest): the day before is not one
     if date < keys[0]:
-        assert err == (f"nba-pipeline: error: --date {date} is before the first game-date partition, {keys[0]}: "
-                       "the partitions start with season 2024-25 (NBA_FIRST_SEASON=2024-25)\n")
+        assert err == (
+            f"nba-pipeline: error: --date {date} is before the first game-date partition, {keys[0]}: "
+            "the partitions start with season 2024-25 (NBA_FIRST_SEASON=2024-25)\n"
+        )
     else:
         assert err.startswith(f"nba-pipeline: error: --date {date} is after the last game-date partition, {keys[-1]}")
         assert len(err.splitlines()) == 1

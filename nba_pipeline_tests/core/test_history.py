@@ -83,23 +83,36 @@ def test_each_step_requires_what_its_inputs_read():
 
     graph = defs.resolve_asset_graph()
     same = ("2025-11-05", "2025-11-05", 1)
-    got = {k: _required(graph.assets_def_for_key(dg.AssetKey(k.split("/")))) for k in (
-        "nba_raw/schedule", "nba_raw/team_boxscores", "nba_analytics/team_offense_game_summary",
-        "nba_analytics/upcoming_team_game_context", "nba_analytics/upcoming_player_game_context",
-        "nba_precompute/team_defense_zone_analysis", "nba_predictions/points_model", "nba_exports/performance_summary",
-    )}
+    got = {
+        k: _required(graph.assets_def_for_key(dg.AssetKey(k.split("/"))))
+        for k in (
+            "nba_raw/schedule",
+            "nba_raw/team_boxscores",
+            "nba_analytics/team_offense_game_summary",
+            "nba_analytics/upcoming_team_game_context",
+            "nba_analytics/upcoming_player_game_context",
+            "nba_precompute/team_defense_zone_analysis",
+            "nba_predictions/points_model",
+            "nba_exports/performance_summary",
+        )
+    }
     assert got == {
         "nba_raw/schedule": {},
         "nba_raw/team_boxscores": {"nba_raw/schedule": same, "nba_raw/player_boxscores": same},
         "nba_analytics/team_offense_game_summary": {
-            "nba_raw/team_boxscores": same, "nba_raw/schedule": same, "nba_analytics/player_game_summary": same,
+            "nba_raw/team_boxscores": same,
+            "nba_raw/schedule": same,
+            "nba_analytics/player_game_summary": same,
         },
         "nba_analytics/upcoming_team_game_context": {
-            "nba_raw/schedule": ("2025-10-01", "2025-11-05", 36), "nba_raw/game_lines": same,
+            "nba_raw/schedule": ("2025-10-01", "2025-11-05", 36),
+            "nba_raw/game_lines": same,
         },
         "nba_analytics/upcoming_player_game_context": {
-            "nba_raw/player_boxscores": ("2025-10-01", "2025-11-04", 35), "nba_raw/player_points_props": same,
-            "nba_raw/schedule": same, "nba_analytics/upcoming_team_game_context": same,
+            "nba_raw/player_boxscores": ("2025-10-01", "2025-11-04", 35),
+            "nba_raw/player_points_props": same,
+            "nba_raw/schedule": same,
+            "nba_analytics/upcoming_team_game_context": same,
         },
         "nba_precompute/team_defense_zone_analysis": {
             "nba_analytics/team_defense_game_summary": ("2025-10-01", "2025-11-04", 35),

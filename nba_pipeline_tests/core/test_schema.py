@@ -56,15 +56,18 @@ def test_null_and_range_violations():
     assert "row 1, column 'points'" in msg and "greater_than_or_equal_to(0)" in msg
 
 
-@pytest.mark.parametrize("case, common", [
-    ({}, True),  # plainly valid: taken by the fast pass
-    ({"points": [10.0, 20.0, 30.0]}, True),  # floats with integral values: cast like pandera does
-    ({"points": [10, -1, 30]}, False),  # a column check fails
-    ({"player_id": pd.Series([1, None, 1], dtype="Int64")}, False),  # a null where none is allowed
-    ({"player_id": [1, 1, 1]}, False),  # the grain repeats
-    ({"points": pd.Series([10, "x", 30], dtype=object)}, False),  # not castable
-    ({"game_date": ["2025-01-01", "2025-01-01", "2025-01-02"]}, False),  # a date column of strings
-])
+@pytest.mark.parametrize(
+    "case, common",
+    [
+        ({}, True),  # plainly valid: taken by the fast pass
+        ({"points": [10.0, 20.0, 30.0]}, True),  # floats with integral values: cast like pandera does
+        ({"points": [10, -1, 30]}, False),  # a column check fails
+        ({"player_id": pd.Series([1, None, 1], dtype="Int64")}, False),  # a null where none is allowed
+        ({"player_id": [1, 1, 1]}, False),  # the grain repeats
+        ({"points": pd.Series([10, "x", 30], dtype=object)}, False),  # not castable
+        ({"game_date": ["2025-01-01", "2025-01-01", "2025-01-02"]}, False),  # a date column of strings
+    ],
+)
 def test_fast_pass_accepts_exactly_what_pandera_accepts_and_yields_the_same_frame(case, common):
     df = frame(**case)
     fast = T._plainly_valid(df)
@@ -117,20 +120,25 @@ def test_partition_column_must_be_a_non_null_date():
         Table("d", "t", "x", columns=(Column("game_date", "string", "x"),), grain=())
 
 
-@pytest.mark.parametrize("check, values", [
-    (Check.isin(["OVER", "UNDER"]), ["OVER", None, "UNDER"]),
-    (Check.isin(["OVER", "UNDER"]), ["OVER", "PASS"]),
-    (Check.ge(0), [0, 3, None]),
-    (Check.ge(0), [0, -1]),
-    (Check.in_range(0, 70), [0.0, 70.0, None]),
-    (Check.in_range(0, 70), [70.5]),
-    (Check.str_matches(r"^\d{10}$"), ["0022400001", None]),
-    (Check.str_matches(r"^\d{10}$"), ["22400001"]),
-])
+@pytest.mark.parametrize(
+    "check, values",
+    [
+        (Check.isin(["OVER", "UNDER"]), ["OVER", None, "UNDER"]),
+        (Check.isin(["OVER", "UNDER"]), ["OVER", "PASS"]),
+        (Check.ge(0), [0, 3, None]),
+        (Check.ge(0), [0, -1]),
+        (Check.in_range(0, 70), [0.0, 70.0, None]),
+        (Check.in_range(0, 70), [70.5]),
+        (Check.str_matches(r"^\d{10}$"), ["0022400001", None]),
+        (Check.str_matches(r"^\d{10}$"), ["22400001"]),
+    ],
+)
 def test_declared_checks_judge_like_their_pandera_checks(check, values):
     s = pd.Series(values, dtype="string" if check.kind in ("isin", "str_matches") else "Float64")
     try:
-        pa.DataFrameSchema({"v": pa.Column(s.dtype, nullable=True, checks=[check.to_pandera()])}).validate(pd.DataFrame({"v": s}))
+        pa.DataFrameSchema({"v": pa.Column(s.dtype, nullable=True, checks=[check.to_pandera()])}).validate(
+            pd.DataFrame({"v": s})
+        )
         pandera_ok = True
     except pa.errors.SchemaError:
         pandera_ok = False

@@ -37,21 +37,26 @@ def test_a_season_not_begun_or_before_the_nba_is_refused(label, today):
     latest = "2026-27" if today == TODAY else "2025-26"
     with pytest.raises(ValueError) as exc:
         parse_season(label, today)
-    assert str(exc.value) == (f"NBA_FIRST_SEASON={label}: expected a season from 1946-47 to the current one, {latest} "
-                              "(its game-date partitions start on Oct 1)")
+    assert str(exc.value) == (
+        f"NBA_FIRST_SEASON={label}: expected a season from 1946-47 to the current one, {latest} "
+        "(its game-date partitions start on Oct 1)"
+    )
 
 
-@pytest.mark.parametrize("path, season", [
-    ("team_game_logs/2023-24.csv", 2023),
-    ("player_game_logs/2022-23.csv", 2022),
-    ("schedule/2021-22.csv", 2021),
-    ("boxscores/games_2020-21.csv", 2020),
-    ("boxscores/game_stats_2023-01.csv", 2022),  # January: the season that began the October before
-    ("boxscores/game_stats_2022-10.csv", 2022),
-    ("odds/player_props/raw_20230415_170000.csv", 2022),
-    ("odds/player_props/raw_20220915_170000.csv", 2022),  # from August on: the coming season
-    ("odds/game_lines/theodds_lines_2019-20.csv", 2019),
-])
+@pytest.mark.parametrize(
+    "path, season",
+    [
+        ("team_game_logs/2023-24.csv", 2023),
+        ("player_game_logs/2022-23.csv", 2022),
+        ("schedule/2021-22.csv", 2021),
+        ("boxscores/games_2020-21.csv", 2020),
+        ("boxscores/game_stats_2023-01.csv", 2022),  # January: the season that began the October before
+        ("boxscores/game_stats_2022-10.csv", 2022),
+        ("odds/player_props/raw_20230415_170000.csv", 2022),
+        ("odds/player_props/raw_20220915_170000.csv", 2022),  # from August on: the coming season
+        ("odds/game_lines/theodds_lines_2019-20.csv", 2019),
+    ],
+)
 def test_the_season_of_each_feed_file_comes_from_its_name(tmp_path, path, season):
     f = tmp_path / path
     f.parent.mkdir(parents=True)
@@ -79,13 +84,19 @@ def test_the_setting_wins_then_the_earliest_season_of_the_files_then_the_current
     assert s.describe() == "the partitions start with season 2025-26 (NBA_FIRST_SEASON=2025-26)"
     s = first_season(None, "files", str(raw), TODAY)
     assert (s.label, s.start) == ("2024-25", dt.date(2024, 10, 1))
-    assert s.describe() == (f"the partitions start with season 2024-25 (the earliest season of the feed files in "
-                            f"NBA_RAW_DIR={raw}); set NBA_FIRST_SEASON (e.g. 2023-24) to start earlier")
+    assert s.describe() == (
+        f"the partitions start with season 2024-25 (the earliest season of the feed files in "
+        f"NBA_RAW_DIR={raw}); set NBA_FIRST_SEASON (e.g. 2023-24) to start earlier"
+    )
     # without files to date the data by: the season containing today, from its Oct 1
     for source, raw_dir, why in [
         ("live", str(raw), "NBA_SOURCE=live has no files to date the data by"),
         ("files", None, "NBA_RAW_DIR is not set"),
-        ("files", str(tmp_path / "nope"), f"NBA_RAW_DIR={tmp_path / 'nope'} holds no feed files of a season begun by now"),
+        (
+            "files",
+            str(tmp_path / "nope"),
+            f"NBA_RAW_DIR={tmp_path / 'nope'} holds no feed files of a season begun by now",
+        ),
         ("files", str(tmp_path), f"NBA_RAW_DIR={tmp_path} holds no feed files of a season begun by now"),
     ]:
         assert first_season(None, source, raw_dir, dt.date(2026, 9, 30)).start == dt.date(2025, 10, 1)
@@ -101,7 +112,10 @@ def _run(args: list[str], tmp_path: Path, **env: str | None) -> subprocess.Compl
     return subprocess.run(args, env=base, capture_output=True, text=True, timeout=300)
 
 
-_KEYS = "from nba_pipeline.core.partitions import game_date_partitions as p; print(p.get_first_partition_key(), p.get_last_partition_key())"
+_KEYS = (
+    "from nba_pipeline.core.partitions import game_date_partitions as p; "
+    "print(p.get_first_partition_key(), p.get_last_partition_key())"
+)
 
 
 def test_the_partitions_start_with_the_earliest_season_of_the_raw_data(synthetic_league, tmp_path):
@@ -119,8 +133,11 @@ def test_the_partitions_start_with_the_earliest_season_of_the_raw_data(synthetic
 
 @needs_real_data
 def test_a_date_before_the_real_datas_first_season_is_one_line(tmp_path):
-    run = _run([str(BIN / "nba-pipeline"), "backfill", "--start", "2023-10-01", "--end", "2023-10-02"], tmp_path,
-               NBA_RAW_DIR=str(REAL_DATA))
+    run = _run(
+        [str(BIN / "nba-pipeline"), "backfill", "--start", "2023-10-01", "--end", "2023-10-02"],
+        tmp_path,
+        NBA_RAW_DIR=str(REAL_DATA),
+    )
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr == (
         "nba-pipeline: error: --start 2023-10-01 is before the first game-date partition, 2024-10-01: the partitions "
@@ -137,8 +154,13 @@ def test_a_bad_first_season_is_one_line_for_the_cli_and_fails_the_code_location(
         run = _run([str(BIN / "nba-pipeline"), *args], tmp_path, NBA_FIRST_SEASON=bad, NBA_RAW_DIR=str(tmp_path))
         assert (run.returncode, run.stdout, run.stderr) == (2, "", f"nba-pipeline: error: {line}\n"), args
     # the webserver and the daemon load the code location the same way: it does not load
-    validate = _run([str(BIN / "dagster"), "definitions", "validate", "-m", "nba_pipeline.definitions"], tmp_path,
-                    NBA_FIRST_SEASON=bad, NBA_RAW_DIR=str(tmp_path), DAGSTER_HOME=str(tmp_path))
+    validate = _run(
+        [str(BIN / "dagster"), "definitions", "validate", "-m", "nba_pipeline.definitions"],
+        tmp_path,
+        NBA_FIRST_SEASON=bad,
+        NBA_RAW_DIR=str(tmp_path),
+        DAGSTER_HOME=str(tmp_path),
+    )
     assert validate.returncode == 1
     assert f"ValueError: {line}\n" in validate.stdout + validate.stderr, validate.stdout
 
@@ -154,5 +176,7 @@ def test_replay_day_checks_its_day_against_its_own_partitions(tmp_path):
     with the current season (no NBA_RAW_DIR here), so it gets as far as the folder it lacks."""
     run = _run([*dev_cli(), "replay-day", "--day", "2025-11-05", "--raw-dir", str(tmp_path / "nope")], tmp_path)
     assert run.returncode == 2
-    assert run.stderr == (f"nba-pipeline-dev: error: --raw-dir {tmp_path / 'nope'}: no such folder (the real data, laid out "
-                          "like ../shared/data/nba)\n")
+    assert run.stderr == (
+        f"nba-pipeline-dev: error: --raw-dir {tmp_path / 'nope'}: no such folder (the real data, laid out "
+        "like ../shared/data/nba)\n"
+    )

@@ -4,9 +4,9 @@ chart dates), and what a step counted over its whole range is said once, in the 
 import dagster as dg
 import pandas as pd
 
-from nba_pipeline.core.table_assets import record_partitions
 from nba_pipeline.core.partitions import game_date_partitions
 from nba_pipeline.core.schema import Column, Table, register
+from nba_pipeline.core.table_assets import record_partitions
 
 GAMES = Table(
     dataset="nba_test",
@@ -22,14 +22,17 @@ EXTRA: dict = {}  # more record_partitions arguments
 
 @dg.asset(key=GAMES.asset_key, partitions_def=game_date_partitions, backfill_policy=dg.BackfillPolicy.single_run())
 def layer_games(context: dg.AssetExecutionContext) -> None:
-    df = pd.DataFrame({"game_date": pd.to_datetime(["2025-11-01", "2025-11-02", "2025-11-02"]), "game_id": ["a", "b", "c"]})
+    df = pd.DataFrame(
+        {"game_date": pd.to_datetime(["2025-11-01", "2025-11-02", "2025-11-02"]), "game_id": ["a", "b", "c"]}
+    )
     df = df[df["game_date"].dt.strftime("%Y-%m-%d").isin(context.partition_keys)]
     record_partitions(context, GAMES, df, FACTS, **EXTRA)
 
 
 def _run(instance, start: str, end: str) -> tuple[dict[str, dict], str]:
     result = dg.materialize(
-        [layer_games], instance=instance,
+        [layer_games],
+        instance=instance,
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
     )
     assert result.success
@@ -50,16 +53,24 @@ def test_a_range_run_gives_each_date_its_own_numbers_and_says_run_totals_once_in
             "2025-11-02": {"dagster/partition_row_count": 2},
             "2025-11-03": {"dagster/partition_row_count": 0},
         }
-        said = [e.user_message for e in instance.all_logs(run_id) if e.dagster_event is None and "rows over" in e.user_message]
-        assert said == ['nba_test/layer_games: 3 rows over 3 game dates 2025-11-01 .. 2025-11-03; over the whole '
-                        'range: {"feed_rows_read": 7834, "games_by_status": {"final": 3}}']
+        said = [
+            e.user_message
+            for e in instance.all_logs(run_id)
+            if e.dagster_event is None and "rows over" in e.user_message
+        ]
+        assert said == [
+            "nba_test/layer_games: 3 rows over 3 game dates 2025-11-01 .. 2025-11-03; over the whole "
+            'range: {"feed_rows_read": 7834, "games_by_status": {"final": 3}}'
+        ]
 
 
 def test_a_one_date_run_puts_its_facts_on_that_date():
     with dg.DagsterInstance.ephemeral() as instance:
         by_date, _ = _run(instance, "2025-11-02", "2025-11-02")
         assert _values(by_date["2025-11-02"]) == {
-            "dagster/partition_row_count": 2, "feed_rows_read": 7834, "games_by_status": {"final": 3},
+            "dagster/partition_row_count": 2,
+            "feed_rows_read": 7834,
+            "games_by_status": {"final": 3},
         }
 
 
@@ -86,8 +97,16 @@ from nba_pipeline.core.table_assets import In, TableRows, table_asset  # noqa: E
 from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager  # noqa: E402
 
 GAME_COLUMNS = (Column("game_date", "date", "d"), Column("game_id", "string", "g"))
-UP = Table(dataset="nba_test", name="wire_up", description="upstream", columns=GAME_COLUMNS, grain=("game_date", "game_id"))
-DOWN = Table(dataset="nba_test", name="wire_down", description="its same-date games", columns=GAME_COLUMNS, grain=("game_date", "game_id"))
+UP = Table(
+    dataset="nba_test", name="wire_up", description="upstream", columns=GAME_COLUMNS, grain=("game_date", "game_id")
+)
+DOWN = Table(
+    dataset="nba_test",
+    name="wire_down",
+    description="its same-date games",
+    columns=GAME_COLUMNS,
+    grain=("game_date", "game_id"),
+)
 register(UP, DOWN)
 
 
@@ -103,8 +122,11 @@ def wire_up(context):
 
 # the check compares with the upstream's rows of the same dates: it passes only if the frame it is
 # given is the run's dates of the windowed input, not the whole window
-SAME_AS_UP = PartitionCheck("same_as_up", "one row per upstream row of the date",
-                            lambda f, k: rows_match(f["wire_down"], f["wire_up"], ["game_date", "game_id"], k))
+SAME_AS_UP = PartitionCheck(
+    "same_as_up",
+    "one row per upstream row of the date",
+    lambda f, k: rows_match(f["wire_down"], f["wire_up"], ["game_date", "game_id"], k),
+)
 
 
 @table_asset(table_checks(DOWN, [SAME_AS_UP], reads=[UP]), ins={"up": In(UP, history_mapping(include_same_day=True))})
@@ -115,7 +137,10 @@ def wire_down(context, up: pd.DataFrame):
 
 def _materialize(assets, db, instance, start, end):
     return dg.materialize(
-        assets, instance=instance, resources={"io_manager": NbaDuckDBIOManager(database=str(db))}, raise_on_error=False,
+        assets,
+        instance=instance,
+        resources={"io_manager": NbaDuckDBIOManager(database=str(db))},
+        raise_on_error=False,
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
         selection=[a.key for a in assets[-1:]],
     )
@@ -145,15 +170,24 @@ def test_a_windowed_input_is_required_over_its_season_and_read_by_the_checks_on_
         assert not gap.success
         assert _failure(gap).startswith(
             "nba_test/wire_down: season-to-date history and same-date input needs 2 partition(s) of nba_test/wire_up "
-            "that were never materialized: 2024-10-04, 2024-10-05; affected game dates: 2024-10-05. Nothing was written."
+            "that were never materialized: 2024-10-04, 2024-10-05; "
+            "affected game dates: 2024-10-05. Nothing was written."
         )
         assert instance.get_materialized_partitions(DOWN.asset_key) == {"2024-10-03"}
 
 
-CHECKS_ONLY = PartitionCheck("up_has_rows", "the upstream has the date's game",
-                             lambda f, k: {d: Outcome(d in set(f["wire_up"]["game_date"].dt.strftime("%Y-%m-%d"))) for d in k})
-CHECKED = Table(dataset="nba_test", name="wire_checked", description="reads its upstream in its checks only",
-                columns=GAME_COLUMNS, grain=("game_date", "game_id"))
+CHECKS_ONLY = PartitionCheck(
+    "up_has_rows",
+    "the upstream has the date's game",
+    lambda f, k: {d: Outcome(d in set(f["wire_up"]["game_date"].dt.strftime("%Y-%m-%d"))) for d in k},
+)
+CHECKED = Table(
+    dataset="nba_test",
+    name="wire_checked",
+    description="reads its upstream in its checks only",
+    columns=GAME_COLUMNS,
+    grain=("game_date", "game_id"),
+)
 register(CHECKED)
 
 
@@ -194,7 +228,9 @@ def test_a_step_parameter_that_is_no_input_fails_the_definition():
     """Dagster would take it for an input of an asset of that name, and fail when loading the code."""
     with pytest.raises(dg.DagsterInvalidDefinitionError) as raised:
 
-        @table_asset(table_checks(DOWN, [SAME_AS_UP], reads=[UP]), ins={"up": In(UP, history_mapping(include_same_day=True))})
+        @table_asset(
+            table_checks(DOWN, [SAME_AS_UP], reads=[UP]), ins={"up": In(UP, history_mapping(include_same_day=True))}
+        )
         def wire_down(context, upp: pd.DataFrame):
             return upp
 

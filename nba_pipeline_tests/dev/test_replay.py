@@ -20,7 +20,10 @@ DAY = dt.date(2025, 11, 5)
 
 pytestmark = [
     needs_real_data,
-    pytest.mark.skipif(faketime_library() is None, reason="libfaketime not installed (Debian package 'libfaketime'; .ci/run installs it)"),
+    pytest.mark.skipif(
+        faketime_library() is None,
+        reason="libfaketime not installed (Debian package 'libfaketime'; .ci/run installs it)",
+    ),
 ]
 
 
@@ -49,15 +52,20 @@ def test_a_game_day_runs_itself(tmp_path):
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as db:
         # night: every prediction of the day graded (those who did not play as such), and the
         # next day's slate built on the day's results
-        graded = db.sql(f"select count(*) from nba_predictions.prediction_accuracy where game_date = '{DAY}'").fetchone()[0]
-        predicted = db.sql(f"select count(*) from nba_predictions.player_points_predictions where game_date = '{DAY}'").fetchone()[0]
+        graded = db.sql(
+            f"select count(*) from nba_predictions.prediction_accuracy where game_date = '{DAY}'"
+        ).fetchone()[0]
+        predicted = db.sql(
+            f"select count(*) from nba_predictions.player_points_predictions where game_date = '{DAY}'"
+        ).fetchone()[0]
         played = db.sql(
             f"""select count(*) from nba_predictions.player_points_predictions p
                 join nba_analytics.player_game_summary s using (game_date, player_id)
                 where p.game_date = '{DAY}'"""
         ).fetchone()[0]
         tomorrow = db.sql(
-            f"select count(*) from nba_predictions.player_points_predictions where game_date = '{DAY + dt.timedelta(days=1)}'"
+            "select count(*) from nba_predictions.player_points_predictions "
+            f"where game_date = '{DAY + dt.timedelta(days=1)}'"
         ).fetchone()[0]
         summary = db.sql(
             f"select bets from nba_exports.performance_summary where game_date = '{DAY}' and period = 'day'"

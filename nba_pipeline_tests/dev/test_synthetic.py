@@ -19,8 +19,7 @@ from nba_pipeline_dev.synthetic import SPECIAL_PLAYERS, generate_league
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "nba"
 SEASON = "2024-25"
-STAT_COLS = ["PTS", "FGM", "FGA", "FG3M", "FG3A", "FTM", "FTA", "OREB", "DREB", "REB", "AST", "STL", "BLK",
-             "TOV", "PF"]
+STAT_COLS = ["PTS", "FGM", "FGA", "FG3M", "FG3A", "FTM", "FTA", "OREB", "DREB", "REB", "AST", "STL", "BLK", "TOV", "PF"]
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +47,7 @@ def _player_logs(out: Path, season: str = SEASON) -> pd.DataFrame:
 def _box(out: Path) -> pd.DataFrame:
     # newest month first, so rows follow the order of boxscores/games_<season>.csv
     files = sorted((out / "boxscores").glob("game_stats_*.csv"), reverse=True)
-    return pd.concat([pd.read_csv(f, dtype={"game_id": str, "stats.minutes": str}) for f in files],
-                     ignore_index=True)
+    return pd.concat([pd.read_csv(f, dtype={"game_id": str, "stats.minutes": str}) for f in files], ignore_index=True)
 
 
 def _header(path: Path) -> str:
@@ -170,12 +168,17 @@ def test_minutes_add_up(league):
     assert 27 * 60 < _seconds(starters["stats.minutes"]).mean() < 36 * 60
     # player log minutes are the mm:ss rounded
     p = _player_logs(out)
-    m = played.merge(p, left_on=["game_id", "player"], right_on=["Game_ID", "Player_ID"], how="outer",
-                     indicator=True)
+    m = played.merge(p, left_on=["game_id", "player"], right_on=["Game_ID", "Player_ID"], how="outer", indicator=True)
     assert (m._merge == "both").all()
     assert (np.abs(m.sec / 60 - m.MIN) <= 0.5).all()
-    box_cols = ["stats.points", "stats.assists", "stats.reboundsTotal", "stats.fieldGoalsAttempted",
-                "stats.turnovers", "stats.plusMinusPoints"]
+    box_cols = [
+        "stats.points",
+        "stats.assists",
+        "stats.reboundsTotal",
+        "stats.fieldGoalsAttempted",
+        "stats.turnovers",
+        "stats.plusMinusPoints",
+    ]
     for b, c in zip(box_cols, ["PTS", "AST", "REB", "FGA", "TOV", "PLUS_MINUS"]):
         assert (m[b] == m[c]).all(), c
 
@@ -254,7 +257,9 @@ def test_odds_times_and_dates(league, props):
     # game = "Away @ Home" full names, consistent with the game lines
     ev = lines.set_index("event_id")
     g = events
-    assert (g.game == ev.loc[g.event_id, "away_team"].to_numpy() + " @ " + ev.loc[g.event_id, "home_team"].to_numpy()).all()
+    assert (
+        g.game == ev.loc[g.event_id, "away_team"].to_numpy() + " @ " + ev.loc[g.event_id, "home_team"].to_numpy()
+    ).all()
 
 
 def _norm(name: str) -> str:
@@ -267,8 +272,16 @@ def _norm(name: str) -> str:
 def test_odds_lines_and_names(league, props):
     out, _ = league
     assert {"player_points", "player_rebounds", "player_assists"} <= set(props.market)
-    assert set(props.bookmaker) <= {"draftkings", "fanduel", "betmgm", "williamhill_us", "betrivers", "fanatics",
-                                    "betonlineag", "bovada"}
+    assert set(props.bookmaker) <= {
+        "draftkings",
+        "fanduel",
+        "betmgm",
+        "williamhill_us",
+        "betrivers",
+        "fanatics",
+        "betonlineag",
+        "bovada",
+    }
     priced = props[props.line.notna()]
     assert ((priced.line * 2) % 2 == 1).all()  # x.5 lines
     for c in ("over_odds", "under_odds"):

@@ -23,12 +23,14 @@ def _file_and_predictions():
 def test_file_valid_names_what_is_wrong():
     good, _ = _file_and_predictions()
     text = good.model_dump_json()
-    parsed = checks.read_best_bets({
-        KEY: text,
-        "2025-11-02": None,
-        "2025-11-03": text.replace('"picks"', '"pics"'),
-        "2025-11-04": text,  # a file copied to the wrong date
-    })
+    parsed = checks.read_best_bets(
+        {
+            KEY: text,
+            "2025-11-02": None,
+            "2025-11-03": text.replace('"picks"', '"pics"'),
+            "2025-11-04": text,  # a file copied to the wrong date
+        }
+    )
     out = checks.file_valid(parsed, list(parsed))
     assert out[KEY].passed and out[KEY].metadata["picks"] == 2
     assert [o.passed for o in out.values()] == [True, False, False, False]
@@ -45,19 +47,25 @@ def test_picks_must_be_the_stored_top_recommendations():
     stale = checks.picks_match_predictions({KEY: good}, newer, [KEY])[KEY]
     assert not stale.passed and stale.metadata["expected_picks"] == 3
     # a hand-edited side
-    edited = good.model_copy(update={"picks": [good.picks[0].model_copy(update={"recommendation": "OVER"}), good.picks[1]]})
+    edited = good.model_copy(
+        update={"picks": [good.picks[0].model_copy(update={"recommendation": "OVER"}), good.picks[1]]}
+    )
     assert not checks.picks_match_predictions({KEY: edited}, pred, [KEY])[KEY].passed
     assert not checks.picks_match_predictions({KEY: "file missing"}, pred, [KEY])[KEY].passed
 
 
 def test_summary_day_must_match_the_grades():
-    rows = _graded(KEY, 2, actual_points=12, predicted_points=11.0, outcome="OVER", bet_result="WIN", profit_units=100 / 110)
+    rows = _graded(
+        KEY, 2, actual_points=12, predicted_points=11.0, outcome="OVER", bet_result="WIN", profit_units=100 / 110
+    )
     acc = _accuracy(rows)
     summary = transforms.performance_summary(acc, [dt.date(2025, 11, 1)])
     assert checks.day_matches_grades(summary, acc, [KEY])[KEY].passed
     # a date re-graded after the summary was built: one more loss
-    regraded = _accuracy(rows + _graded(KEY, 1, actual_points=5, predicted_points=11.0, outcome="UNDER",
-                                        bet_result="LOSS", profit_units=-1.0))
+    regraded = _accuracy(
+        rows
+        + _graded(KEY, 1, actual_points=5, predicted_points=11.0, outcome="UNDER", bet_result="LOSS", profit_units=-1.0)
+    )
     out = checks.day_matches_grades(summary, regraded, [KEY])[KEY]
     assert not out.passed and "losses: 0 vs 1 graded" in out.metadata["problems"].data
     # a season period holding less than its day

@@ -23,8 +23,10 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, mon
     exports = ExportsDirectory(directory=str(tmp_path))
     exports.write_text("best_bets/d.json", "old\n")
     if failure == "rename":
+
         def broken_replace(src, dst):
             raise OSError("disk full")
+
         monkeypatch.setattr(os, "replace", broken_replace)
         with pytest.raises(OSError, match="disk full"):
             exports.write_text("best_bets/d.json", "new\n")
@@ -44,4 +46,7 @@ def test_default_directory_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("NBA_EXPORTS_DIR", "/srv/exports")
     monkeypatch.setenv("NBA_EXPORTS_URL", "https://example.com/nba/")
     exports = exports_from_env()
-    assert (exports.directory, exports.url_of("best_bets/2025-11-01.json")) == ("/srv/exports", "https://example.com/nba/best_bets/2025-11-01.json")
+    assert (exports.directory, exports.url_of("best_bets/2025-11-01.json")) == (
+        "/srv/exports",
+        "https://example.com/nba/best_bets/2025-11-01.json",
+    )

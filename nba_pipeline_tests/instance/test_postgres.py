@@ -17,15 +17,15 @@ import duckdb
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from nba_pipeline.definitions import build_definitions
 from nba_pipeline.cli.drift import stale_partitions
-from nba_pipeline.instance.adopt import adopt_warehouse
+from nba_pipeline.cli.runner import run_backfill
+from nba_pipeline.cli.status import asset_status
+from nba_pipeline.core.schema import registered_tables
+from nba_pipeline.definitions import build_definitions
 from nba_pipeline.exports.directory import ExportsDirectory
+from nba_pipeline.instance.adopt import adopt_warehouse
 from nba_pipeline.raw.sources.files import FilesSource
 from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
-from nba_pipeline.cli.runner import run_backfill
-from nba_pipeline.core.schema import registered_tables
-from nba_pipeline.cli.status import asset_status
 from nba_pipeline_tests.conftest import REAL_DATA, needs_real_data
 from nba_pipeline_tests.postgres_server import PostgresServer, running_postgres
 
@@ -51,8 +51,11 @@ def _production_home(home: Path, server: PostgresServer, db: str, monkeypatch) -
 
 
 def _defs(tmp: Path) -> dg.Definitions:
-    return build_definitions(FilesSource(raw_dir=str(REAL_DATA)), NbaDuckDBIOManager(database=str(tmp / "warehouse.duckdb")),
-                             ExportsDirectory(directory=str(tmp / "exports")))
+    return build_definitions(
+        FilesSource(raw_dir=str(REAL_DATA)),
+        NbaDuckDBIOManager(database=str(tmp / "warehouse.duckdb")),
+        ExportsDirectory(directory=str(tmp / "exports")),
+    )
 
 
 def _scalar(server: PostgresServer, db: str, sql: str):
@@ -65,15 +68,23 @@ def test_the_pipeline_runs_on_the_production_instance(postgres, tmp_path, monkey
     _production_home(tmp_path / "home", postgres, "dagster", monkeypatch)
     defs = _defs(tmp_path)
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path / "home"))) as instance:
-        assert [type(s).__name__ for s in (instance.run_storage, instance.event_log_storage, instance.schedule_storage)] == [
-            "PooledPostgresRunStorage", "PooledPostgresEventLogStorage", "PooledPostgresScheduleStorage"]
+        assert [
+            type(s).__name__ for s in (instance.run_storage, instance.event_log_storage, instance.schedule_storage)
+        ] == ["PooledPostgresRunStorage", "PooledPostgresEventLogStorage", "PooledPostgresScheduleStorage"]
         summary = run_backfill(defs, instance, *RANGE, progress=None)
         assert summary.success, summary.step_failures
         days = (RANGE[1] - RANGE[0]).days + 1
         assert summary.materializations == 20 * days
     # what the run recorded is in PostgreSQL, and a new instance (another process) reads it back
-    assert _scalar(postgres, "dagster", "SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'") == 20 * days
-    assert _scalar(postgres, "dagster", "SELECT count(*) FROM asset_check_executions") == summary.checks_passed + len(summary.checks_failed)
+    assert (
+        _scalar(
+            postgres, "dagster", "SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'"
+        )
+        == 20 * days
+    )
+    assert _scalar(postgres, "dagster", "SELECT count(*) FROM asset_check_executions") == summary.checks_passed + len(
+        summary.checks_failed
+    )
     assert _scalar(postgres, "dagster", "SELECT status FROM runs") == "SUCCESS"
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path / "home"))) as again:
         rows = asset_status(defs, again, RANGE[1].isoformat())
@@ -90,10 +101,21 @@ def test_the_pipeline_runs_on_the_production_instance(postgres, tmp_path, monkey
 
 def test_the_daemon_runs_on_postgres_storage(postgres, tmp_path, monkeypatch):
     env = _production_home(tmp_path / "home", postgres, "dagster", monkeypatch)
-    env = {**os.environ, **env, "NBA_RAW_DIR": str(REAL_DATA), "NBA_DUCKDB_PATH": str(tmp_path / "w.duckdb"), "NBA_AUTOMATION": "off"}
+    env = {
+        **os.environ,
+        **env,
+        "NBA_RAW_DIR": str(REAL_DATA),
+        "NBA_DUCKDB_PATH": str(tmp_path / "w.duckdb"),
+        "NBA_AUTOMATION": "off",
+    }
     log = (tmp_path / "daemon.log").open("wb")
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("dagster-daemon")), "run", "-m", "nba_pipeline.definitions"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-m", "nba_pipeline.definitions"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
     wanted = {"SCHEDULER", "SENSOR", "QUEUED_RUN_COORDINATOR", "MONITORING", "ASSET"}
     try:
         deadline = time.monotonic() + 120
@@ -111,7 +133,12 @@ def test_the_daemon_runs_on_postgres_storage(postgres, tmp_path, monkeypatch):
 
 def _counts(db: Path, table) -> dict[dt.date, int]:
     with duckdb.connect(str(db), read_only=True) as con:
-        return {d: n for d, n in con.execute(f"SELECT game_date, count(*) FROM {table.dataset}.{table.name} GROUP BY 1").fetchall()}
+        return {
+            d: n
+            for d, n in con.execute(
+                f"SELECT game_date, count(*) FROM {table.dataset}.{table.name} GROUP BY 1"
+            ).fetchall()
+        }
 
 
 def test_an_existing_warehouse_adopts_the_event_log(postgres, tmp_path, monkeypatch):
@@ -120,7 +147,11 @@ def test_an_existing_warehouse_adopts_the_event_log(postgres, tmp_path, monkeypa
     defs = _defs(tmp_path)
     with dg.DagsterInstance.ephemeral() as old:
         assert run_backfill(defs, old, *RANGE, progress=None).success
-        truth = {t.asset_key: old.get_materialized_partitions(t.asset_key) for t in registered_tables() if t.dataset != "nba_test"}
+        truth = {
+            t.asset_key: old.get_materialized_partitions(t.asset_key)
+            for t in registered_tables()
+            if t.dataset != "nba_test"
+        }
     warehouse = tmp_path / "warehouse.duckdb"
     # one write of the old system that never happened: a game date's rows of one table missing
     with duckdb.connect(str(warehouse)) as con:
@@ -142,8 +173,10 @@ def test_an_existing_warehouse_adopts_the_event_log(postgres, tmp_path, monkeypa
             assert recorded <= truth[table.asset_key], table.name
             # every date with rows, and every date without games, recorded
             expect = {d.isoformat() for d in rows} | {
-                (RANGE[0] + dt.timedelta(days=i)).isoformat() for i in range((RANGE[1] - RANGE[0]).days + 1)
-                if RANGE[0] + dt.timedelta(days=i) not in games}
+                (RANGE[0] + dt.timedelta(days=i)).isoformat()
+                for i in range((RANGE[1] - RANGE[0]).days + 1)
+                if RANGE[0] + dt.timedelta(days=i) not in games
+            }
             assert recorded == expect, table.name
         # the lost write is left for a run to build, and said so
         pgs = next(t for t in adoption.tables if t.asset == "nba_analytics/player_game_summary")
@@ -159,10 +192,12 @@ def test_an_existing_warehouse_adopts_the_event_log(postgres, tmp_path, monkeypa
         assert again.recorded == 0 and sum(t.already_recorded for t in again.tables) == adoption.recorded
         # the automation, evaluated the morning after, re-requests only the lost write's date
         result = dg.evaluate_automation_conditions(
-            defs=defs, instance=instance, evaluation_time=dt.datetime(2025, 10, 24, 10, tzinfo=dt.timezone.utc))
+            defs=defs, instance=instance, evaluation_time=dt.datetime(2025, 10, 24, 10, tzinfo=dt.UTC)
+        )
         requested = {(k.to_user_string(), p) for k, parts in _requested(result).items() for p in parts}
-        assert requested <= {(a, p) for t in adoption.tables for a, p in ((t.asset, d) for d in t.missing_game_dates)} | {
-            (k.to_user_string(), "2025-10-24") for k in truth}, requested
+        assert requested <= {
+            (a, p) for t in adoption.tables for a, p in ((t.asset, d) for d in t.missing_game_dates)
+        } | {(k.to_user_string(), "2025-10-24") for k in truth}, requested
 
 
 def _requested(result) -> dict:
@@ -170,5 +205,9 @@ def _requested(result) -> dict:
     for r in result.results:
         subset = r.true_subset
         if subset.size:
-            out[r.key] = set(subset.expensively_compute_partition_keys()) if hasattr(subset, "expensively_compute_partition_keys") else {None}
+            out[r.key] = (
+                set(subset.expensively_compute_partition_keys())
+                if hasattr(subset, "expensively_compute_partition_keys")
+                else {None}
+            )
     return out

@@ -9,8 +9,13 @@ from dagster._core.instance.ref import InstanceRef
 
 PRODUCTION = Path(__file__).resolve().parents[2] / "nba_pipeline" / "instance" / "dagster.production.yaml"
 EMBEDDED = PRODUCTION.with_name("dagster.yaml")
-PG_ENV = dict(DAGSTER_PG_HOST="127.0.0.1", DAGSTER_PG_PORT="5432", DAGSTER_PG_DB="dagster",
-              DAGSTER_PG_USER="dagster", DAGSTER_PG_PASSWORD="secret")
+PG_ENV = dict(
+    DAGSTER_PG_HOST="127.0.0.1",
+    DAGSTER_PG_PORT="5432",
+    DAGSTER_PG_DB="dagster",
+    DAGSTER_PG_USER="dagster",
+    DAGSTER_PG_PASSWORD="secret",
+)
 
 
 def _ref(tmp_path, source: Path, monkeypatch) -> tuple[dict, InstanceRef]:
@@ -23,14 +28,19 @@ def _ref(tmp_path, source: Path, monkeypatch) -> tuple[dict, InstanceRef]:
 
 def test_production_config_uses_postgres_a_queue_and_the_monitor(tmp_path, monkeypatch):
     config, ref = _ref(tmp_path, PRODUCTION, monkeypatch)
-    assert (ref.run_storage_data.class_name, ref.event_storage_data.class_name, ref.schedule_storage_data.class_name) == (
-        "PooledPostgresRunStorage", "PooledPostgresEventLogStorage", "PooledPostgresScheduleStorage")
+    assert (
+        ref.run_storage_data.class_name,
+        ref.event_storage_data.class_name,
+        ref.schedule_storage_data.class_name,
+    ) == ("PooledPostgresRunStorage", "PooledPostgresEventLogStorage", "PooledPostgresScheduleStorage")
     assert ref.run_coordinator_data.class_name == "QueuedRunCoordinator"
     assert config["run_monitoring"]["enabled"] and config["run_monitoring"]["max_runtime_seconds"] > 0
     assert config["run_retries"] == {"enabled": True, "max_retries": 1, "retry_on_asset_or_op_failure": False}
     assert config["concurrency"]["pools"]["default_limit"] == 1
     for storage in ("run_storage", "event_log_storage", "schedule_storage"):
-        assert config[storage]["config"]["postgres_db"]["password"] == {"env": "DAGSTER_PG_PASSWORD"}  # never in the file
+        assert config[storage]["config"]["postgres_db"]["password"] == {
+            "env": "DAGSTER_PG_PASSWORD"
+        }  # never in the file
 
 
 def test_both_configs_share_monitoring_retries_and_pools(tmp_path, monkeypatch):

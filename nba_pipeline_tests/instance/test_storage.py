@@ -76,25 +76,52 @@ def _rows(home, run_id):
     out = {}
     with sqlite3.connect(runs / f"{run_id}.db") as run_shard:
         out["run shard"] = run_shard.execute(
-            "SELECT dagster_event_type, step_key, asset_key, partition FROM event_logs ORDER BY id").fetchall()
+            "SELECT dagster_event_type, step_key, asset_key, partition FROM event_logs ORDER BY id"
+        ).fetchall()
     with sqlite3.connect(runs / "index.db") as index:
         ids = {}
         rows = []
-        for n, (id_, kind, step, asset, partition, event) in enumerate(index.execute(
+        for n, (id_, kind, step, asset, partition, event) in enumerate(
+            index.execute(
                 "SELECT id, dagster_event_type, step_key, asset_key, partition, event FROM event_logs"
-                " WHERE run_id = ? ORDER BY id", [run_id])):
+                " WHERE run_id = ? ORDER BY id",
+                [run_id],
+            )
+        ):
             ids[id_] = n
-            rows.append((kind, step, asset, partition, deserialize_value(event).dagster_event.event_specific_data.__class__.__name__))
+            rows.append(
+                (
+                    kind,
+                    step,
+                    asset,
+                    partition,
+                    deserialize_value(event).dagster_event.event_specific_data.__class__.__name__,
+                )
+            )
         out["index shard"] = rows
-        out["check executions"] = sorted([
-            (asset, check, partition, status, ids.get(event_id), deserialize_value(event).dagster_event_type.value,
-             getattr(deserialize_value(event).dagster_event.event_specific_data, "passed", None))
-            for asset, check, partition, status, event_id, event in index.execute(
-                "SELECT asset_key, check_name, partition, execution_status, evaluation_event_storage_id,"
-                " evaluation_event FROM asset_check_executions WHERE run_id = ?", [run_id])], key=repr)
+        out["check executions"] = sorted(
+            [
+                (
+                    asset,
+                    check,
+                    partition,
+                    status,
+                    ids.get(event_id),
+                    deserialize_value(event).dagster_event_type.value,
+                    getattr(deserialize_value(event).dagster_event.event_specific_data, "passed", None),
+                )
+                for asset, check, partition, status, event_id, event in index.execute(
+                    "SELECT asset_key, check_name, partition, execution_status, evaluation_event_storage_id,"
+                    " evaluation_event FROM asset_check_executions WHERE run_id = ?",
+                    [run_id],
+                )
+            ],
+            key=repr,
+        )
         out["asset keys"] = sorted(
             (key, ids.get(deserialize_value(last).storage_id) if last else None)
-            for key, last in index.execute("SELECT asset_key, last_materialization FROM asset_keys"))
+            for key, last in index.execute("SELECT asset_key, last_materialization FROM asset_keys")
+        )
     return out
 
 
@@ -128,8 +155,7 @@ def _instance(home, event_log_class: str):
     (home / "dagster.yaml").write_text(
         "telemetry:\n  enabled: false\n"
         + (
-            "event_log_storage:\n  module: nba_pipeline.instance.storage\n"
-            f"  class: {event_log_class}\n  config: {{}}\n"
+            f"event_log_storage:\n  module: nba_pipeline.instance.storage\n  class: {event_log_class}\n  config: {{}}\n"
             if event_log_class
             else ""
         )
@@ -218,11 +244,18 @@ def test_pending_check_evaluations_are_visible_to_any_reader(homes):
         evaluation = AssetCheckEvaluation(
             asset_key=dg.AssetKey("upstream"), check_name="positive", passed=False, partition=KEYS[0]
         )
-        storage.store_event(EventLogEntry(
-            error_info=None, level="DEBUG", user_message="", run_id="r-later", timestamp=1.0e9,
-            dagster_event=DagsterEvent(DagsterEventType.ASSET_CHECK_EVALUATION.value, "job",
-                                       event_specific_data=evaluation),
-        ))
+        storage.store_event(
+            EventLogEntry(
+                error_info=None,
+                level="DEBUG",
+                user_message="",
+                run_id="r-later",
+                timestamp=1.0e9,
+                dagster_event=DagsterEvent(
+                    DagsterEventType.ASSET_CHECK_EVALUATION.value, "job", event_specific_data=evaluation
+                ),
+            )
+        )
         assert storage._pending_checks  # held, not written yet
         history = storage.get_asset_check_execution_history(
             dg.AssetCheckKey(dg.AssetKey("upstream"), "positive"), limit=100
@@ -236,11 +269,17 @@ def test_a_check_evaluated_twice_without_a_plan_keeps_the_last_result_as_stock_d
     from dagster._core.events.log import EventLogEntry
 
     def evaluation(passed: bool, ts: float) -> EventLogEntry:
-        data = AssetCheckEvaluation(asset_key=dg.AssetKey("upstream"), check_name="positive", passed=passed,
-                                    partition=KEYS[0])
-        return EventLogEntry(error_info=None, level="DEBUG", user_message="", run_id="r-unplanned", timestamp=ts,
-                             dagster_event=DagsterEvent(DagsterEventType.ASSET_CHECK_EVALUATION.value, "job",
-                                                        event_specific_data=data))
+        data = AssetCheckEvaluation(
+            asset_key=dg.AssetKey("upstream"), check_name="positive", passed=passed, partition=KEYS[0]
+        )
+        return EventLogEntry(
+            error_info=None,
+            level="DEBUG",
+            user_message="",
+            run_id="r-unplanned",
+            timestamp=ts,
+            dagster_event=DagsterEvent(DagsterEventType.ASSET_CHECK_EVALUATION.value, "job", event_specific_data=data),
+        )
 
     results = {}
     for name, cls in (("stock", ""), ("embedded", "EmbeddedEventLogStorage")):

@@ -12,7 +12,13 @@ import dagster as dg
 import pytest
 
 from nba_pipeline.orchestration import alerts
-from nba_pipeline.orchestration.alerts import AlertDeliveryError, AlertNotifier, check_failure_alerts, notifier_from_env, run_failure_alerts
+from nba_pipeline.orchestration.alerts import (
+    AlertDeliveryError,
+    AlertNotifier,
+    check_failure_alerts,
+    notifier_from_env,
+    run_failure_alerts,
+)
 
 P = dg.DailyPartitionsDefinition("2025-11-01", end_offset=1)
 BAD = {"2025-11-02"}  # the partition whose row count check fails
@@ -70,15 +76,26 @@ def receiver():
     r.close()
 
 
-@dg.asset(partitions_def=P, check_specs=[dg.AssetCheckSpec("row_count", asset="scores", partitions_def=P),
-                                         dg.AssetCheckSpec("share", asset="scores", partitions_def=P)])
+@dg.asset(
+    partitions_def=P,
+    check_specs=[
+        dg.AssetCheckSpec("row_count", asset="scores", partitions_def=P),
+        dg.AssetCheckSpec("share", asset="scores", partitions_def=P),
+    ],
+)
 def scores(context):
     if context.partition_key in BROKEN:
         raise RuntimeError("no data")
     yield dg.Output(1)
     for check, severity in (("row_count", dg.AssetCheckSeverity.ERROR), ("share", dg.AssetCheckSeverity.WARN)):
-        yield dg.AssetCheckEvaluation(asset_key=dg.AssetKey("scores"), check_name=check, passed=context.partition_key not in BAD,
-                                   metadata={}, severity=severity, partition=context.partition_key)
+        yield dg.AssetCheckEvaluation(
+            asset_key=dg.AssetKey("scores"),
+            check_name=check,
+            passed=context.partition_key not in BAD,
+            metadata={},
+            severity=severity,
+            partition=context.partition_key,
+        )
         yield dg.Output(None, output_name=f"scores_{check}")
 
 
@@ -90,7 +107,9 @@ def materialize(instance, partition: str, succeed=True):
 
 
 def tick(instance, notifier, cursor=None):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"alerts": notifier}, definitions=DEFS)
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"alerts": notifier}, definitions=DEFS
+    )
     result = check_failure_alerts(context)
     return result, context.cursor
 
@@ -129,11 +148,15 @@ def test_a_check_planned_but_never_evaluated_is_no_failure_and_hides_none(instan
     for day in ("2025-11-02", "2025-11-03", "2025-11-04", "2025-11-05"):
         materialize(instance, day, succeed=day not in BROKEN)
     planned = instance.event_log_storage.get_asset_check_execution_history(
-        dg.AssetCheckKey(dg.AssetKey("scores"), "row_count"), limit=10)
+        dg.AssetCheckKey(dg.AssetKey("scores"), "row_count"), limit=10
+    )
     assert [r.status.value for r in planned if r.partition == "2025-11-03"] == ["PLANNED"]
     _, cursor = tick(instance, webhook)
     assert [a["check"] for a in receiver.posts[0][1]["alerts"]] == [
-        "scores:row_count@2025-11-02", "scores:row_count@2025-11-04", "scores:row_count@2025-11-05"]
+        "scores:row_count@2025-11-02",
+        "scores:row_count@2025-11-04",
+        "scores:row_count@2025-11-05",
+    ]
     # the broken day's data comes, and fails its check: that is news, once
     BROKEN.clear()
     BAD.add("2025-11-03")
@@ -147,7 +170,10 @@ def test_a_check_planned_but_never_evaluated_is_no_failure_and_hides_none(instan
 def test_warnings_alert_when_configured(instance, receiver):
     materialize(instance, "2025-11-02")
     tick(instance, AlertNotifier(webhook_url=receiver.url, include_warnings=True))
-    assert sorted(a["check"] for a in receiver.posts[0][1]["alerts"]) == ["scores:row_count@2025-11-02", "scores:share@2025-11-02"]
+    assert sorted(a["check"] for a in receiver.posts[0][1]["alerts"]) == [
+        "scores:row_count@2025-11-02",
+        "scores:share@2025-11-02",
+    ]
 
 
 def test_incident_11_a_dead_webhook_fails_the_tick_and_keeps_the_alert(instance, receiver):
@@ -176,13 +202,16 @@ def test_an_unreachable_webhook_fails_the_tick(instance):
 TOKEN = "tok-8d1f0c"
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:9/services/T0/B0/" + TOKEN,  # nothing listens (discard port)
-    "http://127.0.0.1:9/hook?token=" + TOKEN,
-    "http://user:" + TOKEN + "@127.0.0.1:9/hook",
-    "hooks.example.com/services/" + TOKEN,  # no scheme
-    "http://127.0.0.1:notaport/" + TOKEN,
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/services/T0/B0/" + TOKEN,  # nothing listens (discard port)
+        "http://127.0.0.1:9/hook?token=" + TOKEN,
+        "http://user:" + TOKEN + "@127.0.0.1:9/hook",
+        "hooks.example.com/services/" + TOKEN,  # no scheme
+        "http://127.0.0.1:notaport/" + TOKEN,
+    ],
+)
 def test_a_failed_delivery_does_not_show_the_webhook_token(instance, url):
     materialize(instance, "2025-11-02")
     with pytest.raises(AlertDeliveryError) as err:
@@ -204,7 +233,10 @@ def test_slack_errors_do_not_show_the_token(instance, receiver, status):
     receiver.status = status  # 200 answers {"ok": true}; 401 {"ok": false}: refused
     api = f"{receiver.url}/api/" if status != 200 else "http://127.0.0.1:9/api/"
     with pytest.raises(AlertDeliveryError, match="Slack (refused|unreachable)") as err:
-        tick(instance, AlertNotifier(slack_token=f"xoxb-{TOKEN}", slack_channel="#nba", slack_api_url=api, timeout_seconds=2))
+        tick(
+            instance,
+            AlertNotifier(slack_token=f"xoxb-{TOKEN}", slack_channel="#nba", slack_api_url=api, timeout_seconds=2),
+        )
     assert TOKEN not in str(err.value)
 
 
@@ -215,7 +247,10 @@ def test_secrets_from_the_environment_are_variables_read_at_each_tick(instance, 
     monkeypatch.setenv("NBA_SLACK_TOKEN", f"xoxb-{TOKEN}")
     monkeypatch.setenv("NBA_SLACK_CHANNEL", "#nba")
     notifier = notifier_from_env()
-    assert (notifier.webhook_url.env_var_name, notifier.slack_token.env_var_name) == ("NBA_ALERT_WEBHOOK_URL", "NBA_SLACK_TOKEN")
+    assert (notifier.webhook_url.env_var_name, notifier.slack_token.env_var_name) == (
+        "NBA_ALERT_WEBHOOK_URL",
+        "NBA_SLACK_TOKEN",
+    )
     materialize(instance, "2025-11-02")
     monkeypatch.delenv("NBA_SLACK_TOKEN")  # the webhook only, this time
     monkeypatch.delenv("NBA_SLACK_CHANNEL")
@@ -228,7 +263,10 @@ def test_secrets_from_the_environment_are_variables_read_at_each_tick(instance, 
 
 def test_slack_gets_the_same_alert(instance, receiver):
     materialize(instance, "2025-11-02")
-    tick(instance, AlertNotifier(slack_token="xoxb-test", slack_channel="#nba-alerts", slack_api_url=f"{receiver.url}/api/"))
+    tick(
+        instance,
+        AlertNotifier(slack_token="xoxb-test", slack_channel="#nba-alerts", slack_api_url=f"{receiver.url}/api/"),
+    )
     path, body = receiver.posts[0]
     assert path == "/api/chat.postMessage" and body["channel"] == "#nba-alerts"
     assert "scores:row_count@2025-11-02" in body["text"]
@@ -251,7 +289,10 @@ def test_a_failed_run_is_alerted_with_its_step_and_partition(instance, receiver)
     run = instance.get_run_by_id(result.run_id)
     failure = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0].dagster_event
     context = dg.build_run_status_sensor_context(
-        sensor_name="run_failure_alerts", dagster_event=failure, dagster_instance=instance, dagster_run=run,
+        sensor_name="run_failure_alerts",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=run,
         resources={"alerts": AlertNotifier(webhook_url=receiver.url)},
     ).for_run_failure()
     run_failure_alerts(context)

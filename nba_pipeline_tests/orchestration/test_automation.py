@@ -67,18 +67,24 @@ def test_a_game_day_runs_itself(defs, instance):
 
     # 11 am: the sensor lands today's raw partitions (the morning odds snapshot, the schedule)
     land(instance, [f"nba_raw/{t}" for t in RAW], TODAY)
-    morning = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=at(TODAY, 11), cursor=cursor)
+    morning = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, evaluation_time=at(TODAY, 11), cursor=cursor
+    )
     got = requested(morning)
     # every layer above raw, for today only, in one tick (eager chains through will_be_requested)
     assert got == {a: {TODAY} for a in downstream}, got
     land(instance, downstream, TODAY)
-    settled = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=at(TODAY, 12), cursor=morning.cursor)
+    settled = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, evaluation_time=at(TODAY, 12), cursor=morning.cursor
+    )
     assert requested(settled) == {}  # nothing twice
 
     # past midnight: last night's finals land (box scores and the schedule's final scores)
     tomorrow = "2025-11-03"
     land(instance, ["nba_raw/schedule", "nba_raw/team_boxscores", "nba_raw/player_boxscores"], TODAY)
-    night = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=at(tomorrow, 2), cursor=settled.cursor)
+    night = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, evaluation_time=at(tomorrow, 2), cursor=settled.cursor
+    )
     got = requested(night)
     # the day's facts and its grading; nothing of the new day, whose raw data has not landed
     assert got["nba_analytics/player_game_summary"] == {TODAY}
@@ -94,12 +100,18 @@ def test_an_old_date_landing_requests_no_old_partition(defs, instance):
     # a correction of a date three weeks back lands (a backfill)
     old = "2025-10-12"
     land(instance, [f"nba_raw/{t}" for t in RAW], old)
-    got = requested(dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=at(TODAY, 13), cursor=cursor))
+    got = requested(
+        dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=at(TODAY, 13), cursor=cursor)
+    )
     assert all(old not in parts for parts in got.values())  # old dates are backfills, on purpose
     # ... but the recent dates whose history windows read it are rebuilt, and what follows them
     assert AUTOMATION_DAYS == 2
-    for asset in ("nba_analytics/upcoming_team_game_context", "nba_analytics/upcoming_player_game_context",
-                  "nba_precompute/ml_feature_store", "nba_predictions/player_points_predictions"):
+    for asset in (
+        "nba_analytics/upcoming_team_game_context",
+        "nba_analytics/upcoming_player_game_context",
+        "nba_precompute/ml_feature_store",
+        "nba_predictions/player_points_predictions",
+    ):
         assert got[asset] == {YESTERDAY, TODAY}, asset
     assert "nba_analytics/player_game_summary" not in got  # it reads no history
 
@@ -134,8 +146,11 @@ def test_a_date_without_season_history_is_not_requested(defs, instance):
     tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=now, cursor=first.cursor)
     # only the date's own facts (they read nothing but that date's raw partitions, which exist:
     # empty partitions, a run that succeeds); every table that reads the season is held back
-    same_date_only = {"nba_analytics/player_game_summary", "nba_analytics/team_offense_game_summary",
-                      "nba_analytics/team_defense_game_summary"}
+    same_date_only = {
+        "nba_analytics/player_game_summary",
+        "nba_analytics/team_offense_game_summary",
+        "nba_analytics/team_defense_game_summary",
+    }
     assert set(requested(tick)) <= same_date_only, requested(tick)
     # the first table that reads the season: every other part of its condition let both dates
     # through (their raw partitions landed), the history part did not
@@ -153,22 +168,32 @@ def test_a_gap_in_the_season_history_holds_back_exactly_the_dates_that_read_it(d
     land_history(instance, ["nba_raw/player_boxscores"], "2025-10-26", YESTERDAY)
     cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=at(TODAY, 6)).cursor
     land(instance, [f"nba_raw/{t}" for t in RAW], TODAY)
-    morning = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=at(TODAY, 11), cursor=cursor)
+    morning = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, evaluation_time=at(TODAY, 11), cursor=cursor
+    )
     got = requested(morning)
     # today's facts and team context need no player history: built
     assert got["nba_analytics/player_game_summary"] == {TODAY}
     assert got["nba_analytics/upcoming_team_game_context"] == {TODAY}
     # the player context reads the season's box scores, and everything after it needs it: held
-    held = {"nba_analytics/upcoming_player_game_context", "nba_precompute/player_daily_cache",
-            "nba_precompute/ml_feature_store", "nba_predictions/player_points_predictions", "nba_exports/best_bets"}
+    held = {
+        "nba_analytics/upcoming_player_game_context",
+        "nba_precompute/player_daily_cache",
+        "nba_precompute/ml_feature_store",
+        "nba_predictions/player_points_predictions",
+        "nba_exports/best_bets",
+    }
     assert not held & set(got), got
     for asset, parts in got.items():
         for day in parts:
             land(instance, [asset], day)
     # the gap is filled (a backfill of that date): the rest of the day follows
     land(instance, ["nba_raw/player_boxscores"], gap)
-    got = requested(dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=at(TODAY, 12),
-                                                      cursor=morning.cursor))
+    got = requested(
+        dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, evaluation_time=at(TODAY, 12), cursor=morning.cursor
+        )
+    )
     assert held <= {a for a, parts in got.items() if TODAY in parts}, got
 
 
@@ -181,4 +206,6 @@ def test_every_automated_asset_requires_what_its_inputs_read(defs):
     for k in graph.get_all_asset_keys():
         if graph.get(k).automation_condition is not None:
             assets_def = graph.assets_def_for_key(k)
-            assert {n.upstream for n in needs_of(assets_def)} == set(assets_def.keys_by_input_name.values()), k.to_user_string()
+            assert {n.upstream for n in needs_of(assets_def)} == set(assets_def.keys_by_input_name.values()), (
+                k.to_user_string()
+            )

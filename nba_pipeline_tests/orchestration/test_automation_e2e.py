@@ -50,13 +50,23 @@ def test_the_daemon_on_the_shipped_history_launches_no_run_that_must_fail(tmp_pa
     home = prepare_home(tmp_path / "home")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("NBA_ALERT", "NBA_SLACK"))},
-        "DAGSTER_HOME": str(home), "NBA_RAW_DIR": str(REAL_DATA), "NBA_SOURCE": "files", "NBA_WAREHOUSE": "duckdb",
-        "NBA_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"), "NBA_EXPORTS_DIR": str(tmp_path / "exports"),
-        "NBA_AUTOMATION": "on", "PYTHONWARNINGS": "ignore",
+        "DAGSTER_HOME": str(home),
+        "NBA_RAW_DIR": str(REAL_DATA),
+        "NBA_SOURCE": "files",
+        "NBA_WAREHOUSE": "duckdb",
+        "NBA_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+        "NBA_EXPORTS_DIR": str(tmp_path / "exports"),
+        "NBA_AUTOMATION": "on",
+        "PYTHONWARNINGS": "ignore",
     }
     # the shipped history: the 2025-26 season so far, every layer
-    setup = subprocess.run([CLI, "backfill", "--start", "2025-10-01", "--end", "2025-11-09"],
-                           env=env, capture_output=True, text=True, timeout=600)
+    setup = subprocess.run(
+        [CLI, "backfill", "--start", "2025-10-01", "--end", "2025-11-09"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert setup.returncode == 0, setup.stdout + setup.stderr
 
     daemon = Daemon(env, tmp_path / "daemon.log", cwd=ROOT)
@@ -68,7 +78,10 @@ def test_the_daemon_on_the_shipped_history_launches_no_run_that_must_fail(tmp_pa
             while time.time() - started < WATCH_SECONDS or not _ticked_enough(instance):
                 assert daemon.alive(), f"dagster-daemon exited:\n{daemon.tail()}"
                 if time.time() - started > GIVE_UP_SECONDS:
-                    raise TimeoutError(f"sensors ticked too rarely: { {k: len(v) for k, v in _ticks(instance).items()} }\n{daemon.tail()}")
+                    raise TimeoutError(
+                        f"sensors ticked too rarely: { {k: len(v) for k, v in _ticks(instance).items()} }\n"
+                        f"{daemon.tail()}"
+                    )
                 time.sleep(5)
             # a run launched late in the window is followed to its end
             while any(r.status.value in ACTIVE for r in instance.get_runs() if r.run_id not in before):
@@ -80,8 +93,14 @@ def test_the_daemon_on_the_shipped_history_launches_no_run_that_must_fail(tmp_pa
     finally:
         daemon.stop()
 
-    launched = [(r.tags.get("dagster/sensor_name") or r.tags.get("dagster/schedule_name"), r.tags.get("dagster/partition"),
-                 r.status.value) for r in runs]
+    launched = [
+        (
+            r.tags.get("dagster/sensor_name") or r.tags.get("dagster/schedule_name"),
+            r.tags.get("dagster/partition"),
+            r.status.value,
+        )
+        for r in runs
+    ]
     print(f"{len(runs)} run(s) launched in {WATCH_SECONDS} s: {launched}")
     assert not [r for r in launched if r[2] == "FAILURE"], launched
     assert runs == [], launched  # nothing to do on a history that ended: nothing launched at all
@@ -89,6 +108,7 @@ def test_the_daemon_on_the_shipped_history_launches_no_run_that_must_fail(tmp_pa
     # every raw tick says why it requested nothing: the data's last date is before the watched ones
     raw = ticks["raw_data_sensor"]
     assert all(t.status.value == "SKIPPED" and not t.run_ids for t in raw), [(t.status, t.skip_reason) for t in raw]
-    assert all("the source's newest game date is 2025-11-09, before the watched dates" in t.skip_reason for t in raw), \
-        [t.skip_reason for t in raw]
+    assert all("the source's newest game date is 2025-11-09, before the watched dates" in t.skip_reason for t in raw), [
+        t.skip_reason for t in raw
+    ]
     assert not any(t.run_ids for t in ticks["pipeline_automation"])

@@ -9,8 +9,12 @@ import datetime as dt
 
 import dagster as dg
 
-from nba_pipeline.orchestration.alerts import AlertNotifier, late_partition_alerts, late_partition_tick, new_late_partitions
 from nba_pipeline.definitions import defs
+from nba_pipeline.orchestration.alerts import (
+    AlertNotifier,
+    late_partition_tick,
+    new_late_partitions,
+)
 from nba_pipeline.orchestration.completeness import ET, GameDays, due_times, late_partitions
 from nba_pipeline.orchestration.freshness import build_freshness
 from nba_pipeline_tests.orchestration.test_alerts import Receiver
@@ -28,15 +32,22 @@ NOW = dt.datetime.combine(REAL_TODAY, dt.time(23, 59, 59), ET)
 LAST_NIGHT = (REAL_TODAY - dt.timedelta(days=1)).isoformat()
 TODAY = REAL_TODAY.isoformat()
 # the source: games last night (final) and today (scheduled)
-DAYS = GameDays(REAL_TODAY, REAL_TODAY - dt.timedelta(days=1), REAL_TODAY,
-                with_games=frozenset({LAST_NIGHT, TODAY}), with_finals=frozenset({LAST_NIGHT}))
+DAYS = GameDays(
+    REAL_TODAY,
+    REAL_TODAY - dt.timedelta(days=1),
+    REAL_TODAY,
+    with_games=frozenset({LAST_NIGHT, TODAY}),
+    with_finals=frozenset({LAST_NIGHT}),
+)
 DUE = {f"{a}@{LAST_NIGHT}" for a in RESULTS} | {f"{a}@{d}" for a in PREGAME for d in (LAST_NIGHT, TODAY)}
 
 
 def land(instance, assets, partition, rows: int | None = None):
     for a in assets:
         meta = {} if rows is None else {"dagster/partition_row_count": rows}
-        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=dg.AssetKey(a.split("/")), partition=partition, metadata=meta))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key=dg.AssetKey(a.split("/")), partition=partition, metadata=meta)
+        )
 
 
 def ids(late) -> set[str]:
@@ -58,15 +69,21 @@ def test_nothing_is_due_before_its_deadline(instance):
     assert ids(late_partitions(instance, early, DAYS, DUES)) == {f"{a}@{LAST_NIGHT}" for a in PREGAME}
     at_six = dt.datetime.combine(REAL_TODAY, dt.time(6, 0), ET)
     assert ids(late_partitions(instance, at_six, DAYS, DUES)) - {f"{a}@{LAST_NIGHT}" for a in PREGAME} == {
-        f"nba_raw/{t}@{LAST_NIGHT}" for t in ("schedule", "team_boxscores", "player_boxscores")}
+        f"nba_raw/{t}@{LAST_NIGHT}" for t in ("schedule", "team_boxscores", "player_boxscores")
+    }
 
 
 def test_a_date_without_data_is_expected_of_no_one(instance):
     """The shipped history ends long before today: nothing after its newest game date is due, and
     a source with no game data expects nothing at all (a fresh deployment)."""
     old = REAL_TODAY - dt.timedelta(days=400)
-    ended = GameDays(old, old - dt.timedelta(days=6), old, with_games=frozenset({old.isoformat()}),
-                     with_finals=frozenset({old.isoformat()}))
+    ended = GameDays(
+        old,
+        old - dt.timedelta(days=6),
+        old,
+        with_games=frozenset({old.isoformat()}),
+        with_finals=frozenset({old.isoformat()}),
+    )
     assert {x.partition for x in late_partitions(instance, NOW, ended, DUES)} == {old.isoformat()}
     assert late_partitions(instance, NOW, GameDays(None), DUES) == []
 
@@ -86,8 +103,14 @@ def test_incident_06_an_old_backfill_does_not_make_today_fresh_and_an_old_gap_do
 def test_an_empty_or_short_partition_is_not_built_with_its_data(instance):
     """An empty write never makes a date fresh: a derived partition with 0 rows on a game date, or
     a raw one with fewer rows than the source has, is late; the best-bets file may hold no pick."""
-    days = GameDays(DAYS.newest, DAYS.start, DAYS.end, DAYS.with_games, DAYS.with_finals,
-                    raw_rows={"nba_raw/player_points_props": {TODAY: 212}})
+    days = GameDays(
+        DAYS.newest,
+        DAYS.start,
+        DAYS.end,
+        DAYS.with_games,
+        DAYS.with_finals,
+        raw_rows={"nba_raw/player_points_props": {TODAY: 212}},
+    )
     land(instance, [a for a in PREGAME if a != "nba_raw/player_points_props"], TODAY, rows=0)
     land(instance, ["nba_raw/player_points_props"], TODAY, rows=150)
     late = {x.asset: x.reason for x in late_partitions(instance, NOW, days, DUES) if x.partition == TODAY}
@@ -100,7 +123,9 @@ def test_a_partition_built_before_its_games_ended_is_late(instance):
     tomorrow = REAL_TODAY + dt.timedelta(days=1)
     days = GameDays(REAL_TODAY, REAL_TODAY, REAL_TODAY, frozenset({TODAY}), frozenset({TODAY}))
     land(instance, RESULTS, TODAY)  # today's results partition, materialized today (before the finals)
-    late = {x.id: x.reason for x in late_partitions(instance, dt.datetime.combine(tomorrow, dt.time(9, 0), ET), days, DUES)}
+    late = {
+        x.id: x.reason for x in late_partitions(instance, dt.datetime.combine(tomorrow, dt.time(9, 0), ET), days, DUES)
+    }
     assert late[f"nba_raw/player_boxscores@{TODAY}"].endswith("before its data could be complete")
 
 
@@ -110,9 +135,16 @@ def test_a_failed_blocking_check_leaves_the_partition_not_built(instance):
     land(instance, ["nba_raw/schedule"], LAST_NIGHT)
     from nba_pipeline.core.checks.partitioned import latest_materializations
 
-    instance.report_runless_asset_event(dg.AssetCheckEvaluation(
-        asset_key=key, check_name=check.name, passed=False, metadata={}, partition=LAST_NIGHT,
-        target_materialization_data=latest_materializations(instance, key, [LAST_NIGHT])[LAST_NIGHT]))
+    instance.report_runless_asset_event(
+        dg.AssetCheckEvaluation(
+            asset_key=key,
+            check_name=check.name,
+            passed=False,
+            metadata={},
+            partition=LAST_NIGHT,
+            target_materialization_data=latest_materializations(instance, key, [LAST_NIGHT])[LAST_NIGHT],
+        )
+    )
     late = {x.id: x.reason for x in late_partitions(instance, NOW, DAYS, DUES, {key: [check]})}
     assert late[f"nba_raw/schedule@{LAST_NIGHT}"] == "blocking check(s) failed: final_games_have_scores"
 
@@ -131,7 +163,8 @@ def test_incident_05_a_stopped_upstream_is_late_and_alerted_once():
             body = receiver.posts[0][1]
             assert body["kind"] == "late_partitions" and "1 newly late" in result.skip_message
             assert [(a["asset"], a["partition"], a["reason"]) for a in body["alerts"]] == [
-                ("nba_raw/player_boxscores", LAST_NIGHT, "never materialized")]
+                ("nba_raw/player_boxscores", LAST_NIGHT, "never materialized")
+            ]
             late_partition_tick(instance, notifier, cursor, NOW, DAYS, DUES)
             assert len(receiver.posts) == 1  # alerted once
             land(instance, ["nba_raw/player_boxscores"], LAST_NIGHT)

@@ -12,8 +12,6 @@ import pandas as pd
 import pytest
 
 from nba_pipeline.core.history import unmet_needs
-from nba_pipeline.raw.sources.base import NbaSource
-from nba_pipeline.raw.sources.files import FilesSource
 from nba_pipeline.orchestration.sensors import (
     PREDICTION_DAY,
     WATCH_DAYS,
@@ -21,6 +19,8 @@ from nba_pipeline.orchestration.sensors import (
     morning_predictions,
     raw_data_sensor,
 )
+from nba_pipeline.raw.sources.base import NbaSource
+from nba_pipeline.raw.sources.files import FilesSource
 from nba_pipeline_tests.conftest import REAL_DATA, make_defs, needs_real_data
 
 TODAY = dt.date(2024, 11, 4)
@@ -87,8 +87,12 @@ def test_each_changed_date_is_requested_once_with_exactly_its_changed_tables(lea
     # last night's games turn final: their team and player logs land
     for feed in ("team_game_logs", "player_game_logs"):
         path = raw / feed / "2024-25.csv"
-        pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False),
-                   pd.read_csv(held / f"{feed}.csv", dtype=str, keep_default_na=False)]).to_csv(path, index=False)
+        pd.concat(
+            [
+                pd.read_csv(path, dtype=str, keep_default_na=False),
+                pd.read_csv(held / f"{feed}.csv", dtype=str, keep_default_na=False),
+            ]
+        ).to_csv(path, index=False)
         _touch(path)
     final, cursor = evaluate_raw_source(source, cursor, TODAY)
     got = by_partition(final)
@@ -149,7 +153,8 @@ def test_no_date_after_the_sources_newest_is_watched(league):
     off, _ = evaluate_raw_source(source, cursor, dt.date(2025, 4, 25))
     assert isinstance(off, dg.SkipReason)
     assert off.skip_message == (
-        "the source's newest game date is 2025-04-13, before the watched dates: nothing to request for 2025-04-19 .. 2025-04-25"
+        "the source's newest game date is 2025-04-13, before the watched dates: "
+        "nothing to request for 2025-04-19 .. 2025-04-25"
     )
 
 
@@ -182,15 +187,21 @@ def _morning(when: dt.datetime, instance, source: NbaSource, defs: dg.Definition
     from zoneinfo import ZoneInfo
 
     with dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=when.replace(tzinfo=ZoneInfo("America/New_York")),
-        resources={"nba_source": source}, repository_def=defs.get_repository_def()) as context:
+        instance=instance,
+        scheduled_execution_time=when.replace(tzinfo=ZoneInfo("America/New_York")),
+        resources={"nba_source": source},
+        repository_def=defs.get_repository_def(),
+    ) as context:
         return morning_predictions(context)
 
 
-@pytest.mark.parametrize("when, day", [
-    (dt.datetime(2025, 11, 2, 11, 0), "2025-11-02"),
-    (dt.datetime(2026, 1, 3, 11, 0), "2026-01-03"),
-])
+@pytest.mark.parametrize(
+    "when, day",
+    [
+        (dt.datetime(2025, 11, 2, 11, 0), "2025-11-02"),
+        (dt.datetime(2026, 1, 3, 11, 0), "2026-01-03"),
+    ],
+)
 def test_incident_10_the_schedule_requests_that_days_partition_and_nothing_else(when, day, tmp_path, instance):
     """Incident 10: the old scheduler kept re-running 2026-01-03; this one names the day's key."""
     defs = make_defs(tmp_path, tmp_path / "w.duckdb")
@@ -204,7 +215,11 @@ def test_incident_10_the_schedule_requests_that_days_partition_and_nothing_else(
     assert isinstance(request, dg.RunRequest), request
     assert request.partition_key == day and request.run_key == f"morning:{day}"
     names = {k.to_user_string() for k in selected}
-    assert {"nba_raw/player_points_props", "nba_predictions/player_points_predictions", "nba_exports/best_bets"} <= names
+    assert {
+        "nba_raw/player_points_props",
+        "nba_predictions/player_points_predictions",
+        "nba_exports/best_bets",
+    } <= names
     assert not {"nba_predictions/prediction_accuracy", "nba_exports/performance_summary"} & names
 
 
@@ -215,7 +230,10 @@ def test_the_schedule_skips_a_day_whose_run_could_only_fail(league, tmp_path, in
     defs = make_defs(raw, tmp_path / "w.duckdb")
     ended = _morning(dt.datetime(2026, 12, 3, 11, 0), instance, FilesSource(raw_dir=str(raw)), defs)
     assert isinstance(ended, dg.SkipReason), ended
-    assert ended.skip_message == "no game of 2026-12-03 is known yet (the source's newest game date is 2025-04-13): nothing to predict"
+    assert (
+        ended.skip_message
+        == "no game of 2026-12-03 is known yet (the source's newest game date is 2025-04-13): nothing to predict"
+    )
     fresh = _morning(dt.datetime(2026, 12, 3, 11, 0), instance, KnowsEveryDay(), defs)
     assert isinstance(fresh, dg.SkipReason), fresh
     assert fresh.skip_message.startswith("2026-12-03: 63 date(s) of its season's history were never materialized (")

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from nba_pipeline.analytics import tables as analytics
-from nba_pipeline.core.history import HISTORY_DAYS, season_label
 from nba_pipeline.analytics import transforms as analytics_transforms
+from nba_pipeline.core.history import HISTORY_DAYS, season_label
 from nba_pipeline.precompute import tables, transforms
 from nba_pipeline.raw import tables as tables_raw
 
@@ -47,18 +47,29 @@ def _games() -> pd.DataFrame:
         ],
     ]
     df = pd.DataFrame(rows)
-    return df.astype({"game_date": "datetime64[ns]", "season": "string", "player_id": "Int64", "points": "Int64",
-                      "usage_rate": "float64"})
+    return df.astype(
+        {
+            "game_date": "datetime64[ns]",
+            "season": "string",
+            "player_id": "Int64",
+            "points": "Int64",
+            "usage_rate": "float64",
+        }
+    )
 
 
 def _slate() -> pd.DataFrame:
-    days = sorted({
-        dt.date(2024, 10, 20),  # this season, before its first game (last season's games exist)
-        *P1_DATES,  # each game date: its own game must not count
-        dt.date(2024, 11, 8),  # not a game date
-        dt.date(2024, 12, 1),  # well after the last game
-    })
-    rows = [(d, 1) for d in days] + [(d, 2) for d in (dt.date(2024, 10, 26), dt.date(2024, 10, 30), dt.date(2024, 11, 3))]
+    days = sorted(
+        {
+            dt.date(2024, 10, 20),  # this season, before its first game (last season's games exist)
+            *P1_DATES,  # each game date: its own game must not count
+            dt.date(2024, 11, 8),  # not a game date
+            dt.date(2024, 12, 1),  # well after the last game
+        }
+    )
+    rows = [(d, 1) for d in days] + [
+        (d, 2) for d in (dt.date(2024, 10, 26), dt.date(2024, 10, 30), dt.date(2024, 11, 3))
+    ]
     return pd.DataFrame(
         {"game_date": pd.to_datetime([d for d, _ in rows]), "player_id": pd.array([p for _, p in rows], "Int64")}
     )
@@ -88,8 +99,12 @@ def test_rolling_windows_match_a_naive_computation():
         for w, k in transforms.WINDOW_GAMES.items():
             mean, std = transforms.mean_std(at, v, w)
             exp = [_naive(games, d, int(p), v, k) for d, p in zip(slate["game_date"], slate["player_id"])]
-            np.testing.assert_allclose(mean.to_numpy(float), [m for m, _ in exp], rtol=1e-9, equal_nan=True, err_msg=f"{v} {w} mean")
-            np.testing.assert_allclose(std.to_numpy(float), [s for _, s in exp], rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=f"{v} {w} std")
+            np.testing.assert_allclose(
+                mean.to_numpy(float), [m for m, _ in exp], rtol=1e-9, equal_nan=True, err_msg=f"{v} {w} mean"
+            )
+            np.testing.assert_allclose(
+                std.to_numpy(float), [s for _, s in exp], rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=f"{v} {w} std"
+            )
 
 
 def test_rolling_windows_by_hand():
@@ -131,11 +146,23 @@ def test_rolling_windows_by_hand():
 
 
 def _context(rows) -> pd.DataFrame:
-    base = {"game_id": "0022400900", "season": SEASON, "team": "LAL", "opponent": "BOS", "is_home": True,
-            "rest_days": 1, "back_to_back": False, "games_last_7_days": 2, "season_games_played": 3,
-            "days_since_last_game": 2, "last_game_minutes": 30.0, "points_line_books": 0}
-    return frame(analytics.upcoming_player_game_context,
-                 [{**base, "player_name": f"Player {r['player_id']}", **r} for r in rows])
+    base = {
+        "game_id": "0022400900",
+        "season": SEASON,
+        "team": "LAL",
+        "opponent": "BOS",
+        "is_home": True,
+        "rest_days": 1,
+        "back_to_back": False,
+        "games_last_7_days": 2,
+        "season_games_played": 3,
+        "days_since_last_game": 2,
+        "last_game_minutes": 30.0,
+        "points_line_books": 0,
+    }
+    return frame(
+        analytics.upcoming_player_game_context, [{**base, "player_name": f"Player {r['player_id']}", **r} for r in rows]
+    )
 
 
 def _summary(rows) -> pd.DataFrame:
@@ -144,15 +171,26 @@ def _summary(rows) -> pd.DataFrame:
 
 
 def test_player_daily_cache_fits_its_table():
-    hist = _summary([
-        {"game_date": d.isoformat(), "player_id": 1, "points": p, "minutes": 30.0 + i, "usage_rate": u,
-         "fga": 10 + i, "fta": i % 3}
-        for i, (d, p, u) in enumerate(zip(P1_DATES, P1_POINTS, P1_USAGE))
-    ])
-    ctx = _context([
-        {"game_date": "2024-11-08", "player_id": 1},  # after the first 7 games
-        {"game_date": "2024-11-08", "player_id": 7, "days_since_last_game": 300},  # no game this season
-    ])
+    hist = _summary(
+        [
+            {
+                "game_date": d.isoformat(),
+                "player_id": 1,
+                "points": p,
+                "minutes": 30.0 + i,
+                "usage_rate": u,
+                "fga": 10 + i,
+                "fta": i % 3,
+            }
+            for i, (d, p, u) in enumerate(zip(P1_DATES, P1_POINTS, P1_USAGE))
+        ]
+    )
+    ctx = _context(
+        [
+            {"game_date": "2024-11-08", "player_id": 1},  # after the first 7 games
+            {"game_date": "2024-11-08", "player_id": 7, "days_since_last_game": 300},  # no game this season
+        ]
+    )
     out = transforms.player_daily_cache(ctx, hist)
     tables.player_daily_cache.validate(out, ["2024-11-08"])
     assert list(out.columns) == tables.player_daily_cache.column_names
@@ -166,17 +204,26 @@ def test_player_daily_cache_fits_its_table():
     assert pd.isna(r.loc[7, "points_avg_season"]) and pd.isna(r.loc[7, "points_std_season"])
 
 
-
 def test_recent20_window_crosses_the_season_boundary():
     # 25 games last season, 2 this season: the season windows see 2, recent20 the latest 20
     last = [dt.date(2025, 1, 1) + dt.timedelta(days=2 * i) for i in range(25)]
     this = [dt.date(2025, 10, 22), dt.date(2025, 10, 24)]
     points = list(range(25)) + [40, 50]
-    hist = _summary([
-        {"game_date": d.isoformat(), "season": season_label(d), "player_id": 1, "points": p, "minutes": 20.0,
-         "usage_rate": 0.2, "fga": 10, "fta": 2}
-        for d, p in zip(last + this, points)
-    ])
+    hist = _summary(
+        [
+            {
+                "game_date": d.isoformat(),
+                "season": season_label(d),
+                "player_id": 1,
+                "points": p,
+                "minutes": 20.0,
+                "usage_rate": 0.2,
+                "fga": 10,
+                "fta": 2,
+            }
+            for d, p in zip(last + this, points)
+        ]
+    )
     ctx = _context([{"game_date": day, "season": "2025-26", "player_id": 1} for day in ("2025-10-21", "2025-10-26")])
     r = transforms.player_daily_cache(ctx, hist).set_index("game_date")
     opening, later = r.loc[pd.Timestamp("2025-10-21")], r.loc[pd.Timestamp("2025-10-26")]
@@ -195,29 +242,72 @@ def test_recent20_window_ends_at_the_history_window_whatever_the_run_loaded():
     edge = day - dt.timedelta(days=HISTORY_DAYS)  # the window's first date
     old = [edge - dt.timedelta(days=30 + 2 * i) for i in range(15)]  # outside the window
     inside = [edge, *(edge + dt.timedelta(days=10 + 2 * i) for i in range(5))]  # 6 games inside
-    rows = [{"game_date": d.isoformat(), "season": season_label(d), "player_id": 1, "points": p, "minutes": 20.0,
-             "usage_rate": 0.2, "fga": 10, "fta": 2}
-            for d, p in [*((d, 99) for d in old), *zip(inside, range(10, 16))]]
+    rows = [
+        {
+            "game_date": d.isoformat(),
+            "season": season_label(d),
+            "player_id": 1,
+            "points": p,
+            "minutes": 20.0,
+            "usage_rate": 0.2,
+            "fga": 10,
+            "fta": 2,
+        }
+        for d, p in [*((d, 99) for d in old), *zip(inside, range(10, 16))]
+    ]
     ctx = _context([{"game_date": day.isoformat(), "season": "2025-26", "player_id": 1}])
     full = transforms.player_daily_cache(ctx, _summary(rows))
-    window_only = transforms.player_daily_cache(ctx, _summary(rows[len(old):]))
+    window_only = transforms.player_daily_cache(ctx, _summary(rows[len(old) :]))
     pd.testing.assert_frame_equal(full, window_only)
     assert full.loc[0, "recent_games"] == 6 and full.loc[0, "points_avg_recent20"] == pytest.approx(12.5)
     assert full.loc[0, "points_std_recent20"] == pytest.approx(statistics.stdev(range(10, 16)))
 
+
 # player_shot_zone_analysis ----------------------------------------------------------------------
 def test_player_shot_zone_shares():
-    hist = _summary([
-        # 20 points: 5 twos, 2 threes, 4 free throws (10 + 6 + 4)
-        {"game_date": "2024-11-01", "player_id": 1, "minutes": 30.0, "points": 20, "fg2m": 5, "fg2a": 10,
-         "fg3m": 2, "fg3a": 5, "ftm": 4, "fta": 5},
-        # 20 points: 3 twos, 4 threes, 2 free throws (6 + 12 + 2)
-        {"game_date": "2024-11-03", "player_id": 1, "minutes": 30.0, "points": 20, "fg2m": 3, "fg2a": 8,
-         "fg3m": 4, "fg3a": 9, "ftm": 2, "fta": 3},
-        # the date's own game: must not count
-        {"game_date": "2024-11-05", "player_id": 1, "minutes": 30.0, "points": 30, "fg2m": 0, "fg2a": 0,
-         "fg3m": 10, "fg3a": 10, "ftm": 0, "fta": 0},
-    ])
+    hist = _summary(
+        [
+            # 20 points: 5 twos, 2 threes, 4 free throws (10 + 6 + 4)
+            {
+                "game_date": "2024-11-01",
+                "player_id": 1,
+                "minutes": 30.0,
+                "points": 20,
+                "fg2m": 5,
+                "fg2a": 10,
+                "fg3m": 2,
+                "fg3a": 5,
+                "ftm": 4,
+                "fta": 5,
+            },
+            # 20 points: 3 twos, 4 threes, 2 free throws (6 + 12 + 2)
+            {
+                "game_date": "2024-11-03",
+                "player_id": 1,
+                "minutes": 30.0,
+                "points": 20,
+                "fg2m": 3,
+                "fg2a": 8,
+                "fg3m": 4,
+                "fg3a": 9,
+                "ftm": 2,
+                "fta": 3,
+            },
+            # the date's own game: must not count
+            {
+                "game_date": "2024-11-05",
+                "player_id": 1,
+                "minutes": 30.0,
+                "points": 30,
+                "fg2m": 0,
+                "fg2a": 0,
+                "fg3m": 10,
+                "fg3a": 10,
+                "ftm": 0,
+                "fta": 0,
+            },
+        ]
+    )
     ctx = _context([{"game_date": "2024-11-05", "player_id": 1}, {"game_date": "2024-11-05", "player_id": 2}])
     out = transforms.player_shot_zone_analysis(ctx, hist)
     tables.player_shot_zone_analysis.validate(out, ["2024-11-05"])
@@ -242,8 +332,16 @@ def test_player_shot_zone_shares():
 
 
 # team_defense_zone_analysis ---------------------------------------------------------------------
-NORMAL = dict(possessions=100.0, minutes=240, opp_points_2pt=50, opp_points_3pt=36, opp_points_ft=14,
-              points_allowed=100, opp_fg3a=35, opp_fta=20)
+NORMAL = dict(
+    possessions=100.0,
+    minutes=240,
+    opp_points_2pt=50,
+    opp_points_3pt=36,
+    opp_points_ft=14,
+    points_allowed=100,
+    opp_fg3a=35,
+    opp_fta=20,
+)
 
 
 def _team_history() -> pd.DataFrame:
@@ -252,9 +350,20 @@ def _team_history() -> pd.DataFrame:
     for d in days:
         # 29 ordinary teams every day
         rows += [{"game_date": d, "team": f"T{i:02d}", **NORMAL} for i in range(29)]
-        rows.append({"game_date": d, "team": "LAL", "possessions": {"2024-10-22": 98.0, "2024-10-23": 100.0, "2024-10-24": 102.0}[d],
-                     "minutes": 265 if d == "2024-10-24" else 240, "opp_points_2pt": 55, "opp_points_3pt": 39,
-                     "opp_points_ft": 16, "points_allowed": 110, "opp_fg3a": 30, "opp_fta": 25})
+        rows.append(
+            {
+                "game_date": d,
+                "team": "LAL",
+                "possessions": {"2024-10-22": 98.0, "2024-10-23": 100.0, "2024-10-24": 102.0}[d],
+                "minutes": 265 if d == "2024-10-24" else 240,
+                "opp_points_2pt": 55,
+                "opp_points_3pt": 39,
+                "opp_points_ft": 16,
+                "points_allowed": 110,
+                "opp_fg3a": 30,
+                "opp_fta": 25,
+            }
+        )
     rows += [{"game_date": d, "team": "SEA", **NORMAL} for d in days[1:]]  # only two games
     rows.append({"game_date": "2024-10-25", "team": "LAL", **NORMAL, "points_allowed": 200})  # the date's own game
     base = {"game_id": "0022400001", "season": SEASON, "season_type": "regular", "opponent": "XXX"}
@@ -262,17 +371,27 @@ def _team_history() -> pd.DataFrame:
 
 
 def _team_context(rows) -> pd.DataFrame:
-    base = {"game_id": "0022400900", "season": SEASON, "is_home": True, "back_to_back": False,
-            "games_last_7_days": 1, "season_games_played": 2, "opponent_back_to_back": False, "lines_books": 0}
+    base = {
+        "game_id": "0022400900",
+        "season": SEASON,
+        "is_home": True,
+        "back_to_back": False,
+        "games_last_7_days": 1,
+        "season_games_played": 2,
+        "opponent_back_to_back": False,
+        "lines_books": 0,
+    }
     return frame(analytics.upcoming_team_game_context, [{**base, **r} for r in rows])
 
 
 def test_team_defense_zones_rates_and_league():
-    ctx = _team_context([
-        {"game_date": "2024-10-25", "team": "LAL", "opponent": "SEA"},
-        {"game_date": "2024-10-25", "team": "SEA", "opponent": "LAL"},
-        {"game_date": "2024-10-24", "team": "LAL", "opponent": "T00"},
-    ])
+    ctx = _team_context(
+        [
+            {"game_date": "2024-10-25", "team": "LAL", "opponent": "SEA"},
+            {"game_date": "2024-10-25", "team": "SEA", "opponent": "LAL"},
+            {"game_date": "2024-10-24", "team": "LAL", "opponent": "T00"},
+        ]
+    )
     out = transforms.team_defense_zone_analysis(ctx, _team_history())
     tables.team_defense_zone_analysis.validate(out, ["2024-10-24", "2024-10-25"])
     lal = out.iloc[0]
@@ -296,8 +415,17 @@ def test_team_defense_zones_rates_and_league():
     assert transforms.MIN_TEAM_GAMES == 3
     sea = out.iloc[1]
     assert sea["games_in_window"] == 2
-    own = ["opp_points_2pt_per100", "opp_points_3pt_per100", "opp_points_ft_per100", "opp_points_2pt_vs_league",
-           "opp_fg3a_per100", "opp_fta_per100", "defensive_rating", "defensive_rating_vs_league", "pace"]
+    own = [
+        "opp_points_2pt_per100",
+        "opp_points_3pt_per100",
+        "opp_points_ft_per100",
+        "opp_points_2pt_vs_league",
+        "opp_fg3a_per100",
+        "opp_fta_per100",
+        "defensive_rating",
+        "defensive_rating_vs_league",
+        "pace",
+    ]
     assert sea[own].isna().all()
     assert sea["league_defensive_rating"] == pytest.approx(lal["league_defensive_rating"])
 
@@ -310,17 +438,58 @@ def test_team_defense_zones_rates_and_league():
 # ml_feature_store -------------------------------------------------------------------------------
 def test_ml_feature_store_columns_and_version():
     day = "2024-10-25"
-    hist = _summary([
-        {"game_date": d, "player_id": 1, "minutes": 32.0, "points": p, "usage_rate": 0.25, "fga": 15, "fta": 10,
-         "fg2m": 4, "fg2a": 9, "fg3m": 2, "fg3a": 6, "ftm": p - 14, "team": "LAL"}
-        for d, p in [("2024-10-22", 20), ("2024-10-23", 24), ("2024-10-24", 22)]
-    ])
-    ctx = _context([{"game_date": day, "player_id": 1, "opponent": "SEA", "points_line": 21.5, "points_line_books": 2,
-                     "points_line_over_prob": 0.52}])
-    team_ctx = _team_context([
-        {"game_date": day, "team": "LAL", "opponent": "SEA", "spread": -4.0, "game_total": 220.0, "implied_team_total": 112.0},
-        {"game_date": day, "team": "SEA", "opponent": "LAL", "spread": 4.0, "game_total": 220.0, "implied_team_total": 108.0},
-    ])
+    hist = _summary(
+        [
+            {
+                "game_date": d,
+                "player_id": 1,
+                "minutes": 32.0,
+                "points": p,
+                "usage_rate": 0.25,
+                "fga": 15,
+                "fta": 10,
+                "fg2m": 4,
+                "fg2a": 9,
+                "fg3m": 2,
+                "fg3a": 6,
+                "ftm": p - 14,
+                "team": "LAL",
+            }
+            for d, p in [("2024-10-22", 20), ("2024-10-23", 24), ("2024-10-24", 22)]
+        ]
+    )
+    ctx = _context(
+        [
+            {
+                "game_date": day,
+                "player_id": 1,
+                "opponent": "SEA",
+                "points_line": 21.5,
+                "points_line_books": 2,
+                "points_line_over_prob": 0.52,
+            }
+        ]
+    )
+    team_ctx = _team_context(
+        [
+            {
+                "game_date": day,
+                "team": "LAL",
+                "opponent": "SEA",
+                "spread": -4.0,
+                "game_total": 220.0,
+                "implied_team_total": 112.0,
+            },
+            {
+                "game_date": day,
+                "team": "SEA",
+                "opponent": "LAL",
+                "spread": 4.0,
+                "game_total": 220.0,
+                "implied_team_total": 108.0,
+            },
+        ]
+    )
     cache = transforms.player_daily_cache(ctx, hist)
     zones = transforms.player_shot_zone_analysis(ctx, hist)
     team_zones = transforms.team_defense_zone_analysis(team_ctx, _team_history())

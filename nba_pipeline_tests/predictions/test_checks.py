@@ -6,9 +6,13 @@ from nba_pipeline.predictions import checks as checks
 
 
 def _pred(rows) -> pd.DataFrame:
-    base = {"game_date": pd.Timestamp("2025-11-01"), "game_id": "0022500100", "line_source": "sportsbook",
-            "game_start_time": pd.Timestamp("2025-11-01 23:00", tz="UTC"),
-            "line_snapshot_time": pd.Timestamp("2025-11-01 17:00", tz="UTC")}
+    base = {
+        "game_date": pd.Timestamp("2025-11-01"),
+        "game_id": "0022500100",
+        "line_source": "sportsbook",
+        "game_start_time": pd.Timestamp("2025-11-01 23:00", tz="UTC"),
+        "line_snapshot_time": pd.Timestamp("2025-11-01 17:00", tz="UTC"),
+    }
     return pd.DataFrame([{**base, **r} for r in rows])
 
 

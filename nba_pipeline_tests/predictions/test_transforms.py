@@ -20,11 +20,26 @@ def _features(days: list[dt.date], players: int, seed: int = 0) -> tuple[pd.Data
     for d in days:
         for p in range(players):
             f = {name: np.nan for name in precompute.FEATURES}
-            f.update(points_avg_last10=skill[p] + rng.normal(0, 1), points_avg_season=skill[p] + rng.normal(0, 0.5),
-                     minutes_avg_last10=15 + skill[p], is_home=float(p % 2), points_std_recent20=4.0)
-            rows.append({"game_date": pd.Timestamp(d), "game_id": f"00225{d:%m%d}{p % 5:02d}"[:10], "season": "2025-26",
-                         "player_id": p, "player_name": f"P{p}", "team": "AAA", "opponent": "BBB",
-                         "feature_version": precompute.FEATURE_VERSION, **f})
+            f.update(
+                points_avg_last10=skill[p] + rng.normal(0, 1),
+                points_avg_season=skill[p] + rng.normal(0, 0.5),
+                minutes_avg_last10=15 + skill[p],
+                is_home=float(p % 2),
+                points_std_recent20=4.0,
+            )
+            rows.append(
+                {
+                    "game_date": pd.Timestamp(d),
+                    "game_id": f"00225{d:%m%d}{p % 5:02d}"[:10],
+                    "season": "2025-26",
+                    "player_id": p,
+                    "player_name": f"P{p}",
+                    "team": "AAA",
+                    "opponent": "BBB",
+                    "feature_version": precompute.FEATURE_VERSION,
+                    **f,
+                }
+            )
             results.append({"game_date": pd.Timestamp(d), "player_id": p, "points": int(rng.poisson(skill[p]))})
     return pd.DataFrame(rows), pd.DataFrame(results)
 
@@ -42,12 +57,17 @@ def test_fit_uses_only_dates_before_the_cutoff_and_predicts_a_calibrated_distrib
     m = model.fit(train, cutoff, "ridge")
     assert m.metrics["training_end"] == "2025-02-09" and m.version == f"ridge-{model.MODEL_CODE_VERSION}-2025-02-10"
     # poisoning every date from the cutoff on changes nothing
-    poisoned = train.assign(actual_points=np.where(train["game_date"] >= pd.Timestamp(cutoff), 99, train["actual_points"]))
+    poisoned = train.assign(
+        actual_points=np.where(train["game_date"] >= pd.Timestamp(cutoff), 99, train["actual_points"])
+    )
     assert model.fit(poisoned, cutoff, "ridge").to_json() == m.to_json()
     # the fit finds the signal and beats the noisy last-10 average on later dates
     later = train[train["game_date"] >= pd.Timestamp(cutoff)]
     mean = m.mean(later)
-    assert np.abs(later["actual_points"] - mean).mean() < np.abs(later["actual_points"] - later["points_avg_last10"]).mean()
+    assert (
+        np.abs(later["actual_points"] - mean).mean()
+        < np.abs(later["actual_points"] - later["points_avg_last10"]).mean()
+    )
     # calibration: over a line at each prediction, about half go over, and P(over) falls with the line
     y = later["actual_points"].to_numpy()
     lines = np.floor(mean) + 0.5
@@ -75,21 +95,34 @@ def test_market_pooling():
 
 
 def _prediction(**kw) -> dict:
-    base = {"game_date": pd.Timestamp("2025-11-01"), "game_id": "0022500100", "player_id": 1, "player_name": "A",
-            "team": "AAA", "line": 20.5, "line_source": "sportsbook", "predicted_points": 22.0, "p_over": 0.6,
-            "books_p_over": 0.5, "recommendation": "OVER", "model_version": "ridge-1-2025-10-27"}
+    base = {
+        "game_date": pd.Timestamp("2025-11-01"),
+        "game_id": "0022500100",
+        "player_id": 1,
+        "player_name": "A",
+        "team": "AAA",
+        "line": 20.5,
+        "line_source": "sportsbook",
+        "predicted_points": 22.0,
+        "p_over": 0.6,
+        "books_p_over": 0.5,
+        "recommendation": "OVER",
+        "model_version": "ridge-1-2025-10-27",
+    }
     return {**base, **kw}
 
 
 def test_grading_rules():
-    preds = pd.DataFrame([
-        _prediction(player_id=1),  # over, won
-        _prediction(player_id=2, recommendation="UNDER"),  # over, lost
-        _prediction(player_id=3, line=20.0),  # exactly 20: push
-        _prediction(player_id=4),  # did not play: void
-        _prediction(player_id=5, recommendation="PASS"),
-        _prediction(player_id=6, game_id="0022500101"),  # game not final: not graded yet
-    ])
+    preds = pd.DataFrame(
+        [
+            _prediction(player_id=1),  # over, won
+            _prediction(player_id=2, recommendation="UNDER"),  # over, lost
+            _prediction(player_id=3, line=20.0),  # exactly 20: push
+            _prediction(player_id=4),  # did not play: void
+            _prediction(player_id=5, recommendation="PASS"),
+            _prediction(player_id=6, game_id="0022500101"),  # game not final: not graded yet
+        ]
+    )
     results = pd.DataFrame({"game_id": "0022500100", "player_id": [1, 2, 3, 5], "points": [25, 25, 20, 3]})
     schedule = pd.DataFrame({"game_id": ["0022500100", "0022500101"], "status": ["final", "scheduled"]})
     g = transforms.grade(preds, results, schedule).set_index("player_id")
@@ -111,8 +144,10 @@ def test_predictions_recommend_only_sportsbook_lines_beyond_the_vig():
     f.loc[f.index[:20], "points_line"] = f["points_avg_season"].iloc[:20].round() + 0.5
     f.loc[f.index[:20], ["points_line_books", "points_line_over_prob"]] = [3, 0.5]
     f.loc[f.index[30], "minutes_avg_last10"] = 5.0  # bench player without a line: not eligible
-    ctx = f[["game_date", "player_id"]].assign(start_time_utc=pd.Timestamp("2025-02-13 00:30", tz="UTC"),
-                                               line_snapshot_time=pd.Timestamp("2025-02-12 17:00", tz="UTC"))
+    ctx = f[["game_date", "player_id"]].assign(
+        start_time_utc=pd.Timestamp("2025-02-13 00:30", tz="UTC"),
+        line_snapshot_time=pd.Timestamp("2025-02-12 17:00", tz="UTC"),
+    )
     out = transforms.player_points_predictions(f, ctx, {day: m})
     tables.player_points_predictions.validate(out, ["2025-02-12"])
     assert len(out) == 99 and f.loc[f.index[30], "player_id"] not in set(out["player_id"])

@@ -3,7 +3,6 @@ no materialization is recorded and nothing is written."""
 
 import datetime as dt
 
-
 from nba_pipeline.cli.runner import run_backfill
 from nba_pipeline_tests.conftest import first_game_dates, make_defs, query, table_exists
 
@@ -64,7 +63,10 @@ def test_unknown_team_names_file_line_and_column(league_copy, tmp_path, instance
     _edit_line(path, line, lambda row: row.replace(row.split(",")[2], "XYZ", 1))
     result, db = _run(raw, tmp_path, instance, summary)
     assert not result.success
-    assert f"{path}, line {line}, column 'TEAM_ABBREVIATION': unknown team (not in reference/teams.csv): 'XYZ'" in " ".join(result.step_failures)
+    assert (
+        f"{path}, line {line}, column 'TEAM_ABBREVIATION': unknown team (not in reference/teams.csv): 'XYZ'"
+        in " ".join(result.step_failures)
+    )
     assert _no_materialization(instance, "schedule") and not table_exists(db, "nba_raw", "schedule")
 
 
@@ -79,7 +81,10 @@ def test_duplicate_grain_fails_the_write_and_writes_nothing(league_copy, tmp_pat
     failure = " ".join(result.step_failures)
     # named by the file and both lines, not by a row of a frame
     assert f"{path}, line {line}, column None" not in failure
-    assert f"{path}, line {line}: duplicate grain (game_id, player_id)" in failure and f"again on line(s) {line + 1}" in failure
+    assert (
+        f"{path}, line {line}: duplicate grain (game_id, player_id)" in failure
+        and f"again on line(s) {line + 1}" in failure
+    )
     assert f"table nba_raw.player_boxscores, partition {summary['first_date']}, nothing written" in failure
     assert _no_materialization(instance, "player_boxscores")
     assert not table_exists(db, "nba_raw", "player_boxscores")

@@ -20,7 +20,13 @@ from nba_pipeline_tests.conftest import REAL_DATA, needs_real_data
 
 pytestmark = needs_real_data
 DAY = dt.date(2025, 1, 15)  # a 2024-25 day: games, player rows, box scores and game lines
-READERS = ("read_team_game_logs", "read_player_game_logs", "read_prop_snapshots", "read_game_lines", "read_league_schedule")
+READERS = (
+    "read_team_game_logs",
+    "read_player_game_logs",
+    "read_prop_snapshots",
+    "read_game_lines",
+    "read_league_schedule",
+)
 
 
 class FramesSource(NbaSource):
@@ -33,7 +39,9 @@ class FramesSource(NbaSource):
         held = cls()
         held._feeds.update({name: getattr(other, name)(start, end) for name in READERS})
         games = set(build.schedule(other, start, end)[0]["game_id"])
-        held._feeds.update(teams=other.teams(), players=other.players(), boxscores=other.read_boxscores(start, end, games))
+        held._feeds.update(
+            teams=other.teams(), players=other.players(), boxscores=other.read_boxscores(start, end, games)
+        )
         return held
 
     def teams(self) -> pd.DataFrame:
@@ -107,7 +115,11 @@ def test_a_run_builds_the_schedule_and_player_rows_once(tmp_path):
     shutil.copytree(REAL_DATA, raw, ignore=shutil.ignore_patterns("boxscores", "player_props", "README.md"))
     source = CountingFilesSource(raw_dir=str(raw))
     first = _tables(source)
-    assert source._reads == {"league_schedule": 1, "player_game_logs": 1, "team_game_logs": 2}  # (team box scores read the logs too)
+    assert source._reads == {
+        "league_schedule": 1,
+        "player_game_logs": 1,
+        "team_game_logs": 2,
+    }  # (team box scores read the logs too)
 
     sched, _ = build.schedule(source, DAY, DAY)
     sched["status"] = "mangled"  # a caller's change stays its own

@@ -1,9 +1,14 @@
 import pandas as pd
 import pytest
 
-from nba_pipeline.raw.feeds import Field, FeedError, read_feed
+from nba_pipeline.raw.feeds import FeedError, Field, read_feed
 
-FIELDS = [Field("id", "int"), Field("when", "date"), Field("mins", "mmss", required=False), Field("pct", "float", required=False)]
+FIELDS = [
+    Field("id", "int"),
+    Field("when", "date"),
+    Field("mins", "mmss", required=False),
+    Field("pct", "float", required=False),
+]
 
 
 def write(tmp_path, text, name="f.csv"):
@@ -59,7 +64,9 @@ def test_row_range_converts_only_rows_in_range_and_keeps_line_numbers(tmp_path):
     df = read_feed(p, FIELDS, RowRange("when", day, day))
     assert df["id"].tolist() == [2, 4] and df["_line"].tolist() == [3, 5]
     assert df["mins"].tolist() == pytest.approx([10.0, 12.5])
-    assert df.dtypes.equals(read_feed(write(tmp_path, "id,when,mins,pct\n2,2025-01-02,10:00,0.2\n", "ok.csv"), FIELDS).dtypes)
+    assert df.dtypes.equals(
+        read_feed(write(tmp_path, "id,when,mins,pct\n2,2025-01-02,10:00,0.2\n", "ok.csv"), FIELDS).dtypes
+    )
     # a bad value fails the reads of its own date only ...
     with pytest.raises(FeedError) as exc:
         read_feed(p, FIELDS, RowRange("when", pd.Timestamp("2025-01-03"), pd.Timestamp("2025-01-03")))

@@ -11,8 +11,8 @@ import pytest
 from nba_pipeline.raw import build, transforms
 from nba_pipeline.raw.feeds import FeedError, read_feed
 from nba_pipeline.raw.formats import SCHEDULE
-from nba_pipeline_dev.replay import ReplayWorld
 from nba_pipeline.raw.sources.files import FilesSource
+from nba_pipeline_dev.replay import ReplayWorld
 from nba_pipeline_tests.conftest import REAL_DATA, needs_real_data
 
 pytestmark = needs_real_data
@@ -34,14 +34,17 @@ def real():
 def test_games_not_in_the_logs_are_added_as_scheduled(tmp_path, real):
     finals, _ = build.schedule(real, dt.date(2025, 11, 4), dt.date(2025, 11, 4))
     known = finals.iloc[0]
-    feed = _feed(tmp_path, [
-        # already final in the logs: the logs' row stays
-        f"{known.game_id},2025-11-04,,3,Final,{known.home_team},{known.away_team}",
-        "0022509991,2025-11-10,2025-11-11T00:30:00Z,1,7:30 pm ET,BOS,NYK",
-        "0022509992,2025-11-10,,3,Final,LAL,DEN",  # final per the schedule, logs not there yet
-        "0022509993,2025-11-10,,1,PPD,MIA,ORL",  # postponed
-        "0012509994,2025-11-10,,1,,MIA,ORL",  # preseason: not a configured season type
-    ])
+    feed = _feed(
+        tmp_path,
+        [
+            # already final in the logs: the logs' row stays
+            f"{known.game_id},2025-11-04,,3,Final,{known.home_team},{known.away_team}",
+            "0022509991,2025-11-10,2025-11-11T00:30:00Z,1,7:30 pm ET,BOS,NYK",
+            "0022509992,2025-11-10,,3,Final,LAL,DEN",  # final per the schedule, logs not there yet
+            "0022509993,2025-11-10,,1,PPD,MIA,ORL",  # postponed
+            "0012509994,2025-11-10,,1,,MIA,ORL",  # preseason: not a configured season type
+        ],
+    )
     merged, facts = transforms.add_scheduled_games(finals, feed, real.teams(), ["regular"], ["regular"])
     assert facts == {"games_scheduled": 2, "games_final_in_schedule_awaiting_logs": 1, "games_postponed": 1}
     assert len(merged) == len(finals) + 2

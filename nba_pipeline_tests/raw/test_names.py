@@ -5,7 +5,15 @@ from nba_pipeline.raw.names import load_aliases, match_player_names, normalise_n
 PLAYERS = pd.DataFrame(
     {
         "id": [1, 2, 3, 4, 5, 6, 1630529],
-        "full_name": ["Trey Murphy III", "Kevin Porter Jr.", "Nikola Jokić", "Shai Gilgeous-Alexander", "Tony Mitchell", "Tony Mitchell", "Herbert Jones"],
+        "full_name": [
+            "Trey Murphy III",
+            "Kevin Porter Jr.",
+            "Nikola Jokić",
+            "Shai Gilgeous-Alexander",
+            "Tony Mitchell",
+            "Tony Mitchell",
+            "Herbert Jones",
+        ],
         "is_active": [True, True, True, True, False, False, True],
     }
 )
@@ -20,7 +28,17 @@ def test_normalise_name():
 
 
 def test_match_methods_and_unmatched_names_are_kept():
-    names = pd.Series(["Nikola Jokić", "Nikola Jokic", "Kevin Porter Jr", "Herb Jones", "Tony Mitchell", "Nobody Atall", "Nobody Atall"])
+    names = pd.Series(
+        [
+            "Nikola Jokić",
+            "Nikola Jokic",
+            "Kevin Porter Jr",
+            "Herb Jones",
+            "Tony Mitchell",
+            "Nobody Atall",
+            "Nobody Atall",
+        ]
+    )
     m = match_player_names(names, PLAYERS)
     assert m.player_id.tolist()[:4] == [3, 3, 2, 1630529]
     assert m.method.tolist() == ["exact", "normalised", "normalised", "alias", "ambiguous", "unmatched", "unmatched"]

@@ -12,12 +12,12 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from nba_pipeline.raw import build, tables
-from nba_pipeline.raw.feeds import FeedError
-from nba_pipeline.raw.transforms import WITHHELD_PRICES
-from nba_pipeline.raw.sources.files import FilesSource
 from nba_pipeline.cli.runner import run_backfill
 from nba_pipeline.core.schema import TableSchemaViolation
+from nba_pipeline.raw import build, tables
+from nba_pipeline.raw.feeds import FeedError
+from nba_pipeline.raw.sources.files import FilesSource
+from nba_pipeline.raw.transforms import WITHHELD_PRICES
 from nba_pipeline_tests.conftest import REAL_DATA, make_defs, needs_real_data, query
 
 pytestmark = needs_real_data
@@ -28,8 +28,15 @@ SNAPSHOT = "odds/player_props/raw_20251105_170000.csv"
 @pytest.fixture
 def raw(tmp_path):
     root = tmp_path / "raw"
-    for rel in ["reference/players.csv", "reference/teams.csv", "team_game_logs/2025-26.csv",
-                "player_game_logs/2025-26.csv", "boxscores/games_2025-26.csv", "boxscores/game_stats_2025-11.csv", SNAPSHOT]:
+    for rel in [
+        "reference/players.csv",
+        "reference/teams.csv",
+        "team_game_logs/2025-26.csv",
+        "player_game_logs/2025-26.csv",
+        "boxscores/games_2025-26.csv",
+        "boxscores/game_stats_2025-11.csv",
+        SNAPSHOT,
+    ]:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REAL_DATA / rel, root / rel)
     return root
@@ -54,11 +61,16 @@ def _points_lines(path) -> list[int]:
 def test_prices_that_are_not_american_odds_are_withheld_and_listed(raw):
     path = raw / SNAPSHOT
     a, b, c, d = _points_lines(path)[:4]
-    _set_cells(path, {a: {"over_odds": "0"}, b: {"over_odds": "50000"}, c: {"under_odds": "-50000"}, d: {"under_odds": "-1"}})
+    _set_cells(
+        path, {a: {"over_odds": "0"}, b: {"over_odds": "50000"}, c: {"under_odds": "-50000"}, d: {"under_odds": "-1"}}
+    )
     props, facts = build.player_points_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
     withheld = facts[WITHHELD_PRICES]
     assert withheld[["line", "column", "value"]].values.tolist() == [
-        [a, "over_odds", 0.0], [b, "over_odds", 50000.0], [c, "under_odds", -50000.0], [d, "under_odds", -1.0]
+        [a, "over_odds", 0.0],
+        [b, "over_odds", 50000.0],
+        [c, "under_odds", -50000.0],
+        [d, "under_odds", -1.0],
     ]
     assert set(withheld["file"]) == {"raw_20251105_170000.csv"}
     odds = pd.concat([props["over_odds"], props["under_odds"]]).dropna().abs()
@@ -71,16 +83,28 @@ def test_the_write_refuses_a_price_that_is_not_a_price():
     for col in ("over_odds", "under_odds"):
         assert "American odds" in tables.player_points_props.column(col).description
     row = {c.name: None for c in tables.player_points_props.columns} | {
-        "game_date": pd.Timestamp("2025-11-05"), "snapshot_time": pd.Timestamp("2025-11-05 17:00", tz="UTC"),
-        "event_id": "e", "game_start_time": pd.Timestamp("2025-11-06 00:00", tz="UTC"), "home_team": "BOS",
-        "away_team": "NYK", "odds_player_name": "X", "name_match": "unmatched", "bookmaker": "b", "line": 20.5,
-        "over_odds": 50.0, "under_odds": -110.0,
+        "game_date": pd.Timestamp("2025-11-05"),
+        "snapshot_time": pd.Timestamp("2025-11-05 17:00", tz="UTC"),
+        "event_id": "e",
+        "game_start_time": pd.Timestamp("2025-11-06 00:00", tz="UTC"),
+        "home_team": "BOS",
+        "away_team": "NYK",
+        "odds_player_name": "X",
+        "name_match": "unmatched",
+        "bookmaker": "b",
+        "line": 20.5,
+        "over_odds": 50.0,
+        "under_odds": -110.0,
     }
     df = pd.concat([frame, pd.DataFrame([row])], ignore_index=True)
     with pytest.raises(TableSchemaViolation, match="over_odds"):
         tables.player_points_props.validate(df)
     tables.player_points_props.validate(df.assign(over_odds=-100.0))
-    assert tables.game_lines.column("home_moneyline").checks[0].valid(pd.Series([-3.0, 100.0, None])).tolist() == [False, True, True]
+    assert tables.game_lines.column("home_moneyline").checks[0].valid(pd.Series([-3.0, 100.0, None])).tolist() == [
+        False,
+        True,
+        True,
+    ]
 
 
 def test_the_check_fails_for_the_date_and_says_why_in_one_line(raw, tmp_path, instance):
@@ -88,16 +112,25 @@ def test_the_check_fails_for_the_date_and_says_why_in_one_line(raw, tmp_path, in
     first = _points_lines(path)[0]
     _set_cells(path, {first: {"over_odds": "0"}})
     db = tmp_path / "w.duckdb"
-    summary = run_backfill(make_defs(raw, db), instance, DAY, DAY, select="key:nba_raw/schedule or key:nba_raw/player_points_props", progress=None)
+    summary = run_backfill(
+        make_defs(raw, db),
+        instance,
+        DAY,
+        DAY,
+        select="key:nba_raw/schedule or key:nba_raw/player_points_props",
+        progress=None,
+    )
     assert summary.success  # WARN: the day's other quotes are good
     assert "nba_raw/player_points_props:prices_valid@2025-11-05 (WARN)" in summary.checks_failed
     rec = instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [dg.AssetCheckKey(tables.player_points_props.asset_key, "prices_valid")]
     ).popitem()[1]
     evaluation = rec.event.dagster_event.event_specific_data
-    assert evaluation.description.startswith(f"2025-11-05: 1 price(s) not valid American odds")
+    assert evaluation.description.startswith("2025-11-05: 1 price(s) not valid American odds")
     assert f"raw_20251105_170000.csv line {first} over_odds 0.0" in evaluation.description
-    assert query(db, "SELECT count(*) FROM nba_raw.player_points_props WHERE abs(over_odds) < 100 OR abs(under_odds) < 100") == [(0,)]
+    assert query(
+        db, "SELECT count(*) FROM nba_raw.player_points_props WHERE abs(over_odds) < 100 OR abs(under_odds) < 100"
+    ) == [(0,)]
 
 
 def test_a_snapshot_cut_short_fails_naming_its_last_line(raw, tmp_path, instance):
@@ -111,12 +144,21 @@ def test_a_snapshot_cut_short_fails_naming_its_last_line(raw, tmp_path, instance
         build.player_points_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
     assert str(err.value).startswith(f"{path}, line {n_lines}: the file ends inside this line (no final newline)")
     db = tmp_path / "w.duckdb"
-    summary = run_backfill(make_defs(raw, db), instance, DAY, DAY, select="key:nba_raw/schedule or key:nba_raw/player_points_props", progress=None)
+    summary = run_backfill(
+        make_defs(raw, db),
+        instance,
+        DAY,
+        DAY,
+        select="key:nba_raw/schedule or key:nba_raw/player_points_props",
+        progress=None,
+    )
     assert not summary.success and any("no final newline" in f for f in summary.step_failures)
     assert not instance.fetch_materializations(tables.player_points_props.asset_key, limit=1).records
     # the games still land: their tip-off times come from elsewhere, and the schedule says why
     sched = instance.fetch_materializations(tables.schedule.asset_key, limit=1).records
-    assert sched and "no final newline" in sched[0].asset_materialization.metadata["start_times_without_odds_feeds"].value
+    assert (
+        sched and "no final newline" in sched[0].asset_materialization.metadata["start_times_without_odds_feeds"].value
+    )
 
 
 def test_a_byte_that_is_not_utf8_is_named_by_line_and_column(raw):
@@ -144,5 +186,9 @@ def test_one_key_quoted_at_two_prices_is_named_by_both_lines(raw):
     with pytest.raises(FeedError) as err:
         build.player_points_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
     message = str(err.value)
-    assert message.startswith(f"{path}, line {n}: duplicate grain (snapshot_time, event_id, bookmaker, odds_player_name, line)")
-    assert f"again on line(s) {last}" in message and "table nba_raw.player_points_props, partition 2025-11-05" in message
+    assert message.startswith(
+        f"{path}, line {n}: duplicate grain (snapshot_time, event_id, bookmaker, odds_player_name, line)"
+    )
+    assert (
+        f"again on line(s) {last}" in message and "table nba_raw.player_points_props, partition 2025-11-05" in message
+    )

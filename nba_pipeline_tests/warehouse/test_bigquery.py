@@ -14,12 +14,12 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from nba_pipeline.cli.runner import run_backfill
+from nba_pipeline.core.schema import registered_tables, table_for
 from nba_pipeline.definitions import build_definitions
 from nba_pipeline.exports.directory import ExportsDirectory
 from nba_pipeline.raw.sources.files import FilesSource
 from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
-from nba_pipeline.cli.runner import run_backfill
-from nba_pipeline.core.schema import registered_tables, table_for
 from nba_pipeline_tests.conftest import REAL_DATA, needs_real_data
 
 bqemulator = pytest.importorskip("bqemulator", reason="the BigQuery emulator is a test extra: pip install -e '.[test]'")
@@ -74,11 +74,15 @@ def _new_jobs(client, before: set[str]) -> list:
 
 
 def _defs(io_manager, tmp_path: Path) -> dg.Definitions:
-    return build_definitions(FilesSource(raw_dir=str(REAL_DATA)), io_manager, ExportsDirectory(directory=str(tmp_path / "exports")))
+    return build_definitions(
+        FilesSource(raw_dir=str(REAL_DATA)), io_manager, ExportsDirectory(directory=str(tmp_path / "exports"))
+    )
 
 
 def _read(client, table) -> pd.DataFrame:
-    df = client.query(f"SELECT * FROM `{PROJECT}.{table.dataset}.{table.name}`").to_dataframe(create_bqstorage_client=False)
+    df = client.query(f"SELECT * FROM `{PROJECT}.{table.dataset}.{table.name}`").to_dataframe(
+        create_bqstorage_client=False
+    )
     return table.conform(df)
 
 
@@ -149,11 +153,17 @@ def test_both_warehouses_record_the_same_metadata_per_partition(runs):
     bq, duck = runs["meta"], runs["duck_meta"]
     assert sorted(bq) == sorted(duck) and len(bq) == (NEXT - RANGE[0]).days + 1
     for day in bq:
-        assert sorted(bq[day]) == sorted(duck[day]) == ["Query", "dagster/partition_row_count", "dagster/storage_kind", "dagster/table_name"]
+        assert (
+            sorted(bq[day])
+            == sorted(duck[day])
+            == ["Query", "dagster/partition_row_count", "dagster/storage_kind", "dagster/table_name"]
+        )
         assert bq[day]["dagster/partition_row_count"] == duck[day]["dagster/partition_row_count"]
         nxt = dt.date.fromisoformat(day) + dt.timedelta(days=1)
-        assert bq[day]["Query"] == (f"SELECT * FROM `{PROJECT}.{SAMPLED.path[0]}.{SAMPLED.path[1]}` "
-                                    f"WHERE game_date >= DATE '{day}' AND game_date < DATE '{nxt}'")
+        assert bq[day]["Query"] == (
+            f"SELECT * FROM `{PROJECT}.{SAMPLED.path[0]}.{SAMPLED.path[1]}` "
+            f"WHERE game_date >= DATE '{day}' AND game_date < DATE '{nxt}'"
+        )
         assert f"game_date >= '{day} 00:00:00' AND game_date < '{nxt} 00:00:00'" in duck[day]["Query"]
         assert (bq[day]["dagster/storage_kind"], duck[day]["dagster/storage_kind"]) == ("bigquery", "duckdb")
     assert sum(m["dagster/partition_row_count"] for m in bq.values()) > 1000
@@ -179,14 +189,23 @@ def test_a_run_issues_a_bounded_number_of_jobs(runs):
     merges = [j for j in runs["range_jobs"] if j.job_type == "query" and j.query.startswith("MERGE")]
     reads = [j for j in runs["range_jobs"] if j.job_type == "query" and j.query.startswith("SELECT")]
     tables = {f"{t.dataset}.{t.name}" for t in _pipeline_tables()}
-    loaded = sorted(f"{j.destination.dataset_id}.{j.destination.table_id.split('__staging_')[0]}" for j in runs["range_jobs"] if j.job_type == "load")
+    loaded = sorted(
+        f"{j.destination.dataset_id}.{j.destination.table_id.split('__staging_')[0]}"
+        for j in runs["range_jobs"]
+        if j.job_type == "load"
+    )
     merged = sorted(m.query.split("`")[1].removeprefix(f"{PROJECT}.") for m in merges)
     assert assets == 20 and len(tables) == 19 and loaded == merged == sorted(tables)
     assert len(reads) + len(merges) == kinds["query"] and len(reads) < 3 * len(tables)
-    print(f"\n{days}-date run: {len(runs['range_jobs'])} jobs ({kinds['load']} loads, {len(merges)} merges, {len(reads)} reads)")
+    print(
+        f"\n{days}-date run: {len(runs['range_jobs'])} jobs "
+        f"({kinds['load']} loads, {len(merges)} merges, {len(reads)} reads)"
+    )
 
     loads = [j for j in runs["next_jobs"] if j.job_type == "load"]
-    assert len(loads) == len(tables) and not any(j.query.startswith("MERGE") for j in runs["next_jobs"] if j.job_type == "query")
+    assert len(loads) == len(tables) and not any(
+        j.query.startswith("MERGE") for j in runs["next_jobs"] if j.job_type == "query"
+    )
     assert {j.destination.table_id.split("$")[1] for j in loads} == {f"{NEXT:%Y%m%d}"}
     print(f"1-date run: {len(runs['next_jobs'])} jobs ({len(loads)} loads into table${NEXT:%Y%m%d})")
 
@@ -200,8 +219,14 @@ def test_a_failed_write_leaves_the_partition_as_it_was(runs, client, tmp_path, m
     monkeypatch.setattr(bq_module, "bigquery_merge_statement", lambda *a: "MERGE broken SQL")
     with dg.DagsterInstance.ephemeral() as instance:
         defs = _defs(NbaBigQueryIOManager(project=PROJECT, location="US"), tmp_path)
-        result = run_backfill(defs, instance, RANGE[1] - dt.timedelta(days=2), RANGE[1],
-                              select="key:nba_analytics/player_game_summary", progress=None)
+        result = run_backfill(
+            defs,
+            instance,
+            RANGE[1] - dt.timedelta(days=2),
+            RANGE[1],
+            select="key:nba_analytics/player_game_summary",
+            progress=None,
+        )
         assert not result.success and result.materializations == 0
         assert not instance.get_materialized_partitions(dg.AssetKey(["nba_analytics", "player_game_summary"]))
     pd.testing.assert_frame_equal(_canonical(table, _read(client, table)), before)
@@ -221,7 +246,8 @@ def test_a_load_into_a_day_rejects_rows_of_other_days(runs, client):
 
     with pytest.raises(Exception, match="different partitions"):  # (BigQuery fails the job; the emulator the upload)
         client.load_table_from_dataframe(
-            bigquery_frame(table, stray), f"{PROJECT}.{table.dataset}.{table.name}${NEXT:%Y%m%d}",
+            bigquery_frame(table, stray),
+            f"{PROJECT}.{table.dataset}.{table.name}${NEXT:%Y%m%d}",
             job_config=bigquery.LoadJobConfig(schema=table.bigquery_schema(), write_disposition="WRITE_TRUNCATE"),
         ).result()
     pd.testing.assert_frame_equal(_canonical(table, _read(client, table)), before)

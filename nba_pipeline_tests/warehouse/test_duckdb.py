@@ -10,9 +10,14 @@ from dagster._core.definitions.partitions.utils import TimeWindow
 from dagster._core.storage.db_io_manager import TablePartitionDimension, TableSlice
 
 from nba_pipeline.core.partitions import game_date_partitions
-from nba_pipeline.warehouse.bigquery import bigquery_merge_statement, bigquery_partition_predicate, partition_days, partition_decorator
-from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
 from nba_pipeline.core.schema import Check, Column, Table, register
+from nba_pipeline.warehouse.bigquery import (
+    bigquery_merge_statement,
+    bigquery_partition_predicate,
+    partition_days,
+    partition_decorator,
+)
+from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
 from nba_pipeline_tests.conftest import query, table_exists
 
 SCORES = Table(
@@ -30,7 +35,13 @@ register(SCORES)
 PAYLOAD: dict[str, pd.DataFrame] = {}
 
 
-@dg.asset(key_prefix="nba_test", name="scores", partitions_def=game_date_partitions, metadata=SCORES.asset_metadata(), backfill_policy=dg.BackfillPolicy.single_run())
+@dg.asset(
+    key_prefix="nba_test",
+    name="scores",
+    partitions_def=game_date_partitions,
+    metadata=SCORES.asset_metadata(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
 def scores(context) -> pd.DataFrame:
     return PAYLOAD["df"]
 
@@ -60,7 +71,9 @@ def test_partition_write_replaces_only_that_partition(tmp_path):
     assert run(db, "2025-01-02", "2025-01-02", frame(["2025-01-02", "2025-01-02"], [1, 2], [21, 5])).success
     assert rows(db) == [("2025-01-01", 1, 10), ("2025-01-02", 1, 21), ("2025-01-02", 2, 5)]
     # declared types, not inferred ones
-    types = dict(query(db, "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema='nba_test'"))
+    types = dict(
+        query(db, "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema='nba_test'")
+    )
     assert types == {"game_date": "DATE", "player_id": "BIGINT", "points": "BIGINT"}
 
 
@@ -111,22 +124,41 @@ def test_each_partitions_materialization_carries_the_query_of_its_own_rows(tmp_p
     """Issue 16: DbIOManager's one query over the run's range (and a run-wide rows_written) went
     onto every partition's materialization."""
     db = tmp_path / "w.duckdb"
-    result = run(db, "2025-01-01", "2025-01-03", frame(["2025-01-01", "2025-01-03", "2025-01-03"], [1, 1, 2], [10, 20, 5]))
-    mats = {m.partition: m.metadata for m in (e.event_specific_data.materialization for e in result.get_asset_materialization_events())}
+    result = run(
+        db, "2025-01-01", "2025-01-03", frame(["2025-01-01", "2025-01-03", "2025-01-03"], [1, 1, 2], [10, 20, 5])
+    )
+    mats = {
+        m.partition: m.metadata
+        for m in (e.event_specific_data.materialization for e in result.get_asset_materialization_events())
+    }
     assert sorted(mats) == ["2025-01-01", "2025-01-02", "2025-01-03"]
     for day, meta in mats.items():
         nxt = (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
         assert sorted(meta) == ["Query", "dagster/storage_kind", "dagster/table_name"]
-        assert meta["Query"].value == f"SELECT * FROM nba_test.scores WHERE\ngame_date >= '{day} 00:00:00' AND game_date < '{nxt} 00:00:00'"
-        assert meta["dagster/storage_kind"].value == "duckdb" and meta["dagster/table_name"].value == f"{db}.nba_test.scores"
+        assert (
+            meta["Query"].value
+            == f"SELECT * FROM nba_test.scores WHERE\ngame_date >= '{day} 00:00:00' AND game_date < '{nxt} 00:00:00'"
+        )
+        assert (
+            meta["dagster/storage_kind"].value == "duckdb"
+            and meta["dagster/table_name"].value == f"{db}.nba_test.scores"
+        )
         # the partition's own query reads the partition's own rows
-        assert len(query(db, meta["Query"].value.replace("SELECT *", "SELECT 1"))) == {"2025-01-01": 1, "2025-01-02": 0, "2025-01-03": 2}[day]
+        assert (
+            len(query(db, meta["Query"].value.replace("SELECT *", "SELECT 1")))
+            == {"2025-01-01": 1, "2025-01-02": 0, "2025-01-03": 2}[day]
+        )
 
 
 def _slice(start, end):
     tz = game_date_partitions.timezone
     window = TimeWindow(pd.Timestamp(start, tz=tz).to_pydatetime(), pd.Timestamp(end, tz=tz).to_pydatetime())
-    return TableSlice(table="scores", schema="nba_test", database="proj", partition_dimensions=[TablePartitionDimension("game_date", window)])
+    return TableSlice(
+        table="scores",
+        schema="nba_test",
+        database="proj",
+        partition_dimensions=[TablePartitionDimension("game_date", window)],
+    )
 
 
 def test_bigquery_sql_compares_dates_with_date_literals():
@@ -137,8 +169,10 @@ def test_bigquery_sql_compares_dates_with_date_literals():
         "MERGE `proj.nba_test.scores` AS target\n"
         "USING `proj.nba_test.scores__staging_x` AS source\n"
         "ON FALSE\n"
-        "WHEN NOT MATCHED BY SOURCE AND target.game_date >= DATE '2025-01-05' AND target.game_date < DATE '2025-01-08' THEN DELETE\n"
-        "WHEN NOT MATCHED THEN INSERT (game_date, player_id, points) VALUES (source.game_date, source.player_id, source.points)"
+        "WHEN NOT MATCHED BY SOURCE AND target.game_date >= DATE '2025-01-05' "
+        "AND target.game_date < DATE '2025-01-08' THEN DELETE\n"
+        "WHEN NOT MATCHED THEN INSERT (game_date, player_id, points) "
+        "VALUES (source.game_date, source.player_id, source.points)"
     )
     assert partition_days(SCORES, _slice("2025-01-05", "2025-01-08")) == [dt.date(2025, 1, d) for d in (5, 6, 7)]
     assert partition_decorator("proj.nba_test.scores", dt.date(2025, 1, 5)) == "proj.nba_test.scores$20250105"
@@ -148,14 +182,20 @@ SCORES_COPY = dataclasses.replace(SCORES, name="scores_copy")
 register(SCORES_COPY)
 
 
-@dg.asset(key_prefix="nba_test", name="scores_copy", partitions_def=game_date_partitions,
-          metadata=SCORES_COPY.asset_metadata(), backfill_policy=dg.BackfillPolicy.single_run())
+@dg.asset(
+    key_prefix="nba_test",
+    name="scores_copy",
+    partitions_def=game_date_partitions,
+    metadata=SCORES_COPY.asset_metadata(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
 def scores_copy(context) -> pd.DataFrame:
     return PAYLOAD["df"]
 
 
 @dg.asset(
-    key_prefix="nba_test", partitions_def=game_date_partitions,
+    key_prefix="nba_test",
+    partitions_def=game_date_partitions,
     ins={"a": dg.AssetIn(["nba_test", "scores"]), "b": dg.AssetIn(["nba_test", "scores_copy"])},
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
@@ -171,8 +211,12 @@ def _other_process_opens(db: str) -> bool:
     return subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
-@dg.asset(key_prefix="nba_test", partitions_def=game_date_partitions, deps=[two_inputs],
-          backfill_policy=dg.BackfillPolicy.single_run())
+@dg.asset(
+    key_prefix="nba_test",
+    partitions_def=game_date_partitions,
+    deps=[two_inputs],
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
 def after_two_inputs(context) -> None:
     # the next step: another process can open the warehouse read-write, so the step before it
     # released DuckDB's file lock when it ended
@@ -185,9 +229,11 @@ def test_a_step_uses_one_connection_and_releases_the_file_when_it_ends(tmp_path,
     db = tmp_path / "w.duckdb"
     df = frame(["2025-01-01", "2025-01-02"], [1, 1], [10, 20])
     assert run(db, "2025-01-01", "2025-01-02", df).success
-    assert dg.materialize([scores_copy], resources={"io_manager": NbaDuckDBIOManager(database=str(db))},
-                          tags={"dagster/asset_partition_range_start": "2025-01-01",
-                                "dagster/asset_partition_range_end": "2025-01-02"}).success
+    assert dg.materialize(
+        [scores_copy],
+        resources={"io_manager": NbaDuckDBIOManager(database=str(db))},
+        tags={"dagster/asset_partition_range_start": "2025-01-01", "dagster/asset_partition_range_end": "2025-01-02"},
+    ).success
     opened = []
     real_connect = duckdb.connect
     monkeypatch.setattr(duckdb, "connect", lambda *a, **k: opened.append(1) or real_connect(*a, **k))
@@ -212,8 +258,9 @@ def test_a_failed_load_releases_the_file(tmp_path, monkeypatch):
 
     db = tmp_path / "w.duckdb"
     assert run(db, "2025-01-01", "2025-01-01", frame(["2025-01-01"], [1], [10])).success
-    assert dg.materialize([scores_copy], resources={"io_manager": NbaDuckDBIOManager(database=str(db))},
-                          partition_key="2025-01-01").success
+    assert dg.materialize(
+        [scores_copy], resources={"io_manager": NbaDuckDBIOManager(database=str(db))}, partition_key="2025-01-01"
+    ).success
 
     def boom(self, context, table_slice, connection):
         raise RuntimeError("load failed")
@@ -312,7 +359,9 @@ def test_a_step_waits_for_the_lock_and_says_so_in_the_event_log_and_on_stderr(tm
     assert run(db, "2025-01-01", "2025-01-01", frame(["2025-01-01"], [1], [10])).success
     holder = _hold_lock(db)
     # the other process lets go once the step has waited a while
-    monkeypatch.setattr(warehouse, "time", _Clock(on_sleep=lambda now: now > 3 and holder.stdin and holder.communicate("")))
+    monkeypatch.setattr(
+        warehouse, "time", _Clock(on_sleep=lambda now: now > 3 and holder.stdin and holder.communicate(""))
+    )
     instance = dg.DagsterInstance.ephemeral()
     try:
         result = run(db, "2025-01-01", "2025-01-01", frame(["2025-01-01"], [1], [11]), instance)
@@ -322,7 +371,9 @@ def test_a_step_waits_for_the_lock_and_says_so_in_the_event_log_and_on_stderr(tm
     assert result.success
     assert rows(db) == [("2025-01-01", 1, 11)]
     waits = [e.user_message for e in instance.all_logs(result.run_id) if e.dagster_event is None and e.level == 30]
-    assert len(waits) == 1 and waits[0].startswith(f"waiting for the DuckDB warehouse {db}: locked by PID {holder.pid} (")
+    assert len(waits) == 1 and waits[0].startswith(
+        f"waiting for the DuckDB warehouse {db}: locked by PID {holder.pid} ("
+    )
     assert waits[0] in capfd.readouterr().err
 
 

@@ -29,10 +29,7 @@ def _count_by_day(mask: pd.Series, df: pd.DataFrame) -> dict[str, int]:
 def _examples(df: pd.DataFrame, cols: Sequence[str]) -> dict[str, list]:
     if df.empty:
         return {}
-    return {
-        day: g[list(cols)].astype(str).head(MAX_EXAMPLES).values.tolist()
-        for day, g in df.groupby(game_day(df))
-    }
+    return {day: g[list(cols)].astype(str).head(MAX_EXAMPLES).values.tolist() for day, g in df.groupby(game_day(df))}
 
 
 def day_counts(df: pd.DataFrame) -> dict[str, int]:
@@ -55,7 +52,9 @@ def failed_because(key: str, reason: str) -> str:
 
 def _listing(head: str, **parts: tuple[int, list | None]) -> str:
     """'head; missing 2 (e.g. [...]); ...' over the parts with a nonzero count."""
-    shown = [f"{name} {n} (e.g. {examples[0]})" if examples else f"{name} {n}" for name, (n, examples) in parts.items() if n]
+    shown = [
+        f"{name} {n} (e.g. {examples[0]})" if examples else f"{name} {n}" for name, (n, examples) in parts.items() if n
+    ]
     return "; ".join([head, *shown])
 
 
@@ -63,7 +62,10 @@ def team_game_keys(schedule: pd.DataFrame, final_only: bool) -> pd.DataFrame:
     """(game_date, game_id, team) twice per game of the schedule: the rows team tables must have."""
     s = schedule[schedule["status"] == "final"] if final_only else schedule
     return pd.concat(
-        [s[["game_date", "game_id"]].assign(team=s["home_team"]), s[["game_date", "game_id"]].assign(team=s["away_team"])],
+        [
+            s[["game_date", "game_id"]].assign(team=s["home_team"]),
+            s[["game_date", "game_id"]].assign(team=s["away_team"]),
+        ],
         ignore_index=True,
     )
 
@@ -97,14 +99,24 @@ def rows_match(actual: pd.DataFrame, expected: pd.DataFrame, key: Sequence[str],
                 "unexpected": int(n_extra.get(k, 0)),
                 "duplicate_key_rows": int(n_dup.get(k, 0)),
                 "examples": dg.MetadataValue.json(
-                    {"missing": ex_missing.get(k, []), "unexpected": ex_extra.get(k, []), "duplicated": ex_dup.get(k, [])}
+                    {
+                        "missing": ex_missing.get(k, []),
+                        "unexpected": ex_extra.get(k, []),
+                        "duplicated": ex_dup.get(k, []),
+                    }
                 ),
             },
-            description=None if not bad else failed_because(k, _listing(
-                f"{int(n_rows.get(k, 0))} row(s) for {int(n_expected.get(k, 0))} expected",
-                missing=(n_missing.get(k, 0), ex_missing.get(k)), unexpected=(n_extra.get(k, 0), ex_extra.get(k)),
-                **{"key repeated": (n_dup.get(k, 0), ex_dup.get(k))},
-            )),
+            description=None
+            if not bad
+            else failed_because(
+                k,
+                _listing(
+                    f"{int(n_rows.get(k, 0))} row(s) for {int(n_expected.get(k, 0))} expected",
+                    missing=(n_missing.get(k, 0), ex_missing.get(k)),
+                    unexpected=(n_extra.get(k, 0), ex_extra.get(k)),
+                    **{"key repeated": (n_dup.get(k, 0), ex_dup.get(k))},
+                ),
+            ),
         )
     return out
 
@@ -127,7 +139,9 @@ def values_in_range(df: pd.DataFrame, table: Table, keys: Sequence[str]) -> Outc
             per_column[col.name] = _count_by_day(bad, df)
             bad_any |= bad
             rows = df[bad]
-            examples.append(rows.assign(_column=col.name, _value=x[bad].round(4))[["game_date", *grain, "_column", "_value"]])
+            examples.append(
+                rows.assign(_column=col.name, _value=x[bad].round(4))[["game_date", *grain, "_column", "_value"]]
+            )
     shown = _examples(pd.concat(examples), [*grain, "_column", "_value"]) if examples else {}
     n_bad = _count_by_day(bad_any, df)
     n_rows = _count_by_day(pd.Series(True, index=df.index), df)
@@ -143,9 +157,13 @@ def values_in_range(df: pd.DataFrame, table: Table, keys: Sequence[str]) -> Outc
                 "examples": dg.MetadataValue.json(shown.get(k, [])),
                 "columns_checked": len(table.ranged_columns),
             },
-            description=None if not counts else failed_because(
-                k, f"{int(n_bad[k])} of {int(n_rows.get(k, 0))} row(s) out of range ("
-                + ", ".join(f"{c} {n}" for c, n in counts.items()) + f"), e.g. {shown[k][0]}"
+            description=None
+            if not counts
+            else failed_because(
+                k,
+                f"{int(n_bad[k])} of {int(n_rows.get(k, 0))} row(s) out of range ("
+                + ", ".join(f"{c} {n}" for c, n in counts.items())
+                + f"), e.g. {shown[k][0]}",
             ),
         )
     return out
@@ -214,9 +232,7 @@ def disagreements(compared: pd.DataFrame, problems: pd.DataFrame, keys: Sequence
     n_compared, n_bad = day_counts(compared), day_counts(problems)
     shown = [c for c in problems.columns if c != "game_date"]
     examples = day_examples(problems, shown)
-    by_column = (
-        problems.groupby([game_day(problems), "column"]).size() if len(problems) else pd.Series(dtype="int64")
-    )
+    by_column = problems.groupby([game_day(problems), "column"]).size() if len(problems) else pd.Series(dtype="int64")
     out = {}
     for k in keys:
         bad = n_bad.get(k, 0)
@@ -229,14 +245,18 @@ def disagreements(compared: pd.DataFrame, problems: pd.DataFrame, keys: Sequence
                 "disagreements_by_column": dg.MetadataValue.json(columns),
                 "examples": dg.MetadataValue.json(examples.get(k, [])),
             },
-            description=None if not bad else failed_because(
+            description=None
+            if not bad
+            else failed_because(
                 k, f"{bad} disagreement(s) ({', '.join(f'{c} {n}' for c, n in columns.items())}), e.g. {examples[k][0]}"
             ),
         )
     return out
 
 
-def long_problems(df: pd.DataFrame, key: Sequence[str], checks: Mapping[str, tuple[pd.Series, pd.Series]]) -> pd.DataFrame:
+def long_problems(
+    df: pd.DataFrame, key: Sequence[str], checks: Mapping[str, tuple[pd.Series, pd.Series]]
+) -> pd.DataFrame:
     """The rows of `df` where a stated value differs from its source, one row per (row, column):
     `checks` maps a column name to (stored values, values per the source), aligned with `df`."""
     parts = []

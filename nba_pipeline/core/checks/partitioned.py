@@ -98,8 +98,11 @@ def emit(
                 passed=o.passed,
                 # the run log shows a check event as "Check X failed for materialization of
                 # <asset>" and its metadata: these two entries say which partition and why
-                metadata={"partition": key, **({"failed_because": description.removeprefix(f"{key}: ")} if not o.passed else {}),
-                          **_without_empty_listings(o.metadata)},
+                metadata={
+                    "partition": key,
+                    **({"failed_because": description.removeprefix(f"{key}: ")} if not o.passed else {}),
+                    **_without_empty_listings(o.metadata),
+                },
                 severity=check.severity,
                 description=description,
                 blocking=check.blocking,
@@ -107,21 +110,28 @@ def emit(
                 target_materialization_data=targets.get(key),
             )
             if not o.passed:  # and a line in the log, filterable by check name or date
-                failures.append((check.severity, f"check {table.qualified_name}:{check.name} ({check.severity.value}) failed for {description}"))
-        results.append(f"{check.name} " + ("passed" if not failed else f"FAILED for {len(failed)} partition(s): {failed[:10]}"))
+                failures.append(
+                    (
+                        check.severity,
+                        f"check {table.qualified_name}:{check.name} ({check.severity.value}) failed for {description}",
+                    )
+                )
+        results.append(
+            f"{check.name} " + ("passed" if not failed else f"FAILED for {len(failed)} partition(s): {failed[:10]}")
+        )
     # one log event per step, after the evaluations: a log event between them splits the batch
     # the evaluations are stored in (a season's 437 failure lines one by one cost ~35% of its run)
     summary = f"{table.qualified_name} over {len(keys)} partition(s): " + "; ".join(results)
     if failures:
-        log = context.log.error if any(sev == dg.AssetCheckSeverity.ERROR for sev, _ in failures) else context.log.warning
+        log = (
+            context.log.error if any(sev == dg.AssetCheckSeverity.ERROR for sev, _ in failures) else context.log.warning
+        )
         log("\n".join([summary, *(line for _, line in failures)]))
     else:
         context.log.info(summary)
     for check in checks:
         if check.name in selected:
-            out = assets_def.get_output_name_for_asset_check_key(
-                dg.AssetCheckKey(table.asset_key, check.name)
-            )
+            out = assets_def.get_output_name_for_asset_check_key(dg.AssetCheckKey(table.asset_key, check.name))
             yield dg.Output(None, output_name=out)
 
 

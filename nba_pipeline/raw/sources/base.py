@@ -23,7 +23,10 @@ class NbaSource(dg.ConfigurableResource):
 
     season_types: list[str] = PydanticField(
         default=["regular", "cup_final", "play_in", "playoffs"],
-        description="Season types that enter the pipeline; games of other types are excluded and counted in metadata (all_star is never supported: its teams are not NBA franchises).",
+        description=(
+            "Season types that enter the pipeline; games of other types are excluded and counted in metadata "
+            "(all_star is never supported: its teams are not NBA franchises)."
+        ),
     )
     player_feed_season_types: list[str] = PydanticField(
         default=["regular"],

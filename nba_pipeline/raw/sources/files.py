@@ -63,7 +63,12 @@ class FilesSource(NbaSource):
     """Raw feeds from a directory laid out like ../shared/data/nba, plus an optional
     `schedule/<season>.csv` (the league schedule, formats.SCHEDULE) for games not final yet."""
 
-    raw_dir: str = PydanticField(description="Directory with team_game_logs/, player_game_logs/, boxscores/, odds/, reference/ (and optionally schedule/)")
+    raw_dir: str = PydanticField(
+        description=(
+            "Directory with team_game_logs/, player_game_logs/, boxscores/, odds/, reference/ "
+            "(and optionally schedule/)"
+        )
+    )
 
     @property
     def root(self) -> Path:
@@ -95,15 +100,25 @@ class FilesSource(NbaSource):
             )
         ]
         lines = self.root / "odds" / "game_lines"
-        newest.append(self._newest_in(
-            [p for p in (lines.iterdir() if lines.is_dir() else []) if _LINES_FILE.match(p.name)],
-            "GAME_LINES", "commence_time", True))
+        newest.append(
+            self._newest_in(
+                [p for p in (lines.iterdir() if lines.is_dir() else []) if _LINES_FILE.match(p.name)],
+                "GAME_LINES",
+                "commence_time",
+                True,
+            )
+        )
         # a snapshot lists the games not started yet when it was taken: the newest one lists the
         # newest games
         props = self.root / "odds" / "player_props"
-        newest.append(self._newest_in(
-            [p for p in (props.iterdir() if props.is_dir() else []) if _PROPS_FILE.match(p.name)],
-            "PLAYER_PROPS", "game_time", True))
+        newest.append(
+            self._newest_in(
+                [p for p in (props.iterdir() if props.is_dir() else []) if _PROPS_FILE.match(p.name)],
+                "PLAYER_PROPS",
+                "game_time",
+                True,
+            )
+        )
         known = [d for d in newest if d is not None]
         return max(known) if known else None
 
@@ -129,7 +144,8 @@ class FilesSource(NbaSource):
         if not d.is_dir():
             return []
         return sorted(
-            p for p in d.iterdir()
+            p
+            for p in d.iterdir()
             if (m := _SEASON_FILE.match(p.name)) and _season_overlaps(int(m.group(1)), start, end)
         )
 
@@ -138,10 +154,14 @@ class FilesSource(NbaSource):
 
     # feeds ----------------------------------------------------------------------------------
     def read_team_game_logs(self, start: dt.date, end: dt.date) -> pd.DataFrame:
-        return self._concat(self._season_files("team_game_logs", start, end), "TEAM_GAME_LOG", _dates("GAME_DATE", start, end))
+        return self._concat(
+            self._season_files("team_game_logs", start, end), "TEAM_GAME_LOG", _dates("GAME_DATE", start, end)
+        )
 
     def read_player_game_logs(self, start: dt.date, end: dt.date) -> pd.DataFrame:
-        return self._concat(self._season_files("player_game_logs", start, end), "PLAYER_GAME_LOG", _dates("GAME_DATE", start, end))
+        return self._concat(
+            self._season_files("player_game_logs", start, end), "PLAYER_GAME_LOG", _dates("GAME_DATE", start, end)
+        )
 
     def read_league_schedule(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         return self._concat(self._season_files("schedule", start, end), "SCHEDULE", _dates("gameDateEst", start, end))
@@ -154,7 +174,8 @@ class FilesSource(NbaSource):
             months.add((day.year, day.month))
             day += dt.timedelta(days=1)
         paths = sorted(
-            p for p in (d.iterdir() if d.is_dir() else [])
+            p
+            for p in (d.iterdir() if d.is_dir() else [])
             if (m := _MONTH_FILE.match(p.name)) and (int(m.group(1)), int(m.group(2))) in months
         )
         return self._concat(paths, "BOXSCORE", RowSet("game_id", frozenset(game_ids)))
@@ -169,7 +190,9 @@ class FilesSource(NbaSource):
             try:
                 snap = pd.Timestamp(dt.datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S"), tz="UTC")
             except ValueError:
-                raise FeedError(p, None, None, "file name is not raw_YYYYMMDD_HHMMSS.csv with a valid UTC time") from None
+                raise FeedError(
+                    p, None, None, "file name is not raw_YYYYMMDD_HHMMSS.csv with a valid UTC time"
+                ) from None
             # a game's Eastern date is at most a day from the UTC date of a same-day snapshot
             if start - dt.timedelta(days=1) <= snap.date() <= end + dt.timedelta(days=1):
                 frames.append(_read(p, "PLAYER_PROPS").assign(snapshot_time=snap))
@@ -180,9 +203,15 @@ class FilesSource(NbaSource):
     def read_game_lines(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         d = self.root / "odds" / "game_lines"
         paths = sorted(
-            p for p in (d.iterdir() if d.is_dir() else [])
+            p
+            for p in (d.iterdir() if d.is_dir() else [])
             if (m := _LINES_FILE.match(p.name)) and _season_overlaps(int(m.group(1)), start, end)
         )
         # a game's Eastern date is its UTC date or the day before
-        return self._concat(paths, "GAME_LINES", RowRange(
-            "commence_time", pd.Timestamp(start, tz="UTC"), pd.Timestamp(end + dt.timedelta(days=2), tz="UTC")))
+        return self._concat(
+            paths,
+            "GAME_LINES",
+            RowRange(
+                "commence_time", pd.Timestamp(start, tz="UTC"), pd.Timestamp(end + dt.timedelta(days=2), tz="UTC")
+            ),
+        )

@@ -1,7 +1,6 @@
 """The shared check evaluators: rows_match and values_in_range, per partition key."""
 
 import pandas as pd
-import pytest
 
 from nba_pipeline.analytics import tables as analytics
 from nba_pipeline.core.checks.common import rows_match, values_in_range
@@ -17,13 +16,18 @@ def keys_frame(rows) -> pd.DataFrame:
 
 
 def _expected():
-    return keys_frame([
-        ("2024-11-01", "g1", 1), ("2024-11-01", "g1", 2),
-        ("2024-11-02", "g2", 1), ("2024-11-02", "g2", 2),
-        ("2024-11-03", "g3", 1),
-        ("2024-11-04", "g4", 1), ("2024-11-04", "g4", 2),
-        # 2024-11-05: no games
-    ])
+    return keys_frame(
+        [
+            ("2024-11-01", "g1", 1),
+            ("2024-11-01", "g1", 2),
+            ("2024-11-02", "g2", 1),
+            ("2024-11-02", "g2", 2),
+            ("2024-11-03", "g3", 1),
+            ("2024-11-04", "g4", 1),
+            ("2024-11-04", "g4", 2),
+            # 2024-11-05: no games
+        ]
+    )
 
 
 def test_rows_match_exact_match_passes_everywhere():
@@ -37,12 +41,18 @@ def test_rows_match_exact_match_passes_everywhere():
 
 
 def test_rows_match_reports_missing_extra_and_duplicates_per_partition():
-    actual = keys_frame([
-        ("2024-11-01", "g1", 1), ("2024-11-01", "g1", 2),  # exact
-        ("2024-11-02", "g2", 1),  # player 2 missing
-        ("2024-11-03", "g3", 1), ("2024-11-03", "g3", 9),  # player 9 unexpected
-        ("2024-11-04", "g4", 1), ("2024-11-04", "g4", 2), ("2024-11-04", "g4", 2),  # player 2 twice
-    ])
+    actual = keys_frame(
+        [
+            ("2024-11-01", "g1", 1),
+            ("2024-11-01", "g1", 2),  # exact
+            ("2024-11-02", "g2", 1),  # player 2 missing
+            ("2024-11-03", "g3", 1),
+            ("2024-11-03", "g3", 9),  # player 9 unexpected
+            ("2024-11-04", "g4", 1),
+            ("2024-11-04", "g4", 2),
+            ("2024-11-04", "g4", 2),  # player 2 twice
+        ]
+    )
     out = rows_match(actual, _expected(), KEY, DAYS)
 
     def counts(day):
@@ -84,12 +94,28 @@ def _summary(rows):
 
 
 def test_values_in_range_fails_only_the_partition_with_a_bad_value():
-    df = _summary([
-        {"game_date": "2024-11-01", "game_id": "g1", "player_id": 1, "minutes": 70.0, "usage_rate": 0.3, "true_shooting_pct": 1.5},
-        {"game_date": "2024-11-01", "game_id": "g1", "player_id": 2, "minutes": 0.0, "usage_rate": None, "fg_pct": 0.0},
-        {"game_date": "2024-11-02", "game_id": "g2", "player_id": 1, "minutes": 30.0, "usage_rate": 0.2},
-        {"game_date": "2024-11-02", "game_id": "g2", "player_id": 3, "minutes": 30.0, "usage_rate": 1.2},
-    ])
+    df = _summary(
+        [
+            {
+                "game_date": "2024-11-01",
+                "game_id": "g1",
+                "player_id": 1,
+                "minutes": 70.0,
+                "usage_rate": 0.3,
+                "true_shooting_pct": 1.5,
+            },
+            {
+                "game_date": "2024-11-01",
+                "game_id": "g1",
+                "player_id": 2,
+                "minutes": 0.0,
+                "usage_rate": None,
+                "fg_pct": 0.0,
+            },
+            {"game_date": "2024-11-02", "game_id": "g2", "player_id": 1, "minutes": 30.0, "usage_rate": 0.2},
+            {"game_date": "2024-11-02", "game_id": "g2", "player_id": 3, "minutes": 30.0, "usage_rate": 1.2},
+        ]
+    )
     out = values_in_range(df, analytics.player_game_summary, DAYS[:3])
     # bounds are inclusive, nulls are fine
     assert out["2024-11-01"].passed
@@ -109,10 +135,14 @@ def test_values_in_range_on_a_table_whose_grain_includes_game_date():
     table = precompute.player_shot_zone_analysis
     assert "game_date" in table.grain
     base = {"game_id": "g", "season": "2024-25", "team": "LAL", "opponent": "BOS"}
-    df = table.conform(pd.DataFrame([
-        {**base, "game_date": "2024-11-01", "player_id": 1, "games_in_window": 5},
-        {**base, "game_date": "2024-11-02", "player_id": 1, "games_in_window": 11},  # above 10
-    ]))
+    df = table.conform(
+        pd.DataFrame(
+            [
+                {**base, "game_date": "2024-11-01", "player_id": 1, "games_in_window": 5},
+                {**base, "game_date": "2024-11-02", "player_id": 1, "games_in_window": 11},  # above 10
+            ]
+        )
+    )
     out = values_in_range(df, table, DAYS[:2])
     assert out["2024-11-01"].passed
     assert not out["2024-11-02"].passed

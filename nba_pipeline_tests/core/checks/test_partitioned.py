@@ -25,9 +25,13 @@ def test_every_check_of_a_range_run_is_current_for_its_partition(league_copy, tm
     raw, summary = league_copy
     start, end = first_game_dates(summary, 4)
     defs = make_defs(raw, tmp_path / "w.duckdb")
-    assert _run_range(defs, instance, [SCHEDULE, TEAMS, dg.AssetKey(["nba_raw", "player_boxscores"])], start, end).success
+    assert _run_range(
+        defs, instance, [SCHEDULE, TEAMS, dg.AssetKey(["nba_raw", "player_boxscores"])], start, end
+    ).success
     keys = [str(d) for d in (start, start.replace(day=start.day + 1), end)]
-    checks = [k for k in defs.resolve_asset_graph().asset_check_keys if k.asset_key in (SCHEDULE, TEAMS) and k.name != "fresh"]
+    checks = [
+        k for k in defs.resolve_asset_graph().asset_check_keys if k.asset_key in (SCHEDULE, TEAMS) and k.name != "fresh"
+    ]
     infos = instance.event_log_storage.get_asset_check_partition_info(checks, partition_keys=keys)
     assert len(infos) == len(checks) * len(keys)
     assert all(i.is_current for i in infos), [(i.check_key.name, i.partition_key) for i in infos if not i.is_current]
@@ -59,15 +63,26 @@ def test_a_failed_check_names_its_partition_and_why_in_the_event_and_the_run_log
     defs = make_defs(raw, tmp_path / "w.duckdb")
     result = _run_range(defs, instance, [SCHEDULE, TEAMS, dg.AssetKey(["nba_raw", "player_boxscores"])], start, end)
     assert not result.success
-    failed = [e.asset_check_evaluation_data for e in result.all_events
-              if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed]
+    failed = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed
+    ]
     assert failed and all(e.partition == str(start) for e in failed)
     assert all(e.description.startswith(f"{start}: ") for e in failed), [e.description for e in failed]
     assert any("points" in e.description for e in failed), [e.description for e in failed]
     # the run log shows a check event's metadata, not its description: the partition and the
     # reason lead it
-    assert all(list(e.metadata)[:2] == ["partition", "failed_because"] and e.metadata["partition"].value == str(start)
-               and e.description.endswith(e.metadata["failed_because"].value) for e in failed)
-    logged = [line for r in instance.all_logs(result.run_id) for line in r.user_message.splitlines()
-              if line.startswith("check nba_raw.team_boxscores")]
+    assert all(
+        list(e.metadata)[:2] == ["partition", "failed_because"]
+        and e.metadata["partition"].value == str(start)
+        and e.description.endswith(e.metadata["failed_because"].value)
+        for e in failed
+    )
+    logged = [
+        line
+        for r in instance.all_logs(result.run_id)
+        for line in r.user_message.splitlines()
+        if line.startswith("check nba_raw.team_boxscores")
+    ]
     assert logged and all(f"(ERROR) failed for {start}: " in m for m in logged), logged

@@ -15,23 +15,54 @@ import datetime as dt
 import json
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 from urllib.parse import parse_qs, urlparse
 
 MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 # the SeasonType parameter -> the first digit of SEASON_ID / the third of GAME_ID
-SEASON_TYPE_DIGIT = {"Pre Season": "1", "Regular Season": "2", "All Star": "3", "Playoffs": "4", "PlayIn": "5", "IST": "6"}
+SEASON_TYPE_DIGIT = {
+    "Pre Season": "1",
+    "Regular Season": "2",
+    "All Star": "3",
+    "Playoffs": "4",
+    "PlayIn": "5",
+    "IST": "6",
+}
 STRING_COLUMNS = {"SEASON_ID", "GAME_ID", "GAME_DATE", "MATCHUP", "WL", "TEAM_ABBREVIATION", "TEAM_NAME", "PLAYER_NAME"}
 BOX_KEYS = [
-    "minutes", "fieldGoalsMade", "fieldGoalsAttempted", "fieldGoalsPercentage", "threePointersMade",
-    "threePointersAttempted", "threePointersPercentage", "freeThrowsMade", "freeThrowsAttempted",
-    "freeThrowsPercentage", "reboundsOffensive", "reboundsDefensive", "reboundsTotal", "assists", "steals",
-    "blocks", "turnovers", "foulsPersonal", "points", "plusMinusPoints",
+    "minutes",
+    "fieldGoalsMade",
+    "fieldGoalsAttempted",
+    "fieldGoalsPercentage",
+    "threePointersMade",
+    "threePointersAttempted",
+    "threePointersPercentage",
+    "freeThrowsMade",
+    "freeThrowsAttempted",
+    "freeThrowsPercentage",
+    "reboundsOffensive",
+    "reboundsDefensive",
+    "reboundsTotal",
+    "assists",
+    "steals",
+    "blocks",
+    "turnovers",
+    "foulsPersonal",
+    "points",
+    "plusMinusPoints",
 ]
-BOOKS = {"draftkings": "DraftKings", "fanduel": "FanDuel", "betmgm": "BetMGM", "williamhill_us": "Caesars",
-         "bovada": "Bovada", "betonlineag": "BetOnline.ag", "betrivers": "BetRivers", "fanatics": "Fanatics"}
+BOOKS = {
+    "draftkings": "DraftKings",
+    "fanduel": "FanDuel",
+    "betmgm": "BetMGM",
+    "williamhill_us": "Caesars",
+    "bovada": "Bovada",
+    "betonlineag": "BetOnline.ag",
+    "betrivers": "BetRivers",
+    "fanatics": "Fanatics",
+}
 API_KEY = "test-key-123"
 
 
@@ -63,7 +94,7 @@ def _utc(text: str) -> dt.datetime:
 
 
 def _z(ts: dt.datetime) -> str:
-    return ts.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ts.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class FeedData:
@@ -83,19 +114,56 @@ class FeedData:
 
     @staticmethod
     def _result(name: str, headers: list[str], rows: list[list], params: dict[str, str], resource: str) -> dict:
-        return {"resource": resource, "parameters": params, "resultSets": [{"name": name, "headers": headers, "rowSet": rows}]}
+        return {
+            "resource": resource,
+            "parameters": params,
+            "resultSets": [{"name": name, "headers": headers, "rowSet": rows}],
+        }
 
     # stats.nba.com ----------------------------------------------------------------------------
     def commonallplayers(self, q: dict[str, str]) -> dict:
-        headers = ["PERSON_ID", "DISPLAY_LAST_COMMA_FIRST", "DISPLAY_FIRST_LAST", "ROSTERSTATUS", "FROM_YEAR", "TO_YEAR",
-                   "PLAYERCODE", "PLAYER_SLUG", "TEAM_ID", "TEAM_CITY", "TEAM_NAME", "TEAM_ABBREVIATION", "TEAM_CODE",
-                   "TEAM_SLUG", "GAMES_PLAYED_FLAG", "OTHERLEAGUE_EXPERIENCE_CH"]
+        headers = [
+            "PERSON_ID",
+            "DISPLAY_LAST_COMMA_FIRST",
+            "DISPLAY_FIRST_LAST",
+            "ROSTERSTATUS",
+            "FROM_YEAR",
+            "TO_YEAR",
+            "PLAYERCODE",
+            "PLAYER_SLUG",
+            "TEAM_ID",
+            "TEAM_CITY",
+            "TEAM_NAME",
+            "TEAM_ABBREVIATION",
+            "TEAM_CODE",
+            "TEAM_SLUG",
+            "GAMES_PLAYED_FLAG",
+            "OTHERLEAGUE_EXPERIENCE_CH",
+        ]
         rows = []
         for p in self._players().values():
             last_first = f"{p['last_name']}, {p['first_name']}" if p["last_name"] else p["first_name"]
             slug = p["full_name"].lower().replace(" ", "-")
-            rows.append([int(p["id"]), last_first, p["full_name"], 1 if p["is_active"] == "True" else 0, "2000", "2025",
-                         slug.replace("-", "_"), slug, 0, "", "", "", "", "", "Y", "00"])
+            rows.append(
+                [
+                    int(p["id"]),
+                    last_first,
+                    p["full_name"],
+                    1 if p["is_active"] == "True" else 0,
+                    "2000",
+                    "2025",
+                    slug.replace("-", "_"),
+                    slug,
+                    0,
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "Y",
+                    "00",
+                ]
+            )
         return self._result("CommonAllPlayers", headers, rows, q, "commonallplayers")
 
     def leaguegamelog(self, q: dict[str, str]) -> dict:
@@ -105,7 +173,11 @@ class FeedData:
         end = dt.datetime.strptime(q["DateTo"], "%m/%d/%Y").date().isoformat()
         folder = "team_game_logs" if who == "T" else "player_game_logs"
         path = self.root / folder / f"{season}.csv"
-        rows = [r for r in _rows(path) if r["SEASON_ID"][0] == digit and start <= _iso_date(r["GAME_DATE"]) <= end] if path.exists() else []
+        rows = (
+            [r for r in _rows(path) if r["SEASON_ID"][0] == digit and start <= _iso_date(r["GAME_DATE"]) <= end]
+            if path.exists()
+            else []
+        )
         if who == "T":
             # the team log file is leaguegamelog's own format; the endpoint adds VIDEO_AVAILABLE
             # (a season without a file still answers with the headers, as the API does)
@@ -114,15 +186,54 @@ class FeedData:
             out = [[r.get(h, "1") if h in STRING_COLUMNS else _number(r.get(h, "1")) for h in headers] for r in rows]
             return self._result("LeagueGameLog", headers, out, q, "leaguegamelog")
         teams, players = self._teams(), self._players()
-        headers = ["SEASON_ID", "PLAYER_ID", "PLAYER_NAME", "TEAM_ID", "TEAM_ABBREVIATION", "TEAM_NAME", "GAME_ID", "GAME_DATE",
-                   "MATCHUP", "WL", "MIN", "FGM", "FGA", "FG_PCT", "FG3M", "FG3A", "FG3_PCT", "FTM", "FTA", "FT_PCT", "OREB",
-                   "DREB", "REB", "AST", "STL", "BLK", "TOV", "PF", "PTS", "PLUS_MINUS", "FANTASY_PTS", "VIDEO_AVAILABLE"]
+        headers = [
+            "SEASON_ID",
+            "PLAYER_ID",
+            "PLAYER_NAME",
+            "TEAM_ID",
+            "TEAM_ABBREVIATION",
+            "TEAM_NAME",
+            "GAME_ID",
+            "GAME_DATE",
+            "MATCHUP",
+            "WL",
+            "MIN",
+            "FGM",
+            "FGA",
+            "FG_PCT",
+            "FG3M",
+            "FG3A",
+            "FG3_PCT",
+            "FTM",
+            "FTA",
+            "FT_PCT",
+            "OREB",
+            "DREB",
+            "REB",
+            "AST",
+            "STL",
+            "BLK",
+            "TOV",
+            "PF",
+            "PTS",
+            "PLUS_MINUS",
+            "FANTASY_PTS",
+            "VIDEO_AVAILABLE",
+        ]
         out = []
         for r in rows:
             team = teams[r["MATCHUP"][:3]]
-            full = {**r, "PLAYER_ID": r["Player_ID"], "GAME_ID": r["Game_ID"], "GAME_DATE": _iso_date(r["GAME_DATE"]),
-                    "PLAYER_NAME": players.get(r["Player_ID"], {}).get("full_name", ""), "TEAM_ID": team["id"],
-                    "TEAM_ABBREVIATION": team["abbreviation"], "TEAM_NAME": team["full_name"], "FANTASY_PTS": "0.0"}
+            full = {
+                **r,
+                "PLAYER_ID": r["Player_ID"],
+                "GAME_ID": r["Game_ID"],
+                "GAME_DATE": _iso_date(r["GAME_DATE"]),
+                "PLAYER_NAME": players.get(r["Player_ID"], {}).get("full_name", ""),
+                "TEAM_ID": team["id"],
+                "TEAM_ABBREVIATION": team["abbreviation"],
+                "TEAM_NAME": team["full_name"],
+                "FANTASY_PTS": "0.0",
+            }
             out.append([full[h] if h in STRING_COLUMNS else _number(full[h]) for h in headers])
         return self._result("LeagueGameLog", headers, out, q, "leaguegamelog")
 
@@ -141,19 +252,52 @@ class FeedData:
 
             def team(abbr: str) -> dict:
                 t = teams[abbr]
-                return {"teamId": int(t["id"]), "teamName": t["nickname"], "teamCity": t["city"], "teamTricode": abbr,
-                        "teamSlug": t["nickname"].lower(), "wins": 0, "losses": 0, "score": 0, "seed": None}
+                return {
+                    "teamId": int(t["id"]),
+                    "teamName": t["nickname"],
+                    "teamCity": t["city"],
+                    "teamTricode": abbr,
+                    "teamSlug": t["nickname"].lower(),
+                    "wins": 0,
+                    "losses": 0,
+                    "score": 0,
+                    "seed": None,
+                }
 
-            by_date[g["gameDateEst"]].append({
-                "gameId": g["gameId"], "gameCode": f"{g['gameDateEst'].replace('-', '')}/{g['awayTeam.teamTricode']}{g['homeTeam.teamTricode']}",
-                "gameStatus": status, "gameStatusText": text + " " if text else "", "gameSequence": len(by_date[g["gameDateEst"]]) + 1,
-                "gameDateEst": f"{g['gameDateEst']}T00:00:00Z", "gameDateTimeUTC": tip, "gameDateUTC": tip[:10] + "T04:00:00Z" if tip else "",
-                "weekNumber": 3, "gameLabel": "", "arenaName": "", "homeTeam": team(g["homeTeam.teamTricode"]),
-                "awayTeam": team(g["awayTeam.teamTricode"]), "pointsLeaders": [],
-            })
-        dates = [{"gameDate": dt.date.fromisoformat(d).strftime("%m/%d/%Y 00:00:00"), "games": games} for d, games in sorted(by_date.items())]
-        return {"meta": {"version": 1, "request": "scheduleleaguev2", "time": _z(self.now)},
-                "leagueSchedule": {"seasonYear": q["Season"], "leagueId": "00", "gameDates": dates, "weeks": [], "broadcasterList": []}}
+            by_date[g["gameDateEst"]].append(
+                {
+                    "gameId": g["gameId"],
+                    "gameCode": (
+                        f"{g['gameDateEst'].replace('-', '')}/{g['awayTeam.teamTricode']}{g['homeTeam.teamTricode']}"
+                    ),
+                    "gameStatus": status,
+                    "gameStatusText": text + " " if text else "",
+                    "gameSequence": len(by_date[g["gameDateEst"]]) + 1,
+                    "gameDateEst": f"{g['gameDateEst']}T00:00:00Z",
+                    "gameDateTimeUTC": tip,
+                    "gameDateUTC": tip[:10] + "T04:00:00Z" if tip else "",
+                    "weekNumber": 3,
+                    "gameLabel": "",
+                    "arenaName": "",
+                    "homeTeam": team(g["homeTeam.teamTricode"]),
+                    "awayTeam": team(g["awayTeam.teamTricode"]),
+                    "pointsLeaders": [],
+                }
+            )
+        dates = [
+            {"gameDate": dt.date.fromisoformat(d).strftime("%m/%d/%Y 00:00:00"), "games": games}
+            for d, games in sorted(by_date.items())
+        ]
+        return {
+            "meta": {"version": 1, "request": "scheduleleaguev2", "time": _z(self.now)},
+            "leagueSchedule": {
+                "seasonYear": q["Season"],
+                "leagueId": "00",
+                "gameDates": dates,
+                "weeks": [],
+                "broadcasterList": [],
+            },
+        }
 
     def boxscoretraditionalv3(self, q: dict[str, str]) -> dict | None:
         gid = q["GameID"]
@@ -173,28 +317,57 @@ class FeedData:
             seen.add((r["team"], r["player"]))
             p = players.get(r["player"], {"first_name": "", "last_name": ""})
             stats = {k: (r[f"stats.{k}"] if k == "minutes" else _number(r[f"stats.{k}"])) for k in BOX_KEYS}
-            sides[ids[r["team"]]].append({
-                "personId": int(r["player"]), "firstName": p["first_name"], "familyName": p["last_name"],
-                "nameI": f"{p['first_name'][:1]}. {p['last_name']}", "playerSlug": "", "position": "",
-                "comment": "" if r["stats.minutes"] else "DNP - Coach's Decision", "jerseyNum": "", "statistics": stats,
-            })
+            sides[ids[r["team"]]].append(
+                {
+                    "personId": int(r["player"]),
+                    "firstName": p["first_name"],
+                    "familyName": p["last_name"],
+                    "nameI": f"{p['first_name'][:1]}. {p['last_name']}",
+                    "playerSlug": "",
+                    "position": "",
+                    "comment": "" if r["stats.minutes"] else "DNP - Coach's Decision",
+                    "jerseyNum": "",
+                    "statistics": stats,
+                }
+            )
 
         def side(abbr: str) -> dict:
             t = teams[abbr]
-            return {"teamId": int(t["id"]), "teamCity": t["city"], "teamName": t["nickname"], "teamTricode": abbr,
-                    "teamSlug": t["nickname"].lower(), "players": sides[abbr], "statistics": {}}
+            return {
+                "teamId": int(t["id"]),
+                "teamCity": t["city"],
+                "teamName": t["nickname"],
+                "teamTricode": abbr,
+                "teamSlug": t["nickname"].lower(),
+                "players": sides[abbr],
+                "statistics": {},
+            }
 
         home, away = game["homeTeam.teamTricode"], game["awayTeam.teamTricode"]
-        return {"meta": {"version": 1, "request": "boxscoretraditionalv3", "time": _z(self.now)},
-                "boxScoreTraditional": {"gameId": gid, "awayTeamId": int(teams[away]["id"]), "homeTeamId": int(teams[home]["id"]),
-                                        "homeTeam": side(home), "awayTeam": side(away)}}
+        return {
+            "meta": {"version": 1, "request": "boxscoretraditionalv3", "time": _z(self.now)},
+            "boxScoreTraditional": {
+                "gameId": gid,
+                "awayTeamId": int(teams[away]["id"]),
+                "homeTeamId": int(teams[home]["id"]),
+                "homeTeam": side(home),
+                "awayTeam": side(away),
+            },
+        }
 
     # The Odds API -----------------------------------------------------------------------------
     def _snapshot(self) -> list[dict[str, str]]:
         """The odds as they stand at `now`: the latest snapshot taken by then."""
         folder = self.root / "odds" / "player_props"
-        taken = sorted(p for p in folder.glob("raw_*.csv") if dt.datetime.strptime(p.name[4:19], "%Y%m%d_%H%M%S")
-                       .replace(tzinfo=dt.timezone.utc) <= self.now) if folder.is_dir() else []
+        taken = (
+            sorted(
+                p
+                for p in folder.glob("raw_*.csv")
+                if dt.datetime.strptime(p.name[4:19], "%Y%m%d_%H%M%S").replace(tzinfo=dt.UTC) <= self.now
+            )
+            if folder.is_dir()
+            else []
+        )
         return _rows(taken[-1]) if taken else []
 
     def _events(self, q: dict[str, str]) -> list[dict]:
@@ -203,8 +376,14 @@ class FeedData:
         for r in self._snapshot():
             away, _, home = r["game"].partition(" @ ")
             if start <= _utc(r["game_time"]) <= end and r["event_id"] not in events:
-                events[r["event_id"]] = {"id": r["event_id"], "sport_key": "basketball_nba", "sport_title": "NBA",
-                                         "commence_time": r["game_time"], "home_team": home, "away_team": away}
+                events[r["event_id"]] = {
+                    "id": r["event_id"],
+                    "sport_key": "basketball_nba",
+                    "sport_title": "NBA",
+                    "commence_time": r["game_time"],
+                    "home_team": home,
+                    "away_team": away,
+                }
         return sorted(events.values(), key=lambda e: (e["commence_time"], e["id"]))
 
     def events(self, q: dict[str, str]) -> list[dict]:
@@ -227,11 +406,23 @@ class FeedData:
                         outcome["point"] = _number(r["line"])
                     books[r["bookmaker"]][r["market"]].append(outcome)
         update = _z(self.now)
-        return {"id": event_id, "sport_key": "basketball_nba", "sport_title": "NBA", "commence_time": rows[0]["game_time"],
-                "home_team": home, "away_team": away,
-                "bookmakers": [{"key": b, "title": BOOKS.get(b, b), "last_update": update,
-                                "markets": [{"key": m, "last_update": update, "outcomes": o} for m, o in mk.items()]}
-                               for b, mk in books.items()]}
+        return {
+            "id": event_id,
+            "sport_key": "basketball_nba",
+            "sport_title": "NBA",
+            "commence_time": rows[0]["game_time"],
+            "home_team": home,
+            "away_team": away,
+            "bookmakers": [
+                {
+                    "key": b,
+                    "title": BOOKS.get(b, b),
+                    "last_update": update,
+                    "markets": [{"key": m, "last_update": update, "outcomes": o} for m, o in mk.items()],
+                }
+                for b, mk in books.items()
+            ],
+        }
 
     def odds(self, q: dict[str, str]) -> list[dict]:
         """Full-game h2h/spreads/totals: three books around each consensus line of the game lines
@@ -244,8 +435,17 @@ class FeedData:
                     lines[r["event_id"]] = r
         events = {e["id"]: e for e in self._events(q)}
         for eid, r in lines.items():
-            events.setdefault(eid, {"id": eid, "sport_key": "basketball_nba", "sport_title": "NBA",
-                                    "commence_time": _z(_utc(r["commence_time"])), "home_team": r["home_team"], "away_team": r["away_team"]})
+            events.setdefault(
+                eid,
+                {
+                    "id": eid,
+                    "sport_key": "basketball_nba",
+                    "sport_title": "NBA",
+                    "commence_time": _z(_utc(r["commence_time"])),
+                    "home_team": r["home_team"],
+                    "away_team": r["away_team"],
+                },
+            )
         out = []
         for eid, ev in sorted(events.items(), key=lambda kv: (kv[1]["commence_time"], kv[0])):
             r, books = lines.get(eid), []
@@ -253,16 +453,37 @@ class FeedData:
                 d = i - 1  # -1, 0, +1 around the consensus
                 markets = []
                 if r["fg_ml_home"] and r["fg_ml_away"]:
-                    markets.append({"key": "h2h", "outcomes": [{"name": ev["home_team"], "price": float(r["fg_ml_home"]) + 5 * d},
-                                                               {"name": ev["away_team"], "price": float(r["fg_ml_away"]) - 5 * d}]})
+                    markets.append(
+                        {
+                            "key": "h2h",
+                            "outcomes": [
+                                {"name": ev["home_team"], "price": float(r["fg_ml_home"]) + 5 * d},
+                                {"name": ev["away_team"], "price": float(r["fg_ml_away"]) - 5 * d},
+                            ],
+                        }
+                    )
                 if r["fg_spread_line"]:
                     s = float(r["fg_spread_line"]) + 0.5 * d
-                    markets.append({"key": "spreads", "outcomes": [{"name": ev["home_team"], "price": -110, "point": s},
-                                                                   {"name": ev["away_team"], "price": -110, "point": -s}]})
+                    markets.append(
+                        {
+                            "key": "spreads",
+                            "outcomes": [
+                                {"name": ev["home_team"], "price": -110, "point": s},
+                                {"name": ev["away_team"], "price": -110, "point": -s},
+                            ],
+                        }
+                    )
                 if r["fg_total_line"]:
                     t = float(r["fg_total_line"]) + d
-                    markets.append({"key": "totals", "outcomes": [{"name": "Over", "price": -110, "point": t},
-                                                                  {"name": "Under", "price": -110, "point": t}]})
+                    markets.append(
+                        {
+                            "key": "totals",
+                            "outcomes": [
+                                {"name": "Over", "price": -110, "point": t},
+                                {"name": "Under", "price": -110, "point": t},
+                            ],
+                        }
+                    )
                 books.append({"key": book, "title": BOOKS[book], "last_update": _z(self.now), "markets": markets})
             out.append({**ev, "bookmakers": books})
         return out
@@ -334,7 +555,7 @@ class FeedServer:
         if path.startswith(odds_prefix):
             if q.get("apiKey") != self.api_key:
                 return 401, {}, json.dumps({"message": "API key is not valid", "error_code": "INVALID_KEY"}).encode()
-            rest = path[len(odds_prefix):]
+            rest = path[len(odds_prefix) :]
             if rest == "events":
                 body = d.events(q)
             elif rest == "odds":
@@ -346,9 +567,13 @@ class FeedServer:
             else:
                 return 404, {}, b'{"message": "Unknown endpoint"}'
             body = d.edits.get(rest.split("/")[-1], lambda b: b)(body)
-            return 200, {"x-requests-remaining": "19000", "x-requests-used": str(sum(self.hits.values()))}, json.dumps(body).encode()
+            return (
+                200,
+                {"x-requests-remaining": "19000", "x-requests-used": str(sum(self.hits.values()))},
+                json.dumps(body).encode(),
+            )
         if path.startswith("/stats/"):
-            endpoint = path[len("/stats/"):]
+            endpoint = path[len("/stats/") :]
             handler = getattr(d, endpoint, None)
             if handler is None:
                 return 404, {}, b"<html>Not Found</html>"

@@ -60,7 +60,12 @@ def _client(**kw):
 def test_429_and_5xx_are_retried_with_backoff_then_succeed(server):
     url, script = server
     ok = json.dumps({"ok": 1}).encode()
-    script.responses["/a"] = [(429, {"Retry-After": "7"}, b"slow down"), (503, {}, b"busy"), (500, {}, b"oops"), (200, {}, ok)]
+    script.responses["/a"] = [
+        (429, {"Retry-After": "7"}, b"slow down"),
+        (503, {}, b"busy"),
+        (500, {}, b"oops"),
+        (200, {}, ok),
+    ]
     http, waits = _client(max_retries=4)
     assert http.get(f"{url}/a") == {"ok": 1}
     assert script.hits["/a"] == 4 and http.requests_made == 4
@@ -72,7 +77,9 @@ def test_gives_up_after_max_retries_and_says_so(server):
     url, script = server
     script.responses["/b"] = [(500, {}, b"down")]
     http, waits = _client(max_retries=2)
-    with pytest.raises(FeedRequestError, match=r"GET http://127.0.0.1:\d+/b: HTTP 500: 'down' \(gave up after 3 attempts\)") as err:
+    with pytest.raises(
+        FeedRequestError, match=r"GET http://127.0.0.1:\d+/b: HTTP 500: 'down' \(gave up after 3 attempts\)"
+    ) as err:
         http.get(f"{url}/b")
     assert err.value.status == 500 and script.hits["/b"] == 3 and len(waits) == 2
 

@@ -17,24 +17,24 @@ import duckdb
 import pandas as pd
 import pytest
 
-from nba_pipeline.raw import build
 from nba_pipeline.raw import assets as raw_assets
+from nba_pipeline.raw import build
 from nba_pipeline.raw.feeds import FeedError
-from nba_pipeline.raw.transforms import WITHHELD_PRICES
-from nba_pipeline_dev.replay import ReplayWorld
+from nba_pipeline.raw.sources import source_from_env
+from nba_pipeline.raw.sources.files import FilesSource
 from nba_pipeline.raw.sources.live.http import FeedRequestError, JsonHttp
 from nba_pipeline.raw.sources.live.odds_api import OddsApi
 from nba_pipeline.raw.sources.live.source import LiveSource
-from nba_pipeline.raw.sources import source_from_env
-from nba_pipeline.raw.sources.files import FilesSource
+from nba_pipeline.raw.transforms import WITHHELD_PRICES
 from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
+from nba_pipeline_dev.replay import ReplayWorld
 from nba_pipeline_tests.conftest import REAL_DATA, needs_real_data
 from nba_pipeline_tests.raw.sources.feed_server import API_KEY, FeedServer
 
 pytestmark = needs_real_data
 DAY = dt.date(2025, 11, 5)
-ODDS_TIME = dt.datetime(2025, 11, 5, 17, 0, tzinfo=dt.timezone.utc)  # the day's real snapshot: raw_20251105_170000.csv
-NIGHT = dt.datetime(2025, 11, 6, 6, 30, tzinfo=dt.timezone.utc)  # every game final
+ODDS_TIME = dt.datetime(2025, 11, 5, 17, 0, tzinfo=dt.UTC)  # the day's real snapshot: raw_20251105_170000.csv
+NIGHT = dt.datetime(2025, 11, 6, 6, 30, tzinfo=dt.UTC)  # every game final
 RAW_TABLES = ["schedule", "team_boxscores", "player_boxscores", "player_points_props", "game_lines"]
 # facts about reading a feed, which differ by nature between a file and an API (the file lists
 # box score rows twice and every prop market; the live source asks for points props only)
@@ -52,8 +52,14 @@ class ClockedLiveSource(LiveSource):
 
 def live_at(server: FeedServer, archive: Path, when: dt.datetime, **kw) -> ClockedLiveSource:
     return ClockedLiveSource(
-        at=when.isoformat(), archive_dir=str(archive), odds_api_key=API_KEY, stats_url=server.url + "/stats",
-        odds_url=server.url, stats_min_interval_seconds=0, backoff_seconds=0, **kw,
+        at=when.isoformat(),
+        archive_dir=str(archive),
+        odds_api_key=API_KEY,
+        stats_url=server.url + "/stats",
+        odds_url=server.url,
+        stats_min_interval_seconds=0,
+        backoff_seconds=0,
+        **kw,
     )
 
 
@@ -92,12 +98,17 @@ def test_files_and_live_build_identical_raw_tables(day):
         if WITHHELD_PRICES in want_facts:
             pd.testing.assert_frame_equal(got_facts.pop(WITHHELD_PRICES), want_facts.pop(WITHHELD_PRICES))
         assert {k: v for k, v in got_facts.items() if k not in FEED_READING_FACTS} == {
-            k: v for k, v in want_facts.items() if k not in FEED_READING_FACTS}, table
+            k: v for k, v in want_facts.items() if k not in FEED_READING_FACTS
+        }, table
     # the second box score feed (for cross-source checks): the same rows (starters included, taken
     # from each feed's order), games in another order
     games = set(build.schedule(files, DAY, DAY)[0].game_id)
-    want_feed, got_feed = (build.boxscore_feed(s, DAY, DAY, games)[0].sort_values(["game_id", "team_id", "player_id"]).reset_index(drop=True)
-                           for s in (files, live))
+    want_feed, got_feed = (
+        build.boxscore_feed(s, DAY, DAY, games)[0]
+        .sort_values(["game_id", "team_id", "player_id"])
+        .reset_index(drop=True)
+        for s in (files, live)
+    )
     assert len(want_feed) > 200
     pd.testing.assert_frame_equal(got_feed, want_feed)
     # the day was real: 11 games, their players, the morning's points lines
@@ -110,7 +121,10 @@ def test_files_and_live_build_identical_raw_tables(day):
 
 def _materialize_raw(source, db: Path, instance) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        dg.load_assets_from_modules([raw_assets]), partition_key=DAY.isoformat(), instance=instance, raise_on_error=False,
+        dg.load_assets_from_modules([raw_assets]),
+        partition_key=DAY.isoformat(),
+        instance=instance,
+        raise_on_error=False,
         resources={"nba_source": source, "io_manager": NbaDuckDBIOManager(database=str(db))},
     )
 
@@ -131,7 +145,10 @@ def test_raw_assets_from_live_equal_those_from_files(day, tmp_path):
     assert [k for k, ok in outcomes(live_run).items() if not ok] == [("nba_raw/game_lines", "covers_schedule")]
     for table in RAW_TABLES:
         sql = f"SELECT * FROM nba_raw.{table}"
-        with duckdb.connect(str(tmp_path / "files.duckdb"), read_only=True) as f, duckdb.connect(str(tmp_path / "live.duckdb"), read_only=True) as live:
+        with (
+            duckdb.connect(str(tmp_path / "files.duckdb"), read_only=True) as f,
+            duckdb.connect(str(tmp_path / "live.duckdb"), read_only=True) as live,
+        ):
             want, got = f.execute(sql).df(), live.execute(sql).df()
         assert len(want) > 0 or table == "game_lines"
         pd.testing.assert_frame_equal(got, want, obj=table)
@@ -162,12 +179,19 @@ def test_a_feed_down_fails_the_partition_loudly_and_writes_nothing(day, tmp_path
         assert not result.success
         failure = next(e for e in result.all_events if e.is_step_failure)
         assert "boxscoretraditionalv3?GameID=00225" in str(failure.event_specific_data.error)
-        assert "HTTP 500" in str(failure.event_specific_data.error) and "gave up after 3 attempts" in str(failure.event_specific_data.error)
+        assert "HTTP 500" in str(failure.event_specific_data.error) and "gave up after 3 attempts" in str(
+            failure.event_specific_data.error
+        )
         done = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
         assert "player_boxscores" not in done and "team_boxscores" not in done
         assert not instance.get_materialized_partitions(dg.AssetKey(["nba_raw", "player_boxscores"]))
     with duckdb.connect(str(tmp_path / "down.duckdb"), read_only=True) as con:
-        written = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema='nba_raw'").fetchall()}
+        written = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema='nba_raw'"
+            ).fetchall()
+        }
     assert "player_boxscores" not in written and "team_boxscores" not in written
 
 
@@ -208,7 +232,7 @@ def test_a_wrong_key_is_not_retried_and_not_shown(day, tmp_path):
 def test_an_empty_slate_is_archived_and_yields_no_props(tmp_path):
     # the morning of 2025-11-05, but asked after the last game started: no events left
     world = morning_world(tmp_path)
-    late = dt.datetime(2025, 11, 6, 4, 0, tzinfo=dt.timezone.utc)
+    late = dt.datetime(2025, 11, 6, 4, 0, tzinfo=dt.UTC)
     with FeedServer(world.out, late) as server:
         live = live_at(server, tmp_path / "archive", late)
         props, facts = build.player_points_props(live, DAY, DAY)
@@ -236,16 +260,27 @@ def test_game_lines_are_the_books_consensus(tmp_path):
     """A 2024-25 day with game lines in the data: three books around each consensus line; the
     client's median gives the file's line back."""
     day = dt.date(2025, 1, 15)
-    start = dt.datetime(2025, 1, 15, 12, tzinfo=dt.timezone.utc)
-    end = dt.datetime(2025, 1, 16, 11, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2025, 1, 15, 12, tzinfo=dt.UTC)
+    end = dt.datetime(2025, 1, 16, 11, tzinfo=dt.UTC)
     with FeedServer(REAL_DATA, start) as server:
         got = OddsApi(JsonHttp(backoff=0), API_KEY, server.url).game_lines(start, end, start)
     want = FilesSource(raw_dir=str(REAL_DATA)).read_game_lines(day, day)
     want = want[(want.commence_time >= start) & (want.commence_time < end)]
-    cols = ["event_id", "commence_time", "home_team", "away_team", "fg_ml_home", "fg_ml_away", "fg_spread_line", "fg_total_line"]
+    cols = [
+        "event_id",
+        "commence_time",
+        "home_team",
+        "away_team",
+        "fg_ml_home",
+        "fg_ml_away",
+        "fg_spread_line",
+        "fg_total_line",
+    ]
     assert len(want) >= 5
     pd.testing.assert_frame_equal(
-        got[cols].sort_values("event_id").reset_index(drop=True), want[cols].sort_values("event_id").reset_index(drop=True))
+        got[cols].sort_values("event_id").reset_index(drop=True),
+        want[cols].sort_values("event_id").reset_index(drop=True),
+    )
     assert (got.snapshot_timestamp == pd.Timestamp(start)).all()
 
 
@@ -266,7 +301,10 @@ def test_nba_source_live_is_selected_from_the_environment(monkeypatch, tmp_path)
     # the key is the variable, read by Dagster when a run starts (the config stored holds its name)
     assert isinstance(source.odds_api_key, dg.EnvVar) and source.odds_api_key.env_var_name == "NBA_ODDS_API_KEY"
     monkeypatch.delenv("NBA_ODDS_API_KEY")
-    with dg.DagsterInstance.ephemeral() as instance, pytest.raises(dg.DagsterInvalidConfigError, match='"NBA_ODDS_API_KEY" which is not set'):
+    with (
+        dg.DagsterInstance.ephemeral() as instance,
+        pytest.raises(dg.DagsterInvalidConfigError, match='"NBA_ODDS_API_KEY" which is not set'),
+    ):
         _materialize_raw(source, tmp_path / "w.duckdb", instance)
     monkeypatch.setenv("NBA_SOURCE", "ftp")
     with pytest.raises(ValueError, match="'files' or 'live'"):
@@ -282,7 +320,9 @@ def test_the_odds_api_down_fails_the_odds_partitions_not_the_games(day, tmp_path
     sched, facts = build.schedule(live, DAY, DAY)
     assert len(sched) == 11 and sched["start_time_utc"].notna().all()  # the league schedule's times
     assert "/v4/sports/basketball_nba/events" in facts["start_times_without_odds_feeds"]
-    assert "HTTP 503" in facts["start_times_without_odds_feeds"] and API_KEY not in facts["start_times_without_odds_feeds"]
+    assert (
+        "HTTP 503" in facts["start_times_without_odds_feeds"] and API_KEY not in facts["start_times_without_odds_feeds"]
+    )
     with pytest.raises(FeedRequestError, match="HTTP 503"):
         build.player_points_props(live, DAY, DAY)
     server.faults["/v4/sports/basketball_nba/events"].clear()
@@ -295,7 +335,7 @@ def test_the_newest_game_date_is_the_league_schedules_last(day, tmp_path):
     world, server, archive = day
     assert live_at(server, archive, NIGHT).newest_game_date() == dt.date(2025, 11, 9)
     assert live_at(server, tmp_path / "no_archive_yet", NIGHT).newest_game_date() == dt.date(2025, 11, 9)
-    summer = dt.datetime(2026, 7, 15, 12, tzinfo=dt.timezone.utc)  # season 2025-26 by the clock
+    summer = dt.datetime(2026, 7, 15, 12, tzinfo=dt.UTC)  # season 2025-26 by the clock
     assert live_at(server, archive, summer).newest_game_date() == dt.date(2025, 11, 9)
-    autumn = dt.datetime(2026, 9, 15, 12, tzinfo=dt.timezone.utc)  # 2026-27 not published here
+    autumn = dt.datetime(2026, 9, 15, 12, tzinfo=dt.UTC)  # 2026-27 not published here
     assert live_at(server, archive, autumn).newest_game_date() == dt.date(2025, 11, 9)

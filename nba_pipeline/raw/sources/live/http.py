@@ -60,7 +60,9 @@ class JsonHttp:
         """The decoded JSON body of GET url?params. `redact`: parameter names (API keys) shown as
         *** in errors, wherever their value appears: requests' connection errors quote the full
         URL with its query, and a server may echo it in its answer."""
-        shown = url + ("?" + "&".join(f"{k}={'***' if k in redact else v}" for k, v in params.items()) if params else "")
+        shown = url + (
+            "?" + "&".join(f"{k}={'***' if k in redact else v}" for k, v in params.items()) if params else ""
+        )
         secrets = [params[k] for k in redact if params and params.get(k)]
 
         def failed(problem: str, status: int | None) -> FeedRequestError:

@@ -59,7 +59,9 @@ class NbaStatsApi:
         shown = url + "?" + "&".join(f"{k}={v}" for k, v in params.items())
         return shown, self.http.get(url, params)
 
-    def _result_set(self, endpoint: str, params: dict[str, str], name: str, needed: Iterable[str]) -> tuple[str, pd.DataFrame]:
+    def _result_set(
+        self, endpoint: str, params: dict[str, str], name: str, needed: Iterable[str]
+    ) -> tuple[str, pd.DataFrame]:
         shown, body = self._get(endpoint, params)
         sets = body.get("resultSets") if isinstance(body, dict) else None
         found = next((s for s in sets or [] if isinstance(s, dict) and s.get("name") == name), None)
@@ -69,22 +71,50 @@ class NbaStatsApi:
         missing = [h for h in needed if h not in headers]
         if missing:
             raise FeedRequestError(shown, f"result set {name!r} lacks column(s) {missing}")
-        bad = next((i for i, r in enumerate(found["rowSet"]) if not isinstance(r, list) or len(r) != len(headers)), None)
+        bad = next(
+            (i for i, r in enumerate(found["rowSet"]) if not isinstance(r, list) or len(r) != len(headers)), None
+        )
         if bad is not None:
             raise FeedRequestError(shown, f"row {bad + 1} of {name!r} does not have {len(headers)} values")
         return shown, pd.DataFrame(found["rowSet"], columns=headers, dtype=object)
 
     # ------------------------------------------------------------------------------------------
-    def game_log(self, who: str, season: str, season_type: str, start: dt.date, end: dt.date) -> tuple[str, pd.DataFrame]:
+    def game_log(
+        self, who: str, season: str, season_type: str, start: dt.date, end: dt.date
+    ) -> tuple[str, pd.DataFrame]:
         """leaguegamelog rows (who: 'T' teams, 'P' players) of one season type, untyped."""
-        needed = [f.name for f in formats.TEAM_GAME_LOG] if who == "T" else ["PLAYER_ID", "GAME_ID", "GAME_DATE", "MATCHUP", "MIN", "PTS"]
-        return self._result_set("leaguegamelog", {
-            "Counter": "0", "DateFrom": _mdy(start), "DateTo": _mdy(end), "Direction": "ASC", "LeagueID": "00",
-            "PlayerOrTeam": who, "Season": season, "SeasonType": SEASON_TYPE_PARAM[season_type], "Sorter": "DATE",
-        }, "LeagueGameLog", needed)
+        needed = (
+            [f.name for f in formats.TEAM_GAME_LOG]
+            if who == "T"
+            else ["PLAYER_ID", "GAME_ID", "GAME_DATE", "MATCHUP", "MIN", "PTS"]
+        )
+        return self._result_set(
+            "leaguegamelog",
+            {
+                "Counter": "0",
+                "DateFrom": _mdy(start),
+                "DateTo": _mdy(end),
+                "Direction": "ASC",
+                "LeagueID": "00",
+                "PlayerOrTeam": who,
+                "Season": season,
+                "SeasonType": SEASON_TYPE_PARAM[season_type],
+                "Sorter": "DATE",
+            },
+            "LeagueGameLog",
+            needed,
+        )
 
-    def _game_logs(self, who: str, seasons: list[str], season_types: Iterable[str], start: dt.date, end: dt.date,
-                   fields: list[Field], rename: dict[str, str]) -> pd.DataFrame:
+    def _game_logs(
+        self,
+        who: str,
+        seasons: list[str],
+        season_types: Iterable[str],
+        start: dt.date,
+        end: dt.date,
+        fields: list[Field],
+        rename: dict[str, str],
+    ) -> pd.DataFrame:
         frames = []
         for season in seasons:
             for st in season_types:
@@ -93,20 +123,31 @@ class NbaStatsApi:
                     frames.append(typed_rows(shown, df.rename(columns=rename), fields))
         return concat_feeds(frames, fields)
 
-    def team_game_logs(self, seasons: list[str], season_types: Iterable[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+    def team_game_logs(
+        self, seasons: list[str], season_types: Iterable[str], start: dt.date, end: dt.date
+    ) -> pd.DataFrame:
         return self._game_logs("T", seasons, season_types, start, end, formats.TEAM_GAME_LOG, {})
 
-    def player_game_logs(self, seasons: list[str], season_types: Iterable[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+    def player_game_logs(
+        self, seasons: list[str], season_types: Iterable[str], start: dt.date, end: dt.date
+    ) -> pd.DataFrame:
         return self._game_logs("P", seasons, season_types, start, end, _LIVE_PLAYER_GAME_LOG, _PLAYER_LOG_NAMES)
 
     def players(self, season: str) -> pd.DataFrame:
         """commonallplayers: every player with an NBA.com id (formats.PLAYERS)."""
-        shown, df = self._result_set("commonallplayers", {"IsOnlyCurrentSeason": "0", "LeagueID": "00", "Season": season},
-                                     "CommonAllPlayers", ["PERSON_ID", "DISPLAY_FIRST_LAST", "ROSTERSTATUS"])
-        flat = pd.DataFrame({
-            "id": df["PERSON_ID"], "full_name": df["DISPLAY_FIRST_LAST"],
-            "is_active": df["ROSTERSTATUS"].map(lambda v: "True" if str(v) in ("1", "True", "true") else "False"),
-        })
+        shown, df = self._result_set(
+            "commonallplayers",
+            {"IsOnlyCurrentSeason": "0", "LeagueID": "00", "Season": season},
+            "CommonAllPlayers",
+            ["PERSON_ID", "DISPLAY_FIRST_LAST", "ROSTERSTATUS"],
+        )
+        flat = pd.DataFrame(
+            {
+                "id": df["PERSON_ID"],
+                "full_name": df["DISPLAY_FIRST_LAST"],
+                "is_active": df["ROSTERSTATUS"].map(lambda v: "True" if str(v) in ("1", "True", "true") else "False"),
+            }
+        )
         return typed_rows(shown, flat, formats.PLAYERS)
 
     def schedule(self, season: str) -> pd.DataFrame:
@@ -115,24 +156,38 @@ class NbaStatsApi:
         try:
             dates = body["leagueSchedule"]["gameDates"]
             games = [g for d in dates for g in d["games"]]
-            rows = [{
-                "gameId": g["gameId"],
-                "gameDateEst": str(g["gameDateEst"])[:10],
-                "gameDateTimeUTC": g.get("gameDateTimeUTC") or "",
-                "gameStatus": g["gameStatus"],
-                "gameStatusText": (g.get("gameStatusText") or "").strip(),
-                "homeTeam.teamTricode": g["homeTeam"]["teamTricode"],
-                "awayTeam.teamTricode": g["awayTeam"]["teamTricode"],
-            } for g in games]
+            rows = [
+                {
+                    "gameId": g["gameId"],
+                    "gameDateEst": str(g["gameDateEst"])[:10],
+                    "gameDateTimeUTC": g.get("gameDateTimeUTC") or "",
+                    "gameStatus": g["gameStatus"],
+                    "gameStatusText": (g.get("gameStatusText") or "").strip(),
+                    "homeTeam.teamTricode": g["homeTeam"]["teamTricode"],
+                    "awayTeam.teamTricode": g["awayTeam"]["teamTricode"],
+                }
+                for g in games
+            ]
         except (KeyError, TypeError) as exc:
             raise FeedRequestError(shown, f"not a league schedule: missing {exc}") from None
-        return typed_rows(shown, pd.DataFrame(rows, columns=[f.name for f in formats.SCHEDULE], dtype=object), formats.SCHEDULE)
+        return typed_rows(
+            shown, pd.DataFrame(rows, columns=[f.name for f in formats.SCHEDULE], dtype=object), formats.SCHEDULE
+        )
 
     def boxscore(self, game_id: str) -> pd.DataFrame:
         """boxscoretraditionalv3 of one game, flattened like the box score files (formats.BOXSCORE):
         home team then away team, each team's players in the feed's order (starters first)."""
-        shown, body = self._get("boxscoretraditionalv3", {"GameID": game_id, "StartPeriod": "0", "EndPeriod": "0",
-                                                           "StartRange": "0", "EndRange": "0", "RangeType": "0"})
+        shown, body = self._get(
+            "boxscoretraditionalv3",
+            {
+                "GameID": game_id,
+                "StartPeriod": "0",
+                "EndPeriod": "0",
+                "StartRange": "0",
+                "EndRange": "0",
+                "RangeType": "0",
+            },
+        )
         try:
             box = body["boxScoreTraditional"]
             rows = []
@@ -140,8 +195,14 @@ class NbaStatsApi:
                 team = box[side]
                 for p in team["players"]:
                     stats = p["statistics"]
-                    rows.append({"team": team["teamId"], "player": p["personId"],
-                                 **{f"stats.{k}": stats[k] for k in _BOX_STATS}, "game_id": box["gameId"]})
+                    rows.append(
+                        {
+                            "team": team["teamId"],
+                            "player": p["personId"],
+                            **{f"stats.{k}": stats[k] for k in _BOX_STATS},
+                            "game_id": box["gameId"],
+                        }
+                    )
         except (KeyError, TypeError) as exc:
             raise FeedRequestError(shown, f"not a box score: missing {exc}") from None
         df = pd.DataFrame(rows, columns=[f.name for f in formats.BOXSCORE], dtype=object)

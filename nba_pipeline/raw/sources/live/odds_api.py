@@ -18,7 +18,7 @@ PROP_MARKETS = "player_points"
 
 
 def _iso(ts: dt.datetime) -> str:
-    return ts.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ts.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class OddsApi:
@@ -35,13 +35,17 @@ class OddsApi:
     def events(self, start: dt.datetime, end: dt.datetime) -> list[dict]:
         """Events (games) starting in [start, end)."""
         shown, body = self._get("events", commenceTimeFrom=_iso(start), commenceTimeTo=_iso(end))
-        if not isinstance(body, list) or any(not isinstance(e, dict) or not {"id", "commence_time", "home_team", "away_team"} <= e.keys() for e in body):
+        if not isinstance(body, list) or any(
+            not isinstance(e, dict) or not {"id", "commence_time", "home_team", "away_team"} <= e.keys() for e in body
+        ):
             raise FeedRequestError(shown, "not a list of events with id, commence_time, home_team, away_team")
         return body
 
     def player_points(self, event: dict) -> pd.DataFrame:
         """One event's points props, one row per (book, player, line) with both prices (PLAYER_PROPS)."""
-        shown, body = self._get(f"events/{event['id']}/odds", regions=self.regions, markets=PROP_MARKETS, oddsFormat="american")
+        shown, body = self._get(
+            f"events/{event['id']}/odds", regions=self.regions, markets=PROP_MARKETS, oddsFormat="american"
+        )
         rows: dict[tuple, dict] = {}
         try:
             game = f"{body['away_team']} @ {body['home_team']}"
@@ -49,11 +53,20 @@ class OddsApi:
                 for market in book["markets"]:
                     for o in market["outcomes"]:
                         key = (book["key"], market["key"], o["description"], o.get("point"))
-                        row = rows.setdefault(key, {
-                            "event_id": body["id"], "player": o["description"], "market": market["key"],
-                            "line": o.get("point"), "bookmaker": book["key"], "game": game,
-                            "game_time": body["commence_time"], "over_odds": None, "under_odds": None,
-                        })
+                        row = rows.setdefault(
+                            key,
+                            {
+                                "event_id": body["id"],
+                                "player": o["description"],
+                                "market": market["key"],
+                                "line": o.get("point"),
+                                "bookmaker": book["key"],
+                                "game": game,
+                                "game_time": body["commence_time"],
+                                "over_odds": None,
+                                "under_odds": None,
+                            },
+                        )
                         side = {"Over": "over_odds", "Under": "under_odds"}.get(o["name"])
                         if side is None:
                             raise FeedRequestError(shown, f"outcome {o['name']!r} is neither Over nor Under")
@@ -66,8 +79,14 @@ class OddsApi:
     def game_lines(self, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> pd.DataFrame:
         """Consensus (median over books) moneylines, spread and total of games starting in
         [start, end), one row per game (GAME_LINES; the first-half markets are not requested)."""
-        shown, body = self._get("odds", regions=self.regions, markets="h2h,spreads,totals", oddsFormat="american",
-                                commenceTimeFrom=_iso(start), commenceTimeTo=_iso(end))
+        shown, body = self._get(
+            "odds",
+            regions=self.regions,
+            markets="h2h,spreads,totals",
+            oddsFormat="american",
+            commenceTimeFrom=_iso(start),
+            commenceTimeTo=_iso(end),
+        )
         if not isinstance(body, list):
             raise FeedRequestError(shown, "not a list of events")
         rows = []
@@ -85,12 +104,23 @@ class OddsApi:
                             spread.append(by_name[home]["point"])
                         elif m["key"] == "totals" and "Over" in by_name:
                             total.append(by_name["Over"]["point"])
-                rows.append({
-                    "event_id": ev["id"], "commence_time": ev["commence_time"], "home_team": home, "away_team": away,
-                    "snapshot_timestamp": _iso(now), "fg_ml_home": _median(ml_home), "fg_ml_away": _median(ml_away),
-                    "fg_spread_line": _median(spread), "fg_total_line": _median(total),
-                    "fh_ml_home": None, "fh_ml_away": None, "fh_spread_line": None, "fh_total_line": None,
-                })
+                rows.append(
+                    {
+                        "event_id": ev["id"],
+                        "commence_time": ev["commence_time"],
+                        "home_team": home,
+                        "away_team": away,
+                        "snapshot_timestamp": _iso(now),
+                        "fg_ml_home": _median(ml_home),
+                        "fg_ml_away": _median(ml_away),
+                        "fg_spread_line": _median(spread),
+                        "fg_total_line": _median(total),
+                        "fh_ml_home": None,
+                        "fh_ml_away": None,
+                        "fh_spread_line": None,
+                        "fh_total_line": None,
+                    }
+                )
         except (KeyError, TypeError) as exc:
             raise FeedRequestError(shown, f"not a list of event odds: missing {exc}") from None
         df = pd.DataFrame(rows, columns=[f.name for f in formats.GAME_LINES], dtype=object)

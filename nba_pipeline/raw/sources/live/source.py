@@ -20,17 +20,17 @@ import pandas as pd
 from pydantic import Field as PydanticField
 from pydantic import PrivateAttr
 
+from nba_pipeline.core.files import write_text_atomic
+from nba_pipeline.core.history import season_label
 from nba_pipeline.core.partitions import GAME_TIMEZONE
 from nba_pipeline.raw import formats
-from nba_pipeline.raw.reference import TEAM_COLUMNS, TEAMS
-from nba_pipeline.raw.sources.live.http import JsonHttp
-from nba_pipeline.core.history import season_label
 from nba_pipeline.raw.feeds import concat_feeds, typed_rows
-from nba_pipeline.core.files import write_text_atomic
-from nba_pipeline.raw.sources.live.nba_stats import STATS_HEADERS, STATS_URL, NbaStatsApi, seasons_between
-from nba_pipeline.raw.sources.live.odds_api import ODDS_URL, OddsApi
+from nba_pipeline.raw.reference import TEAM_COLUMNS, TEAMS
 from nba_pipeline.raw.sources.base import NbaSource
 from nba_pipeline.raw.sources.files import FilesSource
+from nba_pipeline.raw.sources.live.http import JsonHttp
+from nba_pipeline.raw.sources.live.nba_stats import STATS_HEADERS, STATS_URL, NbaStatsApi, seasons_between
+from nba_pipeline.raw.sources.live.odds_api import ODDS_URL, OddsApi
 
 ET = ZoneInfo(GAME_TIMEZONE)
 WATCH_DAYS = 7
@@ -53,9 +53,16 @@ def feed_csv(df: pd.DataFrame, fields) -> str:
 class LiveSource(NbaSource):
     """NBA.com stats endpoints for results and schedule, The Odds API for odds (archived)."""
 
-    archive_dir: str = PydanticField(description="Where odds snapshots are archived (files layout); must persist across runs")
+    archive_dir: str = PydanticField(
+        description="Where odds snapshots are archived (files layout); must persist across runs"
+    )
     odds_api_key: str = PydanticField(
-        default="", description="The Odds API key: set it as dg.EnvVar('NBA_ODDS_API_KEY'), or the key is stored in the instance's job snapshots")
+        default="",
+        description=(
+            "The Odds API key: set it as dg.EnvVar('NBA_ODDS_API_KEY'), "
+            "or the key is stored in the instance's job snapshots"
+        ),
+    )
     stats_url: str = STATS_URL
     odds_url: str = ODDS_URL
     timeout_seconds: float = 30.0
@@ -63,9 +70,13 @@ class LiveSource(NbaSource):
     backoff_seconds: float = 1.0
     stats_min_interval_seconds: float = PydanticField(default=0.6, description="stats.nba.com throttles bursts")
     odds_min_interval_seconds: float = 0.0
-    snapshot_every_minutes: float = PydanticField(default=60.0, description="odds fetched at most this often (API credits)")
+    snapshot_every_minutes: float = PydanticField(
+        default=60.0, description="odds fetched at most this often (API credits)"
+    )
     schedule_cache_seconds: float = PydanticField(
-        default=60.0, description="a league schedule fetched this recently is reused (every raw step asks for the source's version)")
+        default=60.0,
+        description="a league schedule fetched this recently is reused (every raw step asks for the source's version)",
+    )
 
     _clients: dict = PrivateAttr(default_factory=dict)
     _players: list = PrivateAttr(default_factory=list)  # fetched once per resource instance
@@ -73,12 +84,14 @@ class LiveSource(NbaSource):
 
     # the clock and the clients (tests replace `now` and point the URLs at a local server) -------
     def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
 
     def _http(self, kind: str) -> JsonHttp:
         if kind not in self._clients:
             self._clients[kind] = JsonHttp(
-                timeout=self.timeout_seconds, max_retries=self.max_retries, backoff=self.backoff_seconds,
+                timeout=self.timeout_seconds,
+                max_retries=self.max_retries,
+                backoff=self.backoff_seconds,
                 min_interval=self.stats_min_interval_seconds if kind == "stats" else self.odds_min_interval_seconds,
                 headers=STATS_HEADERS if kind == "stats" else {},
             )
@@ -127,7 +140,11 @@ class LiveSource(NbaSource):
 
     # the feeds ----------------------------------------------------------------------------------
     def teams(self) -> pd.DataFrame:
-        return typed_rows("nba_pipeline.raw.reference.TEAMS", pd.DataFrame(list(TEAMS), columns=TEAM_COLUMNS, dtype=object), formats.TEAMS)
+        return typed_rows(
+            "nba_pipeline.raw.reference.TEAMS",
+            pd.DataFrame(list(TEAMS), columns=TEAM_COLUMNS, dtype=object),
+            formats.TEAMS,
+        )
 
     def players(self) -> pd.DataFrame:
         if not self._players:
@@ -169,7 +186,7 @@ class LiveSource(NbaSource):
         names = sorted(p.name for p in folder.glob("raw_*.csv")) if folder.is_dir() else []
         if not names:
             return None
-        return dt.datetime.strptime(names[-1][4:19], "%Y%m%d_%H%M%S").replace(tzinfo=dt.timezone.utc)
+        return dt.datetime.strptime(names[-1][4:19], "%Y%m%d_%H%M%S").replace(tzinfo=dt.UTC)
 
     def refresh_odds(self, start: dt.date, end: dt.date) -> str | None:
         """Take a snapshot of the odds of games not started yet, if the range has such games and
@@ -186,7 +203,11 @@ class LiveSource(NbaSource):
         props = pd.concat(props, ignore_index=True) if props else None
         name = f"raw_{now:%Y%m%d_%H%M%S}.csv"
         root = Path(self.archive_dir) / "odds"
-        text = feed_csv(props, formats.PLAYER_PROPS) if props is not None else ",".join(f.name for f in formats.PLAYER_PROPS) + "\n"
+        text = (
+            feed_csv(props, formats.PLAYER_PROPS)
+            if props is not None
+            else ",".join(f.name for f in formats.PLAYER_PROPS) + "\n"
+        )
         # an empty slate is archived too: it says when the odds were last looked at
         write_text_atomic(root / "player_props" / name, text)
         lines = self.odds.game_lines(now, until, now)
@@ -198,7 +219,9 @@ class LiveSource(NbaSource):
 
     def _archive_lines(self, lines: pd.DataFrame) -> None:
         """Upsert one row per game (its latest snapshot before tip-off) into the season's file."""
-        for season, rows in lines.groupby(lines["commence_time"].dt.tz_convert(ET).map(lambda t: season_label(t.date()))):
+        for season, rows in lines.groupby(
+            lines["commence_time"].dt.tz_convert(ET).map(lambda t: season_label(t.date()))
+        ):
             path = Path(self.archive_dir) / "odds" / "game_lines" / f"theodds_lines_{season}.csv"
             old = self.archive._concat([path], "GAME_LINES") if path.exists() else None
             keep = old[~old["event_id"].isin(set(rows["event_id"]))] if old is not None else None
