@@ -29,7 +29,12 @@ POOLED = {
 }
 # taken over from the production instance as they are there
 FROM_PRODUCTION = ("concurrency", "run_retries")
-MONITORING_KEYS = ("max_runtime_seconds", "cancel_timeout_seconds", "free_slots_after_run_end_seconds", "max_resume_run_attempts")
+MONITORING_KEYS = (
+    "max_runtime_seconds",
+    "cancel_timeout_seconds",
+    "free_slots_after_run_end_seconds",
+    "max_resume_run_attempts",
+)
 
 
 def production_instance(instance: dict, production: dict) -> dict:
@@ -58,8 +63,15 @@ def render(manifests: str, production: dict) -> str:
     docs = list(yaml.safe_load_all(manifests))
     found = 0
     for doc in docs:
-        if doc and doc.get("kind") == "ConfigMap" and doc["metadata"]["name"].endswith("-instance") and "dagster.yaml" in doc.get("data", {}):
-            doc["data"]["dagster.yaml"] = yaml.safe_dump(production_instance(yaml.safe_load(doc["data"]["dagster.yaml"]), production), sort_keys=False)
+        if (
+            doc
+            and doc.get("kind") == "ConfigMap"
+            and doc["metadata"]["name"].endswith("-instance")
+            and "dagster.yaml" in doc.get("data", {})
+        ):
+            doc["data"]["dagster.yaml"] = yaml.safe_dump(
+                production_instance(yaml.safe_load(doc["data"]["dagster.yaml"]), production), sort_keys=False
+            )
             found += 1
     if found != 1:
         raise ValueError(f"expected one Dagster instance ConfigMap in the rendered chart, found {found}")
