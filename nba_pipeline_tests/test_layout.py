@@ -139,8 +139,41 @@ def test_no_import_cycle_between_files():
 
 
 def test_no_import_cycle_between_top_level_parts():
+    cycles = _cycles(_part_graph())
+    assert cycles == [], "parts that import each other: " + "; ".join(" <-> ".join(c) for c in cycles)
+
+
+# the layers, each importing only those before it (ARCHITECTURE.md, "Layout")
+LAYER_ORDER = ["environment", "core", "raw", "analytics", "precompute", "predictions", "exports"]
+# parts beside the layers, and what each may import
+MAY_IMPORT = {"warehouse": {"environment", "core"}, "instance": {"environment", "core", "warehouse"}}
+
+
+def _part_graph() -> dict[str, set[str]]:
     parts: dict[str, set[str]] = defaultdict(set)
     for module, targets in _import_graph().items():
         parts[_part(module)] |= {_part(t) for t in targets if _part(t) != _part(module)}
-    cycles = _cycles(parts)
-    assert cycles == [], "parts that import each other: " + "; ".join(" <-> ".join(c) for c in cycles)
+    return parts
+
+
+def _against_layer_order(parts: dict[str, set[str]]) -> list[str]:
+    """Every import of a layer (or a part beside them) that the order does not allow."""
+    upward = []
+    for i, layer in enumerate(LAYER_ORDER):
+        upward += [f"{layer} -> {p}" for p in sorted(parts.get(layer, set()) - set(LAYER_ORDER[:i]))]
+    for part, allowed in MAY_IMPORT.items():
+        upward += [f"{part} -> {p}" for p in sorted(parts.get(part, set()) - allowed)]
+    return upward
+
+
+def test_layers_import_only_the_layers_below_them():
+    parts = _part_graph()
+    # the walk sees the real graph (an empty one would pass anything)
+    assert {"core", "raw"} <= parts["analytics"] and "core" in parts["raw"] and "analytics" in parts["predictions"]
+    upward = _against_layer_order(parts)
+    assert upward == [], "imports against the layer order: " + "; ".join(upward)
+
+
+def test_the_layer_rule_names_an_upward_import():
+    doctored = {"raw": {"core", "exports"}, "warehouse": {"core", "raw"}}
+    assert _against_layer_order(doctored) == ["raw -> exports", "warehouse -> raw"]
