@@ -37,13 +37,15 @@ from nba_pipeline.core.schema import DeclaredOutput, Table, table_for
 WAREHOUSE_POOL = "warehouse"
 
 
-def table_asset_kwargs(table: Table, group: str, checks: TableChecks | None = None) -> dict:
-    """@asset keyword arguments for the asset that writes `table` (and evaluates `checks` inline)."""
+def _asset_kwargs(checks: TableChecks) -> dict:
+    """@asset keyword arguments for the asset that writes `checks.table` and evaluates `checks`
+    inline; its group is its layer, the table's dataset."""
+    table = checks.table
     return dict(
-        check_specs=checks.specs if checks else None,
+        check_specs=checks.specs,
         name=table.name,
         key_prefix=table.dataset,
-        group_name=group,
+        group_name=table.dataset,
         description=table.description,
         partitions_def=game_date_partitions,
         # a backfill is ONE run over the whole range: transforms are vectorised over dates
@@ -56,7 +58,7 @@ def table_asset_kwargs(table: Table, group: str, checks: TableChecks | None = No
 
 
 def _out_kwargs(table: Table) -> dict:
-    """AssetOut (for multi-assets) arguments carrying the same attributes as `table_asset_kwargs`."""
+    """AssetOut (for multi-assets) arguments carrying the same attributes as `_asset_kwargs`."""
     return dict(
         key=table.asset_key,
         group_name=table.dataset,
@@ -254,7 +256,7 @@ def _build(body: Callable, checked: tuple[TableChecks, ...], ins: Mapping[str, I
             can_subset=True,
         )(step)
     else:
-        attributes = table_asset_kwargs(checked[0].table, checked[0].table.dataset, checked[0])
+        attributes = _asset_kwargs(checked[0])
         assets_def = dg.asset(
             ins=asset_ins(ins), **{**attributes, "metadata": {**attributes["metadata"], **reference}}
         )(step)
