@@ -26,7 +26,7 @@ def test_definitions_load():
         "nba_raw/schedule",
         "nba_raw/team_boxscores",
         "nba_raw/player_boxscores",
-        "nba_raw/player_points_props",
+        "nba_raw/player_props",
         "nba_raw/game_lines",
     } <= keys
 

@@ -60,7 +60,7 @@ def _justified(failure: str) -> bool:
     day = dt.date.fromisoformat(rest.split(" ")[0])
     if "(WARN)" not in rest:
         return False
-    if name == "nba_raw/player_points_props:covers_schedule":
+    if name == "nba_raw/player_props:covers_schedule":
         return day < NEW_SEASON[0]  # the data has no player props for 2024-25
     if name == "nba_raw/game_lines:covers_schedule":
         return day >= NEW_SEASON[0]  # ... and no game lines for 2025-26
@@ -143,7 +143,7 @@ def test_player_features_cover_the_players_who_played_and_carry_the_lines(pipeli
     )
     (line_players,) = query(
         db,
-        "SELECT count(DISTINCT (game_id, player_id)) FROM nba_raw.player_points_props"
+        "SELECT count(DISTINCT (game_id, player_id)) FROM nba_raw.player_props"
         " WHERE player_id IS NOT NULL AND game_date >= '2025-10-21'",
     )[0]
     assert lines >= 0.9 * line_players and lines < rows

@@ -61,7 +61,7 @@ def upcoming_team_game_context(context, schedule: pd.DataFrame, game_lines: pd.D
     ins={
         "schedule": In(raw.schedule),
         "history": In(raw.player_boxscores, history_mapping()),
-        "props": In(raw.player_points_props),
+        "props": In(raw.player_props),
         # checks: every team playing has a roster
         "team_context": In(tables.upcoming_team_game_context),
     },

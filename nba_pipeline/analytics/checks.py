@@ -363,10 +363,10 @@ upcoming_player_game_context_checks = table_checks(
             "line_players_in_context",
             f"At least {MIN_LINE_PLAYERS_IN_CONTEXT:.0%} of players with a points line "
             "(matched to an NBA id) have a context row.",
-            lambda f, k: line_players_in_context(f[UPC], f["player_points_props"], k),
+            lambda f, k: line_players_in_context(f[UPC], f["player_props"], k),
             blocking=False,
             severity=WARN,
         ),
     ],
-    reads=[tables.upcoming_team_game_context, raw.player_points_props],
+    reads=[tables.upcoming_team_game_context, raw.player_props],
 )

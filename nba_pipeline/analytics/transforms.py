@@ -264,7 +264,7 @@ def consensus_points_lines(props: pd.DataFrame, games: pd.DataFrame) -> pd.DataF
     """Per (game, player): each book's main line in its latest snapshot before tip-off (of a
     book's alternate lines, the one with over/under prices closest to even), then the median
     line across books and the mean no-vig over probability."""
-    p = props[props["player_id"].notna() & props["game_id"].notna()].copy()
+    p = props[(props["market"] == "player_points") & props["player_id"].notna() & props["game_id"].notna()].copy()
     tip = games.set_index("game_id")["start_time_utc"]
     start = p["game_id"].map(tip).fillna(p["game_start_time"])
     p = p[p["snapshot_time"] < start]

@@ -41,7 +41,7 @@ from nba_pipeline.raw import tables as raw
 
 ET = ZoneInfo(GAME_TIMEZONE)
 WINDOW_DAYS = 7
-RAW_TABLES = (raw.schedule, raw.team_boxscores, raw.player_boxscores, raw.player_points_props, raw.game_lines)
+RAW_TABLES = (raw.schedule, raw.team_boxscores, raw.player_boxscores, raw.player_props, raw.game_lines)
 
 
 @dataclass(frozen=True)

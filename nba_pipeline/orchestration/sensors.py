@@ -37,7 +37,7 @@ from nba_pipeline.raw.sources.base import NbaSource
 # stat corrections and late box scores arrive within days
 WATCH_DAYS = 7
 MORNING_CRON = "0 11 * * *"
-RAW_TABLES = (raw.schedule, raw.team_boxscores, raw.player_boxscores, raw.player_points_props, raw.game_lines)
+RAW_TABLES = (raw.schedule, raw.team_boxscores, raw.player_boxscores, raw.player_props, raw.game_lines)
 _BY_NAME = {t.name: t for t in RAW_TABLES}
 
 

@@ -14,7 +14,7 @@ from nba_pipeline.core.partitions import partition_date_range
 from nba_pipeline.core.table_assets import In, TableRows, table_asset
 from nba_pipeline.raw import build, checks, tables
 from nba_pipeline.raw.sources.base import NbaSource
-from nba_pipeline.raw.transforms import WITHHELD_PRICES
+from nba_pipeline.raw.transforms import DROPPED_LINES, WITHHELD_PRICES
 
 # read by the checks only: the date's games, as the schedule states them
 _SAME_DAY_SCHEDULE = {"schedule": In(tables.schedule)}
@@ -50,11 +50,13 @@ def _withheld(facts: dict) -> pd.DataFrame:
     return withheld
 
 
-@table_asset(checks.player_points_props_checks, ins=_SAME_DAY_SCHEDULE)
-def player_points_props(context: dg.AssetExecutionContext, nba_source: NbaSource):
-    df, facts = build.player_points_props(nba_source, *partition_date_range(context))
+@table_asset(checks.player_props_checks, ins=_SAME_DAY_SCHEDULE)
+def player_props(context: dg.AssetExecutionContext, nba_source: NbaSource):
+    df, facts = build.player_props(nba_source, *partition_date_range(context))
     withheld = _withheld(facts)
-    return TableRows(df, facts, check_frames={WITHHELD_PRICES: withheld})
+    dropped = facts.pop(DROPPED_LINES)
+    facts["lines_dropped"] = len(dropped)
+    return TableRows(df, facts, check_frames={WITHHELD_PRICES: withheld, DROPPED_LINES: dropped})
 
 
 @table_asset(checks.game_lines_checks, ins=_SAME_DAY_SCHEDULE)

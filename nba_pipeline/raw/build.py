@@ -161,10 +161,10 @@ def _build_player_boxscores(source: NbaSource, start: dt.date, end: dt.date) -> 
     return players, {**facts, **feed_facts}
 
 
-def player_points_props(source: NbaSource, start: dt.date, end: dt.date) -> Frame:
+def player_props(source: NbaSource, start: dt.date, end: dt.date) -> Frame:
     sched, _ = schedule(source, start, end)
     snaps = _prop_snapshots(source, start, end)
-    props, facts = transforms.build_player_points_props(snaps, source.teams(), source.players(), sched)
+    props, facts = transforms.build_player_props(snaps, source.teams(), source.players(), sched)
     facts["snapshots"] = int(snaps["snapshot_time"].nunique()) if len(snaps) else 0
     return props, facts
 
@@ -179,6 +179,6 @@ BUILDERS: dict[str, Callable[[NbaSource, dt.date, dt.date], Frame]] = {
     tables.schedule.name: schedule,
     tables.team_boxscores.name: team_boxscores,
     tables.player_boxscores.name: player_boxscores,
-    tables.player_points_props.name: player_points_props,
+    tables.player_props.name: player_props,
     tables.game_lines.name: game_lines,
 }

@@ -26,7 +26,7 @@ from nba_pipeline.core.checks.common import (
 from nba_pipeline.core.checks.partitioned import Outcome, Outcomes, PartitionCheck
 from nba_pipeline.core.schema import AMERICAN_ODDS_RANGE
 from nba_pipeline.raw import tables
-from nba_pipeline.raw.transforms import COUNT_STATS, WITHHELD_PRICES
+from nba_pipeline.raw.transforms import COUNT_STATS, DROPPED_LINES, WITHHELD_PRICES
 
 WARN = dg.AssetCheckSeverity.WARN
 MAX_LISTED = 20
@@ -359,6 +359,28 @@ def prices_valid(withheld: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
     return out
 
 
+def lines_valid(dropped: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Every prop line of the date lay within its market's range; those that did not were
+    dropped by the source (not stored) and are listed here by file, line and market."""
+    n, examples = day_counts(dropped), day_examples(dropped, ["file", "line", "market", "value"])
+    out = {}
+    for key in keys:
+        bad = n.get(key, 0)
+        shown = examples.get(key, [])
+        out[key] = Outcome(
+            passed=not bad,
+            metadata={"lines_dropped": bad, "dropped": dg.MetadataValue.json(shown)},
+            description=None
+            if not bad
+            else failed_because(
+                key,
+                f"{bad} quote(s) with a line outside their market's range dropped, e.g. "
+                + "; ".join(f"{f} line {ln} {m} {v:g}" for f, ln, m, v in shown[:3]),
+            ),
+        )
+    return out
+
+
 # check definitions --------------------------------------------------------------------------------
 # (no "keys not null" check: the schema refuses a null key before the write and the warehouse
 # columns are NOT NULL, so such a check could never fail)
@@ -425,19 +447,28 @@ PROPS_CHECKS = [
     PartitionCheck(
         "names_matched",
         f"At most {MAX_UNMATCHED_NAME_SHARE:.0%} of prop rows have a player name matching no NBA player.",
-        lambda f, k: props_names_matched(f["player_points_props"], k),
+        lambda f, k: props_names_matched(f["player_props"], k),
         blocking=False,
         severity=WARN,
     ),
     PartitionCheck(
         "covers_schedule",
-        "Every game of the date has player points props.",
-        lambda f, k: odds_cover_schedule(f["player_points_props"], f["schedule"], k),
+        "Every game of the date has player props.",
+        lambda f, k: odds_cover_schedule(f["player_props"], f["schedule"], k),
         blocking=False,
         severity=WARN,
     ),
     PartitionCheck(
         "prices_valid", _PRICES_VALID, lambda f, k: prices_valid(f[WITHHELD_PRICES], k), blocking=False, severity=WARN
+    ),
+    PartitionCheck(
+        "lines_valid",
+        "Every prop line lies within its market's range ("
+        + ", ".join(f"{m.removeprefix('player_')} {lo:g}-{hi:g}" for m, (lo, hi) in tables.PROP_LINE_RANGES.items())
+        + "); a quote with any other line is dropped and listed by file and line.",
+        lambda f, k: lines_valid(f[DROPPED_LINES], k),
+        blocking=False,
+        severity=WARN,
     ),
 ]
 LINES_CHECKS = [
@@ -458,5 +489,5 @@ schedule_checks = table_checks(tables.schedule, SCHEDULE_CHECKS)
 team_boxscores_checks = table_checks(tables.team_boxscores, TEAM_CHECKS, [tables.schedule, tables.player_boxscores])
 # the independent box score feed is read by the asset step from the source (not a table)
 player_boxscores_checks = table_checks(tables.player_boxscores, PLAYER_CHECKS, [tables.schedule])
-player_points_props_checks = table_checks(tables.player_points_props, PROPS_CHECKS, [tables.schedule])
+player_props_checks = table_checks(tables.player_props, PROPS_CHECKS, [tables.schedule])
 game_lines_checks = table_checks(tables.game_lines, LINES_CHECKS, [tables.schedule])

@@ -153,13 +153,36 @@ player_boxscores = Table(
     cluster_by=("player_id",),
 )
 
-player_points_props = Table(
+# the prop markets the platform prices: The Odds API's market key -> the short label its columns
+# downstream carry (points_line, rebounds_line, ...). The feeds' other markets (double-double,
+# blocks, steals, ...) are skipped and counted.
+PROP_MARKETS = {
+    "player_points": "points",
+    "player_rebounds": "rebounds",
+    "player_assists": "assists",
+    "player_threes": "threes",
+    "player_points_rebounds_assists": "pra",
+}
+
+# the lines a book can post in each market (a season high is well inside): a line outside its
+# market's range is a feed mixing markets up, not a quote; it is dropped and listed
+PROP_LINE_RANGES = {
+    "player_points": (0.5, 70.5),
+    "player_rebounds": (0.5, 30.5),
+    "player_assists": (0.5, 25.5),
+    "player_threes": (0.5, 15.5),
+    "player_points_rebounds_assists": (0.5, 90.5),
+}
+
+player_props = Table(
     dataset=DATASET,
-    name="player_points_props",
+    name="player_props",
     due=PREGAME_DUE,
     description=(
-        "Sportsbook player points lines, one row per player, book, line and snapshot "
-        "(books list alternate lines). Names that match no NBA player keep player_id null."
+        "Sportsbook player prop quotes in every priced market (points, rebounds, assists, threes, "
+        "points+rebounds+assists), one row per market, player, book, line and snapshot: every "
+        "alternate line a book lists, with both prices. Names that match no NBA player keep "
+        "player_id null."
     ),
     columns=(
         Column("game_date", "date", "US Eastern date of the game (partition column)"),
@@ -169,6 +192,12 @@ player_points_props = Table(
         Column("game_start_time", "timestamp", "tip-off time (UTC)"),
         Column("home_team", "string", "home team abbreviation", checks=_TEAM),
         Column("away_team", "string", "away team abbreviation", checks=_TEAM),
+        Column(
+            "market",
+            "string",
+            "The Odds API market key: " + ", ".join(PROP_MARKETS),
+            checks=(Check.isin(list(PROP_MARKETS)),),
+        ),
         Column("odds_player_name", "string", "player name as the sportsbook wrote it"),
         Column("player_id", "int", "matched NBA.com player id", nullable=True),
         Column("player_name", "string", "matched reference name", nullable=True),
@@ -179,11 +208,11 @@ player_points_props = Table(
             checks=(Check.isin(["exact", "normalised", "alias", "ambiguous", "unmatched"]),),
         ),
         Column("bookmaker", "string", "sportsbook key"),
-        Column("line", "float", "points line", checks=(Check.in_range(0, 100),)),
+        Column("line", "float", "the line: over wins above it, under below it", checks=(Check.in_range(0, 100),)),
         _price("over_odds", "price of the over"),
         _price("under_odds", "price of the under"),
     ),
-    grain=("snapshot_time", "event_id", "bookmaker", "odds_player_name", "line"),
+    grain=("snapshot_time", "event_id", "market", "bookmaker", "odds_player_name", "line"),
     cluster_by=("player_id",),
 )
 
@@ -221,5 +250,5 @@ game_lines = Table(
     code_version="2",  # 2: moneylines that are not American odds withheld (ten 2024-25 consensus medians)
 )
 
-RAW_TABLES = (schedule, team_boxscores, player_boxscores, player_points_props, game_lines)
+RAW_TABLES = (schedule, team_boxscores, player_boxscores, player_props, game_lines)
 register(*RAW_TABLES)

@@ -30,6 +30,7 @@ SEASON_TYPE_BY_DIGIT = {
 }
 # the facts key of the prices a builder withheld (a frame for the `prices_valid` check, not metadata)
 WITHHELD_PRICES = "withheld_prices"
+DROPPED_LINES = "dropped_lines"
 # all-star games are exhibitions between ad-hoc teams that are not NBA franchises
 UNSUPPORTED_SEASON_TYPES = {"all_star"}
 
@@ -475,15 +476,40 @@ def _game_ids(df: pd.DataFrame, schedule: pd.DataFrame) -> pd.Series:
     return pd.Series(sched.reindex(key).to_numpy(), index=df.index, dtype="string")
 
 
-def build_player_points_props(
+def drop_lines_out_of_range(out: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Quotes whose line lies outside its market's range (`tables.PROP_LINE_RANGES`) are not
+    stored: the rest of the day's quotes are; the dropped ones are returned (game date, file,
+    line, market, value) for the table's `lines_valid` check."""
+    low = out["market"].map({m: r[0] for m, r in tables.PROP_LINE_RANGES.items()})
+    high = out["market"].map({m: r[1] for m, r in tables.PROP_LINE_RANGES.items()})
+    bad = (out["line"] < low) | (out["line"] > high)
+    dropped = pd.DataFrame(
+        {
+            "game_date": out.loc[bad, "game_date"],
+            "file": out.loc[bad, FILE].map(lambda f: Path(f).name).astype(object),
+            "line": out.loc[bad, LINE].astype("int64"),
+            "market": out.loc[bad, "market"].astype(object),
+            "value": out.loc[bad, "line"].astype("float64"),
+        }
+    ).reset_index(drop=True)
+    return out[~bad], dropped
+
+
+def build_player_props(
     snapshots: pd.DataFrame, teams: pd.DataFrame, players: pd.DataFrame, schedule: pd.DataFrame
 ) -> tuple[pd.DataFrame, dict]:
-    """Points lines from the prop snapshots (other markets skipped and counted).
+    """The priced markets' quotes from the prop snapshots (`tables.PROP_MARKETS`; the feeds' other
+    markets are skipped and counted by market).
 
     `snapshots` carries a `snapshot_time` column (from the file name) besides the feed columns."""
-    facts: dict = {"other_market_rows_skipped": int((snapshots["market"] != "player_points").sum())}
-    pts = snapshots[snapshots["market"] == "player_points"]
-    fail_at(pts, pts["line"].isna(), "line", "points line is empty")
+    priced = snapshots["market"].isin(list(tables.PROP_MARKETS))
+    skipped = snapshots.loc[~priced, "market"].value_counts()
+    facts: dict = {
+        "other_market_rows_skipped": int((~priced).sum()),
+        "other_markets_skipped": {str(k): int(v) for k, v in skipped.items()},
+    }
+    pts = snapshots[priced]
+    fail_at(pts, pts["line"].isna(), "line", "prop line is empty")
     teams_of = split_game(pts, teams)
     out = pd.DataFrame(
         {
@@ -493,6 +519,7 @@ def build_player_points_props(
             "game_start_time": pts["game_time"],
             "home_team": teams_of["home_team"],
             "away_team": teams_of["away_team"],
+            "market": pts["market"],
             "odds_player_name": pts["player"],
             "bookmaker": pts["bookmaker"],
             "line": pts["line"],
@@ -506,7 +533,8 @@ def build_player_points_props(
     # the same quote listed twice is one quote; the same key quoted at two prices fails below
     out = out.drop_duplicates(subset=[c for c in out.columns if c not in (FILE, LINE)])
     facts["duplicate_rows_dropped"] = n - len(out)
-    out, facts[WITHHELD_PRICES] = withhold_invalid_prices(out, tables.player_points_props)
+    out, facts[WITHHELD_PRICES] = withhold_invalid_prices(out, tables.player_props)
+    out, facts[DROPPED_LINES] = drop_lines_out_of_range(out)
     out["game_id"] = _game_ids(out, schedule)
     match = match_player_names(out["odds_player_name"], players)
     out["player_id"], out["player_name"], out["name_match"] = match.player_id, match.player_name, match.method
@@ -521,8 +549,9 @@ def build_player_points_props(
             "rows_without_game_id": int(out["game_id"].isna().sum()),
         }
     )
-    out = out.sort_values(["game_date", "snapshot_time", "event_id", "odds_player_name", "bookmaker", "line"])
-    return validated_rows(tables.player_points_props, out), facts
+    facts["rows_by_market"] = {str(k): int(v) for k, v in out["market"].value_counts().sort_index().items()}
+    out = out.sort_values(["game_date", "snapshot_time", "event_id", "market", "odds_player_name", "bookmaker", "line"])
+    return validated_rows(tables.player_props, out), facts
 
 
 def build_game_lines(lines: pd.DataFrame, teams: pd.DataFrame, schedule: pd.DataFrame) -> tuple[pd.DataFrame, dict]:

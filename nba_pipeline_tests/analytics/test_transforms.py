@@ -487,7 +487,7 @@ def prop_row(player_id, book, snapshot, line, over, under) -> dict:
 
 def _props() -> pd.DataFrame:
     return frame(
-        raw.player_points_props,
+        raw.player_props,
         [
             # player 1, fanduel: an old snapshot, then alternate lines in its latest one
             prop_row(1, "fanduel", "2024-11-10 15:00", 24.5, -110, -110),
@@ -584,7 +584,7 @@ def test_upcoming_player_context_ignores_the_dates_own_results(history_kwargs):
 def test_unrostered_line_players():
     out = transforms.upcoming_player_game_context(_team_schedule(), _player_history(), _props(), pd.DatetimeIndex([D]))
     props = pd.concat(
-        [_props(), frame(raw.player_points_props, [prop_row(9, "fanduel", "2024-11-10 12:00", 10.5, -110, -110)])]
+        [_props(), frame(raw.player_props, [prop_row(9, "fanduel", "2024-11-10 12:00", 10.5, -110, -110)])]
     )
     missing = transforms.unrostered_line_players(props, out)
     assert missing["player_id"].tolist() == [9]

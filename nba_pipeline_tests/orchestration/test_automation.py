@@ -14,7 +14,7 @@ from nba_pipeline.orchestration.automation import AUTOMATION_DAYS
 from nba_pipeline_tests.conftest import make_defs
 
 ET = ZoneInfo("America/New_York")
-RAW = ["schedule", "team_boxscores", "player_boxscores", "player_points_props", "game_lines"]
+RAW = ["schedule", "team_boxscores", "player_boxscores", "player_props", "game_lines"]
 YESTERDAY, TODAY = "2025-11-01", "2025-11-02"
 SEASON_START = "2025-10-01"
 

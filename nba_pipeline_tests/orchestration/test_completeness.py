@@ -109,13 +109,13 @@ def test_an_empty_or_short_partition_is_not_built_with_its_data(instance):
         DAYS.end,
         DAYS.with_games,
         DAYS.with_finals,
-        raw_rows={"nba_raw/player_points_props": {TODAY: 212}},
+        raw_rows={"nba_raw/player_props": {TODAY: 212}},
     )
-    land(instance, [a for a in PREGAME if a != "nba_raw/player_points_props"], TODAY, rows=0)
-    land(instance, ["nba_raw/player_points_props"], TODAY, rows=150)
+    land(instance, [a for a in PREGAME if a != "nba_raw/player_props"], TODAY, rows=0)
+    land(instance, ["nba_raw/player_props"], TODAY, rows=150)
     late = {x.asset: x.reason for x in late_partitions(instance, NOW, days, DUES) if x.partition == TODAY}
     assert late["nba_predictions/player_points_predictions"] == "materialized with 0 rows on a game date"
-    assert late["nba_raw/player_points_props"] == "150 row(s) stored, the source has 212: built before its data"
+    assert late["nba_raw/player_props"] == "150 row(s) stored, the source has 212: built before its data"
     assert "nba_exports/best_bets" not in late
 
 
@@ -175,7 +175,7 @@ def test_incident_05_a_stopped_upstream_is_late_and_alerted_once():
 
 def test_a_partition_rebuilt_many_times_does_not_hide_the_others(instance):
     """A live day's odds partition is rebuilt every snapshot: the dates beside it still count."""
-    props = "nba_raw/player_points_props"
+    props = "nba_raw/player_props"
     land(instance, [props], LAST_NIGHT)
     for _ in range(50):
         land(instance, [props], TODAY)

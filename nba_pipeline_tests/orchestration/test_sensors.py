@@ -24,7 +24,7 @@ from nba_pipeline.raw.sources.files import FilesSource
 from nba_pipeline_tests.conftest import REAL_DATA, make_defs, needs_real_data
 
 TODAY = dt.date(2024, 11, 4)
-RAW = {"schedule", "team_boxscores", "player_boxscores", "player_points_props", "game_lines"}
+RAW = {"schedule", "team_boxscores", "player_boxscores", "player_props", "game_lines"}
 
 
 def by_partition(requests) -> dict[str, set[str]]:
@@ -82,7 +82,7 @@ def test_each_changed_date_is_requested_once_with_exactly_its_changed_tables(lea
     shutil.move(held / "raw_20241104_170000.csv", raw / "odds" / "player_props" / "raw_20241104_170000.csv")
     snapshot, cursor = evaluate_raw_source(source, cursor, TODAY)
     got = by_partition(snapshot)
-    assert set(got) == {"2024-11-04"} and "player_points_props" in got["2024-11-04"]
+    assert set(got) == {"2024-11-04"} and "player_props" in got["2024-11-04"]
 
     # last night's games turn final: their team and player logs land
     for feed in ("team_game_logs", "player_game_logs"):
@@ -108,7 +108,7 @@ def test_each_changed_date_is_requested_once_with_exactly_its_changed_tables(lea
     fix, cursor = evaluate_raw_source(source, cursor, TODAY)
     got = by_partition(fix)
     assert set(got) == {"2024-11-02"} and "player_boxscores" in got["2024-11-02"]
-    assert not {"player_points_props", "game_lines"} & got["2024-11-02"]
+    assert not {"player_props", "game_lines"} & got["2024-11-02"]
 
     # a file touched without a change of rows requests nothing
     _touch(raw / "odds" / "game_lines" / "theodds_lines_2024-25.csv")
@@ -216,7 +216,7 @@ def test_incident_10_the_schedule_requests_that_days_partition_and_nothing_else(
     assert request.partition_key == day and request.run_key == f"morning:{day}"
     names = {k.to_user_string() for k in selected}
     assert {
-        "nba_raw/player_points_props",
+        "nba_raw/player_props",
         "nba_predictions/player_points_predictions",
         "nba_exports/best_bets",
     } <= names

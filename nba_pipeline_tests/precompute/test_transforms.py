@@ -529,7 +529,7 @@ def test_two_synthetic_seasons_stay_within_the_declared_ranges(tmp_path):
     schedule, _ = build.schedule(src, start, end)
     games = analytics_transforms.player_game_summary(players, teams)
     days = ["2025-02-06", "2025-02-08"]
-    no_props = tables_raw.player_points_props.empty_frame()
+    no_props = tables_raw.player_props.empty_frame()
     ctx = analytics_transforms.upcoming_player_game_context(schedule, players, no_props, pd.DatetimeIndex(days))
     for table, df in (
         (tables.player_shot_zone_analysis, transforms.player_shot_zone_analysis(ctx, games)),

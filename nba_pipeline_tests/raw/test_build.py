@@ -104,7 +104,7 @@ def test_any_source_offering_the_feed_readers_gets_the_raw_tables():
             pd.testing.assert_frame_equal(got[name][0], frame, obj=name)
             assert got[name][1].keys() == facts.keys(), name
             rows[name] += len(frame)
-    assert set(rows) == {"schedule", "team_boxscores", "player_boxscores", "player_points_props", "game_lines"}
+    assert set(rows) == {"schedule", "team_boxscores", "player_boxscores", "player_props", "game_lines"}
     assert min(rows.values()) > 0, rows
 
 

@@ -82,11 +82,11 @@ def test_the_files_source_over_a_replayed_day(tmp_path):
     assert facts["games_scheduled"] == len(sched)
     yesterday, _ = build.schedule(source, DAY - dt.timedelta(days=1), DAY - dt.timedelta(days=1))
     assert len(yesterday) > 0 and (yesterday.status == "final").all()
-    props, _ = build.player_points_props(source, DAY, DAY)
+    props, _ = build.player_props(source, DAY, DAY)
     assert props.empty  # the snapshot is not taken yet
 
     assert world.morning_snapshot() == ["raw_20251105_170000.csv"]
-    props, _ = build.player_points_props(source, DAY, DAY)
+    props, _ = build.player_props(source, DAY, DAY)
     assert len(props) > 0 and props.game_id.notna().all()
     assert set(props.game_id) <= set(sched.game_id)
     players, _ = build.player_boxscores(source, DAY, DAY)

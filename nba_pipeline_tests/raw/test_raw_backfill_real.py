@@ -57,11 +57,11 @@ def test_known_quirks_of_the_real_data(backfilled):
     # a 7:30 pm ET tip-off is the next day in UTC, but belongs to its Eastern date
     late = query(
         db,
-        "SELECT count(*) FROM nba_raw.player_points_props "
+        "SELECT count(*) FROM nba_raw.player_props "
         "WHERE strftime(game_start_time AT TIME ZONE 'UTC', '%Y-%m-%d') <> strftime(game_date, '%Y-%m-%d')",
     )[0][0]
     assert late > 0
-    assert query(db, "SELECT count(*) FROM nba_raw.player_points_props WHERE player_id IS NULL")[0][0] == 0
+    assert query(db, "SELECT count(*) FROM nba_raw.player_props WHERE player_id IS NULL")[0][0] == 0
 
 
 def test_status_reports_every_asset_from_the_event_log(backfilled):
@@ -69,7 +69,7 @@ def test_status_reports_every_asset_from_the_event_log(backfilled):
     every = {r["asset"]: r for r in asset_status(defs, instance, "2025-11-01")}
     rows = {a: r for a, r in every.items() if a.startswith("nba_raw/")}
     assert set(rows) == {
-        f"nba_raw/{t}" for t in ("schedule", "team_boxscores", "player_boxscores", "player_points_props", "game_lines")
+        f"nba_raw/{t}" for t in ("schedule", "team_boxscores", "player_boxscores", "player_props", "game_lines")
     }
     assert {r["state"] for a, r in every.items() if a not in rows} == {"missing"}  # only raw was selected
     assert all(r["state"] == "materialized" and r["code_version"] == r["current_code_version"] for r in rows.values())

@@ -64,7 +64,7 @@ def test_prices_that_are_not_american_odds_are_withheld_and_listed(raw):
     _set_cells(
         path, {a: {"over_odds": "0"}, b: {"over_odds": "50000"}, c: {"under_odds": "-50000"}, d: {"under_odds": "-1"}}
     )
-    props, facts = build.player_points_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
+    props, facts = build.player_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
     withheld = facts[WITHHELD_PRICES]
     assert withheld[["line", "column", "value"]].values.tolist() == [
         [a, "over_odds", 0.0],
@@ -79,10 +79,10 @@ def test_prices_that_are_not_american_odds_are_withheld_and_listed(raw):
 
 
 def test_the_write_refuses_a_price_that_is_not_a_price():
-    frame = tables.player_points_props.empty_frame()
+    frame = tables.player_props.empty_frame()
     for col in ("over_odds", "under_odds"):
-        assert "American odds" in tables.player_points_props.column(col).description
-    row = {c.name: None for c in tables.player_points_props.columns} | {
+        assert "American odds" in tables.player_props.column(col).description
+    row = {c.name: None for c in tables.player_props.columns} | {
         "game_date": pd.Timestamp("2025-11-05"),
         "snapshot_time": pd.Timestamp("2025-11-05 17:00", tz="UTC"),
         "event_id": "e",
@@ -98,8 +98,8 @@ def test_the_write_refuses_a_price_that_is_not_a_price():
     }
     df = pd.concat([frame, pd.DataFrame([row])], ignore_index=True)
     with pytest.raises(TableSchemaViolation, match="over_odds"):
-        tables.player_points_props.validate(df)
-    tables.player_points_props.validate(df.assign(over_odds=-100.0))
+        tables.player_props.validate(df)
+    tables.player_props.validate(df.assign(over_odds=-100.0))
     assert tables.game_lines.column("home_moneyline").checks[0].valid(pd.Series([-3.0, 100.0, None])).tolist() == [
         False,
         True,
@@ -117,19 +117,19 @@ def test_the_check_fails_for_the_date_and_says_why_in_one_line(raw, tmp_path, in
         instance,
         DAY,
         DAY,
-        select="key:nba_raw/schedule or key:nba_raw/player_points_props",
+        select="key:nba_raw/schedule or key:nba_raw/player_props",
         progress=None,
     )
     assert summary.success  # WARN: the day's other quotes are good
-    assert "nba_raw/player_points_props:prices_valid@2025-11-05 (WARN)" in summary.checks_failed
+    assert "nba_raw/player_props:prices_valid@2025-11-05 (WARN)" in summary.checks_failed
     rec = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [dg.AssetCheckKey(tables.player_points_props.asset_key, "prices_valid")]
+        [dg.AssetCheckKey(tables.player_props.asset_key, "prices_valid")]
     ).popitem()[1]
     evaluation = rec.event.dagster_event.event_specific_data
     assert evaluation.description.startswith("2025-11-05: 1 price(s) not valid American odds")
     assert f"raw_20251105_170000.csv line {first} over_odds 0.0" in evaluation.description
     assert query(
-        db, "SELECT count(*) FROM nba_raw.player_points_props WHERE abs(over_odds) < 100 OR abs(under_odds) < 100"
+        db, "SELECT count(*) FROM nba_raw.player_props WHERE abs(over_odds) < 100 OR abs(under_odds) < 100"
     ) == [(0,)]
 
 
@@ -141,7 +141,7 @@ def test_a_snapshot_cut_short_fails_naming_its_last_line(raw, tmp_path, instance
     path.write_text(cut)
     n_lines = cut.count("\n") + 1
     with pytest.raises(FeedError) as err:
-        build.player_points_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
+        build.player_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
     assert str(err.value).startswith(f"{path}, line {n_lines}: the file ends inside this line (no final newline)")
     db = tmp_path / "w.duckdb"
     summary = run_backfill(
@@ -149,11 +149,11 @@ def test_a_snapshot_cut_short_fails_naming_its_last_line(raw, tmp_path, instance
         instance,
         DAY,
         DAY,
-        select="key:nba_raw/schedule or key:nba_raw/player_points_props",
+        select="key:nba_raw/schedule or key:nba_raw/player_props",
         progress=None,
     )
     assert not summary.success and any("no final newline" in f for f in summary.step_failures)
-    assert not instance.fetch_materializations(tables.player_points_props.asset_key, limit=1).records
+    assert not instance.fetch_materializations(tables.player_props.asset_key, limit=1).records
     # the games still land: their tip-off times come from elsewhere, and the schedule says why
     sched = instance.fetch_materializations(tables.schedule.asset_key, limit=1).records
     assert (
@@ -170,7 +170,7 @@ def test_a_byte_that_is_not_utf8_is_named_by_line_and_column(raw):
     lines[n - 1] = b",".join(row)
     path.write_bytes(b"\n".join(lines))
     with pytest.raises(FeedError) as err:
-        build.player_points_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
+        build.player_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
     assert str(err.value).startswith(f"{path}, line {n}, column 'player': not UTF-8: byte(s) e1 at character")
 
 
@@ -184,11 +184,11 @@ def test_one_key_quoted_at_two_prices_is_named_by_both_lines(raw):
     path.write_text("".join(text) + ",".join(row) + "\n")
     last = len(text) + 1
     with pytest.raises(FeedError) as err:
-        build.player_points_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
+        build.player_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
     message = str(err.value)
     assert message.startswith(
         f"{path}, line {n}: duplicate grain (snapshot_time, event_id, bookmaker, odds_player_name, line)"
     )
     assert (
-        f"again on line(s) {last}" in message and "table nba_raw.player_points_props, partition 2025-11-05" in message
+        f"again on line(s) {last}" in message and "table nba_raw.player_props, partition 2025-11-05" in message
     )

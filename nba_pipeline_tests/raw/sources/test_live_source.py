@@ -35,7 +35,7 @@ pytestmark = needs_real_data
 DAY = dt.date(2025, 11, 5)
 ODDS_TIME = dt.datetime(2025, 11, 5, 17, 0, tzinfo=dt.UTC)  # the day's real snapshot: raw_20251105_170000.csv
 NIGHT = dt.datetime(2025, 11, 6, 6, 30, tzinfo=dt.UTC)  # every game final
-RAW_TABLES = ["schedule", "team_boxscores", "player_boxscores", "player_points_props", "game_lines"]
+RAW_TABLES = ["schedule", "team_boxscores", "player_boxscores", "player_props", "game_lines"]
 # facts about reading a feed, which differ by nature between a file and an API (the file lists
 # box score rows twice and every prop market; the live source asks for points props only)
 FEED_READING_FACTS = {"feed_rows_read", "feed_duplicate_rows_dropped", "other_market_rows_skipped"}
@@ -78,7 +78,7 @@ def day(tmp_path_factory):
     world = morning_world(root)
     with FeedServer(world.out, ODDS_TIME) as server:
         morning = live_at(server, root / "archive", ODDS_TIME)
-        props, _ = build.player_points_props(morning, DAY, DAY)
+        props, _ = build.player_props(morning, DAY, DAY)
         assert len(props) > 0
         world.games_final()
         server.data.now = NIGHT
@@ -113,7 +113,7 @@ def test_files_and_live_build_identical_raw_tables(day):
     pd.testing.assert_frame_equal(got_feed, want_feed)
     # the day was real: 11 games, their players, the morning's points lines
     assert len(build.schedule(files, DAY, DAY)[0]) == 11 and len(want) == 0  # (no 2025-26 game lines in the data)
-    assert len(build.player_points_props(live, DAY, DAY)[0]) == 2079
+    assert len(build.player_props(live, DAY, DAY)[0]) == 2079
     # after tip-off the odds come from the archive: no odds request at night
     assert not any(p.startswith("/v4/") and server.hits[p] != before.get(p, 0) for p in server.hits)
     assert sorted(p.name for p in (archive / "odds" / "player_props").iterdir()) == ["raw_20251105_170000.csv"]
@@ -235,7 +235,7 @@ def test_an_empty_slate_is_archived_and_yields_no_props(tmp_path):
     late = dt.datetime(2025, 11, 6, 4, 0, tzinfo=dt.UTC)
     with FeedServer(world.out, late) as server:
         live = live_at(server, tmp_path / "archive", late)
-        props, facts = build.player_points_props(live, DAY, DAY)
+        props, facts = build.player_props(live, DAY, DAY)
     assert len(props) == 0 and facts["snapshots"] == 0
     snap = tmp_path / "archive" / "odds" / "player_props" / "raw_20251106_040000.csv"
     assert snap.read_text().strip() == "event_id,player,market,line,bookmaker,game,game_time,over_odds,under_odds"
@@ -324,7 +324,7 @@ def test_the_odds_api_down_fails_the_odds_partitions_not_the_games(day, tmp_path
         "HTTP 503" in facts["start_times_without_odds_feeds"] and API_KEY not in facts["start_times_without_odds_feeds"]
     )
     with pytest.raises(FeedRequestError, match="HTTP 503"):
-        build.player_points_props(live, DAY, DAY)
+        build.player_props(live, DAY, DAY)
     server.faults["/v4/sports/basketball_nba/events"].clear()
 
 

@@ -1,4 +1,4 @@
-"""The Odds API (v4): the day's NBA events, their player points props and full-game lines,
+"""The Odds API (v4): the day's NBA events, their player props and full-game lines,
 flattened into the files source's feed formats (formats.PLAYER_PROPS, formats.GAME_LINES)."""
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ import statistics
 import pandas as pd
 
 from nba_pipeline.raw import formats
+from nba_pipeline.raw import tables as raw_tables
 from nba_pipeline.raw.feeds import typed_rows
 from nba_pipeline.raw.sources.live.http import FeedRequestError, JsonHttp
 
 ODDS_URL = "https://api.the-odds-api.com"
 SPORT = "basketball_nba"
-PROP_MARKETS = "player_points"
+PROP_MARKETS = ",".join(raw_tables.PROP_MARKETS)  # every market the platform prices
 
 
 def _iso(ts: dt.datetime) -> str:
@@ -41,8 +42,9 @@ class OddsApi:
             raise FeedRequestError(shown, "not a list of events with id, commence_time, home_team, away_team")
         return body
 
-    def player_points(self, event: dict) -> pd.DataFrame:
-        """One event's points props, one row per (book, player, line) with both prices (PLAYER_PROPS)."""
+    def player_props(self, event: dict) -> pd.DataFrame:
+        """One event's player props in every priced market, one row per (book, market, player,
+        line) with both prices (PLAYER_PROPS)."""
         shown, body = self._get(
             f"events/{event['id']}/odds", regions=self.regions, markets=PROP_MARKETS, oddsFormat="american"
         )

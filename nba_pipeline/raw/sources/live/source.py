@@ -199,7 +199,7 @@ class LiveSource(NbaSource):
             return None
         until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(6), tzinfo=ET)  # late West-coast tips
         events = self.odds.events(now, until)
-        props = [self.odds.player_points(ev) for ev in events]
+        props = [self.odds.player_props(ev) for ev in events]
         props = pd.concat(props, ignore_index=True) if props else None
         name = f"raw_{now:%Y%m%d_%H%M%S}.csv"
         root = Path(self.archive_dir) / "odds"
