@@ -1,7 +1,7 @@
-"""`nba_predictions` assets: the weekly-retrained points model, the day's predictions from it,
-and their grades once the games are final.
+"""`nba_predictions` assets: the weekly-retrained prop models (one per market), every quote
+priced and the day's predictions from them, and their grades once the games are final.
 
-`points_model` is a daily-partitioned table whose partition D holds the model serving D, fitted
+`prop_models` is a daily-partitioned table whose partition D holds the models serving D, fitted
 on dates before D's Monday: retraining is a materialization of the model asset, never a side
 effect of predicting, and every prediction names the model version it came from.
 """
@@ -10,10 +10,11 @@ import datetime as dt
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from nba_pipeline.analytics import tables as analytics
 from nba_pipeline.core.history import Requirement, required_history, run_dates
-from nba_pipeline.core.table_assets import In, TableRows, table_asset
+from nba_pipeline.core.table_assets import In, TableRows, table_asset, table_multi_asset
 from nba_pipeline.precompute import tables as precompute
 from nba_pipeline.predictions import checks as checks
 from nba_pipeline.predictions import model, tables, transforms
@@ -32,56 +33,85 @@ def training_season_to_date(day: dt.date) -> list[str]:
 _TRAINING_SEASON = Requirement("its training window", training_season_to_date)
 
 
-class PointsModelConfig(dg.Config):
+class PropModelsConfig(dg.Config):
     kind: str = model.DEFAULT_MODEL_KIND
 
 
 @table_asset(
-    checks.points_model_checks,
+    checks.prop_models_checks,
     ins={
         "features": In(precompute.ml_feature_store, _TRAINING_WINDOW, required=_TRAINING_SEASON),
         "results": In(analytics.player_game_summary, _TRAINING_WINDOW, required=_TRAINING_SEASON),
-        # checks: which dates have players in their games, so need a model
+        # checks: which dates have players in their games, so need models
         "slate": In(analytics.upcoming_player_game_context),
     },
 )
-def points_model(
-    context: dg.AssetExecutionContext, config: PointsModelConfig, features: pd.DataFrame, results: pd.DataFrame
+def prop_models(
+    context: dg.AssetExecutionContext, config: PropModelsConfig, features: pd.DataFrame, results: pd.DataFrame
 ):
     models = model.fit_weekly(model.training_frame(features, results), run_dates(context), config.kind)
-    for day, m in models.items():
-        if isinstance(m, str):
-            meta = {"model_version": None, "no_model_reason": m}
-        else:
-            meta = {
-                "model_version": m.version,
-                "feature_version": m.feature_version,
-                "training_cutoff": m.cutoff,
-                **m.metrics,
-                "market_weight_points": m.market_weight_points,
-                "market_weight_prob": m.market_weight_prob,
-            }
+    for day, by_market in models.items():
+        meta = {}
+        for market, m in by_market.items():
+            label = raw.PROP_MARKETS[market]
+            if isinstance(m, str):
+                meta[f"{label}/no_model_reason"] = m
+            else:
+                meta[f"{label}/model_version"] = m.version
+                meta[f"{label}/validation_mae"] = m.metrics["validation_mae"]
+                meta[f"{label}/validation_baseline_mae"] = m.metrics["validation_baseline_mae"]
+                meta[f"{label}/dispersion"] = m.dispersion
+                meta[f"{label}/market_weight_mean"] = m.market_weight_mean
+                meta[f"{label}/market_weight_prob"] = m.market_weight_prob
         context.add_asset_metadata(meta, partition_key=day.isoformat())
-    versions = sorted({m.version for m in models.values() if not isinstance(m, str)})
+    versions = sorted({m.version for by in models.values() for m in by.values() if not isinstance(m, str)})
     return TableRows(transforms.model_rows(models), facts={"model_versions": versions})
 
 
-@table_asset(
-    checks.player_points_predictions_checks,
+class PropPredictionsConfig(dg.Config):
+    ev_threshold: float = Field(
+        default=tables.DEFAULT_EV_THRESHOLD,
+        ge=0.0,
+        le=1.0,
+        description="expected profit per unit a quote needs, at its own price, to be recommended",
+    )
+
+
+@table_multi_asset(
+    [checks.prop_prices_checks, checks.player_prop_predictions_checks],
     ins={
         "features": In(precompute.ml_feature_store),
         "context_rows": In(analytics.upcoming_player_game_context),
-        "models": In(tables.points_model),
+        "quotes": In(analytics.player_prop_quotes),
+        "models": In(tables.prop_models),
     },
 )
-def player_points_predictions(features: pd.DataFrame, context_rows: pd.DataFrame, models: pd.DataFrame):
-    return transforms.player_points_predictions(features, context_rows, transforms.models_by_date(models))
+def prop_predictions(
+    config: PropPredictionsConfig,
+    features: pd.DataFrame,
+    context_rows: pd.DataFrame,
+    quotes: pd.DataFrame,
+    models: pd.DataFrame,
+):
+    """Every quote priced and, from those prices, each lined player and market's prediction and
+    recommendation: one step, so a recommendation is always one of the stored prices."""
+    by_date = transforms.models_by_date(models)
+    by_version = {m.version: m for m in by_date.values()}
+    means = transforms.lined_means(features, by_date)
+    prices = transforms.prop_prices(quotes, means, by_version)
+    predictions = transforms.player_prop_predictions(means, prices, context_rows, by_version, config.ev_threshold)
+    bets = predictions[predictions["recommendation"] != "PASS"]
+    facts = {
+        "ev_threshold": config.ev_threshold,
+        "recommendations_by_market": {str(k): int(v) for k, v in bets["market"].value_counts().sort_index().items()},
+    }
+    return prices, TableRows(predictions, facts=facts)
 
 
 @table_asset(
     checks.prediction_accuracy_checks,
     ins={
-        "predictions": In(tables.player_points_predictions),
+        "predictions": In(tables.player_prop_predictions),
         "results": In(analytics.player_game_summary),
         "schedule": In(raw.schedule),
     },

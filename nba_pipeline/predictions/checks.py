@@ -1,61 +1,160 @@
-"""Per-partition checks of the `nba_predictions` tables: a model for every game date, one
-prediction per eligible player, probabilities in range, no line taken after tip-off, the share of
-estimated lines, and exactly one grade per prediction of a final game."""
+"""Per-partition checks of the `nba_predictions` tables: a model for every game date and market,
+a price for every quote as the books offered it, one prediction per lined player and market whose
+line is the books' consensus and whose recommendation is the best stored price, no line taken
+after tip-off, and exactly one grade per prediction of a final game."""
 
 from collections.abc import Sequence
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from nba_pipeline.analytics import tables as analytics
 from nba_pipeline.core.checks.common import (
     day_counts,
     day_examples,
+    disagreements,
     failed_because,
     in_range_check,
+    long_problems,
     rows_match,
     table_checks,
 )
 from nba_pipeline.core.checks.partitioned import Outcome, Outcomes, PartitionCheck
-from nba_pipeline.precompute import tables as precompute
-from nba_pipeline.predictions import tables, transforms
+from nba_pipeline.predictions import tables
+from nba_pipeline.predictions.model import line_columns
+from nba_pipeline.predictions.transforms import best_quotes
 from nba_pipeline.raw import tables as raw
 
-UPC = analytics.upcoming_player_game_context.name
-FS, PM, PPP, PA = (
-    precompute.ml_feature_store.name,
-    tables.points_model.name,
-    tables.player_points_predictions.name,
+UPC, QUOTES = analytics.upcoming_player_game_context.name, analytics.player_prop_quotes.name
+PM, PRICES, PPP, PA = (
+    tables.prop_models.name,
+    tables.prop_prices.name,
+    tables.player_prop_predictions.name,
     tables.prediction_accuracy.name,
 )
-# above this share of estimated lines a date's predictions are mostly our own guesses (WARN)
-ESTIMATED_LINE_SHARE_WARN = 0.5
+_KEY = ["game_date", "player_id", "market"]
+_QUOTE_KEY = [*_KEY, "bookmaker", "line"]
 
 
-def model_for_every_game_date(models: pd.DataFrame, slate: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
-    """A model for every date with players in its games (the slate: upcoming_player_game_context,
-    whose players are exactly the feature rows)."""
+def models_for_every_game_date(models: pd.DataFrame, slate: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Every market's model for every date with players in its games (the slate:
+    upcoming_player_game_context, whose players are exactly the feature rows)."""
     have, need = day_counts(models), day_counts(slate)
-    return {
-        k: Outcome(
-            passed=not need.get(k) or have.get(k, 0) == 1,
-            metadata={"slate_players": need.get(k, 0), "models": have.get(k, 0)},
+    want = len(tables.MARKET_STATS)
+    out = {}
+    for k in keys:
+        ok = not need.get(k) or have.get(k, 0) == want
+        out[k] = Outcome(
+            passed=ok,
+            metadata={"slate_players": need.get(k, 0), "models": have.get(k, 0), "markets": want},
             description=None
-            if not need.get(k) or have.get(k, 0) == 1
+            if ok
             else failed_because(
                 k,
-                f"{have.get(k, 0)} model(s) for {need[k]} slate player(s): its training window has too little history "
-                "(the points_model materialization's no_model_reason says why)",
+                f"{have.get(k, 0)} of {want} market models for {need[k]} slate player(s): the training window has "
+                "too little history (the prop_models materialization's no_model_reason says why)",
+            ),
+        )
+    return out
+
+
+def lined_player_markets(context: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
+    """(game_date, player_id, market) the date must predict: each context row with the market's
+    consensus line, on a date with that market's model."""
+    parts = []
+    for market in tables.MARKET_STATS:
+        line_col = line_columns(market)[0]
+        c = context[context[line_col].notna()][["game_date", "player_id"]].assign(market=market)
+        served = models.loc[models["market"] == market, "game_date"]
+        parts.append(c[c["game_date"].isin(served)])
+    return pd.concat(parts, ignore_index=True).astype({"player_id": "int64"})
+
+
+def priced_quotes(quotes: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """The quotes prop_prices must price: every quote of a predicted (player, market)."""
+    keys = predictions[_KEY].astype({"player_id": "int64"})
+    return quotes.astype({"player_id": "int64"}).merge(keys, on=_KEY, how="inner")
+
+
+def prices_match_quotes(prices: pd.DataFrame, quotes: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Each priced quote states the book's prices, main line and snapshot as the quotes table has
+    them (what the raw snapshots said, before tip-off)."""
+    q = quotes.astype({"player_id": "int64"}).set_index(_QUOTE_KEY)
+    p = prices.astype({"player_id": "int64"}).reset_index(drop=True)
+    at = q.reindex(pd.MultiIndex.from_frame(p[_QUOTE_KEY]))
+    facts = {
+        "over_odds": (p["over_odds"], pd.Series(at["over_odds"].to_numpy(), index=p.index)),
+        "under_odds": (p["under_odds"], pd.Series(at["under_odds"].to_numpy(), index=p.index)),
+        "main_line": (p["main_line"].astype(bool), pd.Series(at["main_line"].to_numpy(), index=p.index)),
+        "snapshot_time": (p["snapshot_time"], pd.Series(at["snapshot_time"].to_numpy(), index=p.index)),
+    }
+    return disagreements(p, long_problems(p, ["player_id", "market", "bookmaker", "line"], facts), keys, "quotes")
+
+
+def probabilities_sum_to_one(prices: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    total = prices["p_over"] + prices["p_under"] + prices["p_push"]
+    off = prices[(total - 1.0).abs() > 3e-4].assign(total=total)
+    half = prices[(prices["line"] % 1 != 0) & (prices["p_push"] > 0)]
+    bad = pd.concat([off, half])
+    n_rows, n_bad = day_counts(prices), day_counts(bad)
+    examples = day_examples(bad, ["player_id", "market", "bookmaker", "line", "p_over", "p_under", "p_push"])
+    return {
+        k: Outcome(
+            passed=not n_bad.get(k),
+            metadata={"quotes": n_rows.get(k, 0), "bad": n_bad.get(k, 0)},
+            description=None
+            if not n_bad.get(k)
+            else failed_because(
+                k,
+                f"{n_bad[k]} quote(s) whose over, under and push probabilities do not sum to 1 or that push on a "
+                f"half-point line, e.g. {examples[k][0]}",
             ),
         )
         for k in keys
     }
 
 
-def expected_predictions(features: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
-    """The (game_date, player_id) every date with a model must predict: eligible feature rows."""
-    f = features[features["game_date"].isin(models["game_date"])]
-    return f[transforms.eligible(f)].astype({"player_id": "int64"})
+def consensus_matches_quotes(pred: pd.DataFrame, quotes: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """The prediction's line, books and books' no-vig are the consensus of the quotes' main lines
+    (median line, number of books, mean no-vig over probability)."""
+    main = quotes[quotes["main_line"].astype(bool)].astype({"player_id": "int64"})
+    cons = main.groupby(_KEY).agg(
+        line=("line", "median"), books=("bookmaker", "nunique"), books_p_over=("over_prob_no_vig", "mean")
+    )
+    p = pred.astype({"player_id": "int64"}).reset_index(drop=True)
+    at = cons.reindex(pd.MultiIndex.from_frame(p[_KEY]))
+    aligned = lambda c, r=None: pd.Series(  # noqa: E731
+        at[c].to_numpy(dtype="float64") if r is None else at[c].to_numpy(dtype="float64").round(r), index=p.index
+    )
+    facts = {
+        "line": (p["line"].astype("float64"), aligned("line")),
+        "books": (p["books"].astype("float64"), aligned("books")),
+        "books_p_over": (p["books_p_over"].astype("float64").round(3), aligned("books_p_over", 3)),
+    }
+    return disagreements(p, long_problems(p, ["player_id", "market"], facts), keys, "predictions")
+
+
+def recommendations_are_best_prices(pred: pd.DataFrame, prices: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """A recommendation is the stored price with the best EV of its player and market, at or above
+    the threshold: its book, line, side, odds and EV as prop_prices has them; a PASS has no quote
+    at the threshold."""
+    best = best_quotes(prices)
+    p = pred.astype({"player_id": "int64"}).reset_index(drop=True)
+    at = best.reindex(pd.MultiIndex.from_frame(p[_KEY]))
+    col = lambda c: pd.Series(at[c].to_numpy(), index=p.index)  # noqa: E731
+    clears = col("ev").astype("float64") >= p["ev_threshold"]
+    want_rec = pd.Series(np.where(clears, col("side"), "PASS"), index=p.index)
+    bet = p["recommendation"] != "PASS"
+    facts = {
+        "recommendation": (p["recommendation"], want_rec),
+        "best_ev": (p["best_ev"].astype("float64").round(4), col("ev").astype("float64").round(4)),
+        "bet_bookmaker": (p["bet_bookmaker"].where(bet), col("bookmaker").where(bet)),
+        "bet_line": (p["bet_line"].where(bet), col("line").astype("float64").where(bet)),
+        "bet_odds": (p["bet_odds"].where(bet), col("odds").astype("float64").where(bet)),
+        "ev": (p["ev"].where(bet).round(4), col("ev").astype("float64").where(bet).round(4)),
+    }
+    return disagreements(p, long_problems(p, ["player_id", "market"], facts), keys, "predictions")
 
 
 def lines_before_tip_off(pred: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
@@ -64,13 +163,13 @@ def lines_before_tip_off(pred: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
         & pred["game_start_time"].notna()
         & (pred["line_snapshot_time"] >= pred["game_start_time"])
     ]
-    n_late, n_rows = day_counts(late), day_counts(pred[pred["line_source"] == "sportsbook"])
-    examples = day_examples(late, ["game_id", "player_id", "line_snapshot_time", "game_start_time"])
+    n_late, n_rows = day_counts(late), day_counts(pred)
+    examples = day_examples(late, ["game_id", "player_id", "market", "line_snapshot_time", "game_start_time"])
     return {
         k: Outcome(
             passed=not n_late.get(k),
             metadata={
-                "sportsbook_rows": n_rows.get(k, 0),
+                "predictions": n_rows.get(k, 0),
                 "snapshot_at_or_after_tip_off": n_late.get(k, 0),
                 "examples": dg.MetadataValue.json(examples.get(k, [])),
             },
@@ -79,31 +178,11 @@ def lines_before_tip_off(pred: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
             else failed_because(
                 k,
                 f"{n_late[k]} prediction(s) priced from a snapshot taken at or after tip-off "
-                f"(game, player, snapshot, tip-off), e.g. {examples[k][0]}",
+                f"(game, player, market, snapshot, tip-off), e.g. {examples[k][0]}",
             ),
         )
         for k in keys
     }
-
-
-def estimated_line_share(pred: pd.DataFrame, keys: Sequence[str], limit: float = ESTIMATED_LINE_SHARE_WARN) -> Outcomes:
-    est, total = day_counts(pred[pred["line_source"] == "estimated"]), day_counts(pred)
-    out = {}
-    for k in keys:
-        share = est.get(k, 0) / total[k] if total.get(k) else 0.0
-        out[k] = Outcome(
-            passed=share <= limit,
-            metadata={
-                "predictions": total.get(k, 0),
-                "estimated_lines": est.get(k, 0),
-                "estimated_share": round(share, 4),
-                "warn_above": limit,
-            },
-            description=None
-            if share <= limit
-            else failed_because(k, f"{est.get(k, 0)} of {total[k]} lines estimated ({share:.0%}) > {limit:.0%}"),
-        )
-    return out
 
 
 def graded_predictions(
@@ -111,50 +190,83 @@ def graded_predictions(
 ) -> Outcomes:
     final = schedule.loc[schedule["status"] == "final", "game_id"]
     expected = pred[pred["game_id"].isin(final)]
-    return rows_match(accuracy, expected, ["game_date", "player_id"], keys)
+    return rows_match(accuracy, expected, _KEY, keys)
 
 
-points_model_checks = table_checks(
-    tables.points_model,
+prop_models_checks = table_checks(
+    tables.prop_models,
     [
         PartitionCheck(
-            "model_for_every_game_date",
-            "Every date with players in its games has its model "
+            "models_for_every_game_date",
+            f"Every date with players in its games has all {len(tables.MARKET_STATS)} market models "
             "(WARN: the data's first weeks have too little history to train on).",
-            lambda f, k: model_for_every_game_date(f[PM], f[UPC], k),
+            lambda f, k: models_for_every_game_date(f[PM], f[UPC], k),
             blocking=False,
             severity=dg.AssetCheckSeverity.WARN,
         ),
-        in_range_check(tables.points_model),
+        in_range_check(tables.prop_models),
     ],
     reads=[analytics.upcoming_player_game_context],
 )
 
-player_points_predictions_checks = table_checks(
-    tables.player_points_predictions,
+prop_prices_checks = table_checks(
+    tables.prop_prices,
     [
         PartitionCheck(
-            "one_prediction_per_eligible_player",
-            f"Exactly one prediction per eligible player of a date with a model (a sportsbook line, or "
-            f"{transforms.ELIGIBLE_MIN_MINUTES:g}+ recent minutes).",
-            lambda f, k: rows_match(f[PPP], expected_predictions(f[FS], f[PM]), ["game_date", "player_id"], k),
+            "one_price_per_quote",
+            "Exactly one priced row per quote (book, line) a book offered before tip-off for each predicted "
+            "player and market (player_prop_quotes).",
+            lambda f, k: rows_match(f[PRICES], priced_quotes(f[QUOTES], f[PPP]), _QUOTE_KEY, k),
         ),
-        in_range_check(tables.player_points_predictions),
+        PartitionCheck(
+            "prices_match_quotes",
+            "Each priced quote's over/under odds, main line and snapshot equal the quotes table's.",
+            lambda f, k: prices_match_quotes(f[PRICES], f[QUOTES], k),
+        ),
+        PartitionCheck(
+            "probabilities_sum_to_one",
+            "At every quote P(over) + P(under) + P(push) = 1, and a half-point line never pushes.",
+            lambda f, k: probabilities_sum_to_one(f[PRICES], k),
+        ),
+        in_range_check(tables.prop_prices),
+    ],
+    reads=[analytics.player_prop_quotes, tables.player_prop_predictions],
+)
+
+player_prop_predictions_checks = table_checks(
+    tables.player_prop_predictions,
+    [
+        PartitionCheck(
+            "one_prediction_per_lined_player_market",
+            "Exactly one prediction per player and market with a books' consensus line on a date with that "
+            "market's model (upcoming_player_game_context).",
+            lambda f, k: rows_match(f[PPP], lined_player_markets(f[UPC], f[PM]), _KEY, k),
+        ),
+        PartitionCheck(
+            "consensus_matches_quotes",
+            "Each prediction's line, books and books' no-vig probability are the median, count and mean of "
+            "the books' main-line quotes (player_prop_quotes).",
+            lambda f, k: consensus_matches_quotes(f[PPP], f[QUOTES], k),
+        ),
+        PartitionCheck(
+            "recommendations_are_best_prices",
+            "Each recommendation is the stored price (prop_prices) with the best EV of its player and market and "
+            "clears the EV threshold; a PASS has none that does.",
+            lambda f, k: recommendations_are_best_prices(f[PPP], f[PRICES], k),
+        ),
+        in_range_check(tables.player_prop_predictions),
         PartitionCheck(
             "lines_before_tip_off",
             "No prediction uses an odds snapshot taken at or after its game's tip-off.",
             lambda f, k: lines_before_tip_off(f[PPP], k),
         ),
-        PartitionCheck(
-            "estimated_line_share",
-            f"WARN when more than {ESTIMATED_LINE_SHARE_WARN:.0%} of a date's lines are estimated "
-            "(no sportsbook line).",
-            lambda f, k: estimated_line_share(f[PPP], k),
-            blocking=False,
-            severity=dg.AssetCheckSeverity.WARN,
-        ),
     ],
-    reads=[precompute.ml_feature_store, tables.points_model],
+    reads=[
+        analytics.upcoming_player_game_context,
+        analytics.player_prop_quotes,
+        tables.prop_models,
+        tables.prop_prices,
+    ],
 )
 
 prediction_accuracy_checks = table_checks(
@@ -162,10 +274,10 @@ prediction_accuracy_checks = table_checks(
     [
         PartitionCheck(
             "one_grade_per_final_prediction",
-            "Exactly one graded row per prediction of a final game (none missing, none extra).",
+            "Exactly one graded row per prediction (player and market) of a final game (none missing, none extra).",
             lambda f, k: graded_predictions(f[PA], f[PPP], f["schedule"], k),
         ),
         in_range_check(tables.prediction_accuracy),
     ],
-    reads=[tables.player_points_predictions, raw.schedule],
+    reads=[tables.player_prop_predictions, raw.schedule],
 )

@@ -1,19 +1,21 @@
-"""The points model, pure: what it reads, how it is fitted, and the distribution it predicts.
+"""The prop models, pure: what they read, how they are fitted, and the distributions they predict.
 
-Two stages, both fitted only on dates before the model's training cutoff:
+One model per market (points, rebounds, assists, threes, PRA), each in two stages, both fitted
+only on dates before the model's training cutoff:
 
-1. A regressor (regularised linear or gradient boosting, `MODEL_KINDS`) of a player's points from
-   the feature store's pre-game features, the market excluded. It is fitted on every played
-   player-game of the training window; the window's last `VALIDATION_DATES` game dates are held
-   out first to measure it and to fit its error distribution: a scale growing linearly with the
-   prediction, and the empirical quantiles of the scaled errors (points are skewed: a normal
-   would misprice overs). Then it is refitted on the whole window for serving.
-2. The market: where a sportsbook line exists, the prediction is pulled towards it,
-   `line + beta * (model - line)`, and the over probability is pooled with the books' no-vig
-   probability in log-odds, `w * logit(p_model) + (1 - w) * logit(p_books)`. `beta` and `w` are
-   fitted on the held-out dates' player-games with a line (MAE and log loss), shrunk towards 1/2
-   by `MARKET_PRIOR_ROWS` pseudo-rows: with no lined history (the 2024-25 data has no player
-   props) model and market count equally.
+1. A regressor (regularised linear or gradient boosting, `MODEL_KINDS`) of the market's stat from
+   the feature store's pre-game features, the market excluded, fitted on every played
+   player-game of the training window. The window's last `VALIDATION_DATES` game dates are held
+   out first to measure it and to fit the spread around its mean: a negative binomial (variance
+   mean + alpha x mean^2; scipy.stats.nbinom), because every stat is a count and P(over) must be
+   right at any line a book offers, whole lines (pushes) included. Then it is refitted on the
+   whole window for serving.
+2. The market: where the books post a line, the mean is pulled towards their consensus,
+   `line + beta * (model - line)`, and at every quote the over probability is pooled with that
+   quote's no-vig probability in log-odds, `w * logit(p_model) + (1 - w) * logit(p_book)`. `beta`
+   and `w` are fitted on the held-out dates' lined player-games (MAE and log loss), shrunk towards
+   1/2 by `MARKET_PRIOR_ROWS` pseudo-rows: with no lined history (2024-25 has no props) model and
+   market count equally.
 
 A fitted model is plain JSON (`to_json` / `from_json`): it is stored in the warehouse next to its
 training window and metrics, and loads without pickle on any machine.
@@ -28,10 +30,13 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import optimize, stats
 
 from nba_pipeline.precompute.tables import CACHE_STATS, FEATURE_VERSION, FEATURES
+from nba_pipeline.predictions.tables import MARKET_STATS
+from nba_pipeline.raw.tables import PROP_MARKETS
 
-MODEL_CODE_VERSION = "1"
+MODEL_CODE_VERSION = "2"  # 2: one model per market, negative binomial spread
 MODEL_KINDS = ("ridge", "gbm")
 # chosen by `python benchmarks/prediction_quality.py` (walk-forward MAE and Brier; see README)
 DEFAULT_MODEL_KIND = "ridge"
@@ -41,14 +46,14 @@ VALIDATION_DATES = 14
 MIN_TRAINING_ROWS = 2000
 RETRAIN_WEEKDAY = 0  # Monday: the model serving date D was trained on dates before D's Monday
 MARKET_PRIOR_ROWS = 300
-ZSCORE_QUANTILES = 201
+# a mean of 0 has no spread: the smallest mean the distribution is given
+MIN_MEAN = 0.05
+MAX_DISPERSION = 5.0
 
+_LINE_SUFFIXES = ("_line", "_line_books", "_line_over_prob")
 # the market enters in stage 2 only: a regressor trained on seasons with no lines (2024-25 has
 # no props, 2025-26 no game lines) must not learn from a column that is always null
-MARKET_FEATURES = (
-    "points_line",
-    "points_line_books",
-    "points_line_over_prob",
+MARKET_FEATURES = tuple(f for f in FEATURES if f.endswith(_LINE_SUFFIXES)) + (
     "team_spread",
     "game_total",
     "implied_team_total",
@@ -56,8 +61,14 @@ MARKET_FEATURES = (
 INPUTS = tuple(f for f in FEATURES if f not in MARKET_FEATURES)
 
 
+def line_columns(market: str) -> tuple[str, str, str]:
+    """The feature store's consensus line, books and no-vig over probability of `market`."""
+    label = PROP_MARKETS[market]
+    return f"{label}_line", f"{label}_line_books", f"{label}_line_over_prob"
+
+
 def training_cutoff(day: dt.date) -> dt.date:
-    """First date NOT in the training window of the model serving `day` (its week's Monday)."""
+    """First date NOT in the training window of the models serving `day` (its week's Monday)."""
     return day - dt.timedelta(days=(day.weekday() - RETRAIN_WEEKDAY) % 7)
 
 
@@ -67,28 +78,72 @@ def model_inputs(features: pd.DataFrame) -> pd.DataFrame:
     instead of an imputed league median."""
     x = features[list(INPUTS)].astype("float64").copy()
     for stat in CACHE_STATS:
-        recent = f"{stat}_avg_recent20"
+        recent, recent_std = f"{stat}_avg_recent20", f"{stat}_std_recent20"
         for w in ("last5", "last10", "season"):
-            col = f"{stat}_avg_{w}"
-            if col in x and recent in x:
-                x[col] = x[col].fillna(x[recent])
-    for col in ("points_std_last10", "points_std_season"):
-        x[col] = x[col].fillna(x["points_std_recent20"])
+            for col, fallback in ((f"{stat}_avg_{w}", recent), (f"{stat}_std_{w}", recent_std)):
+                if col in x and fallback in x:
+                    x[col] = x[col].fillna(x[fallback])
     return x
 
 
-def points_threshold(line: np.ndarray) -> np.ndarray:
-    """Points are whole: over `line` means at least floor(line) + 1, i.e. above floor(line) + 0.5."""
-    return np.floor(line) + 0.5
+# the distribution -------------------------------------------------------------------------------
+def count_probabilities(
+    mean: np.ndarray, dispersion: float, line: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """P(stat > line), P(stat < line), P(stat = line) of a negative binomial count with `mean` and
+    variance mean + dispersion x mean^2 (Poisson at dispersion 0). A half-point line cannot push;
+    a whole line pushes with the probability of exactly that count."""
+    mu = np.maximum(np.asarray(mean, dtype="float64"), MIN_MEAN)
+    line = np.asarray(line, dtype="float64")
+    over_from = np.floor(line)  # over: X > floor(line)
+    under_to = np.ceil(line) - 1  # under: X <= ceil(line) - 1
+    if dispersion <= 1e-9:
+        dist = stats.poisson(mu)
+    else:
+        size = 1.0 / dispersion
+        dist = stats.nbinom(size, size / (size + mu))
+    p_over = dist.sf(over_from)
+    p_under = dist.cdf(under_to)
+    whole = line == np.floor(line)
+    p_push = np.where(whole, np.clip(1.0 - p_over - p_under, 0.0, 1.0), 0.0)
+    return p_over, p_under, p_push
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-4, 1 - 1e-4)
+def _log_likelihood(y: np.ndarray, mu: np.ndarray, dispersion: float) -> float:
+    mu = np.maximum(mu, MIN_MEAN)
+    if dispersion <= 1e-9:
+        return float(stats.poisson.logpmf(y, mu).sum())
+    size = 1.0 / dispersion
+    return float(stats.nbinom.logpmf(y, size, size / (size + mu)).sum())
+
+
+def fit_dispersion(y: np.ndarray, mu: np.ndarray) -> float:
+    """The negative binomial alpha maximising the likelihood of counts `y` around means `mu`
+    (0 where a Poisson fits at least as well: the family cannot be narrower than Poisson)."""
+    res = optimize.minimize_scalar(
+        lambda log_a: -_log_likelihood(y, mu, float(np.exp(log_a))),
+        bounds=(np.log(1e-4), np.log(MAX_DISPERSION)),
+        method="bounded",
+    )
+    alpha = float(np.exp(res.x))
+    return 0.0 if _log_likelihood(y, mu, 0.0) >= _log_likelihood(y, mu, alpha) else round(alpha, 6)
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype="float64"), 1e-4, 1 - 1e-4)
     return np.log(p / (1 - p))
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
+def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
+
+
+def pool(p_model: np.ndarray, p_books: np.ndarray, weight: float) -> np.ndarray:
+    """`weight * logit(p_model) + (1 - weight) * logit(p_books)`; the model alone where the books
+    give no probability (a quote missing one side's price)."""
+    p_books = np.asarray(p_books, dtype="float64")
+    pooled = sigmoid(weight * logit(p_model) + (1 - weight) * logit(np.nan_to_num(p_books, nan=0.5)))
+    return np.where(np.isnan(p_books), p_model, pooled)
 
 
 # regressors --------------------------------------------------------------------------------------
@@ -155,54 +210,51 @@ _PREDICT = {"ridge": _predict_ridge, "gbm": _predict_gbm}
 
 # the model ---------------------------------------------------------------------------------------
 @dataclass
-class PointsModel:
+class PropModel:
+    market: str
     kind: str
     cutoff: str  # training dates are strictly before this date
     feature_version: str
     inputs: list[str]
     params: dict
-    scale: tuple[float, float]  # expected |error| = a + b * prediction
-    z_quantiles: list[float]  # of error / scale on the held-out dates
-    market_weight_points: float
+    dispersion: float  # negative binomial alpha around the mean
+    market_weight_mean: float
     market_weight_prob: float
     metrics: dict = field(default_factory=dict)
 
     @property
     def version(self) -> str:
-        return f"{self.kind}-{MODEL_CODE_VERSION}-{self.cutoff}"
+        return f"{self.kind}-{MODEL_CODE_VERSION}-{self.market}-{self.cutoff}"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str) -> PointsModel:
-        d = json.loads(text)
-        d["scale"] = tuple(d["scale"])
-        return cls(**d)
+    def from_json(cls, text: str) -> PropModel:
+        return cls(**json.loads(text))
 
     # stage 1
     def mean(self, features: pd.DataFrame) -> np.ndarray:
-        return np.clip(_PREDICT[self.kind](self.params, model_inputs(features)[self.inputs]), 0.0, None)
+        return np.clip(_PREDICT[self.kind](self.params, model_inputs(features)[self.inputs]), MIN_MEAN, None)
 
-    def spread(self, mean: np.ndarray) -> np.ndarray:
-        a, b = self.scale
-        return np.maximum(a + b * mean, 0.5)
-
-    def prob_over(self, mean: np.ndarray, line: np.ndarray) -> np.ndarray:
-        """P(points > line) from the held-out error distribution."""
-        z = (points_threshold(line) - mean) / self.spread(mean)
-        q = np.asarray(self.z_quantiles)
-        cdf = np.interp(z, q, np.linspace(0.0, 1.0, len(q)), left=0.0, right=1.0)
-        return np.clip(1.0 - cdf, 0.005, 0.995)
+    def probabilities(self, mean: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """P(over), P(under), P(push) at `line` around `mean`."""
+        return count_probabilities(mean, self.dispersion, line)
 
     # stage 2
-    def blend_points(self, mean: np.ndarray, line: np.ndarray) -> np.ndarray:
-        return np.where(np.isnan(line), mean, line + self.market_weight_points * (mean - line))
+    def blend_mean(self, mean: np.ndarray, line: np.ndarray) -> np.ndarray:
+        return np.where(np.isnan(line), mean, line + self.market_weight_mean * (mean - line))
 
-    def blend_prob(self, p_model: np.ndarray, p_books: np.ndarray) -> np.ndarray:
-        w = self.market_weight_prob
-        pooled = _sigmoid(w * _logit(p_model) + (1 - w) * _logit(np.nan_to_num(p_books, nan=0.5)))
-        return np.where(np.isnan(p_books), p_model, pooled)
+    def priced(
+        self, mean: np.ndarray, line: np.ndarray, p_books: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """P(over), P(under), P(push) at `line`, the model's odds of over vs under pooled with the
+        books' no-vig `p_books` (a probability given no push); the push probability stays the
+        model's."""
+        p_over, p_under, p_push = self.probabilities(mean, line)
+        decided = np.maximum(p_over + p_under, 1e-12)
+        q = pool(p_over / decided, p_books, self.market_weight_prob)
+        return q * (1 - p_push), (1 - q) * (1 - p_push), p_push
 
 
 class NotEnoughHistory(ValueError):
@@ -210,16 +262,21 @@ class NotEnoughHistory(ValueError):
 
 
 def training_frame(features: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
-    """Feature rows of players who played, with their actual points (DNP rows have no outcome)."""
-    r = results[["game_date", "player_id", "points"]].astype({"player_id": "int64"})
+    """Feature rows of players who played, with their actual stats (`actual_<stat>`; DNP rows have
+    no outcome)."""
+    stat_cols = list(dict.fromkeys(MARKET_STATS.values()))
+    r = results[["game_date", "player_id", *stat_cols]].astype({"player_id": "int64"})
+    r = r.rename(columns={s: f"actual_{s}" for s in stat_cols})
     f = features.astype({"player_id": "int64"})
-    return f.merge(r, on=["game_date", "player_id"], how="inner").rename(columns={"points": "actual_points"})
+    return f.merge(r, on=["game_date", "player_id"], how="inner")
 
 
-def fit(train: pd.DataFrame, cutoff: dt.date, kind: str = DEFAULT_MODEL_KIND, seed: int = 0) -> PointsModel:
-    """Fit on the rows of `train` (from `training_frame`) dated before `cutoff`."""
+def fit(train: pd.DataFrame, market: str, cutoff: dt.date, kind: str = DEFAULT_MODEL_KIND, seed: int = 0) -> PropModel:
+    """Fit `market`'s model on the rows of `train` (from `training_frame`) dated before `cutoff`."""
     if kind not in MODEL_KINDS:
         raise ValueError(f"model kind {kind!r}: expected one of {MODEL_KINDS}")
+    stat = MARKET_STATS[market]
+    target = f"actual_{stat}"
     cut = pd.Timestamp(cutoff)
     window = train[(train["game_date"] < cut) & (train["game_date"] >= cut - pd.Timedelta(days=TRAINING_DAYS))]
     dates = np.sort(window["game_date"].unique())
@@ -232,37 +289,31 @@ def fit(train: pd.DataFrame, cutoff: dt.date, kind: str = DEFAULT_MODEL_KIND, se
             f"(need {MIN_TRAINING_ROWS}): too little history to train on"
         )
     inputs = list(INPUTS)
-    y = window["actual_points"].astype("float64").to_numpy()
+    y = window[target].astype("float64").to_numpy()
 
     # measure on held-out dates with a fit that never saw them
-    early = _FIT[kind](model_inputs(fit_rows)[inputs], fit_rows["actual_points"].astype("float64").to_numpy(), seed)
-    held_pred = np.clip(_PREDICT[kind](early, model_inputs(held)[inputs]), 0.0, None)
-    held_y = held["actual_points"].astype("float64").to_numpy()
-    err = np.abs(held_y - held_pred)
-    b, a = np.polyfit(held_pred, err, 1)
-    a, b = float(max(a, 0.5)), float(max(b, 0.0))
-    z = (held_y - held_pred) / np.maximum(a + b * held_pred, 0.5)
-    model = PointsModel(
+    early = _FIT[kind](model_inputs(fit_rows)[inputs], fit_rows[target].astype("float64").to_numpy(), seed)
+    held_pred = np.clip(_PREDICT[kind](early, model_inputs(held)[inputs]), MIN_MEAN, None)
+    held_y = held[target].astype("float64").to_numpy()
+    model = PropModel(
+        market=market,
         kind=kind,
         cutoff=cutoff.isoformat(),
         feature_version=FEATURE_VERSION,
         inputs=inputs,
         params=_FIT[kind](model_inputs(window)[inputs], y, seed),
-        scale=(a, b),
-        z_quantiles=np.quantile(z, np.linspace(0.0, 1.0, ZSCORE_QUANTILES)).tolist(),
-        market_weight_points=0.5,
+        dispersion=fit_dispersion(held_y, held_pred),
+        market_weight_mean=0.5,
         market_weight_prob=0.5,
     )
-    lined = held["points_line"].notna().to_numpy()
-    model.market_weight_points, model.market_weight_prob = _market_weights(
-        model,
-        held_pred[lined],
-        held_y[lined],
-        held["points_line"].to_numpy()[lined],
-        held["points_line_over_prob"].to_numpy()[lined],
+    line_col, _, prob_col = line_columns(market)
+    lined = held[line_col].notna().to_numpy()
+    model.market_weight_mean, model.market_weight_prob = _market_weights(
+        model, held_pred[lined], held_y[lined], held[line_col].to_numpy()[lined], held[prob_col].to_numpy()[lined]
     )
-    baseline = model_inputs(held)["points_avg_season"].to_numpy()
+    baseline = model_inputs(held)[f"{stat}_avg_season"].to_numpy()
     has_base = ~np.isnan(baseline)
+    err = np.abs(held_y - held_pred)
     model.metrics = {
         "training_start": pd.Timestamp(dates[0]).date().isoformat(),
         "training_end": pd.Timestamp(dates[-1]).date().isoformat(),
@@ -280,20 +331,24 @@ def fit(train: pd.DataFrame, cutoff: dt.date, kind: str = DEFAULT_MODEL_KIND, se
     return model
 
 
-def _market_weights(model: PointsModel, pred, y, line, p_books) -> tuple[float, float]:
+def _market_weights(model: PropModel, pred, y, line, p_books) -> tuple[float, float]:
+    """beta (mean towards the line, by MAE) and w (P(over) pooled with the books', by log loss)
+    on held-out lined rows, each shrunk towards 1/2 by MARKET_PRIOR_ROWS pseudo-rows."""
     grid = np.linspace(0.0, 1.0, 21)
     n = len(y)
     if n == 0:
         return 0.5, 0.5
     mae = [np.abs(y - (line + g * (pred - line))).mean() for g in grid]
     beta = float(grid[int(np.argmin(mae))])
+    blended = line + beta * (pred - line)
+    p_over, p_under, _ = model.probabilities(blended, line)
     decided = y != line  # a push settles neither side
     outcome = (y > line)[decided]
-    p_model = model.prob_over(pred, line)[decided]
-    pb = np.nan_to_num(p_books[decided], nan=0.5)
+    p_model = (p_over / np.maximum(p_over + p_under, 1e-12))[decided]
+    pb = p_books[decided]
     losses = []
     for g in grid:
-        p = np.clip(_sigmoid(g * _logit(p_model) + (1 - g) * _logit(pb)), 1e-6, 1 - 1e-6)
+        p = np.clip(pool(p_model, pb, g), 1e-6, 1 - 1e-6)
         losses.append(-np.mean(outcome * np.log(p) + (~outcome) * np.log(1 - p)))
     w = float(grid[int(np.argmin(losses))]) if decided.any() else 0.5
     shrink = lambda v: round((n * v + MARKET_PRIOR_ROWS * 0.5) / (n + MARKET_PRIOR_ROWS), 4)  # noqa: E731
@@ -302,17 +357,19 @@ def _market_weights(model: PointsModel, pred, y, line, p_books) -> tuple[float, 
 
 def fit_weekly(
     train: pd.DataFrame, days: Sequence[dt.date], kind: str = DEFAULT_MODEL_KIND
-) -> Mapping[dt.date, PointsModel | str]:
-    """The model serving each of `days`: one fit per distinct training cutoff (weekly), shared by
-    that week's dates. A day whose window is too short maps to the reason instead."""
-    fitted: dict[dt.date, PointsModel | str] = {}
+) -> Mapping[dt.date, Mapping[str, PropModel | str]]:
+    """Each market's model serving each of `days`: one fit per market and distinct training cutoff
+    (weekly), shared by that week's dates. A day whose window is too short maps each market to
+    the reason instead."""
+    fitted: dict[tuple[dt.date, str], PropModel | str] = {}
     out = {}
     for day in days:
         cut = training_cutoff(day)
-        if cut not in fitted:
-            try:
-                fitted[cut] = fit(train, cut, kind)
-            except NotEnoughHistory as exc:
-                fitted[cut] = str(exc)
-        out[day] = fitted[cut]
+        for market in MARKET_STATS:
+            if (cut, market) not in fitted:
+                try:
+                    fitted[cut, market] = fit(train, market, cut, kind)
+                except NotEnoughHistory as exc:
+                    fitted[cut, market] = str(exc)
+        out[day] = {market: fitted[cut, market] for market in MARKET_STATS}
     return out
