@@ -1,19 +1,21 @@
-"""Walk-forward quality of the points predictions against the sportsbooks, on real data.
+"""Walk-forward quality of the prop predictions against the sportsbooks, per market, on real data.
 
 Runs `nba-pipeline backfill` over 2024-10-01 .. 2025-11-09 of ../shared/data/nba in a fresh
-DAGSTER_HOME (every layer, one run: each date's model is trained only on dates before its week's
-Monday, 2024-25 included), then scores the graded predictions of 2025-10-21 .. 2025-11-09 on the
-player-games with a sportsbook line and a box score:
+DAGSTER_HOME (every layer, one run: each date's models are trained only on dates before its
+week's Monday, 2024-25 included), then scores 2025-10-21 .. 2025-11-09 per market:
 
-  MAE of predicted_points (and of the regressor before the market), of the books' consensus line,
-  of the season-to-date average and the last-10 average (each also with last season's recent20
-  form where a player has no game yet this season); Brier score of p_over and of the books' no-vig
-  probability; hit rate and ROI at -110 of the recommendations.
+  coverage: graded played predictions / player-games with a pre-tip-off quote and a box score;
+  MAE of `predicted` (and of the regression before the market), of the books' consensus line and
+  of the season-to-date average (last season's recent20 where a player has no game yet);
+  Brier of p_over and of the books' no-vig (pushes excluded), and their difference;
+  the recommendations' count, hit rate and ROI at the books' real prices, at the pipeline's EV
+  threshold and, re-chosen from the stored prices (`prop_prices`) with the pipeline's own
+  functions, at other thresholds.
 
-With --kinds, every model kind is also re-fitted walk-forward from the same warehouse tables with
-the pipeline's own functions, to compare them on the same rows (how DEFAULT_MODEL_KIND was chosen).
+The samples are small (20 dates): every ROI and Brier difference comes with a 95% interval from
+a bootstrap over game dates (a date's bets share its games, so dates are resampled, not bets).
 
-    python benchmarks/prediction_quality.py [--kinds ridge gbm] [--keep]
+    python benchmarks/prediction_quality.py [--keep] [--home DIR] [--thresholds 0 0.03 0.05 0.1]
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import pandas as pd
 
 REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nba"
 HISTORY_START, EVAL = dt.date(2024, 10, 1), (dt.date(2025, 10, 21), dt.date(2025, 11, 9))
+BOOTSTRAP = 2000
 
 
 def backfill(home: Path) -> None:
@@ -61,74 +64,105 @@ def backfill(home: Path) -> None:
 
 
 def load(db: Path) -> dict[str, pd.DataFrame]:
+    from nba_pipeline.predictions.tables import MARKET_STATS
+
+    between = f"BETWEEN '{EVAL[0]}' AND '{EVAL[1]}'"
+    averages = ", ".join(f"f.{s}_avg_season, f.{s}_avg_recent20" for s in dict.fromkeys(MARKET_STATS.values()))
     with duckdb.connect(str(db), read_only=True) as con:
         q = lambda sql: con.execute(sql).df()  # noqa: E731
         return {
             "graded": q(f"""
-                SELECT a.*, p.model_points, f.points_avg_season, f.points_avg_last10, f.points_avg_recent20
+                SELECT a.*, p.model_mean, p.ev_threshold, {averages}
                 FROM nba_predictions.prediction_accuracy a
-                JOIN nba_predictions.player_points_predictions p USING (game_date, player_id)
+                JOIN nba_predictions.player_prop_predictions p USING (game_date, player_id, market)
                 JOIN nba_precompute.ml_feature_store f USING (game_date, player_id)
-                WHERE a.game_date BETWEEN '{EVAL[0]}' AND '{EVAL[1]}'"""),
-            "features": q("SELECT * FROM nba_precompute.ml_feature_store"),
-            "results": q("SELECT * FROM nba_analytics.player_game_summary"),
-            "context": q(
-                "SELECT * FROM nba_analytics.upcoming_player_game_context "
-                f"WHERE game_date BETWEEN '{EVAL[0]}' AND '{EVAL[1]}'"
-            ),
-            "schedule": q(f"SELECT * FROM nba_raw.schedule WHERE game_date BETWEEN '{EVAL[0]}' AND '{EVAL[1]}'"),
+                WHERE a.game_date {between}"""),
+            "predictions": q(f"SELECT * FROM nba_predictions.player_prop_predictions WHERE game_date {between}"),
+            "prices": q(f"SELECT * FROM nba_predictions.prop_prices WHERE game_date {between}"),
+            "quoted": q(f"""
+                SELECT DISTINCT q.game_date, q.player_id, q.market
+                FROM nba_analytics.player_prop_quotes q
+                JOIN nba_analytics.player_game_summary s USING (game_date, game_id, player_id)
+                WHERE q.game_date {between}"""),
+            "results": q(f"SELECT * FROM nba_analytics.player_game_summary WHERE game_date {between}"),
+            "schedule": q(f"SELECT * FROM nba_raw.schedule WHERE game_date {between}"),
         }
 
 
-def score(g: pd.DataFrame) -> list[tuple[str, str]]:
-    """Rows (metric, value) over graded sportsbook-line player-games that were played."""
-    s = g[(g["line_source"] == "sportsbook") & g["played"]].copy()
-    y = s["actual_points"].astype("float64")
-    mae = lambda pred: f"{np.abs(y - pred.astype('float64'))[pred.notna()].mean():.3f} (n={int(pred.notna().sum())})"  # noqa: E731
-    decided = s[s["outcome"] != "PUSH"]
-    over = (decided["outcome"] == "OVER").astype("float64")
-    bets = s[s["bet_result"].isin(["WIN", "LOSS", "PUSH"])]
+def by_date_interval(df: pd.DataFrame, stat, seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of `stat(frame)` over BOOTSTRAP resamples of the game dates."""
+    rng = np.random.default_rng(seed)
+    groups = [g for _, g in df.groupby("game_date")]
+    if not groups:
+        return (np.nan, np.nan)
+    draws = [stat(pd.concat([groups[i] for i in rng.integers(0, len(groups), len(groups))])) for _ in range(BOOTSTRAP)]
+    lo, hi = np.nanpercentile(draws, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def roi(bets: pd.DataFrame) -> float:
+    return bets["profit_units"].sum() / len(bets) if len(bets) else np.nan
+
+
+def brier_gap(d: pd.DataFrame) -> float:
+    y = (d["outcome"] == "OVER").astype("float64")
+    return float(((d["p_over"] - y) ** 2).mean() - ((d["books_p_over"] - y) ** 2).mean())
+
+
+def bets_summary(bets: pd.DataFrame) -> str:
     wins, losses = (bets["bet_result"] == "WIN").sum(), (bets["bet_result"] == "LOSS").sum()
-    return [
-        ("player-games with a sportsbook line and a box score", str(len(s))),
-        ("MAE predicted_points", mae(s["predicted_points"])),
-        ("MAE model before the market (model_points)", mae(s["model_points"])),
-        ("MAE books' consensus line", mae(s["line"])),
-        ("MAE season-to-date average (where it exists)", mae(s["points_avg_season"])),
-        (
-            "MAE season-to-date average, else last season's recent20",
-            mae(s["points_avg_season"].fillna(s["points_avg_recent20"])),
-        ),
-        ("MAE last-10 average (where it exists)", mae(s["points_avg_last10"])),
-        (
-            "MAE last-10 average, else last season's recent20",
-            mae(s["points_avg_last10"].fillna(s["points_avg_recent20"])),
-        ),
-        ("Brier p_over (pushes excluded)", f"{((decided['p_over'] - over) ** 2).mean():.4f} (n={len(decided)})"),
-        ("Brier books' no-vig p_over", f"{((decided['books_p_over'] - over) ** 2).mean():.4f}"),
-        ("recommendations (OVER/UNDER) / pushes", f"{len(bets)} / {len(bets) - wins - losses}"),
-        ("hit rate (wins / decided bets; break-even 52.38%)", f"{wins / max(wins + losses, 1):.1%}"),
-        ("ROI at -110 (profit / bets)", f"{bets['profit_units'].sum() / max(len(bets), 1):+.1%}"),
-    ]
-
-
-def refit(data: dict[str, pd.DataFrame], kind: str) -> pd.DataFrame:
-    """The predictions layer re-run with another model kind, with the pipeline's own functions."""
-    from nba_pipeline.predictions import model, transforms
-
-    features = data["features"]
-    days = [d.date() for d in pd.date_range(*EVAL)]
-    models = model.fit_weekly(model.training_frame(features, data["results"]), days, kind)
-    by_date = transforms.models_by_date(transforms.model_rows(models))
-    pred = transforms.player_points_predictions(
-        features[features["game_date"].isin(list(by_date))], data["context"], by_date
+    if not len(bets):
+        return "0 bets"
+    lo, hi = by_date_interval(bets, roi)
+    return (
+        f"{len(bets)} bets, hit {wins / max(wins + losses, 1):.1%}, ROI {roi(bets):+.1%} "
+        f"[{lo:+.1%}, {hi:+.1%}], {bets['profit_units'].sum():+.1f} u"
     )
-    g = transforms.grade(pred, data["results"], data["schedule"])
-    keys = ["game_date", "player_id"]
-    extra = pred[[*keys, "model_points"]].merge(
-        features[[*keys, "points_avg_season", "points_avg_last10", "points_avg_recent20"]], on=keys
+
+
+def score_market(g: pd.DataFrame, quoted: pd.DataFrame, market: str) -> dict[str, str]:
+    from nba_pipeline.predictions.tables import MARKET_STATS
+
+    stat = MARKET_STATS[market]
+    m = g[g["market"] == market]
+    s = m[m["played"]]
+    y = s["actual"].astype("float64")
+    season = s[f"{stat}_avg_season"].fillna(s[f"{stat}_avg_recent20"])
+    mae = lambda pred: np.abs(y - pred.astype("float64"))[pred.notna()].mean()  # noqa: E731
+    lined = len(quoted[quoted["market"] == market])
+    decided = s[(s["outcome"] != "PUSH") & s["books_p_over"].notna()]
+    y_over = (decided["outcome"] == "OVER").astype("float64")
+    gap_lo, gap_hi = by_date_interval(decided, brier_gap)
+    bets = m[m["bet_result"].isin(["WIN", "LOSS", "PUSH"])]
+    return {
+        "player-games with a quote and a box score": str(lined),
+        "coverage (graded played / those)": f"{len(s) / lined:.1%}" if lined else "-",
+        "MAE predicted": f"{mae(s['predicted']):.3f}",
+        "MAE regression alone": f"{mae(s['model_mean']):.3f}",
+        "MAE books' consensus line": f"{mae(s['line']):.3f}",
+        "MAE season average (else recent20)": f"{mae(season):.3f}",
+        "Brier p_over": f"{((decided['p_over'] - y_over) ** 2).mean():.4f}",
+        "Brier books' no-vig": f"{((decided['books_p_over'] - y_over) ** 2).mean():.4f}",
+        "Brier model - books [95%]": f"{brier_gap(decided):+.4f} [{gap_lo:+.4f}, {gap_hi:+.4f}]",
+        "recommendations (pipeline threshold)": bets_summary(bets),
+    }
+
+
+def regraded(data: dict[str, pd.DataFrame], threshold: float) -> pd.DataFrame:
+    """The recommendations re-chosen from the stored prices at another EV threshold and graded,
+    with the pipeline's own functions."""
+    from nba_pipeline.predictions import transforms
+
+    pred = data["predictions"].copy()
+    best = transforms.best_quotes(data["prices"]).reindex(
+        pd.MultiIndex.from_frame(pred[["game_date", "player_id", "market"]])
     )
-    return g.merge(extra, on=keys)
+    bet = (best["ev"] >= threshold).to_numpy()
+    pred["recommendation"] = np.where(bet, best["side"].to_numpy(), "PASS")
+    pred["bet_bookmaker"] = np.where(bet, best["bookmaker"].to_numpy(), None)
+    pred["bet_line"] = np.where(bet, best["line"].to_numpy(dtype="float64"), np.nan)
+    pred["bet_odds"] = np.where(bet, best["odds"].to_numpy(dtype="float64"), np.nan)
+    return transforms.grade(pred, data["results"], data["schedule"])
 
 
 def print_table(columns: list[str], rows: list[list[str]]) -> None:
@@ -141,33 +175,45 @@ def print_table(columns: list[str], rows: list[list[str]]) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--kinds", nargs="*", default=[], help="also re-fit these model kinds (ridge, gbm) for comparison")
     p.add_argument("--keep", action="store_true", help="keep the temporary DAGSTER_HOME")
+    p.add_argument("--home", type=Path, help="score an existing DAGSTER_HOME's warehouse instead of backfilling")
+    p.add_argument("--thresholds", type=float, nargs="*", default=[0.0, 0.03, 0.05, 0.1], help="EV thresholds")
     args = p.parse_args()
     if not REAL_DATA.is_dir():
         sys.exit(f"real data folder {REAL_DATA} not found")
-    from nba_pipeline.predictions.model import DEFAULT_MODEL_KIND
+    from nba_pipeline.predictions.tables import MARKET_STATS
+    from nba_pipeline.raw.tables import PROP_MARKETS
 
-    home = Path(tempfile.mkdtemp(prefix="nba-quality-"))
+    home = args.home or Path(tempfile.mkdtemp(prefix="nba-quality-"))
     try:
-        backfill(home)
+        if not args.home:
+            backfill(home)
         data = load(home / "warehouse.duckdb")
-        columns = ["metric", f"pipeline ({DEFAULT_MODEL_KIND})"]
-        results = [score(data["graded"])]
-        for kind in args.kinds:
-            t0 = time.perf_counter()
-            results.append(score(refit(data, kind)))
-            columns.append(f"{kind} (re-fit, {time.perf_counter() - t0:.1f} s)")
     finally:
-        if args.keep:
+        if args.keep or args.home:
             print(f"kept {home}", file=sys.stderr)
         else:
             shutil.rmtree(home, ignore_errors=True)
+    g = data["graded"]
+    threshold = float(g["ev_threshold"].iloc[0]) if len(g) else float("nan")
     print(
-        f"walk-forward {EVAL[0]} .. {EVAL[1]} "
-        f"(models trained on dates before each week's Monday, from {HISTORY_START})\n"
+        f"walk-forward {EVAL[0]} .. {EVAL[1]} (models trained on dates before each week's Monday, "
+        f"from {HISTORY_START}); pipeline EV threshold {threshold:g}; [95%]: bootstrap over the "
+        f"{g['game_date'].nunique()} game dates\n"
     )
-    print_table(columns, [[name, *(r[i][1] for r in results)] for i, (name, _) in enumerate(results[0])])
+    scored = {m: score_market(g, data["quoted"], m) for m in MARKET_STATS}
+    names = list(next(iter(scored.values())))
+    print_table(
+        ["metric", *(PROP_MARKETS[m] for m in MARKET_STATS)],
+        [[n, *(scored[m][n] for m in MARKET_STATS)] for n in names],
+    )
+    print("\nrecommendations at the books' real prices, by EV threshold (all markets; per market below)\n")
+    rows = []
+    for t in args.thresholds:
+        a = regraded(data, t)
+        bets = a[a["bet_result"].isin(["WIN", "LOSS", "PUSH"])]
+        rows.append([f"{t:g}", bets_summary(bets), *(bets_summary(bets[bets["market"] == m]) for m in MARKET_STATS)])
+    print_table(["EV >=", "all markets", *(PROP_MARKETS[m] for m in MARKET_STATS)], rows)
     return 0
 
 
