@@ -64,6 +64,11 @@ def file_valid(parsed: Mapping[str, files.BestBetsFile | str], keys: Sequence[st
 _PICK = ("player_id", "market", "side", "bookmaker", "line", "odds", "ev")
 
 
+def _described(pick: tuple) -> str:
+    player, market, side, book, line, odds, ev = pick
+    return f"player {player} {market} {side} {line:g} at {book} {odds:+.0f} (EV {ev:.4f})"
+
+
 def _same_pick(want: tuple, got: tuple) -> bool:
     return want[:-1] == got[:-1] and abs(want[-1] - got[-1]) <= TOLERANCE
 
@@ -102,10 +107,17 @@ def picks_match_predictions(
             continue
         want = ranked[f.top_n].get(k, [])
         got = [(p.player_id, p.market, p.side, p.bookmaker, p.line, p.odds, p.ev) for p in f.picks]
-        same = len(want) == len(got) and all(_same_pick(w, g) for w, g in zip(want, got))
+        differ = [i for i, (w, g) in enumerate(zip(want, got)) if not _same_pick(w, g)]
+        same = len(want) == len(got) and not differ
         problems = []
-        if not same:
-            problems.append(f"{len(got)} pick(s) in the file differ from the {len(want)} top stored recommendation(s)")
+        if len(want) != len(got):
+            problems.append(f"{len(got)} pick(s) in the file, {len(want)} top stored recommendation(s)")
+        if differ:
+            i = differ[0]
+            problems.append(
+                f"{len(differ)} pick(s) differ, first #{i + 1}: {_described(got[i])} in the file, "
+                f"{_described(want[i])} stored"
+            )
         for what, in_file, stored in (
             ("prediction", f.predictions, n_pred.get(k, 0)),
             ("candidate", f.candidates, n_cand.get(k, 0)),

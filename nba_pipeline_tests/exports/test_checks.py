@@ -72,7 +72,9 @@ def test_picks_must_be_the_stored_top_recommendations():
     stale = checks.picks_match_predictions({KEY: good}, newer, [KEY])[KEY]
     assert not stale.passed and stale.metadata["expected_picks"] == 3
     assert stale.description == (
-        f"{KEY}: 2 pick(s) in the file differ from the 3 top stored recommendation(s); "
+        f"{KEY}: 2 pick(s) in the file, 3 top stored recommendation(s); 2 pick(s) differ, first #1: "
+        "player 7 player_threes OVER 1.5 at fanduel +120 (EV 0.0812) in the file, "
+        "player 9 player_rebounds OVER 19.5 at draftkings -110 (EV 0.2000) stored; "
         "the file counts 3 prediction(s), 4 stored; the file counts 2 candidate(s), 3 stored"
     )
     # a hand-edited side, market, book, line, price or EV (beyond rounding) fails; rounding does not
@@ -85,7 +87,7 @@ def test_picks_must_be_the_stored_top_recommendations():
         {"ev": 0.09},
     ):
         out = checks.picks_match_predictions({KEY: _edited(good, **update)}, pred, [KEY])[KEY]
-        assert not out.passed, update
+        assert not out.passed and "1 pick(s) differ, first #1: " in out.description, update
         assert out.metadata["examples"].data["fields"] == list(checks._PICK)
     assert checks.picks_match_predictions({KEY: _edited(good, ev=0.0815)}, pred, [KEY])[KEY].passed
     # the order is the EV order
