@@ -1,4 +1,5 @@
-"""`nba_exports` assets: the best-bets file of each game date and the daily performance summary.
+"""`nba_exports` assets: the best-bets file of each game date (the recommendations with the
+largest expected value across the prop markets) and the daily performance summary per market.
 
 `best_bets` writes files, not a warehouse table: its output is None (no IO manager involved) and
 it writes through the `exports` resource, one atomic replace per date, then checks the files as
@@ -26,7 +27,8 @@ class BestBetsConfig(dg.Config):
 
 
 _BEST_BETS_INS = {
-    "predictions": In(predictions_tables.player_points_predictions),
+    "predictions": In(predictions_tables.player_prop_predictions),
+    # the reasoning of each pick: its market's stat features, form, matchup, rest
     "features": In(precompute.ml_feature_store),
 }
 verify_reads(files.best_bets.asset_key.to_user_string(), [checks.best_bets_checks], _BEST_BETS_INS)
@@ -83,7 +85,7 @@ def best_bets(
     # checked as read back from disk: what a reader of the files gets
     frames = {
         "files": checks.read_back(exports, context.partition_keys),
-        predictions_tables.player_points_predictions.name: predictions,
+        predictions_tables.player_prop_predictions.name: predictions,
     }
     yield from checks.best_bets_checks.evaluate(context, frames)
 

@@ -1,6 +1,7 @@
 """Per-partition checks of the `nba_exports` assets: every best-bets file exists, matches its
 declared schema and holds exactly the top recommendations of the stored predictions; the
-performance summary has its four periods per date and its day agrees with the grades."""
+performance summary has its four periods per market (and all of them) for every date, its day
+rows agree with the grades, and its "all" rows are the sum of the markets'."""
 
 from collections.abc import Mapping, Sequence
 
@@ -12,15 +13,15 @@ from nba_pipeline.core.checks.common import day_counts, failed_because, in_range
 from nba_pipeline.core.checks.partitioned import Outcome, Outcomes, PartitionCheck
 from nba_pipeline.exports import files, tables
 from nba_pipeline.exports.directory import ExportsDirectory
-from nba_pipeline.exports.transforms import top_picks
+from nba_pipeline.exports.transforms import candidates, top_picks
 from nba_pipeline.predictions import tables as predictions_tables
 
 PPP, PA, PS = (
-    predictions_tables.player_points_predictions.name,
+    predictions_tables.player_prop_predictions.name,
     predictions_tables.prediction_accuracy.name,
     tables.performance_summary.name,
 )
-# probabilities and edges are written rounded to 4 decimals
+# probabilities, EVs and profits are written rounded to 4 decimals
 TOLERANCE = 1e-3
 
 
@@ -59,13 +60,26 @@ def file_valid(parsed: Mapping[str, files.BestBetsFile | str], keys: Sequence[st
     }
 
 
+# what identifies a pick: the same player, market, side, book, line and price (EV within rounding)
+_PICK = ("player_id", "market", "side", "bookmaker", "line", "odds", "ev")
+
+
+def _described(pick: tuple) -> str:
+    player, market, side, book, line, odds, ev = pick
+    return f"player {player} {market} {side} {line:g} at {book} {odds:+.0f} (EV {ev:.4f})"
+
+
+def _same_pick(want: tuple, got: tuple) -> bool:
+    return want[:-1] == got[:-1] and abs(want[-1] - got[-1]) <= TOLERANCE
+
+
 def picks_match_predictions(
     parsed: Mapping[str, files.BestBetsFile | str], pred: pd.DataFrame, keys: Sequence[str]
 ) -> Outcomes:
-    """The file's picks are the stored predictions' top recommendations (same players, sides,
-    lines and edges, in order), and its counts are the stored ones: a stale or hand-edited file
-    fails."""
-    n_pred = day_counts(pred)
+    """The file's picks are the stored predictions' top recommendations (same players, markets,
+    sides, books, lines, prices and EVs, in order), and its counts are the stored ones: a stale or
+    hand-edited file fails."""
+    n_pred, n_cand = day_counts(pred), day_counts(candidates(pred))
     # every date ranked at once, per top_n the files ask for (normally one)
     ranked: dict[int, dict[str, list]] = {}
     for n in {f.top_n for f in parsed.values() if not isinstance(f, str)}:
@@ -73,13 +87,18 @@ def picks_match_predictions(
         rows = zip(
             top["game_date"].dt.strftime("%Y-%m-%d"),
             top["player_id"].astype("int64"),
+            top["market"],
             top["recommendation"],
-            top["line"].astype("float64"),
-            top["edge"].astype("float64"),
+            top["bet_bookmaker"],
+            top["bet_line"].astype("float64"),
+            top["bet_odds"].astype("float64"),
+            top["ev"].astype("float64"),
         )
         ranked[n] = {}
-        for day, player, rec, line, edge in rows:
-            ranked[n].setdefault(day, []).append((int(player), rec, float(line), float(edge)))
+        for day, player, market, side, book, line, odds, ev in rows:
+            ranked[n].setdefault(day, []).append(
+                (int(player), str(market), str(side), str(book), float(line), float(odds), float(ev))
+            )
     out = {}
     for k in keys:
         f = parsed[k]
@@ -87,24 +106,40 @@ def picks_match_predictions(
             out[k] = Outcome(False, {"problem": f}, failed_because(k, f"{files.best_bets.relative_path(k)}: {f}"))
             continue
         want = ranked[f.top_n].get(k, [])
-        got = [(p.player_id, p.recommendation, p.line, p.edge) for p in f.picks]
-        same = len(want) == len(got) and all(
-            w[:3] == g[:3] and abs(w[3] - g[3]) <= TOLERANCE for w, g in zip(want, got)
-        )
-        counts_ok = f.predictions == n_pred.get(k, 0)
+        got = [(p.player_id, p.market, p.side, p.bookmaker, p.line, p.odds, p.ev) for p in f.picks]
+        differ = [i for i, (w, g) in enumerate(zip(want, got)) if not _same_pick(w, g)]
+        same = len(want) == len(got) and not differ
+        problems = []
+        if len(want) != len(got):
+            problems.append(f"{len(got)} pick(s) in the file, {len(want)} top stored recommendation(s)")
+        if differ:
+            i = differ[0]
+            problems.append(
+                f"{len(differ)} pick(s) differ, first #{i + 1}: {_described(got[i])} in the file, "
+                f"{_described(want[i])} stored"
+            )
+        for what, in_file, stored in (
+            ("prediction", f.predictions, n_pred.get(k, 0)),
+            ("candidate", f.candidates, n_cand.get(k, 0)),
+        ):
+            if in_file != stored:
+                problems.append(f"the file counts {in_file} {what}(s), {stored} stored")
         out[k] = Outcome(
-            passed=same and counts_ok,
+            passed=not problems,
             metadata={
                 "picks": len(got),
                 "expected_picks": len(want),
                 "predictions_in_file": f.predictions,
                 "stored_predictions": n_pred.get(k, 0),
+                "candidates_in_file": f.candidates,
+                "stored_candidates": n_cand.get(k, 0),
                 **(
                     {}
                     if same
                     else {
                         "examples": dg.MetadataValue.json(
                             {
+                                "fields": list(_PICK),
                                 "file": [list(map(str, g)) for g in got[:5]],
                                 "expected": [list(map(str, w)) for w in want[:5]],
                             }
@@ -112,23 +147,7 @@ def picks_match_predictions(
                     }
                 ),
             },
-            description=None
-            if same and counts_ok
-            else failed_because(
-                k,
-                "; ".join(
-                    (
-                        [f"{len(got)} pick(s) in the file differ from the {len(want)} top stored recommendation(s)"]
-                        if not same
-                        else []
-                    )
-                    + (
-                        [f"the file counts {f.predictions} prediction(s), {n_pred.get(k, 0)} stored"]
-                        if not counts_ok
-                        else []
-                    )
-                ),
-            ),
+            description=failed_because(k, "; ".join(problems)) if problems else None,
         )
     return out
 
@@ -141,7 +160,8 @@ BEST_BETS_CHECKS = [
     ),
     PartitionCheck(
         "picks_match_predictions",
-        "The file's picks are the stored predictions' top recommendations against a sportsbook line, in edge order.",
+        "The file's picks are the stored predictions' top recommendations in EV order (player, market, side, "
+        "book, line, price and EV), and its prediction and candidate counts are the stored ones.",
         lambda f, k: picks_match_predictions(f["files"], f[PPP], k),
     ),
 ]
@@ -152,50 +172,112 @@ def read_back(exports: ExportsDirectory, keys: Sequence[str]) -> dict[str, files
     return read_best_bets({k: exports.read_text(files.best_bets.relative_path(k)) for k in keys})
 
 
-best_bets_checks = table_checks(files.best_bets, BEST_BETS_CHECKS, [predictions_tables.player_points_predictions])
+best_bets_checks = table_checks(files.best_bets, BEST_BETS_CHECKS, [predictions_tables.player_prop_predictions])
 
 
-def expected_periods(keys: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame([(pd.Timestamp(k), p) for k in keys for p in tables.PERIODS], columns=["game_date", "period"])
+# --- performance summary ------------------------------------------------------------------------
 
 
-_DAY_COUNTS = {"graded": None, "played": "played", "wins": "WIN", "losses": "LOSS", "pushes": "PUSH"}
+def expected_rows(keys: Sequence[str]) -> pd.DataFrame:
+    """(game_date, period, market): every period of every market and of all of them, per date."""
+    return pd.DataFrame(
+        [(pd.Timestamp(k), p, m) for k in keys for p in tables.PERIODS for m in tables.MARKETS],
+        columns=["game_date", "period", "market"],
+    )
+
+
+# the summary's counts and what counts them in prediction_accuracy; additive over markets
+_COUNTS = ("graded", "played", "bets", "wins", "losses", "pushes")
+_ADDITIVE = (*_COUNTS, "brier_rows", "profit_units")
+
+
+def grade_counts(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """Per (day 'YYYY-MM-DD', market) and per (day, "all"): the day's counts and profit as
+    prediction_accuracy has them."""
+    r = accuracy["bet_result"]
+    a = pd.DataFrame(
+        {
+            "_day": accuracy["game_date"].dt.strftime("%Y-%m-%d"),
+            "market": accuracy["market"],
+            "graded": 1,
+            "played": accuracy["played"].astype(bool).astype(int),
+            "bets": r.isin(["WIN", "LOSS", "PUSH"]).astype(int),
+            "wins": (r == "WIN").astype(int),
+            "losses": (r == "LOSS").astype(int),
+            "pushes": (r == "PUSH").astype(int),
+            "profit_units": accuracy["profit_units"].astype("float64"),
+        }
+    )
+    cols = [*_COUNTS, "profit_units"]
+    per_market = a.groupby(["_day", "market"])[cols].sum()
+    overall = a.groupby("_day")[cols].sum().assign(market=tables.ALL_MARKETS).set_index("market", append=True)
+    return pd.concat([per_market, overall])
 
 
 def day_matches_grades(summary: pd.DataFrame, accuracy: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
-    """The `day` period's counts and profit equal the date's prediction_accuracy, and each
-    longer period holds at least as much as the shorter ones within it."""
-    acc = accuracy.assign(
-        _day=accuracy["game_date"].dt.strftime("%Y-%m-%d"),
-        graded=1,
-        played=accuracy["played"].astype(int),
-        wins=(accuracy["bet_result"] == "WIN").astype(int),
-        losses=(accuracy["bet_result"] == "LOSS").astype(int),
-        pushes=(accuracy["bet_result"] == "PUSH").astype(int),
-    )
-    truth = acc.groupby("_day")[[*_DAY_COUNTS, "profit_units"]].sum()
-    s = summary.assign(_day=summary["game_date"].dt.strftime("%Y-%m-%d")).set_index(["_day", "period"])
+    """Each market's `day` row (and all's) has the counts and profit of the date's
+    prediction_accuracy, and each longer period holds at least as much as the shorter ones."""
+    truth = grade_counts(accuracy)
+    s = summary.assign(_day=summary["game_date"].dt.strftime("%Y-%m-%d")).set_index(["_day", "market", "period"])
+    graded = {day: int(n) for (day, market), n in truth["graded"].items() if market == tables.ALL_MARKETS}
     out = {}
     for k in keys:
-        want = truth.loc[k] if k in truth.index else pd.Series(0.0, index=[*_DAY_COUNTS, "profit_units"])
         problems = []
-        if (k, "day") not in s.index:
-            problems.append("no day row")
-        else:
-            got = s.loc[(k, "day")]
-            for c in _DAY_COUNTS:
+        for market in tables.MARKETS:
+            want = truth.loc[(k, market)] if (k, market) in truth.index else pd.Series(0.0, index=truth.columns)
+            if (k, market, "day") not in s.index:
+                problems.append(f"{market}: no day row")
+                continue
+            got = s.loc[(k, market, "day")]
+            for c in _COUNTS:
                 if int(got[c]) != int(want[c]):
-                    problems.append(f"{c}: {int(got[c])} vs {int(want[c])} graded")
+                    problems.append(f"{market} {c}: {int(got[c])} vs {int(want[c])} graded")
             if abs(float(got["profit_units"]) - float(want["profit_units"])) > TOLERANCE:
-                problems.append(f"profit_units: {float(got['profit_units']):.4f} vs {float(want['profit_units']):.4f}")
-            periods = [p for p in tables.PERIODS if (k, p) in s.index]
+                problems.append(
+                    f"{market} profit_units: {float(got['profit_units']):.4f} vs {float(want['profit_units']):.4f}"
+                )
+            periods = [p for p in tables.PERIODS if (k, market, p) in s.index]
             for shorter, longer in zip(periods, periods[1:]):
                 for c in ("graded", "bets"):
-                    if int(s.loc[(k, shorter), c]) > int(s.loc[(k, longer), c]):
-                        problems.append(f"{c}: {shorter} > {longer}")
+                    if int(s.loc[(k, market, shorter), c]) > int(s.loc[(k, market, longer), c]):
+                        problems.append(f"{market} {c}: {shorter} > {longer}")
         out[k] = Outcome(
             passed=not problems,
-            metadata={"graded": int(want["graded"]), "problems": dg.MetadataValue.json(problems)},
+            metadata={
+                "graded": graded.get(k, 0),
+                "problems": dg.MetadataValue.json(problems),
+            },
+            description=failed_because(k, "; ".join(problems)) if problems else None,
+        )
+    return out
+
+
+def all_is_the_sum_of_markets(summary: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Every period's "all" row holds the sum of the markets' counts and profit, and no MAE (the
+    markets' stats are different units)."""
+    s = summary.assign(_day=summary["game_date"].dt.strftime("%Y-%m-%d"))
+    is_all = s["market"] == tables.ALL_MARKETS
+    cols = list(_ADDITIVE)
+    markets = s[~is_all].groupby(["_day", "period"])[cols].sum()
+    overall = s[is_all].set_index(["_day", "period"])
+    both = overall[cols].join(markets, rsuffix="_markets", how="outer").fillna(0.0)
+    problems_by_day: dict[str, list[str]] = {}
+    for (day, period), row in both.iterrows():
+        for c in cols:
+            limit = TOLERANCE if c == "profit_units" else 0.0
+            if abs(row[c] - row[f"{c}_markets"]) > limit:
+                problems_by_day.setdefault(day, []).append(
+                    f"{period} {c}: {row[c]:g} for all vs {row[f'{c}_markets']:g} over the markets"
+                )
+    with_mae = overall[overall["mae"].notna() | overall["line_mae"].notna()]
+    for day, period in with_mae.index:
+        problems_by_day.setdefault(day, []).append(f"{period}: all has an MAE (the markets' units differ)")
+    out = {}
+    for k in keys:
+        problems = problems_by_day.get(k, [])
+        out[k] = Outcome(
+            passed=not problems,
+            metadata={"problems": dg.MetadataValue.json(problems)},
             description=failed_because(k, "; ".join(problems)) if problems else None,
         )
     return out
@@ -205,16 +287,22 @@ performance_summary_checks = table_checks(
     tables.performance_summary,
     [
         PartitionCheck(
-            "one_row_per_period",
-            f"Exactly one row per period ({', '.join(tables.PERIODS)}) for every date.",
-            lambda f, k: rows_match(f[PS], expected_periods(k), ["game_date", "period"], k),
+            "one_row_per_period_and_market",
+            f"Exactly one row per period ({', '.join(tables.PERIODS)}) and market ({', '.join(tables.MARKETS)}) "
+            "for every date.",
+            lambda f, k: rows_match(f[PS], expected_rows(k), ["game_date", "period", "market"], k),
         ),
         in_range_check(tables.performance_summary),
         PartitionCheck(
             "day_matches_grades",
-            "The day's graded, played, wins, losses, pushes and profit equal the date's prediction_accuracy; "
-            "longer periods hold at least the shorter ones.",
+            "Each market's day row (and all's) has the graded, played, bets, wins, losses, pushes and profit of "
+            "the date's prediction_accuracy; longer periods hold at least the shorter ones.",
             lambda f, k: day_matches_grades(f[PS], f[PA], k),
+        ),
+        PartitionCheck(
+            "all_is_the_sum_of_markets",
+            "Every period's all row holds the sum of the markets' counts and profit, and no MAE.",
+            lambda f, k: all_is_the_sum_of_markets(f[PS], k),
         ),
     ],
     reads=[predictions_tables.prediction_accuracy],

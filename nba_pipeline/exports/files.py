@@ -11,14 +11,15 @@ import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from nba_pipeline.core.schema import PREGAME_DUE, DeclaredOutput, Due
+from nba_pipeline.core.schema import AMERICAN_ODDS_RANGE, MAX_AMERICAN_ODDS, PREGAME_DUE, DeclaredOutput, Due
+from nba_pipeline.predictions.tables import MARKET_STATS
 
 DATASET = "nba_exports"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: every prop market, bets at a book's own line and price
 # enough for a daily card; more would dig into edges the model is least sure of
 DEFAULT_TOP_N = 10
 
@@ -42,23 +43,38 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Reasoning(_Strict):
-    """The numbers behind a pick, all known before tip-off (from ml_feature_store and the model)."""
+def _american(odds: float) -> float:
+    # the warehouse's rule (Check.american_odds): nothing strictly between -100 and +100
+    if not 100 <= abs(odds) <= MAX_AMERICAN_ODDS:
+        raise ValueError(f"{odds:g} is not American odds ({AMERICAN_ODDS_RANGE})")
+    return odds
 
-    model_points: float = Field(description="the model's expected points before pooling with the line")
-    predicted_spread: float = Field(description="expected absolute error of model_points")
-    books_p_over: float | None = Field(description="the books' mean no-vig probability of the over")
-    points_avg_season: float | None = Field(description="mean points this season (null: no game yet)")
-    points_avg_last10: float | None = Field(description="mean points over the last 10 games this season")
-    points_avg_last5: float | None = Field(description="mean points over the last 5 games this season")
-    points_avg_recent20: float | None = Field(description="mean points over the last 20 games of any season")
+
+AmericanOdds = Annotated[float, AfterValidator(_american)]
+# enums of the predictions' markets (The Odds API keys) and the stats they settle on
+Market = Literal[tuple(MARKET_STATS)]  # type: ignore[valid-type]
+Stat = Literal[tuple(dict.fromkeys(MARKET_STATS.values()))]  # type: ignore[valid-type]
+
+
+class Reasoning(_Strict):
+    """The numbers behind a pick, all known before tip-off (ml_feature_store of the date), under
+    the same names whatever the market: `stat_*` are the market's own stat."""
+
+    stat: Stat = Field(description="the player_game_summary column the market settles on")
+    stat_avg_season: float | None = Field(description="mean of the stat this season (null: no game yet)")
+    stat_avg_last10: float | None = Field(description="mean of the stat over the last 10 games this season")
+    stat_avg_last5: float | None = Field(description="mean of the stat over the last 5 games this season")
+    stat_avg_recent20: float | None = Field(description="mean of the stat over the last 20 games of any season")
     season_games_played: int = Field(description="games played this season before this date")
+    opponent_allowed_vs_league: float | None = Field(
+        description=(
+            "what the opponent allowed of the stat over its last 10 games relative to the league (0.03: 3% more); "
+            "for points its defensive rating (points allowed per 100 possessions)"
+        )
+    )
     minutes_avg_last5: float | None = Field(description="mean minutes over the last 5 games")
     minutes_trend: float | None = Field(description="minutes last 5 minus season average")
     usage_trend: float | None = Field(description="usage rate last 5 minus season average")
-    opponent_defensive_rating_vs_league: float | None = Field(
-        description="opponent points allowed per 100 possessions relative to the league (0.03: 3% more)"
-    )
     pace_differential: float | None = Field(description="expected game pace relative to the league")
     implied_team_total: float | None = Field(description="team points the game lines imply")
     rest_days: int | None = Field(description="days of rest before the game (null: first game of the season)")
@@ -67,39 +83,52 @@ class Reasoning(_Strict):
 
 
 class Pick(_Strict):
-    rank: int = Field(ge=1, description="1 = largest edge")
+    """One recommended bet: a side of one book's line at that book's price."""
+
+    rank: int = Field(ge=1, description="1 = largest expected value")
     game_id: str
     game_start_time: dt.datetime | None = Field(description="scheduled tip-off, UTC")
     player_id: int
     player_name: str | None
     team: str
     opponent: str
-    recommendation: Literal["OVER", "UNDER"]
-    line: float = Field(description="sportsbook consensus points line")
+    market: Market = Field(description="The Odds API market key")
+    side: Literal["OVER", "UNDER"]
+    bookmaker: str = Field(description="the book offering the bet")
+    line: float = Field(description="that book's line of the bet (may be an alternate line)")
+    odds: AmericanOdds = Field(description=f"that book's price of the side: American odds, {AMERICAN_ODDS_RANGE}")
+    ev: float = Field(ge=0, description="expected profit of a 1-unit bet at odds (0.081: +8.1%)")
+    p_win: float = Field(ge=0, le=1, description="the model's probability that the bet wins")
+    consensus_line: float = Field(description="the books' consensus line (median of each book's main line)")
     books: int = Field(ge=1, description="books in the consensus")
-    line_snapshot_time: dt.datetime | None = Field(description="odds snapshot the line comes from (before tip-off)")
-    predicted_points: float = Field(description="expected points (model pooled with the line)")
-    p_over: float = Field(ge=0, le=1, description="calibrated probability that points exceed the line")
-    edge: float = Field(gt=0, description="probability of the recommended side minus the -110 break-even")
-    confidence: float = Field(ge=0.5, le=1, description="probability of the recommended side")
-    summary: str = Field(description="the reasoning in one sentence")
+    p_over: float = Field(ge=0, le=1, description="the model's probability that the stat exceeds the consensus line")
+    books_p_over: float | None = Field(
+        ge=0, le=1, description="the books' mean no-vig probability of the over at their main lines"
+    )
+    predicted: float = Field(description="expected value of the stat (the model pulled towards the line)")
+    model_mean: float = Field(description="the model's expected value of the stat, before the market")
+    line_snapshot_time: dt.datetime | None = Field(description="latest odds snapshot used (before tip-off)")
+    summary: str = Field(description="the pick and its reasons in one sentence")
     reasoning: Reasoning
 
 
 class BestBetsFile(_Strict):
-    """`best_bets/<game_date>.json`: the date's top recommendations with a sportsbook line."""
+    """`best_bets/<game_date>.json`: the date's recommendations with the largest expected value,
+    across the prop markets."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     game_date: dt.date
     generated_at: dt.datetime = Field(description="when the file was written (UTC)")
     run_id: str = Field(description="Dagster run that wrote it")
-    model_versions: list[str] = Field(description="points_model versions behind the date's predictions")
+    model_versions: list[str] = Field(description="prop_models versions behind the date's predictions")
     feature_version: str | None
-    break_even: float = Field(description="win probability needed at -110 (0.5238)")
+    ev_threshold: float | None = Field(
+        description="expected profit per unit a quote needed to be recommended (null: no prediction)"
+    )
     top_n: int = Field(ge=1, description="most picks a file holds")
-    predictions: int = Field(ge=0, description="predictions made for the date")
-    candidates: int = Field(ge=0, description="of them, OVER/UNDER recommendations against a sportsbook line")
-    picks: list[Pick] = Field(description="the candidates with the largest edge, at most top_n, best first")
+    predictions: int = Field(ge=0, description="predictions (player and market) made for the date")
+    candidates: int = Field(ge=0, description="of them, recommendations (OVER or UNDER, not PASS)")
+    picks: list[Pick] = Field(description="the candidates with the largest expected value, at most top_n, best first")
 
 
 def json_schema() -> str:
@@ -110,15 +139,17 @@ def json_schema() -> str:
 best_bets = FileExport(
     dataset=DATASET,
     name="best_bets",
+    code_version="2",  # 2: every prop market (schema_version 2)
     # by noon on the date, like what it is built from; a day may have no pick (no line worth one)
     due=dataclasses.replace(PREGAME_DUE, may_be_empty=True),
     description=(
         # read as Markdown by the asset's page (a `<date>` placeholder vanished there as an HTML
         # tag) and as plain text by the catalog list (where code-span backticks show)
         "One JSON file per game date (best_bets/YYYY-MM-DD.json under the exports directory): the "
-        "date's OVER/UNDER recommendations against a sportsbook line with the largest edge, each "
-        "with its line, p_over, edge and reasoning. Written atomically; schema: "
-        "docs/best_bets.schema.json. A date without picks still gets a file (empty picks)."
+        "date's recommendations across the prop markets with the largest expected value, each "
+        "with its book, line, American price, EV, the books' consensus and the reasoning. "
+        "Written atomically; schema: docs/best_bets.schema.json. A date without picks still "
+        "gets a file (empty picks)."
     ),
 )
 
