@@ -5,7 +5,16 @@ games are final."""
 import datetime as dt
 
 from nba_pipeline.analytics.tables import SHARE
-from nba_pipeline.core.schema import AMERICAN_ODDS_RANGE, PREGAME_DUE, Check, Column, Table, register, results_due
+from nba_pipeline.core.schema import (
+    AMERICAN_ODDS_RANGE,
+    MAX_AMERICAN_ODDS,
+    PREGAME_DUE,
+    Check,
+    Column,
+    Table,
+    register,
+    results_due,
+)
 
 RESULTS_DUE = results_due(dt.time(7, 30))  # the grades: an hour after the analytics results
 
@@ -31,7 +40,9 @@ _MARKET = Column(
     "market", "string", "The Odds API market key: " + ", ".join(MARKET_STATS), checks=(Check.isin(list(MARKET_STATS)),)
 )
 _STAT = (0, 100)  # every market's stat and line (PRA included) lies within it
-_EV = (-1.0, 3.0)  # a unit stake loses at most itself; +3 would be a +400 price at 80%
+# a unit stake loses at most itself and wins at most the longest price a book may post
+_WIN_MAX = MAX_AMERICAN_ODDS / 100
+_EV = (-1.0, _WIN_MAX)
 
 
 def _player_game() -> tuple[Column, ...]:
@@ -223,7 +234,7 @@ prediction_accuracy = Table(
             "profit_units",
             "float",
             "result of a 1-unit bet at bet_odds: the price's payout on a win, -1 on a loss, 0 otherwise",
-            range=(-1, 20),
+            range=(-1, _WIN_MAX),
         ),
         Column("model_version", "string", "model that predicted"),
     ),
