@@ -14,7 +14,6 @@ from nba_pipeline.analytics import tables as analytics
 from nba_pipeline.analytics import transforms as analytics_transforms
 from nba_pipeline.core.history import HISTORY_DAYS, season_label
 from nba_pipeline.precompute import tables, transforms
-from nba_pipeline.raw import tables as tables_raw
 
 SEASON = "2024-25"
 
@@ -158,7 +157,7 @@ def _context(rows) -> pd.DataFrame:
         "season_games_played": 3,
         "days_since_last_game": 2,
         "last_game_minutes": 30.0,
-        "points_line_books": 0,
+        **{f"{label}_line_books": 0 for label in ("points", "rebounds", "assists", "threes", "pra")},
     }
     return frame(
         analytics.upcoming_player_game_context, [{**base, "player_name": f"Player {r['player_id']}", **r} for r in rows]
@@ -529,8 +528,8 @@ def test_two_synthetic_seasons_stay_within_the_declared_ranges(tmp_path):
     schedule, _ = build.schedule(src, start, end)
     games = analytics_transforms.player_game_summary(players, teams)
     days = ["2025-02-06", "2025-02-08"]
-    no_props = tables_raw.player_props.empty_frame()
-    ctx = analytics_transforms.upcoming_player_game_context(schedule, players, no_props, pd.DatetimeIndex(days))
+    no_quotes = analytics.player_prop_quotes.empty_frame()
+    ctx = analytics_transforms.upcoming_player_game_context(schedule, players, no_quotes, pd.DatetimeIndex(days))
     for table, df in (
         (tables.player_shot_zone_analysis, transforms.player_shot_zone_analysis(ctx, games)),
         (tables.player_daily_cache, transforms.player_daily_cache(ctx, games)),
