@@ -51,7 +51,7 @@ def test_every_asset_has_a_fresh_check_and_no_freshness_policy():
     part 3): no asset carries one; each has the per-partition `fresh` check instead."""
     graph = defs.resolve_asset_graph()
     keys = graph.get_all_asset_keys()
-    assert len(keys) == 20
+    assert len(keys) == 21
     for key in keys:
         assert graph.get(key).freshness_policy is None, key
         assert dg.AssetCheckKey(key, "fresh") in graph.asset_check_keys, key
@@ -96,7 +96,7 @@ def test_every_step_that_opens_the_warehouse_takes_a_warehouse_pool_slot():
     ops = defs.resolve_implicit_global_asset_job_def().graph.node_defs
     # one multi-asset writes both team tables; table checks are inline; the `fresh` checks read
     # the event log and the source only (no warehouse, no slot)
-    assert len(ops) == 20
+    assert len(ops) == 21
     assert {op.name: op.pool for op in ops} == {
         op.name: None if op.name == "freshness" else WAREHOUSE_POOL for op in ops
     }

@@ -1,8 +1,9 @@
 """`nba_analytics` assets: a game date's facts (player and team game summaries) and the pre-game
-context of its games. Each asset states its inputs once (`In`: the upstream table and the dates
-of it a game date reads); the factory derives from them what the step requires (a missing one
-fails it, writing nothing), the frames its checks (`checks.py`) read, the write and the checks'
-evaluation. Inputs only the checks read are marked so."""
+context of its games (with the sportsbook quotes standing at tip-off). Each asset states its
+inputs once (`In`: the upstream table and the dates of it a game date reads); the factory derives
+from them what the step requires (a missing one fails it, writing nothing), the frames its checks
+(`checks.py`) read, the write and the checks' evaluation. Inputs only the checks read are marked
+so."""
 
 import pandas as pd
 
@@ -57,20 +58,33 @@ def upcoming_team_game_context(context, schedule: pd.DataFrame, game_lines: pd.D
 
 
 @table_asset(
+    checks.player_prop_quotes_checks,
+    ins={
+        "props": In(raw.player_props),
+        # tip-off times
+        "schedule": In(raw.schedule),
+    },
+)
+def player_prop_quotes(props: pd.DataFrame, schedule: pd.DataFrame):
+    quotes, facts = transforms.player_prop_quotes(props, schedule)
+    return TableRows(quotes, facts=facts)
+
+
+@table_asset(
     checks.upcoming_player_game_context_checks,
     ins={
         "schedule": In(raw.schedule),
         "history": In(raw.player_boxscores, history_mapping()),
-        "props": In(raw.player_props),
+        "quotes": In(tables.player_prop_quotes),
         # checks: every team playing has a roster
         "team_context": In(tables.upcoming_team_game_context),
     },
 )
-def upcoming_player_game_context(context, schedule: pd.DataFrame, history: pd.DataFrame, props: pd.DataFrame):
-    df = transforms.upcoming_player_game_context(schedule, history, props, _dates(context))
+def upcoming_player_game_context(context, schedule: pd.DataFrame, history: pd.DataFrame, quotes: pd.DataFrame):
+    df = transforms.upcoming_player_game_context(schedule, history, quotes, _dates(context))
     if df.empty:
         df = tables.upcoming_player_game_context.empty_frame()
-    unrostered = transforms.unrostered_line_players(props, df)
+    unrostered = transforms.unrostered_line_players(quotes, df)
     return TableRows(
         df,
         facts={

@@ -10,7 +10,8 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from nba_pipeline.analytics import tables
+from nba_pipeline.analytics import tables, transforms
+from nba_pipeline.analytics.transforms import QUOTE_KEYS
 from nba_pipeline.core.checks.common import (
     day_counts,
     day_examples,
@@ -50,7 +51,46 @@ def _game_minutes(game_ids: pd.Series, schedule: pd.DataFrame) -> np.ndarray:
     return REGULATION_MINUTES + OVERTIME_MINUTES * np.nan_to_num(ot)
 
 
+def both(first: Outcomes, second: Outcomes, second_name: str) -> Outcomes:
+    """Two evaluations of one check per partition: passed if both passed, their metadata side by
+    side (the second's under `second_name` where a name is the first's too), their failure
+    reasons joined."""
+    out = {}
+    for k, a in first.items():
+        b = second[k]
+        reasons = [d for d in (a.description, b.description) if d]
+        out[k] = Outcome(
+            passed=a.passed and b.passed,
+            metadata={
+                **a.metadata,
+                **{f"{second_name}_{m}" if m in a.metadata else m: v for m, v in b.metadata.items()},
+            },
+            description="; ".join([reasons[0], *(r.removeprefix(f"{k}: ") for r in reasons[1:])]) if reasons else None,
+        )
+    return out
+
+
 # player_game_summary ----------------------------------------------------------------------------
+# the stats the prop markets settle on (pra: points + rebounds + assists)
+MARKET_STATS = ("points", "reb", "ast", "fg3m")
+
+
+def player_rows_match_boxscores(pgs: pd.DataFrame, players: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """One row per player box score row of the date (none missing, none extra, none twice), each
+    stating the box score's points, rebounds, assists and threes made, and pra = points +
+    rebounds + assists of the box score."""
+    count = rows_match(pgs, players, ["game_date", "game_id", "player_id"], keys)
+    key = ["game_id", "player_id"]
+    box = players.astype({"player_id": "int64"}).drop_duplicates(key).set_index(key)
+    rows = pgs.astype({"player_id": "int64"}).reset_index(drop=True)
+    source = box.reindex(pd.MultiIndex.from_frame(rows[key])).reset_index(drop=True)
+    found = source["points"].notna()  # a row without a box score row is counted above
+    rows, source = rows[found].reset_index(drop=True), source[found].reset_index(drop=True)
+    facts = {c: (rows[c], source[c]) for c in MARKET_STATS}
+    facts["pra"] = (rows["pra"], source["points"] + source["reb"] + source["ast"])
+    return both(count, disagreements(rows, long_problems(rows, key, facts), keys, "player_rows"), "stats")
+
+
 def player_totals_reconcile(
     pgs: pd.DataFrame, teams: pd.DataFrame, players: pd.DataFrame, schedule: pd.DataFrame, keys: Sequence[str]
 ) -> Outcomes:
@@ -136,6 +176,8 @@ def defense_mirrors_offense(defense: pd.DataFrame, offense: pd.DataFrame, keys: 
         "opp_fga": "fga",
         "opp_fg3m": "fg3m",
         "opp_fta": "fta",
+        "opp_reb": "reb",
+        "opp_ast": "ast",
         "possessions": "possessions",
     }
     o = offense.set_index(["game_id", "team"])
@@ -191,11 +233,8 @@ def rosters_cover_teams(players: pd.DataFrame, team_context: pd.DataFrame, keys:
     }
 
 
-def line_players_in_context(players: pd.DataFrame, props: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
-    p = props[props["player_id"].notna() & props["game_id"].notna()][
-        ["game_date", "game_id", "player_id", "player_name"]
-    ]
-    p = p.drop_duplicates(["game_id", "player_id"])
+def line_players_in_context(players: pd.DataFrame, quotes: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    p = quotes[["game_date", "game_id", "player_id", "player_name"]].drop_duplicates(["game_id", "player_id"])
     have = pd.MultiIndex.from_frame(players[["game_id", "player_id"]].astype({"player_id": "int64"}))
     p = p.assign(found=pd.MultiIndex.from_frame(p[["game_id", "player_id"]].astype({"player_id": "int64"})).isin(have))
     n_lines, n_found = day_counts(p), day_counts(p[p["found"]])
@@ -252,6 +291,133 @@ def team_context_mirrors(context: pd.DataFrame, schedule: pd.DataFrame, keys: Se
     return disagreements(c, long_problems(c, ["game_id", "team"], facts), keys, "team_games")
 
 
+# player_prop_quotes -----------------------------------------------------------------------------
+def _latest_raw_quotes(props: pd.DataFrame, schedule: pd.DataFrame) -> pd.DataFrame:
+    """raw.player_props as the quotes table should hold it: quotes of matched players in scheduled
+    games, before tip-off, in each (game, player, market, book)'s latest snapshot (one row per
+    odds name: two names of one player may quote the same line)."""
+    p = props[props["player_id"].notna() & props["game_id"].notna()].astype({"player_id": "int64"})
+    p = p[p["snapshot_time"] < transforms.tip_off(p, schedule)]
+    latest = p.groupby(QUOTE_KEYS)["snapshot_time"].max().rename("latest")
+    p = p.join(latest, on=QUOTE_KEYS)
+    return p[p["snapshot_time"] == p["latest"]]
+
+
+def quotes_one_per_latest_line(quotes: pd.DataFrame, props: pd.DataFrame, schedule: pd.DataFrame, keys) -> Outcomes:
+    """Record count: one row per line of each book's latest snapshot before tip-off (matched players
+    and games), none missing, none extra, none twice."""
+    expected = _latest_raw_quotes(props, schedule)
+    return rows_match(quotes, expected, ["game_date", *QUOTE_KEYS, "line"], keys)
+
+
+def _text(values: pd.Series, where: pd.Series) -> pd.Series:
+    """`values` as text where `where`, else null (a fact stated only for the rows it fails on)."""
+    return values.astype(str).where(where.to_numpy(), None).astype(object)
+
+
+def quotes_match_raw(quotes: pd.DataFrame, props: pd.DataFrame, schedule: pd.DataFrame, keys) -> Outcomes:
+    """Each stored quote is raw.player_props' quote at its snapshot and line (the same over and
+    under prices, its no-vig over probability computed from them), taken before tip-off, in the
+    latest snapshot before tip-off of its game, player, market and book."""
+    q = quotes.astype({"player_id": "int64"}).reset_index(drop=True)
+    raw_rows = props[props["player_id"].notna() & props["game_id"].notna()].astype({"player_id": "int64"})
+    at = [*QUOTE_KEYS, "line", "snapshot_time"]
+    joined = (
+        q[at]
+        .assign(_row=np.arange(len(q)))
+        .merge(raw_rows[[*at, "over_odds", "under_odds"]], on=at, how="left", indicator=True)
+    )
+    listed = joined["_merge"] == "both"
+
+    def same(a: pd.Series, b: pd.Series) -> pd.Series:
+        return ((a == b) | (a.isna() & b.isna())).fillna(False).astype(bool)
+
+    stored = q.iloc[joined["_row"]].reset_index(drop=True)
+    priced = listed & same(stored["over_odds"], joined["over_odds"]) & same(stored["under_odds"], joined["under_odds"])
+    in_raw = listed.groupby(joined["_row"]).any().reindex(range(len(q)), fill_value=False)
+    same_prices = priced.groupby(joined["_row"]).any().reindex(range(len(q)), fill_value=False)
+    # the raw prices to show: the first raw row at that snapshot and line
+    first = joined.drop_duplicates("_row").set_index("_row").reindex(range(len(q)))
+    tip = transforms.tip_off(q.assign(game_start_time=q["game_id"].map(_game_starts(props))), schedule)
+    latest = (
+        _latest_raw_quotes(props, schedule)
+        .groupby(QUOTE_KEYS)["snapshot_time"]
+        .max()
+        .reindex(pd.MultiIndex.from_frame(q[QUOTE_KEYS]))
+        .reset_index(drop=True)
+    )
+    late = ~(q["snapshot_time"] < tip).fillna(False).astype(bool)
+    not_latest = in_raw & ~late & ~same(q["snapshot_time"], latest)
+    prob = transforms.no_vig_over_prob(q["over_odds"], q["under_odds"])
+    wrong_prob = ~same(q["over_prob_no_vig"].round(9), prob.round(9))
+    wrong_prices = in_raw & ~same_prices
+    facts = {
+        "quote": (_text(q["snapshot_time"], ~in_raw), _text(pd.Series("no such raw quote", index=q.index), ~in_raw)),
+        "over_odds/under_odds": (
+            _text(q["over_odds"].astype(str) + "/" + q["under_odds"].astype(str), wrong_prices),
+            _text(first["over_odds"].astype(str) + "/" + first["under_odds"].astype(str), wrong_prices),
+        ),
+        "over_prob_no_vig": (_text(q["over_prob_no_vig"].round(6), wrong_prob), _text(prob.round(6), wrong_prob)),
+        "snapshot_time": (_text(q["snapshot_time"], not_latest), _text("latest " + latest.astype(str), not_latest)),
+        "before_tip_off": (_text(q["snapshot_time"], late), _text("before " + tip.astype(str), late)),
+    }
+    return disagreements(q, long_problems(q, [*QUOTE_KEYS, "line"], facts), keys, "quotes")
+
+
+def _game_starts(props: pd.DataFrame) -> pd.Series:
+    """The feed's tip-off of each game (the fallback where the schedule has none)."""
+    return props.dropna(subset=["game_id"]).drop_duplicates("game_id").set_index("game_id")["game_start_time"]
+
+
+def one_main_line_per_book(quotes: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Per (game, player, market, book): exactly one main line, the line whose no-vig over
+    probability is closest to 0.5 (ties: the lower line)."""
+    q = quotes.reset_index(drop=True)
+    group = ["game_date", *QUOTE_KEYS]
+    distance = transforms.distance_from_even(q["over_prob_no_vig"])
+    best = q.assign(_d=distance).sort_values([*group, "_d", "line"]).drop_duplicates(group)
+    books = q.groupby(group, as_index=False).agg(main_lines=("main_line", "sum"))
+    main = q[q["main_line"].astype(bool)].drop_duplicates(group).set_index(group)["line"]
+    idx = pd.MultiIndex.from_frame(books[group])
+    books["main"] = main.reindex(idx).to_numpy()
+    books["closest_to_even"] = best.set_index(group)["line"].reindex(idx).to_numpy()
+    one = books["main_lines"] == 1
+    facts = {
+        "main_lines": (books["main_lines"].astype("int64"), pd.Series(1, index=books.index)),
+        "main_line": (
+            books["main"].where(one),
+            pd.Series(books["closest_to_even"].to_numpy(), index=books.index).where(one),
+        ),
+    }
+    return disagreements(books, long_problems(books, QUOTE_KEYS, facts), keys, "books")
+
+
+# upcoming_player_game_context --------------------------------------------------------------------
+def lines_match_quotes(context: pd.DataFrame, quotes: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Each player's consensus columns restate player_prop_quotes: per market, the median of the
+    books' main lines, the books quoting, the mean no-vig over probability at the main lines, and
+    the latest snapshot (any market); no quote: no line, 0 books."""
+    c = context.astype({"player_id": "int64"}).reset_index(drop=True)
+    q = quotes.astype({"player_id": "int64"})
+    idx = pd.MultiIndex.from_frame(c[["game_id", "player_id"]])
+
+    def per_player(rows: pd.DataFrame, column: str, how: str) -> pd.Series:
+        return rows.groupby(["game_id", "player_id"])[column].agg(how).reindex(idx).set_axis(c.index)
+
+    facts = {}
+    for market, label in raw.PROP_MARKETS.items():
+        line, books, over_prob = transforms.line_columns(label)
+        main = q[(q["market"] == market) & q["main_line"].astype(bool)]
+        facts[line] = (c[line].round(6), per_player(main, "line", "median").astype("float64").round(6))
+        facts[books] = (c[books].astype("int64"), per_player(main, "bookmaker", "nunique").fillna(0).astype("int64"))
+        facts[over_prob] = (
+            c[over_prob].round(6),
+            per_player(main, "over_prob_no_vig", "mean").astype("float64").round(6),
+        )
+    facts["line_snapshot_time"] = (c["line_snapshot_time"], per_player(q, "snapshot_time", "max"))
+    return disagreements(c, long_problems(c, ["game_id", "player_id"], facts), keys, "players")
+
+
 # the tables' checks (evaluated inline by the analytics assets) ---------------------------------
 PGS = tables.player_game_summary.name
 player_game_summary_checks = table_checks(
@@ -259,8 +425,10 @@ player_game_summary_checks = table_checks(
     [
         PartitionCheck(
             "one_row_per_boxscore_row",
-            "Exactly one row per player box score row of the date (none missing, none extra, none twice).",
-            lambda f, k: rows_match(f[PGS], f["player_boxscores"], ["game_date", "game_id", "player_id"], k),
+            "Exactly one row per player box score row of the date (none missing, none extra, none twice), "
+            "stating the box score's points, rebounds, assists and threes made, and pra = points + rebounds + "
+            "assists.",
+            lambda f, k: player_rows_match_boxscores(f[PGS], f["player_boxscores"], k),
         ),
         in_range_check(tables.player_game_summary),
         PartitionCheck(
@@ -318,11 +486,40 @@ team_defense_game_summary_checks = table_checks(
         in_range_check(tables.team_defense_game_summary),
         PartitionCheck(
             "mirrors_opponent_offense",
-            "What a team allowed (points, FGA, 3PM, FTA, possessions) equals its opponent's offence in the same game.",
+            "What a team allowed (points, FGA, 3PM, FTA, rebounds, assists, possessions) equals its opponent's "
+            "offence in the same game.",
             lambda f, k: defense_mirrors_offense(f[DEF], f[OFF], k),
         ),
     ],
     reads=[raw.schedule, tables.team_offense_game_summary],
+)
+
+QUOTES = tables.player_prop_quotes.name
+player_prop_quotes_checks = table_checks(
+    tables.player_prop_quotes,
+    [
+        PartitionCheck(
+            "one_row_per_latest_line",
+            "One row per line of each book's latest snapshot before tip-off, per game, player and market "
+            "(raw.player_props of matched players and scheduled games): none missing, none extra, none twice.",
+            lambda f, k: quotes_one_per_latest_line(f[QUOTES], f["player_props"], f["schedule"], k),
+        ),
+        in_range_check(tables.player_prop_quotes),
+        PartitionCheck(
+            "matches_raw_quotes",
+            "Each quote is raw.player_props' at its snapshot and line (same prices; no-vig probability from "
+            "them), taken before tip-off, from the latest snapshot before tip-off of its game, player, market "
+            "and book.",
+            lambda f, k: quotes_match_raw(f[QUOTES], f["player_props"], f["schedule"], k),
+        ),
+        PartitionCheck(
+            "one_main_line_per_book",
+            "Exactly one main line per game, player, market and book: the line whose no-vig over probability "
+            "is closest to 0.5 (ties: the lower line).",
+            lambda f, k: one_main_line_per_book(f[QUOTES], k),
+        ),
+    ],
+    reads=[raw.player_props, raw.schedule],
 )
 
 UTC, UPC = tables.upcoming_team_game_context.name, tables.upcoming_player_game_context.name
@@ -361,12 +558,18 @@ upcoming_player_game_context_checks = table_checks(
         in_range_check(tables.upcoming_player_game_context),
         PartitionCheck(
             "line_players_in_context",
-            f"At least {MIN_LINE_PLAYERS_IN_CONTEXT:.0%} of players with a points line "
-            "(matched to an NBA id) have a context row.",
-            lambda f, k: line_players_in_context(f[UPC], f["player_props"], k),
+            f"At least {MIN_LINE_PLAYERS_IN_CONTEXT:.0%} of players quoted before tip-off (any market, "
+            "player_prop_quotes) have a context row.",
+            lambda f, k: line_players_in_context(f[UPC], f[QUOTES], k),
             blocking=False,
             severity=WARN,
         ),
+        PartitionCheck(
+            "lines_match_quotes",
+            "Each player's consensus lines restate player_prop_quotes: per market the median of the books' main "
+            "lines, the books quoting, the mean no-vig over probability, and the latest snapshot used.",
+            lambda f, k: lines_match_quotes(f[UPC], f[QUOTES], k),
+        ),
     ],
-    reads=[tables.upcoming_team_game_context, raw.player_props],
+    reads=[tables.upcoming_team_game_context, tables.player_prop_quotes],
 )

@@ -4,6 +4,7 @@ of that date's games (built only from what existed before tip-off)."""
 import datetime as dt
 
 from nba_pipeline.core.schema import PREGAME_DUE, Check, Column, Table, register, results_due
+from nba_pipeline.raw.tables import PROP_LINE_RANGES, PROP_MARKETS
 
 RESULTS_DUE = results_due(dt.time(6, 30))  # half an hour after the raw results
 
@@ -73,6 +74,7 @@ player_game_summary = Table(
         _count("dreb", "defensive rebounds"),
         _count("reb", "rebounds"),
         _count("ast", "assists"),
+        _count("pra", "points + rebounds + assists (what the PRA prop market settles on)"),
         _count("stl", "steals"),
         _count("blk", "blocks"),
         _count("tov", "turnovers"),
@@ -97,6 +99,7 @@ player_game_summary = Table(
     ),
     grain=("game_id", "player_id"),
     cluster_by=("player_id",),
+    code_version="2",  # 2: pra
 )
 
 
@@ -142,6 +145,7 @@ team_offense_game_summary = Table(
         _count("points", "points scored"),
         *_SHOOTING_COUNTS,
         _count("oreb", "offensive rebounds"),
+        _count("reb", "rebounds (offensive + defensive)"),
         _count("ast", "assists"),
         _count("tov", "turnovers"),
         _count("points_2pt", "points from two-point field goals"),
@@ -153,6 +157,7 @@ team_offense_game_summary = Table(
     ),
     grain=("game_id", "team"),
     cluster_by=("team",),
+    code_version="2",  # 2: reb (what the opponent's defence allowed, opp_reb, is checked against it)
 )
 
 team_defense_game_summary = Table(
@@ -174,6 +179,8 @@ team_defense_game_summary = Table(
         _count("opp_points_2pt", "opponent points from two-point field goals"),
         _count("opp_points_3pt", "opponent points from three pointers"),
         _count("opp_points_ft", "opponent points from free throws"),
+        _count("opp_reb", "opponent rebounds"),
+        _count("opp_ast", "opponent assists"),
         _count("opp_tov", "turnovers forced"),
         _count("dreb", "defensive rebounds"),
         _count("stl", "steals"),
@@ -183,6 +190,7 @@ team_defense_game_summary = Table(
     ),
     grain=("game_id", "team"),
     cluster_by=("team",),
+    code_version="2",  # 2: opp_reb, opp_ast
 )
 
 _REST = (
@@ -228,6 +236,93 @@ upcoming_team_game_context = Table(
     cluster_by=("team",),
 )
 
+player_prop_quotes = Table(
+    dataset=DATASET,
+    name="player_prop_quotes",
+    due=PREGAME_DUE,
+    description=(
+        "The player prop quotes each book stood at when the game tipped off: per game, player, "
+        "market and book, every line of the book's latest snapshot before tip-off, with both "
+        "prices, the no-vig over probability and the book's main line marked. Quotes of odds "
+        "names matched to an NBA player, in scheduled games only."
+    ),
+    columns=(
+        Column("game_date", "date", "US Eastern game date (partition column)"),
+        Column("game_id", "string", "NBA.com game id"),
+        Column("player_id", "int", "NBA.com player id"),
+        Column("player_name", "string", "player name (reference list)", nullable=True),
+        Column(
+            "market",
+            "string",
+            "The Odds API market key: " + ", ".join(PROP_MARKETS),
+            checks=(Check.isin(list(PROP_MARKETS)),),
+        ),
+        Column("bookmaker", "string", "sportsbook key"),
+        Column(
+            "line",
+            "float",
+            "the line: the over wins above it, the under below it (a whole line can push)",
+            range=(min(lo for lo, _ in PROP_LINE_RANGES.values()), max(hi for _, hi in PROP_LINE_RANGES.values())),
+        ),
+        Column(
+            "over_odds",
+            "float",
+            "American odds of the over; null if the book quoted none",
+            nullable=True,
+            checks=(Check.american_odds(),),
+        ),
+        Column(
+            "under_odds",
+            "float",
+            "American odds of the under; null if the book quoted none",
+            nullable=True,
+            checks=(Check.american_odds(),),
+        ),
+        Column(
+            "over_prob_no_vig",
+            "float",
+            "the over's probability without the book's margin: over implied / (over implied + under "
+            "implied); null unless both prices are quoted",
+            nullable=True,
+            range=SHARE,
+        ),
+        Column("snapshot_time", "timestamp", "the snapshot quoted: the book's latest before tip-off"),
+        Column(
+            "main_line",
+            "bool",
+            "the book's main line for this player and market: of its lines, the one whose no-vig over "
+            "probability is closest to 0.5 (ties: the lower line); one per game, player, market and book",
+        ),
+    ),
+    grain=("game_date", "game_id", "player_id", "market", "bookmaker", "line"),
+    cluster_by=("player_id",),
+)
+
+
+def _consensus_line_columns() -> list[Column]:
+    """Per market label L (points, rebounds, ...): {L}_line, {L}_line_books, {L}_line_over_prob."""
+    cols = []
+    for market, label in PROP_MARKETS.items():
+        cols += [
+            Column(
+                f"{label}_line",
+                "float",
+                f"consensus (median across books) of each book's main {label} line before tip-off",
+                nullable=True,
+                range=PROP_LINE_RANGES[market],
+            ),
+            Column(f"{label}_line_books", "int", f"books quoting a {label} line before tip-off", checks=_NON_NEG),
+            Column(
+                f"{label}_line_over_prob",
+                "float",
+                f"mean over books of the no-vig probability of the over at the book's main {label} line",
+                nullable=True,
+                range=SHARE,
+            ),
+        ]
+    return cols
+
+
 upcoming_player_game_context = Table(
     dataset=DATASET,
     name="upcoming_player_game_context",
@@ -235,7 +330,7 @@ upcoming_player_game_context = Table(
     description=(
         "One row per player expected in a game on the date: players whose latest earlier game "
         "(within the roster lookback) was for one of the teams playing. Rest, workload and the "
-        "consensus points line from snapshots taken before tip-off."
+        "consensus line of every prop market (player_prop_quotes: snapshots taken before tip-off)."
     ),
     columns=(
         *_game(),
@@ -250,25 +345,12 @@ upcoming_player_game_context = Table(
             "days_since_last_game", "int", "days since the player's latest earlier game (any season)", range=(1, 400)
         ),
         Column("last_game_minutes", "float", "minutes in the latest earlier game", range=MINUTES),
-        Column(
-            "points_line",
-            "float",
-            "consensus (median across books) of each book's main points line",
-            nullable=True,
-            range=(0, 80),
-        ),
-        Column("points_line_books", "int", "books quoting a points line before tip-off"),
-        Column(
-            "points_line_over_prob",
-            "float",
-            "mean over books of the no-vig probability of the over at the book's main line",
-            nullable=True,
-            range=SHARE,
-        ),
-        Column("line_snapshot_time", "timestamp", "latest snapshot used", nullable=True),
+        *_consensus_line_columns(),
+        Column("line_snapshot_time", "timestamp", "latest snapshot used (any market)", nullable=True),
     ),
     grain=("game_id", "player_id"),
     cluster_by=("player_id",),
+    code_version="2",  # 2: every market's consensus line, from player_prop_quotes
 )
 
 ANALYTICS_TABLES = (
@@ -276,6 +358,7 @@ ANALYTICS_TABLES = (
     team_offense_game_summary,
     team_defense_game_summary,
     upcoming_team_game_context,
+    player_prop_quotes,
     upcoming_player_game_context,
 )
 register(*ANALYTICS_TABLES)

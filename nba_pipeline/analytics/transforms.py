@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from nba_pipeline.core.history import HISTORY_DAYS, season_labels
+from nba_pipeline.raw.tables import PROP_MARKETS
 
 # the latest earlier game of a player counts for the roster only if it is this recent (an
 # off-season included: opening night rosters come from last season)
@@ -70,6 +71,7 @@ def player_game_summary(players: pd.DataFrame, teams: pd.DataFrame) -> pd.DataFr
     ].copy()
     out["fg2m"] = out["fgm"] - out["fg3m"]
     out["fg2a"] = out["fga"] - out["fg3a"]
+    out["pra"] = out["points"] + out["reb"] + out["ast"]
     used = p["fga"] + 0.44 * p["fta"] + p["tov"]
     team_used = tm["fga"] + 0.44 * tm["fta"] + tm["tov"]
     usage = used * (tm["minutes"] / 5) / (p["minutes"] * team_used)
@@ -121,7 +123,7 @@ def team_game_summaries(teams: pd.DataFrame, schedule: pd.DataFrame) -> tuple[pd
     base["pace"] = 48 * poss / (t["minutes"].astype("float64") / 5)
 
     off = base.copy()
-    for c in ["points", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "ast", "tov"]:
+    for c in ["points", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "reb", "ast", "tov"]:
         off[c] = t[c]
     off["fg2m"] = t["fgm"] - t["fg3m"]
     off["fg2a"] = t["fga"] - t["fg3a"]
@@ -141,6 +143,8 @@ def team_game_summaries(teams: pd.DataFrame, schedule: pd.DataFrame) -> tuple[pd
     dfn["opp_points_2pt"] = 2 * dfn["opp_fg2m"]
     dfn["opp_points_3pt"] = 3 * opp["fg3m"]
     dfn["opp_points_ft"] = opp["ftm"]
+    dfn["opp_reb"] = opp["reb"]
+    dfn["opp_ast"] = opp["ast"]
     dfn["opp_tov"] = opp["tov"]
     for c in ["dreb", "stl", "blk"]:
         dfn[c] = t[c]
@@ -260,40 +264,111 @@ def upcoming_team_game_context(schedule: pd.DataFrame, lines: pd.DataFrame, date
     return out.sort_values(["game_date", "game_id", "is_home"]).reset_index(drop=True)
 
 
-def consensus_points_lines(props: pd.DataFrame, games: pd.DataFrame) -> pd.DataFrame:
-    """Per (game, player): each book's main line in its latest snapshot before tip-off (of a
-    book's alternate lines, the one with over/under prices closest to even), then the median
-    line across books and the mean no-vig over probability."""
-    p = props[(props["market"] == "player_points") & props["player_id"].notna() & props["game_id"].notna()].copy()
-    tip = games.set_index("game_id")["start_time_utc"]
-    start = p["game_id"].map(tip).fillna(p["game_start_time"])
-    p = p[p["snapshot_time"] < start]
-    if p.empty:
-        return pd.DataFrame(
-            columns=["points_line", "points_line_books", "points_line_over_prob", "line_snapshot_time"],
-            index=pd.MultiIndex.from_arrays([[], []], names=["game_id", "player_id"]),
-        )
-    keys = ["game_id", "player_id", "bookmaker"]
-    latest = p.groupby(keys)["snapshot_time"].transform("max")
-    p = p[p["snapshot_time"] == latest].copy()
-    po = _american_to_prob(p["over_odds"])
-    pu = _american_to_prob(p["under_odds"])
-    p["over_prob"] = po / (po + pu)
-    p["distance_from_even"] = (p["over_prob"] - 0.5).abs().fillna(1.0)
-    main = p.sort_values([*keys, "distance_from_even", "line"]).groupby(keys).head(1)
-    return main.groupby(["game_id", "player_id"]).agg(
-        points_line=("line", "median"),
-        points_line_books=("bookmaker", "nunique"),
-        points_line_over_prob=("over_prob", "mean"),
-        line_snapshot_time=("snapshot_time", "max"),
+# player_prop_quotes -----------------------------------------------------------------------------
+# a book's quotes for one player and market in one snapshot: its main line and its alternates
+QUOTE_KEYS = ["game_id", "player_id", "market", "bookmaker"]
+# of two odds names matched to one player at a book and line, the better-matched name's quote is kept
+NAME_MATCH_PREFERENCE = {"exact": 0, "normalised": 1, "alias": 2}
+
+
+def tip_off(props: pd.DataFrame, schedule: pd.DataFrame) -> pd.Series:
+    """Each quote's tip-off: the schedule's start time of its game, else the feed's."""
+    start = props["game_id"].map(schedule.drop_duplicates("game_id").set_index("game_id")["start_time_utc"])
+    return start.fillna(props["game_start_time"])
+
+
+def no_vig_over_prob(over_odds: pd.Series, under_odds: pd.Series) -> pd.Series:
+    """The over's probability with the book's margin removed: over implied / (over implied + under
+    implied); null unless both prices are quoted."""
+    po, pu = _american_to_prob(over_odds), _american_to_prob(under_odds)
+    return (po / (po + pu)).astype("float64")
+
+
+def distance_from_even(over_prob: pd.Series) -> pd.Series:
+    """|P(over) - 0.5|, rounded so that mirrored prices (-115/-105 and -105/-115) tie exactly, and
+    infinite without a no-vig probability (such a line is main only if none of the book's lines has one)."""
+    return (over_prob - 0.5).abs().round(9).fillna(np.inf)
+
+
+def main_lines(quotes: pd.DataFrame) -> pd.Series:
+    """Per quote: is it its book's main line for the player and market, the line whose no-vig over
+    probability is closest to 0.5 (ties: the lower line)? Exactly one per (game, player, market, book)."""
+    ranked = quotes[[*QUOTE_KEYS, "line"]].assign(_distance=distance_from_even(quotes["over_prob_no_vig"]))
+    first = ~ranked.sort_values([*QUOTE_KEYS, "_distance", "line"]).duplicated(QUOTE_KEYS)
+    return first.reindex(quotes.index).astype(bool)
+
+
+def player_prop_quotes(props: pd.DataFrame, schedule: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The quotes each book stood at when its game tipped off: per (game, player, market, book)
+    the book's latest snapshot before tip-off, every line it listed there. `props`: the run dates'
+    raw quotes; `schedule`: their games (tip-off times). Returns (quotes, facts)."""
+    matched = (props["player_id"].notna() & props["game_id"].notna()).to_numpy()
+    p = props[matched].reset_index(drop=True)
+    before = (p["snapshot_time"] < tip_off(p, schedule)).to_numpy()
+    p = p[before]
+    latest = (p["snapshot_time"] == p.groupby(QUOTE_KEYS)["snapshot_time"].transform("max")).to_numpy()
+    p = p[latest]
+    # two odds names of one player at a book and line (a nickname and the full name): one quote
+    p = p.assign(_preference=p["name_match"].map(NAME_MATCH_PREFERENCE).astype("float64").fillna(9.0))
+    p = p.sort_values([*QUOTE_KEYS, "line", "_preference", "odds_player_name"])
+    repeated = p.duplicated([*QUOTE_KEYS, "line"]).to_numpy()
+    collapsed = p[repeated]
+    p = p[~repeated]
+    out = p[["game_date", "game_id", "player_id", "player_name", "market", "bookmaker", "line"]].copy()
+    out["player_id"] = out["player_id"].astype("int64")
+    out["over_odds"] = p["over_odds"]
+    out["under_odds"] = p["under_odds"]
+    out["over_prob_no_vig"] = no_vig_over_prob(p["over_odds"], p["under_odds"])
+    out["snapshot_time"] = p["snapshot_time"]
+    out["main_line"] = main_lines(out)
+    out = out.sort_values(["game_date", "game_id", "player_id", "market", "bookmaker", "line"]).reset_index(drop=True)
+    facts = {
+        "quotes_without_player_or_game": int((~matched).sum()),
+        "quotes_at_or_after_tip_off": int((~before).sum()),
+        "quotes_in_earlier_snapshots": int((~latest).sum()),
+        "second_names_of_a_player_dropped": int(repeated.sum()),
+        "second_names_of_a_player_dropped_examples": collapsed.head(10)[
+            ["game_id", "bookmaker", "market", "odds_player_name", "player_name"]
+        ]
+        .astype(str)
+        .to_dict("records"),
+    }
+    return out, facts
+
+
+def line_columns(label: str) -> tuple[str, str, str]:
+    """upcoming_player_game_context's consensus columns of a market label (points, rebounds, ...): the
+    line, the books quoting it, their no-vig over probability."""
+    return f"{label}_line", f"{label}_line_books", f"{label}_line_over_prob"
+
+
+def consensus_prop_lines(quotes: pd.DataFrame) -> pd.DataFrame:
+    """Per (game, player), for each market: the median over books of each book's main line, the
+    books quoting it and the mean of their no-vig over probabilities at their main line; and the
+    latest snapshot used (any market). `quotes`: player_prop_quotes rows."""
+    q = quotes.astype({"player_id": "int64"})
+    main = q[q["main_line"].astype(bool)]
+    per_market = main.groupby(["game_id", "player_id", "market"], observed=True).agg(
+        line=("line", "median"), books=("bookmaker", "nunique"), over_prob=("over_prob_no_vig", "mean")
     )
+    wide = per_market.unstack("market")
+    index = pd.MultiIndex.from_frame(q[["game_id", "player_id"]].drop_duplicates())
+    out = pd.DataFrame(index=index)
+    for market, label in PROP_MARKETS.items():
+        line, books, over_prob = line_columns(label)
+        has = ("line", market) in wide.columns
+        out[line] = wide[("line", market)].reindex(index) if has else np.nan
+        out[books] = wide[("books", market)].reindex(index).fillna(0) if has else 0
+        out[over_prob] = wide[("over_prob", market)].reindex(index) if has else np.nan
+    out["line_snapshot_time"] = q.groupby(["game_id", "player_id"])["snapshot_time"].max().reindex(index)
+    return out
 
 
 def upcoming_player_game_context(
-    schedule: pd.DataFrame, history: pd.DataFrame, props: pd.DataFrame, dates: pd.DatetimeIndex
+    schedule: pd.DataFrame, history: pd.DataFrame, quotes: pd.DataFrame, dates: pd.DatetimeIndex
 ) -> pd.DataFrame:
     """`schedule`: rows of the run dates (only pre-game fields are read); `history`: player box
-    scores of earlier dates; `props`: the run dates' points lines."""
+    scores of earlier dates; `quotes`: the run dates' player_prop_quotes (before tip-off)."""
     games = pregame_schedule(schedule, dates)
     slate = team_games(games)
     if slate.empty or history.empty:
@@ -343,19 +418,20 @@ def upcoming_player_game_context(
     for c in ["rest_days", "back_to_back", "games_last_7_days", "season_games_played", "days_since_last_game"]:
         out[c] = rest[c].to_numpy()
     out["last_game_minutes"] = roster["last_game_minutes"].to_numpy()
-    lines = consensus_points_lines(props, games).reindex(pd.MultiIndex.from_frame(out[["game_id", "player_id"]]))
-    out["points_line"] = lines["points_line"].to_numpy(dtype="float64")
-    out["points_line_books"] = pd.to_numeric(lines["points_line_books"]).fillna(0).astype("int64").to_numpy()
-    out["points_line_over_prob"] = lines["points_line_over_prob"].to_numpy(dtype="float64")
+    lines = consensus_prop_lines(quotes).reindex(pd.MultiIndex.from_frame(out[["game_id", "player_id"]]))
+    for label in PROP_MARKETS.values():
+        line, books, over_prob = line_columns(label)
+        out[line] = lines[line].to_numpy(dtype="float64")
+        out[books] = pd.to_numeric(lines[books]).fillna(0).astype("int64").to_numpy()
+        out[over_prob] = lines[over_prob].to_numpy(dtype="float64")
     out["line_snapshot_time"] = lines["line_snapshot_time"].to_numpy()
     return out.sort_values(["game_date", "game_id", "team", "player_id"]).reset_index(drop=True)
 
 
-def unrostered_line_players(props: pd.DataFrame, context: pd.DataFrame) -> pd.DataFrame:
-    """Matched players with a points line but no context row (e.g. traded, or a first game)."""
-    p = props[props["player_id"].notna() & props["game_id"].notna()][
-        ["game_date", "game_id", "player_id", "player_name"]
-    ]
+def unrostered_line_players(quotes: pd.DataFrame, context: pd.DataFrame) -> pd.DataFrame:
+    """Players quoted in any market before tip-off but without a context row (e.g. traded, or a
+    first game)."""
+    p = quotes[["game_date", "game_id", "player_id", "player_name"]].astype({"player_id": "int64"})
     p = p.drop_duplicates(["game_id", "player_id"])
     have = (
         pd.MultiIndex.from_frame(context[["game_id", "player_id"]])

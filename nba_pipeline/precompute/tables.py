@@ -3,12 +3,23 @@ computed from EARLIER dates only (rolling windows within the season, never the d
 
 from nba_pipeline.analytics.tables import MINUTES, PACE, RATING, REST_DAYS, SHARE
 from nba_pipeline.core.schema import PREGAME_DUE, Column, Table, register
+from nba_pipeline.raw.tables import PROP_MARKETS
 
 DATASET = "nba_precompute"
 # v2: cross-season recent20 windows (opening week has no season-to-date history)
 # v3: recent20 bounded by the date's history window (before, it depended on the run's range)
-FEATURE_VERSION = "v3"
+# v4: every prop market: rebounds, assists, threes (made and attempted) and PRA windows, what
+#     opponents allowed of them, and each market's consensus line
+FEATURE_VERSION = "v4"
 
+# the prop markets' stats besides points (player_game_summary columns) -> description
+PROP_STATS = {
+    "reb": "rebounds",
+    "ast": "assists",
+    "fg3m": "three pointers made",
+    "fg3a": "three point attempts",
+    "pra": "points + rebounds + assists",
+}
 # stats summarised by player_daily_cache: name in player_game_summary -> description
 CACHE_STATS = {
     "points": "points",
@@ -16,6 +27,14 @@ CACHE_STATS = {
     "usage_rate": "usage rate",
     "fga": "field goal attempts",
     "fta": "free throw attempts",
+    **PROP_STATS,
+}
+# what a team's opponents scored of each (team_defense_zone_analysis: per game and vs the league)
+ALLOWED_STATS = {
+    "reb": "rebounds",
+    "ast": "assists",
+    "fg3m": "three pointers made",
+    "pra": "points + rebounds + assists",
 }
 WINDOWS = {
     "last5": "last 5 games",
@@ -26,7 +45,22 @@ WINDOWS = {
 }
 RECENT_GAMES = 20
 ZONE_WINDOW_GAMES = 10
-_STAT_RANGES = {"points": (0, 80), "minutes": MINUTES, "usage_rate": SHARE, "fga": (0, 50), "fta": (0, 40)}
+# a mean over one game is that game's value: the ranges hold a single-game record
+_STAT_RANGES = {
+    "points": (0, 80),
+    "minutes": MINUTES,
+    "usage_rate": SHARE,
+    "fga": (0, 50),
+    "fta": (0, 40),
+    "reb": (0, 40),
+    "ast": (0, 30),
+    "fg3m": (0, 20),
+    "fg3a": (0, 35),
+    "pra": (0, 120),
+}
+# a team's opponents score ~44 rebounds, ~26 assists, ~13 threes and ~185 PRA a game: means over
+# 3+ games well inside these
+_ALLOWED_RANGES = {"reb": (10, 90), "ast": (5, 60), "fg3m": (0, 40), "pra": (80, 320)}
 
 
 def _player_game() -> tuple[Column, ...]:
@@ -72,9 +106,10 @@ player_daily_cache = Table(
     due=PREGAME_DUE,
     description=(
         "Per player in the date's games: last-5 / last-10 / season-to-date means and standard "
-        "deviations of points, minutes, usage and shot attempts, from the season's earlier games."
+        "deviations of points, minutes, usage, shot attempts, rebounds, assists, threes and PRA, "
+        "from the season's earlier games (and over his last 20 games of any season)."
     ),
-    code_version="2",  # 2: recent20 bounded by the history window
+    code_version="3",  # 2: recent20 bounded by the history window; 3: rebounds, assists, threes, PRA
     columns=(
         *_player_game(),
         Column("games_played", "int", "games played this season before this date", range=(0, 110)),
@@ -133,8 +168,10 @@ team_defense_zone_analysis = Table(
     description=(
         f"Per team in the date's games: what its defence allowed by zone over its last "
         f"{ZONE_WINDOW_GAMES} games of the season, per 100 possessions and relative to the league "
-        "average of the season's earlier games."
+        "average of the season's earlier games; and the rebounds, assists, threes and PRA its "
+        "opponents scored per game, against the league's."
     ),
+    code_version="2",  # 2: rebounds, assists, threes and PRA allowed
     columns=(
         Column("game_date", "date", "US Eastern game date (partition column)"),
         Column("game_id", "string", "the game on this date"),
@@ -182,6 +219,26 @@ team_defense_zone_analysis = Table(
             nullable=True,
             range=(-1.0, 1.0),
         ),
+        *[
+            Column(
+                f"{stat}_allowed_per_game",
+                "float",
+                f"opponent {desc} per game in the window",
+                nullable=True,
+                range=_ALLOWED_RANGES[stat],
+            )
+            for stat, desc in ALLOWED_STATS.items()
+        ],
+        *[
+            Column(
+                f"{stat}_allowed_vs_league",
+                "float",
+                f"{stat}_allowed_per_game / the league's per team-game (season's earlier games) - 1",
+                nullable=True,
+                range=(-1.0, 2.0),
+            )
+            for stat in ALLOWED_STATS
+        ],
         Column("pace", "float", "possessions per 48 minutes in the window", nullable=True, range=PACE),
         Column("league_pace", "float", "league pace, season's earlier games", nullable=True, range=PACE),
         Column(
@@ -300,6 +357,34 @@ FEATURES = {
     "points_line": "consensus sportsbook points line",
     "points_line_books": "books quoting the line",
     "points_line_over_prob": "books' mean no-vig over probability",
+    # v4: the other prop markets
+    **{
+        f"{stat}_{kind}_{window}": f"{'mean' if kind == 'avg' else 'std'} {desc}, {WINDOWS[window]}"
+        for stat, desc in PROP_STATS.items()
+        for kind, window in (
+            ("avg", "last5"),
+            ("avg", "last10"),
+            ("avg", "season"),
+            ("avg", "recent20"),
+            ("std", "last10"),
+            ("std", "season"),
+            ("std", "recent20"),
+        )
+    },
+    **{
+        f"opponent_{stat}_allowed_vs_league": f"opponent's {desc} allowed per game vs league, last 10"
+        for stat, desc in ALLOWED_STATS.items()
+    },
+    **{
+        f"{label}_{part}": f"{label} market: {desc}"
+        for label in PROP_MARKETS.values()
+        if label != "points"
+        for part, desc in (
+            ("line", "consensus sportsbook line"),
+            ("line_books", "books quoting the line"),
+            ("line_over_prob", "books' mean no-vig over probability"),
+        )
+    },
 }
 
 ml_feature_store = Table(

@@ -14,9 +14,17 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from nba_pipeline.analytics.transforms import ratio
+from nba_pipeline.analytics.transforms import line_columns, ratio
 from nba_pipeline.core.history import HISTORY_DAYS, season_labels
-from nba_pipeline.precompute.tables import CACHE_STATS, FEATURE_VERSION, FEATURES, RECENT_GAMES, ZONE_WINDOW_GAMES
+from nba_pipeline.precompute.tables import (
+    ALLOWED_STATS,
+    CACHE_STATS,
+    FEATURE_VERSION,
+    FEATURES,
+    RECENT_GAMES,
+    ZONE_WINDOW_GAMES,
+)
+from nba_pipeline.raw.tables import PROP_MARKETS
 
 WINDOW_GAMES = {"last5": 5, "last10": 10, "season": None}
 # a team's allowed rates (and the league's) from fewer games than this are noise, not a signal:
@@ -190,7 +198,13 @@ _DEF_VALUES = [
     "points_allowed",
     "possessions",
     "minutes",
+    *(f"opp_{stat}" for stat in ALLOWED_STATS),
 ]
+
+
+def _with_opp_pra(defense: pd.DataFrame) -> pd.DataFrame:
+    """The defence rows with what the opponents scored in the PRA market (points + rebounds + assists)."""
+    return defense.assign(opp_pra=defense["points_allowed"] + defense["opp_reb"] + defense["opp_ast"])
 
 
 def league_before(history: pd.DataFrame, dates: pd.Series) -> pd.DataFrame:
@@ -216,6 +230,7 @@ def league_before(history: pd.DataFrame, dates: pd.Series) -> pd.DataFrame:
 
 def team_defense_zone_analysis(team_context: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     slate = team_context[["game_date", "game_id", "season", "team", "opponent"]].reset_index(drop=True)
+    history = _with_opp_pra(history)
     sums = rolling_sums(history, "team", _DEF_VALUES, {"w": ZONE_WINDOW_GAMES})
     at = as_of_before(slate, sums, "team")
     s = {v: at[f"{v}__w__sum"] for v in _DEF_VALUES}
@@ -238,6 +253,14 @@ def team_defense_zone_analysis(team_context: pd.DataFrame, history: pd.DataFrame
     league_drtg = 100 * ratio(league["points_allowed"], league["possessions"])
     out["defensive_rating"] = drtg.to_numpy()
     out["defensive_rating_vs_league"] = drtg.to_numpy() / league_drtg.to_numpy() - 1
+    # what opponents scored per game (not per possession: a prop settles per game), against the
+    # league's per team-game
+    per_game = {stat: mean_std(at, f"opp_{stat}", "w")[0].where(enough) for stat in ALLOWED_STATS}
+    for stat, team_mean in per_game.items():
+        out[f"{stat}_allowed_per_game"] = team_mean.to_numpy()
+    for stat, team_mean in per_game.items():
+        league_mean = ratio(league[f"opp_{stat}"], league["team_games"])
+        out[f"{stat}_allowed_vs_league"] = team_mean.to_numpy() / league_mean.to_numpy() - 1
     # pace = possessions per 48 minutes of game time (team minutes / 5)
     out["pace"] = (48 * ratio(s["possessions"], s["minutes"] / 5)).to_numpy()
     out["league_pace"] = (48 * ratio(league["possessions"], league["minutes"] / 5)).to_numpy()
@@ -318,9 +341,7 @@ def ml_feature_store(
                 "games_last_7_days",
                 "days_since_last_game",
                 "last_game_minutes",
-                "points_line",
-                "points_line_books",
-                "points_line_over_prob",
+                *(column for label in PROP_MARKETS.values() for column in line_columns(label)),
             ]
         },
         **{c: parts[0][c] for c in parts[0].columns if c in FEATURES},
@@ -341,6 +362,7 @@ def ml_feature_store(
         "implied_team_total": tctx["implied_team_total"],
         "opponent_defensive_rating": opp["defensive_rating"],
         "opponent_defensive_rating_vs_league": opp["defensive_rating_vs_league"],
+        **{f"opponent_{stat}_allowed_vs_league": opp[f"{stat}_allowed_vs_league"] for stat in ALLOWED_STATS},
     }
     missing = [f for f in FEATURES if f not in source]
     if missing:

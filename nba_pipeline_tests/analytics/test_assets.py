@@ -19,6 +19,8 @@ def test_an_input_only_the_checks_read_must_exist_too(league_copy, tmp_path, ins
     assert run_backfill(
         defs, instance, first, first, "key:nba_analytics/upcoming_team_game_context", progress=None
     ).success
+    # the day's quotes, the context's other same-date input
+    assert run_backfill(defs, instance, day, day, "key:nba_analytics/player_prop_quotes", progress=None).success
     run = run_backfill(defs, instance, day, day, "key:nba_analytics/upcoming_player_game_context", progress=None)
     assert not run.success
     (failure,) = run.step_failures

@@ -142,6 +142,10 @@ def _pgs_inputs():
                 ftm=5,
                 fta=5,
                 tov=3,
+                oreb=2,
+                dreb=5,
+                reb=7,
+                ast=4,
             ),
             # under 3 minutes, no attempts at all
             player_row("2024-11-01", "0022400001", 2, "LAL", "BOS", minutes=2.5, points=0, tov=1),
@@ -169,6 +173,9 @@ def test_player_game_summary_usage_true_shooting_and_two_pointers():
     assert p.loc[1, "fg3_pct"] == pytest.approx(2 / 6)
     assert p.loc[1, "ft_pct"] == pytest.approx(1.0)
     assert (p.loc[1, "team_minutes"], p.loc[1, "team_points"]) == (240, 110)
+    # the PRA market's stat: 25 points + 7 rebounds + 4 assists
+    assert p.loc[1, "pra"] == 36
+    assert p.loc[2, "pra"] == 0 and p.loc[3, "pra"] == 2
 
     # under 3 minutes: no usage; no shot and no free throw: no true shooting, no percentages
     assert pd.isna(p.loc[2, "usage_rate"])
@@ -196,10 +203,36 @@ def _team_inputs():
     # one overtime game (265 minutes); the numbers make ORB% x misses come out round:
     # LAL: 10 ORB vs 38 BOS DRB -> 10/48 x 48 misses = 10;  BOS: 8 ORB vs 40 LAL DRB -> 8/48 x 48 = 8
     lal = dict(
-        points=107, fgm=40, fga=88, fg3m=12, fg3a=30, ftm=15, fta=20, oreb=10, dreb=40, tov=12, ast=25, stl=7, blk=5
+        points=107,
+        fgm=40,
+        fga=88,
+        fg3m=12,
+        fg3a=30,
+        ftm=15,
+        fta=20,
+        oreb=10,
+        dreb=40,
+        reb=50,
+        tov=12,
+        ast=25,
+        stl=7,
+        blk=5,
     )
     bos = dict(
-        points=110, fgm=38, fga=86, fg3m=14, fg3a=35, ftm=20, fta=25, oreb=8, dreb=38, tov=14, ast=22, stl=9, blk=3
+        points=110,
+        fgm=38,
+        fga=86,
+        fg3m=14,
+        fg3a=35,
+        ftm=20,
+        fta=25,
+        oreb=8,
+        dreb=38,
+        reb=46,
+        tov=14,
+        ast=22,
+        stl=9,
+        blk=3,
     )
     teams = frame(
         raw.team_boxscores,
@@ -266,6 +299,10 @@ def test_team_game_summaries_possessions_pace_ratings():
         20,
     )
     assert d.loc["LAL", "opp_tov"] == 14
+    # rebounds and assists: each team's own on offence, the opponent's as allowed
+    assert (o.loc["LAL", "reb"], o.loc["LAL", "ast"], o.loc["BOS", "reb"]) == (50, 25, 46)
+    assert (d.loc["LAL", "opp_reb"], d.loc["LAL", "opp_ast"]) == (46, 22)
+    assert (d.loc["BOS", "opp_reb"], d.loc["BOS", "opp_ast"]) == (50, 25)
     assert (d.loc["LAL", "dreb"], d.loc["LAL", "stl"], d.loc["LAL", "blk"]) == (40, 7, 5)
     assert d.loc["LAL", "defensive_rating"] == pytest.approx(100 * 110 / 99.37)
     assert d.loc["BOS", "defensive_rating"] == pytest.approx(o.loc["LAL", "offensive_rating"])
@@ -465,7 +502,7 @@ def _player_history(d_minutes: float = 40.0, d_points: int = 50, with_d: bool = 
     return frame(raw.player_boxscores, rows)
 
 
-def prop_row(player_id, book, snapshot, line, over, under) -> dict:
+def prop_row(player_id, book, snapshot, line, over, under, market="player_points") -> dict:
     return {
         "game_date": D,
         "snapshot_time": _ts(snapshot),
@@ -474,6 +511,7 @@ def prop_row(player_id, book, snapshot, line, over, under) -> dict:
         "game_start_time": TIP_D,
         "home_team": "LAL",
         "away_team": "BOS",
+        "market": market,
         "odds_player_name": f"Player {player_id}",
         "player_id": player_id,
         "player_name": f"Player {player_id}",
@@ -511,6 +549,44 @@ def _props() -> pd.DataFrame:
     )
 
 
+def _market_props() -> pd.DataFrame:
+    """Other markets, and the cases the quotes table decides: mirrored prices (a tie), a whole
+    line, one-sided prices, a quote at tip-off, two odds names of one player, a quote without a game."""
+
+    def reb(book, snapshot, line, over, under, **kw):
+        return {**prop_row(1, book, snapshot, line, over, under, market="player_rebounds"), **kw}
+
+    return frame(
+        raw.player_props,
+        [
+            # fanduel: -115/-105 and -105/-115 are equally far from even: the lower line is main
+            reb("fanduel", "2024-11-10 20:00", 6.5, -115, -105),
+            reb("fanduel", "2024-11-10 20:00", 7.5, -105, -115),
+            # draftkings: a whole line at even (main), an alternate priced on one side only
+            reb("draftkings", "2024-11-10 19:00", 8.0, -110, -110),
+            reb("draftkings", "2024-11-10 19:00", 9.0, 150, None),
+            # betmgm: only over prices, no no-vig probability: the lower line is main
+            reb("betmgm", "2024-11-10 21:00", 7.5, -140, None),
+            reb("betmgm", "2024-11-10 21:00", 8.5, 120, None),
+            # caesars: a snapshot taken at tip-off is not a pre-game quote
+            reb("caesars", "2024-11-11 00:30", 5.5, -110, -110),
+            # betrivers: two odds names of player 1; at 7.5 the exact name's quote is kept
+            reb("betrivers", "2024-11-10 20:00", 7.5, -110, -110),
+            reb("betrivers", "2024-11-10 20:00", 7.5, -120, 100, odds_player_name="P. One", name_match="alias"),
+            reb("betrivers", "2024-11-10 20:00", 10.5, 200, -250, odds_player_name="P. One", name_match="alias"),
+            # player 2's assists
+            prop_row(2, "draftkings", "2024-11-10 18:00", 3.5, -110, -110, market="player_assists"),
+            # a game the schedule does not know: no game id
+            {**prop_row(3, "fanduel", "2024-11-10 18:00", 12.5, -110, -110), "game_id": None},
+        ],
+    )
+
+
+def _quotes() -> pd.DataFrame:
+    quotes, _ = transforms.player_prop_quotes(pd.concat([_props(), _market_props()]), _team_schedule())
+    return quotes
+
+
 def _prob(american: float) -> float:
     return -american / (-american + 100) if american < 0 else 100 / (american + 100)
 
@@ -525,9 +601,98 @@ def test_no_vig_probability_from_american_odds():
     assert po.tolist() == pytest.approx([110 / 210, 0.5, 0.4, 0.6])
 
 
+# player_prop_quotes -----------------------------------------------------------------------------
+def test_player_prop_quotes_latest_snapshot_before_tip_off_per_book():
+    quotes, facts = transforms.player_prop_quotes(pd.concat([_props(), _market_props()]), _team_schedule())
+    tables.player_prop_quotes.validate(quotes, [D])
+    assert list(quotes.columns) == tables.player_prop_quotes.column_names
+    rows = [
+        (r.player_id, r.market.removeprefix("player_"), r.bookmaker, r.line, bool(r.main_line))
+        for r in quotes.itertuples()
+    ]
+    assert rows == [
+        (1, "points", "betmgm", 25.5, True),
+        (1, "points", "draftkings", 24.5, True),  # its 30.5 came after tip-off
+        # fanduel's 15:00 snapshot is superseded by its 20:00 one
+        (1, "points", "fanduel", 22.5, False),
+        (1, "points", "fanduel", 23.5, True),
+        (1, "points", "fanduel", 24.5, False),
+        (1, "rebounds", "betmgm", 7.5, True),
+        (1, "rebounds", "betmgm", 8.5, False),
+        (1, "rebounds", "betrivers", 7.5, True),
+        (1, "rebounds", "betrivers", 10.5, False),  # only the second name quotes it: kept
+        (1, "rebounds", "draftkings", 8.0, True),
+        (1, "rebounds", "draftkings", 9.0, False),
+        (1, "rebounds", "fanduel", 6.5, True),
+        (1, "rebounds", "fanduel", 7.5, False),
+        (2, "assists", "draftkings", 3.5, True),
+        (2, "points", "fanduel", 18.5, True),
+    ]
+    q = quotes.set_index(["player_id", "market", "bookmaker", "line"])
+    fd = q.loc[(1, "player_points", "fanduel")]
+    assert fd["over_prob_no_vig"].tolist() == pytest.approx(
+        [_no_vig_over(-150, 120), _no_vig_over(-115, -105), _no_vig_over(105, -125)]
+    )
+    assert fd["over_prob_no_vig"].tolist() == pytest.approx([0.5689655, 0.5108342, 0.4675325], abs=1e-6)
+    assert (fd["snapshot_time"] == _ts("2024-11-10 20:00")).all()
+    # the exact name's prices at the line both names quote
+    betrivers = q.loc[(1, "player_rebounds", "betrivers", 7.5)]
+    assert (betrivers["over_odds"], betrivers["under_odds"]) == (-110.0, -110.0)
+    assert q.loc[(1, "player_rebounds", "betrivers", 10.5), "player_name"] == "Player 1"
+    # one price: no no-vig probability
+    assert pd.isna(q.loc[(1, "player_rebounds", "draftkings", 9.0), "over_prob_no_vig"])
+    assert pd.isna(q.loc[(1, "player_rebounds", "betmgm", 7.5), "under_odds"])
+    assert q.loc[(1, "player_rebounds", "draftkings", 8.0), "over_prob_no_vig"] == pytest.approx(0.5)
+    assert facts == {
+        "quotes_without_player_or_game": 2,  # the unmatched name, the game without an id
+        "quotes_at_or_after_tip_off": 2,  # draftkings 01:00, caesars 00:30
+        "quotes_in_earlier_snapshots": 1,  # fanduel 15:00
+        "second_names_of_a_player_dropped": 1,
+        "second_names_of_a_player_dropped_examples": [
+            {
+                "game_id": GAME_D,
+                "bookmaker": "betrivers",
+                "market": "player_rebounds",
+                "odds_player_name": "P. One",
+                "player_name": "Player 1",
+            }
+        ],
+    }
+
+
+def test_player_prop_quotes_tip_off_from_the_feed_where_the_schedule_has_none():
+    """D2's game has no start time in the schedule: the feed's game_start_time (03:00) bounds it.
+    Two dates in one call give each date the rows of a call of its own."""
+    tip_d2 = _ts("2024-11-13 03:00")
+    d2 = [
+        {
+            **prop_row(1, "fanduel", snap, 20.5, -110, -110),
+            "game_id": GAME_D2,
+            "game_date": D2,
+            "game_start_time": tip_d2,
+        }
+        for snap in ("2024-11-12 18:00", "2024-11-13 03:05")
+    ]
+    props = pd.concat([_props(), frame(raw.player_props, d2)])
+    quotes, facts = transforms.player_prop_quotes(props, _team_schedule())
+    tables.player_prop_quotes.validate(quotes, [D, D2])
+    late = quotes[quotes["game_id"] == GAME_D2]
+    assert late["snapshot_time"].tolist() == [_ts("2024-11-12 18:00")]
+    assert facts["quotes_at_or_after_tip_off"] == 2  # draftkings 01:00 on D, fanduel 03:05 on D2
+    alone, _ = transforms.player_prop_quotes(_props(), _team_schedule())
+    pd.testing.assert_frame_equal(quotes[quotes["game_date"] == pd.Timestamp(D)].reset_index(drop=True), alone)
+
+
+def test_player_prop_quotes_without_props():
+    quotes, facts = transforms.player_prop_quotes(raw.player_props.empty_frame(), _team_schedule())
+    assert len(quotes) == 0 and facts["quotes_at_or_after_tip_off"] == 0
+    tables.player_prop_quotes.validate(tables.player_prop_quotes.conform(quotes), [D])
+
+
+# upcoming_player_game_context -------------------------------------------------------------------
 def test_upcoming_player_context_roster_rest_and_lines():
     schedule = _team_schedule()
-    out = transforms.upcoming_player_game_context(schedule, _player_history(), _props(), pd.DatetimeIndex([D]))
+    out = transforms.upcoming_player_game_context(schedule, _player_history(), _quotes(), pd.DatetimeIndex([D]))
     tables.upcoming_player_game_context.validate(out, [D])
     r = out.set_index("player_id")
     # roster: whoever last played (strictly before D, within the lookback) for LAL or BOS
@@ -558,15 +723,35 @@ def test_upcoming_player_context_roster_rest_and_lines():
     assert _no_vig_over(-115, -105) == pytest.approx(0.5108342, abs=1e-6)
     assert _no_vig_over(100, -120) == pytest.approx(0.4782609, abs=1e-6)
     assert r.loc[1, "points_line_over_prob"] == pytest.approx(over)
+    # rebounds: main lines fanduel 6.5, draftkings 8.0, betmgm 7.5 (no probability), betrivers 7.5
+    assert r.loc[1, "rebounds_line"] == pytest.approx(7.5)  # median of 6.5 7.5 7.5 8.0
+    assert r.loc[1, "rebounds_line_books"] == 4
+    assert r.loc[1, "rebounds_line_over_prob"] == pytest.approx((0.5108342 + 0.5 + 0.5) / 3, abs=1e-6)
+    for label in ("assists", "threes", "pra"):
+        assert pd.isna(r.loc[1, f"{label}_line"]) and r.loc[1, f"{label}_line_books"] == 0
+        assert pd.isna(r.loc[1, f"{label}_line_over_prob"])
     assert r.loc[1, "line_snapshot_time"] == _ts("2024-11-10 21:00")
 
     assert r.loc[2, "points_line"] == pytest.approx(18.5)
     assert r.loc[2, "points_line_books"] == 1
     assert r.loc[2, "points_line_over_prob"] == pytest.approx(0.5)
+    assert (r.loc[2, "assists_line"], r.loc[2, "assists_line_books"]) == (3.5, 1)
+    assert r.loc[2, "line_snapshot_time"] == _ts("2024-11-10 18:00")  # its assists, any market
 
-    assert pd.isna(r.loc[5, "points_line"]) and r.loc[5, "points_line_books"] == 0
-    assert pd.isna(r.loc[5, "points_line_over_prob"]) and pd.isna(r.loc[5, "line_snapshot_time"])
+    for label in ("points", "rebounds", "assists", "threes", "pra"):
+        assert pd.isna(r.loc[5, f"{label}_line"]) and r.loc[5, f"{label}_line_books"] == 0
+        assert pd.isna(r.loc[5, f"{label}_line_over_prob"])
+    assert pd.isna(r.loc[5, "line_snapshot_time"])
     assert r.loc[5, "season_games_played"] == 1 and r.loc[5, "rest_days"] == 0
+
+
+def test_upcoming_player_context_without_quotes_has_no_lines():
+    quotes = tables.player_prop_quotes.empty_frame()
+    out = transforms.upcoming_player_game_context(_team_schedule(), _player_history(), quotes, pd.DatetimeIndex([D]))
+    tables.upcoming_player_game_context.validate(out, [D])
+    for label in ("points", "rebounds", "assists", "threes", "pra"):
+        assert out[f"{label}_line"].isna().all() and (out[f"{label}_line_books"] == 0).all()
+    assert out["line_snapshot_time"].isna().all()
 
 
 @pytest.mark.parametrize(
@@ -574,17 +759,18 @@ def test_upcoming_player_context_roster_rest_and_lines():
 )
 def test_upcoming_player_context_ignores_the_dates_own_results(history_kwargs):
     dates = pd.DatetimeIndex([D])
-    base = transforms.upcoming_player_game_context(_team_schedule(), _player_history(), _props(), dates)
+    base = transforms.upcoming_player_game_context(_team_schedule(), _player_history(), _quotes(), dates)
     changed = transforms.upcoming_player_game_context(
-        _team_schedule(), _player_history(**history_kwargs), _props(), dates
+        _team_schedule(), _player_history(**history_kwargs), _quotes(), dates
     )
     pd.testing.assert_frame_equal(base, changed)
 
 
 def test_unrostered_line_players():
-    out = transforms.upcoming_player_game_context(_team_schedule(), _player_history(), _props(), pd.DatetimeIndex([D]))
+    out = transforms.upcoming_player_game_context(_team_schedule(), _player_history(), _quotes(), pd.DatetimeIndex([D]))
     props = pd.concat(
         [_props(), frame(raw.player_props, [prop_row(9, "fanduel", "2024-11-10 12:00", 10.5, -110, -110)])]
     )
-    missing = transforms.unrostered_line_players(props, out)
+    quotes, _ = transforms.player_prop_quotes(props, _team_schedule())
+    missing = transforms.unrostered_line_players(quotes, out)
     assert missing["player_id"].tolist() == [9]

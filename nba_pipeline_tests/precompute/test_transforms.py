@@ -14,7 +14,6 @@ from nba_pipeline.analytics import tables as analytics
 from nba_pipeline.analytics import transforms as analytics_transforms
 from nba_pipeline.core.history import HISTORY_DAYS, season_label
 from nba_pipeline.precompute import tables, transforms
-from nba_pipeline.raw import tables as tables_raw
 
 SEASON = "2024-25"
 
@@ -158,7 +157,7 @@ def _context(rows) -> pd.DataFrame:
         "season_games_played": 3,
         "days_since_last_game": 2,
         "last_game_minutes": 30.0,
-        "points_line_books": 0,
+        **{f"{label}_line_books": 0 for label in ("points", "rebounds", "assists", "threes", "pra")},
     }
     return frame(
         analytics.upcoming_player_game_context, [{**base, "player_name": f"Player {r['player_id']}", **r} for r in rows]
@@ -202,6 +201,53 @@ def test_player_daily_cache_fits_its_table():
     assert r.loc[1, "fta_std_season"] == pytest.approx(statistics.stdev([0, 1, 2, 0, 1, 2, 0]))
     assert r.loc[7, "games_played"] == 0
     assert pd.isna(r.loc[7, "points_avg_season"]) and pd.isna(r.loc[7, "points_std_season"])
+
+
+P1_REB = [5, 8, 3, 10, 6, 7, 4, 9, 2, 11, 6, 5]
+P1_AST = [2, 4, 6, 1, 3, 5, 7, 2, 4, 6, 1, 3]
+P1_FG3M = [1, 3, 0, 4, 2, 2, 1, 5, 0, 3, 2, 1]
+P1_FG3A = [4, 7, 2, 9, 5, 6, 3, 10, 2, 8, 5, 4]
+
+
+def test_player_daily_cache_prop_stats():
+    """Rebounds, assists, threes made and attempted, and PRA: the same windows as points."""
+    hist = _summary(
+        [
+            {
+                "game_date": d.isoformat(),
+                "player_id": 1,
+                "minutes": 30.0,
+                "points": p,
+                "reb": r,
+                "ast": a,
+                "fg3m": m,
+                "fg3a": t,
+                "pra": p + r + a,
+            }
+            for d, p, r, a, m, t in zip(P1_DATES, P1_POINTS, P1_REB, P1_AST, P1_FG3M, P1_FG3A)
+        ]
+    )
+    ctx = _context([{"game_date": "2024-11-08", "player_id": 1}])  # after the first 7 games
+    out = transforms.player_daily_cache(ctx, hist)
+    tables.player_daily_cache.validate(out, ["2024-11-08"])
+    r = out.iloc[0]
+    # the last five: games 3..7 (rebounds 3 10 6 7 4, assists 6 1 3 5 7, threes 0 4 2 2 1)
+    assert r["reb_avg_last5"] == pytest.approx(6.0)
+    assert r["ast_avg_last5"] == pytest.approx(4.4)
+    assert r["fg3m_avg_last5"] == pytest.approx(1.8)
+    # PRA of games 3..7: 17+3+6, 30+10+1, 8+6+3, 22+7+5, 19+4+7
+    assert r["pra_avg_last5"] == pytest.approx((26 + 41 + 17 + 34 + 30) / 5)
+    # season (= last 10 = recent 20: seven games)
+    assert r["reb_avg_season"] == pytest.approx(43 / 7)
+    assert r["reb_std_season"] == pytest.approx(statistics.stdev([5, 8, 3, 10, 6, 7, 4]))
+    assert r["fg3a_avg_season"] == pytest.approx(36 / 7)
+    assert r["ast_std_last10"] == pytest.approx(statistics.stdev([2, 4, 6, 1, 3, 5, 7]))
+    pra = [p + rb + a for p, rb, a in zip(P1_POINTS[:7], P1_REB[:7], P1_AST[:7])]
+    assert r["pra_avg_recent20"] == pytest.approx(statistics.mean(pra))
+    assert r["pra_std_recent20"] == pytest.approx(statistics.stdev(pra))
+    assert r["fg3m_std_recent20"] == pytest.approx(statistics.stdev([1, 3, 0, 4, 2, 2, 1]))
+    for stat in tables.PROP_STATS:
+        assert r[f"{stat}_avg_last10"] == pytest.approx(r[f"{stat}_avg_season"])
 
 
 def test_recent20_window_crosses_the_season_boundary():
@@ -341,6 +387,9 @@ NORMAL = dict(
     points_allowed=100,
     opp_fg3a=35,
     opp_fta=20,
+    opp_reb=44,
+    opp_ast=25,
+    opp_fg3m=12,
 )
 
 
@@ -362,6 +411,9 @@ def _team_history() -> pd.DataFrame:
                 "points_allowed": 110,
                 "opp_fg3a": 30,
                 "opp_fta": 25,
+                "opp_reb": 50,
+                "opp_ast": 30,
+                "opp_fg3m": 13,
             }
         )
     rows += [{"game_date": d, "team": "SEA", **NORMAL} for d in days[1:]]  # only two games
@@ -411,6 +463,17 @@ def test_team_defense_zones_rates_and_league():
     assert lal["opp_points_2pt_vs_league"] == pytest.approx(55 / (100 * (89 * 50 + 165) / league_poss) - 1)
     assert lal["defensive_rating_vs_league"] == pytest.approx(110 / (100 * 9230 / league_poss) - 1)
 
+    # what LAL's opponents scored per game, and the league's per team-game (89 x NORMAL + LAL's 3)
+    assert lal["reb_allowed_per_game"] == pytest.approx(50.0)
+    assert lal["ast_allowed_per_game"] == pytest.approx(30.0)
+    assert lal["fg3m_allowed_per_game"] == pytest.approx(13.0)
+    assert lal["pra_allowed_per_game"] == pytest.approx(110 + 50 + 30)
+    assert lal["reb_allowed_vs_league"] == pytest.approx(50 / ((89 * 44 + 3 * 50) / 92) - 1)
+    assert lal["reb_allowed_vs_league"] == pytest.approx(0.1313330, abs=1e-6)
+    assert lal["ast_allowed_vs_league"] == pytest.approx(30 / ((89 * 25 + 3 * 30) / 92) - 1)
+    assert lal["fg3m_allowed_vs_league"] == pytest.approx(13 / ((89 * 12 + 3 * 13) / 92) - 1)
+    assert lal["pra_allowed_vs_league"] == pytest.approx(190 / ((89 * 169 + 3 * 190) / 92) - 1)
+
     # SEA: two games (< MIN_TEAM_GAMES): no rates of its own, league averages still there
     assert transforms.MIN_TEAM_GAMES == 3
     sea = out.iloc[1]
@@ -425,6 +488,7 @@ def test_team_defense_zones_rates_and_league():
         "defensive_rating",
         "defensive_rating_vs_league",
         "pace",
+        *(f"{stat}_allowed_{kind}" for stat in tables.ALLOWED_STATS for kind in ("per_game", "vs_league")),
     ]
     assert sea[own].isna().all()
     assert sea["league_defensive_rating"] == pytest.approx(lal["league_defensive_rating"])
@@ -454,6 +518,9 @@ def test_ml_feature_store_columns_and_version():
                 "fg3a": 6,
                 "ftm": p - 14,
                 "team": "LAL",
+                "reb": 8,
+                "ast": 5,
+                "pra": p + 13,
             }
             for d, p in [("2024-10-22", 20), ("2024-10-23", 24), ("2024-10-24", 22)]
         ]
@@ -467,7 +534,15 @@ def test_ml_feature_store_columns_and_version():
                 "points_line": 21.5,
                 "points_line_books": 2,
                 "points_line_over_prob": 0.52,
-            }
+                "rebounds_line": 7.5,
+                "rebounds_line_books": 3,
+                "rebounds_line_over_prob": 0.47,
+                "pra_line": 34.5,
+                "pra_line_books": 1,
+                "pra_line_over_prob": 0.55,
+            },
+            # a SEA player: his opponent is LAL, with three earlier games
+            {"game_date": day, "player_id": 2, "team": "SEA", "opponent": "LAL", "is_home": False},
         ]
     )
     team_ctx = _team_context(
@@ -510,6 +585,21 @@ def test_ml_feature_store_columns_and_version():
     assert np.isnan(r["opponent_defensive_rating"])
     # three earlier games, 6 of 20/24/22 points from threes
     assert r["points_share_3pt"] == pytest.approx(18 / 66)
+    # v4: the other markets' windows and lines
+    assert r["reb_avg_last5"] == pytest.approx(8.0) and r["reb_std_season"] == pytest.approx(0.0)
+    assert r["pra_avg_recent20"] == pytest.approx((33 + 37 + 35) / 3)
+    assert r["fg3m_avg_season"] == pytest.approx(2.0) and r["fg3a_avg_last10"] == pytest.approx(6.0)
+    assert (r["rebounds_line"], r["rebounds_line_books"], r["rebounds_line_over_prob"]) == (7.5, 3.0, 0.47)
+    assert (r["pra_line"], r["pra_line_books"], r["pra_line_over_prob"]) == (34.5, 1.0, 0.55)
+    assert np.isnan(r["assists_line"]) and r["assists_line_books"] == 0.0 and np.isnan(r["threes_line"])
+    assert np.isnan(r["opponent_reb_allowed_vs_league"])  # SEA: two games
+    # player 2 faces LAL: its allowed rates vs the league (_team_history: 89 x NORMAL + LAL's 3)
+    lal = team_zones[(team_zones["team"] == "LAL")].iloc[0]
+    sea_player = out.iloc[1]
+    for stat in tables.ALLOWED_STATS:
+        assert sea_player[f"opponent_{stat}_allowed_vs_league"] == pytest.approx(lal[f"{stat}_allowed_vs_league"])
+    assert sea_player["opponent_reb_allowed_vs_league"] == pytest.approx(0.1313330, abs=1e-6)
+    assert sea_player["opponent_defensive_rating"] == pytest.approx(110.0)
 
 
 def test_two_synthetic_seasons_stay_within_the_declared_ranges(tmp_path):
@@ -529,8 +619,8 @@ def test_two_synthetic_seasons_stay_within_the_declared_ranges(tmp_path):
     schedule, _ = build.schedule(src, start, end)
     games = analytics_transforms.player_game_summary(players, teams)
     days = ["2025-02-06", "2025-02-08"]
-    no_props = tables_raw.player_props.empty_frame()
-    ctx = analytics_transforms.upcoming_player_game_context(schedule, players, no_props, pd.DatetimeIndex(days))
+    no_quotes = analytics.player_prop_quotes.empty_frame()
+    ctx = analytics_transforms.upcoming_player_game_context(schedule, players, no_quotes, pd.DatetimeIndex(days))
     for table, df in (
         (tables.player_shot_zone_analysis, transforms.player_shot_zone_analysis(ctx, games)),
         (tables.player_daily_cache, transforms.player_daily_cache(ctx, games)),
