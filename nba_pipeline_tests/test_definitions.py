@@ -51,7 +51,7 @@ def test_every_asset_has_a_fresh_check_and_no_freshness_policy():
     part 3): no asset carries one; each has the per-partition `fresh` check instead."""
     graph = defs.resolve_asset_graph()
     keys = graph.get_all_asset_keys()
-    assert len(keys) == 21
+    assert len(keys) == 22
     for key in keys:
         assert graph.get(key).freshness_policy is None, key
         assert dg.AssetCheckKey(key, "fresh") in graph.asset_check_keys, key
@@ -122,7 +122,7 @@ def test_every_asset_has_its_layers_owners():
     graph = defs.resolve_asset_graph()
     owners = {k.to_user_string(): graph.get(k).owners for k in graph.get_all_asset_keys()}
     assert owners["nba_raw/schedule"] == owners["nba_analytics/player_game_summary"] == ["team:data-engineering"]
-    assert owners["nba_predictions/points_model"] == ["team:ml"] and owners["nba_exports/best_bets"] == [
+    assert owners["nba_predictions/prop_models"] == ["team:ml"] and owners["nba_exports/best_bets"] == [
         "team:analytics"
     ]
     assert all(owners[k.to_user_string()] == LAYER_OWNERS[graph.get(k).group_name] for k in graph.get_all_asset_keys())

@@ -121,7 +121,7 @@ def test_values_in_range():
     summary, _ = _summary_and_grades()
     assert values_in_range(summary, tables.performance_summary, [KEY])[KEY].passed
     bad = summary.copy()
-    bad.loc[bad["market"] == "all", "roi"] = 21.0  # more than any price pays
+    bad.loc[bad["market"] == "all", "roi"] = 201.0  # more than any price pays (+20000)
     out = values_in_range(bad, tables.performance_summary, [KEY])[KEY]
     assert not out.passed and out.metadata["out_of_range_by_column"].data == {"roi": 4}
 
