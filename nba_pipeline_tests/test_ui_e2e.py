@@ -30,9 +30,7 @@ from nba_pipeline_tests.conftest import dagster_instance_at
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-LAYERS = [
-    ("nba_raw", t) for t in ("schedule", "team_boxscores", "player_boxscores", "player_props", "game_lines")
-] + [
+LAYERS = [("nba_raw", t) for t in ("schedule", "team_boxscores", "player_boxscores", "player_props", "game_lines")] + [
     ("nba_analytics", t)
     for t in (
         "player_game_summary",

@@ -375,7 +375,7 @@ def lines_valid(dropped: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
             else failed_because(
                 key,
                 f"{bad} quote(s) with a line outside their market's range dropped, e.g. "
-                + "; ".join(f"{f} line {ln} {m} {v:g}" for f, ln, m, v in shown[:3]),
+                + "; ".join(f"{f} line {ln} {m} {v}" for f, ln, m, v in shown[:3]),
             ),
         )
     return out

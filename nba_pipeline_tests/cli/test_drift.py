@@ -44,8 +44,7 @@ def test_incident_12_a_code_version_bump_and_a_newer_upstream_make_exactly_those
     assert run_backfill(defs, instance, start, start, "key:nba_raw/schedule", progress=None).success
     stale = stale_partitions(defs, instance)
     assert {(s.asset, s.partition) for s in stale} == {
-        (f"nba_raw/{t}", str(start))
-        for t in ("team_boxscores", "player_boxscores", "player_props", "game_lines")
+        (f"nba_raw/{t}", str(start)) for t in ("team_boxscores", "player_boxscores", "player_props", "game_lines")
     }
     assert {s.reason for s in stale} == {"upstream nba_raw/schedule materialized after it"}
     # rebuilding them clears it

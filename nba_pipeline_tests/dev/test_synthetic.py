@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nba_pipeline.raw.tables import PROP_LINE_RANGES
 from nba_pipeline_dev.synthetic import SPECIAL_PLAYERS, generate_league
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "nba"
@@ -308,6 +309,16 @@ def test_odds_lines_and_names(league, props):
     avg = p.groupby("Player_ID").PTS.mean()
     assert (dk.line - avg.loc[dk.pid].to_numpy()).abs().median() < 3
     assert np.corrcoef(m.line[played], m.PTS[played])[0, 1] > 0.4
+
+
+def test_prop_markets_are_the_priced_ones_with_lines_in_their_ranges(props):
+    """The raw layer stores the five priced markets (lines outside a market's range are dropped as
+    a feed error) and skips and counts the others: every synthetic line must be a storable quote."""
+    assert set(PROP_LINE_RANGES) <= set(props.market)
+    assert set(props.market) - set(PROP_LINE_RANGES) == {"player_double_double"}  # skipped, counted
+    for market, (low, high) in PROP_LINE_RANGES.items():
+        lines = props.loc[props.market == market, "line"]
+        assert lines.notna().all() and lines.between(low, high).all(), (market, lines.min(), lines.max())
 
 
 def test_players_reference(league):

@@ -116,6 +116,31 @@ def test_each_changed_date_is_requested_once_with_exactly_its_changed_tables(lea
     assert isinstance(quiet, dg.SkipReason) and "no raw rows changed" in quiet.skip_message
 
 
+def test_a_moved_line_in_any_priced_market_requests_that_dates_props(league):
+    """Every priced market is stored, so a book moving a rebounds line is a change of the date's
+    props; a market the platform does not price (double-double) changing is none."""
+    raw, _ = league
+    source = FilesSource(raw_dir=str(raw))
+    _, cursor = evaluate_raw_source(source, None, TODAY)
+    snapshot = raw / "odds" / "player_props" / "raw_20241102_170000.csv"
+    rows = pd.read_csv(snapshot, dtype=str, keep_default_na=False)
+    double_double = rows.index[rows["market"] == "player_double_double"][0]
+    rebounds = rows.index[rows["market"] == "player_rebounds"][0]
+    day = pd.Timestamp(rows.loc[rebounds, "game_time"]).tz_convert("America/New_York").date().isoformat()
+
+    _rewrite_csv(snapshot, lambda df: df.drop(double_double))
+    quiet, cursor = evaluate_raw_source(source, cursor, TODAY)
+    assert isinstance(quiet, dg.SkipReason) and "no raw rows changed" in quiet.skip_message
+
+    def move(df):
+        df.loc[rebounds, "line"] = str(float(df.loc[rebounds, "line"]) + 1)
+        return df
+
+    _rewrite_csv(snapshot, move)
+    moved, _ = evaluate_raw_source(source, cursor, TODAY)
+    assert by_partition(moved) == {day: {"player_props"}}
+
+
 def test_a_new_day_requests_only_the_new_date(league):
     raw, _ = league
     source = FilesSource(raw_dir=str(raw))

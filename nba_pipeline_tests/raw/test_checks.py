@@ -4,6 +4,7 @@ import pandas as pd
 
 from nba_pipeline.raw.checks import (
     final_games_have_scores,
+    lines_valid,
     odds_cover_schedule,
     player_rows_cover_schedule,
     props_names_matched,
@@ -76,3 +77,24 @@ def test_odds_cover_schedule():
     assert not day1.passed and day1.metadata["games_without_odds"].value == [["g2"]]
     assert day1.metadata["games_with_odds"] == 1 and day1.metadata["rows_not_matched_to_a_game"] == 1
     assert out["2024-11-02"].passed and out["2024-11-03"].passed
+
+
+def test_lines_valid():
+    dropped = pd.DataFrame(
+        {
+            "game_date": pd.to_datetime(["2024-11-02", "2024-11-02"]),
+            "file": ["raw_20241102_170000.csv"] * 2,
+            "line": [12, 40],
+            "market": ["player_rebounds", "player_threes"],
+            "value": [55.5, 0.0],
+        }
+    )
+    out = lines_valid(dropped, DAYS)
+    assert out["2024-11-01"].passed and out["2024-11-01"].metadata["lines_dropped"] == 0
+    day2 = out["2024-11-02"]
+    assert not day2.passed and day2.metadata["lines_dropped"] == 2
+    assert day2.description == (
+        "2024-11-02: 2 quote(s) with a line outside their market's range dropped, e.g. "
+        "raw_20241102_170000.csv line 12 player_rebounds 55.5; raw_20241102_170000.csv line 40 player_threes 0.0"
+    )
+    assert all(o.passed for o in lines_valid(dropped.iloc[:0], DAYS).values())

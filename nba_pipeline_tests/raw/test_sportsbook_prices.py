@@ -2,7 +2,8 @@
 
 On a copy of the real 2025-11-05 data (the folder's files the day needs, in a temp dir): American
 odds between -100 and +100 (0, -1, 50) or beyond +/-20000 are withheld (stored as null) and the
-`prices_valid` check lists them; a snapshot cut short, a non-UTF-8 byte and one key quoted at two
+`prices_valid` check lists them; a quote whose line lies outside its market's range is dropped and
+the `lines_valid` check lists it; a snapshot cut short, a non-UTF-8 byte and one key quoted at two
 prices fail the partition with the file, the line and the column; nothing invalid is stored."""
 
 import datetime as dt
@@ -17,7 +18,7 @@ from nba_pipeline.core.schema import TableSchemaViolation
 from nba_pipeline.raw import build, tables
 from nba_pipeline.raw.feeds import FeedError
 from nba_pipeline.raw.sources.files import FilesSource
-from nba_pipeline.raw.transforms import WITHHELD_PRICES
+from nba_pipeline.raw.transforms import DROPPED_LINES, WITHHELD_PRICES
 from nba_pipeline_tests.conftest import REAL_DATA, make_defs, needs_real_data, query
 
 pytestmark = needs_real_data
@@ -54,8 +55,12 @@ def _set_cells(path, edits: dict[int, dict[str, str]]):
     path.write_text("".join(lines))
 
 
+def _market_lines(path, market: str) -> list[int]:
+    return [i for i, line in enumerate(path.read_text().splitlines(), start=1) if f",{market}," in line]
+
+
 def _points_lines(path) -> list[int]:
-    return [i for i, line in enumerate(path.read_text().splitlines(), start=1) if ",player_points," in line]
+    return _market_lines(path, "player_points")
 
 
 def test_prices_that_are_not_american_odds_are_withheld_and_listed(raw):
@@ -75,7 +80,7 @@ def test_prices_that_are_not_american_odds_are_withheld_and_listed(raw):
     assert set(withheld["file"]) == {"raw_20251105_170000.csv"}
     odds = pd.concat([props["over_odds"], props["under_odds"]]).dropna().abs()
     assert odds.between(100, 20000).all()  # nothing invalid is left as a price
-    assert len(props) == 2079  # every quote is kept; only its bad price is withheld
+    assert len(props) == 6238  # every quote of the five markets is kept; only its bad price is withheld
 
 
 def test_the_write_refuses_a_price_that_is_not_a_price():
@@ -89,6 +94,7 @@ def test_the_write_refuses_a_price_that_is_not_a_price():
         "game_start_time": pd.Timestamp("2025-11-06 00:00", tz="UTC"),
         "home_team": "BOS",
         "away_team": "NYK",
+        "market": "player_points",
         "odds_player_name": "X",
         "name_match": "unmatched",
         "bookmaker": "b",
@@ -100,6 +106,8 @@ def test_the_write_refuses_a_price_that_is_not_a_price():
     with pytest.raises(TableSchemaViolation, match="over_odds"):
         tables.player_props.validate(df)
     tables.player_props.validate(df.assign(over_odds=-100.0))
+    with pytest.raises(TableSchemaViolation, match="column 'market'"):
+        tables.player_props.validate(df.assign(over_odds=-100.0, market="player_blocks"))  # not a priced market
     assert tables.game_lines.column("home_moneyline").checks[0].valid(pd.Series([-3.0, 100.0, None])).tolist() == [
         False,
         True,
@@ -187,8 +195,54 @@ def test_one_key_quoted_at_two_prices_is_named_by_both_lines(raw):
         build.player_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
     message = str(err.value)
     assert message.startswith(
-        f"{path}, line {n}: duplicate grain (snapshot_time, event_id, bookmaker, odds_player_name, line)"
+        f"{path}, line {n}: duplicate grain (snapshot_time, event_id, market, bookmaker, odds_player_name, line)"
     )
+    assert f"again on line(s) {last}" in message and "table nba_raw.player_props, partition 2025-11-05" in message
+
+
+def test_a_line_outside_its_markets_range_is_dropped_and_listed(raw, tmp_path, instance):
+    """A points-sized line in the rebounds market (and a line of 0 threes) is a feed mixing markets
+    up, not a quote: dropped, named by file and line, the day's other quotes stored; a whole line
+    inside its range is a quote like any other."""
+    path = raw / SNAPSHOT
+    rebounds, threes, assists = (
+        _market_lines(path, m)[0] for m in ("player_rebounds", "player_threes", "player_assists")
+    )
+    _set_cells(path, {rebounds: {"line": "55.5"}, threes: {"line": "0.0"}, assists: {"line": "7.0"}})
+    props, facts = build.player_props(FilesSource(raw_dir=str(raw)), DAY, DAY)
+    assert facts[DROPPED_LINES][["file", "line", "market", "value"]].values.tolist() == [
+        ["raw_20251105_170000.csv", rebounds, "player_rebounds", 55.5],
+        ["raw_20251105_170000.csv", threes, "player_threes", 0.0],
+    ]
+    assert len(props) == 6238 - 2
     assert (
-        f"again on line(s) {last}" in message and "table nba_raw.player_props, partition 2025-11-05" in message
+        facts["rows_by_market"]["player_rebounds"] == 1204 - 1 and facts["rows_by_market"]["player_threes"] == 908 - 1
     )
+    assert ((props.market == "player_assists") & (props.line == 7.0)).sum() == 1
+
+    db = tmp_path / "w.duckdb"
+    summary = run_backfill(
+        make_defs(raw, db),
+        instance,
+        DAY,
+        DAY,
+        select="key:nba_raw/schedule or key:nba_raw/player_props",
+        progress=None,
+    )
+    assert summary.success  # WARN: the day's other quotes are good
+    assert [f for f in summary.checks_failed if f.startswith("nba_raw/player_props:")] == [
+        "nba_raw/player_props:lines_valid@2025-11-05 (WARN)"
+    ]
+    rec = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(tables.player_props.asset_key, "lines_valid")]
+    ).popitem()[1]
+    evaluation = rec.event.dagster_event.event_specific_data
+    assert evaluation.description.startswith("2025-11-05: 2 quote(s) with a line outside their market's range dropped")
+    assert f"raw_20251105_170000.csv line {rebounds} player_rebounds 55.5" in evaluation.description
+    assert evaluation.metadata["lines_dropped"].value == 2
+    (mat,) = instance.fetch_materializations(tables.player_props.asset_key, limit=1).records
+    assert mat.asset_materialization.metadata["lines_dropped"].value == 2
+    assert query(
+        db,
+        "SELECT count(*), count(*) FILTER (WHERE market = 'player_rebounds' AND line > 30.5) FROM nba_raw.player_props",
+    ) == [(6236, 0)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import dagster as dg
 import duckdb
@@ -25,7 +26,7 @@ from nba_pipeline.raw.sources.files import FilesSource
 from nba_pipeline.raw.sources.live.http import FeedRequestError, JsonHttp
 from nba_pipeline.raw.sources.live.odds_api import OddsApi
 from nba_pipeline.raw.sources.live.source import LiveSource
-from nba_pipeline.raw.transforms import WITHHELD_PRICES
+from nba_pipeline.raw.transforms import DROPPED_LINES, WITHHELD_PRICES
 from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
 from nba_pipeline_dev.replay import ReplayWorld
 from nba_pipeline_tests.conftest import REAL_DATA, needs_real_data
@@ -37,8 +38,15 @@ ODDS_TIME = dt.datetime(2025, 11, 5, 17, 0, tzinfo=dt.UTC)  # the day's real sna
 NIGHT = dt.datetime(2025, 11, 6, 6, 30, tzinfo=dt.UTC)  # every game final
 RAW_TABLES = ["schedule", "team_boxscores", "player_boxscores", "player_props", "game_lines"]
 # facts about reading a feed, which differ by nature between a file and an API (the file lists
-# box score rows twice and every prop market; the live source asks for points props only)
-FEED_READING_FACTS = {"feed_rows_read", "feed_duplicate_rows_dropped", "other_market_rows_skipped"}
+# box score rows twice and every prop market; the live source asks for the priced markets only)
+FEED_READING_FACTS = {
+    "feed_rows_read",
+    "feed_duplicate_rows_dropped",
+    "other_market_rows_skipped",
+    "other_markets_skipped",
+}
+# the markets the live source must ask The Odds API for, as its API spells them
+PRICED = "player_points,player_rebounds,player_assists,player_threes,player_points_rebounds_assists"
 
 
 class ClockedLiveSource(LiveSource):
@@ -94,9 +102,11 @@ def test_files_and_live_build_identical_raw_tables(day):
         want, want_facts = build.BUILDERS[table](files, DAY, DAY)
         got, got_facts = build.BUILDERS[table](live, DAY, DAY)
         pd.testing.assert_frame_equal(got, want, obj=table)
-        # prices withheld (none on this day) are a frame for the prices_valid check, by file name and line
-        if WITHHELD_PRICES in want_facts:
-            pd.testing.assert_frame_equal(got_facts.pop(WITHHELD_PRICES), want_facts.pop(WITHHELD_PRICES))
+        # prices withheld and lines dropped (none on this day) are frames for the prices_valid and
+        # lines_valid checks, by file name and line
+        for frame in (WITHHELD_PRICES, DROPPED_LINES):
+            if frame in want_facts:
+                pd.testing.assert_frame_equal(got_facts.pop(frame), want_facts.pop(frame), obj=f"{table} {frame}")
         assert {k: v for k, v in got_facts.items() if k not in FEED_READING_FACTS} == {
             k: v for k, v in want_facts.items() if k not in FEED_READING_FACTS
         }, table
@@ -111,9 +121,11 @@ def test_files_and_live_build_identical_raw_tables(day):
     )
     assert len(want_feed) > 200
     pd.testing.assert_frame_equal(got_feed, want_feed)
-    # the day was real: 11 games, their players, the morning's points lines
+    # the day was real: 11 games, their players, the morning's quotes in the five priced markets
     assert len(build.schedule(files, DAY, DAY)[0]) == 11 and len(want) == 0  # (no 2025-26 game lines in the data)
-    assert len(build.player_props(live, DAY, DAY)[0]) == 2079
+    props, facts = build.player_props(live, DAY, DAY)
+    assert len(props) == 6238 and set(facts["rows_by_market"]) == set(PRICED.split(","))
+    assert facts["other_markets_skipped"] == {}  # asked for the priced markets, the API sends no others
     # after tip-off the odds come from the archive: no odds request at night
     assert not any(p.startswith("/v4/") and server.hits[p] != before.get(p, 0) for p in server.hits)
     assert sorted(p.name for p in (archive / "odds" / "player_props").iterdir()) == ["raw_20251105_170000.csv"]
@@ -227,6 +239,29 @@ def test_a_wrong_key_is_not_retried_and_not_shown(day, tmp_path):
         live.refresh_odds(DAY, DAY)
     assert "wrong-key-xyz" not in str(err.value) and "apiKey=***" in str(err.value)
     assert server.hits["/v4/sports/basketball_nba/events"] == before + 1
+
+
+def test_the_live_source_asks_for_and_builds_every_priced_market(tmp_path):
+    """The morning's odds request names the five priced markets; what the API sends for them is
+    archived and built: the same quotes, market by market, as the day's snapshot file holds."""
+    world = morning_world(tmp_path)
+    with FeedServer(world.out, ODDS_TIME) as server:
+        live = live_at(server, tmp_path / "archive", ODDS_TIME)
+        props, facts = build.player_props(live, DAY, DAY)
+    asked = [
+        parse_qs(urlparse(r).query)
+        for r in server.requests
+        if urlparse(r).path.startswith("/v4/sports/basketball_nba/events/")
+    ]
+    assert len(asked) == 11  # one request per game of the slate
+    assert all(q["markets"] == [PRICED] for q in asked)
+    want, want_facts = build.player_props(FilesSource(raw_dir=str(world.out)), DAY, DAY)
+    assert set(props["market"]) == set(PRICED.split(","))
+    assert facts["rows_by_market"] == want_facts["rows_by_market"]
+    pd.testing.assert_frame_equal(props, want)
+    # the file's other markets (double-double, blocks, ...) were never asked for
+    archived = pd.read_csv(tmp_path / "archive" / "odds" / "player_props" / "raw_20251105_170000.csv")
+    assert set(archived["market"]) == set(PRICED.split(","))
 
 
 def test_an_empty_slate_is_archived_and_yields_no_props(tmp_path):
