@@ -124,13 +124,14 @@ def consensus_matches_quotes(pred: pd.DataFrame, quotes: pd.DataFrame, keys: Seq
     )
     p = pred.astype({"player_id": "int64"}).reset_index(drop=True)
     at = cons.reindex(pd.MultiIndex.from_frame(p[_KEY]))
-    aligned = lambda c, r=None: pd.Series(  # noqa: E731
-        at[c].to_numpy(dtype="float64") if r is None else at[c].to_numpy(dtype="float64").round(r), index=p.index
-    )
+    aligned = lambda c: pd.Series(at[c].to_numpy(dtype="float64"), index=p.index)  # noqa: E731
+    stored_p, source_p = p["books_p_over"].astype("float64"), aligned("books_p_over")
+    # stored rounded to 4 decimals: within a rounding of the quotes' mean is the same probability
+    source_p = source_p.where((stored_p - source_p).abs() > 1e-4, stored_p)
     facts = {
         "line": (p["line"].astype("float64"), aligned("line")),
         "books": (p["books"].astype("float64"), aligned("books")),
-        "books_p_over": (p["books_p_over"].astype("float64").round(3), aligned("books_p_over", 3)),
+        "books_p_over": (stored_p, source_p.round(4)),
     }
     return disagreements(p, long_problems(p, ["player_id", "market"], facts), keys, "predictions")
 

@@ -76,13 +76,19 @@ def model_inputs(features: pd.DataFrame) -> pd.DataFrame:
     """The regressor's inputs: season-to-date and last-k windows a player has no games for yet
     fall back to his recent20 (any season) window, so opening week reads last season's form
     instead of an imputed league median."""
-    x = features[list(INPUTS)].astype("float64").copy()
+    x = features[list(INPUTS)].astype("float64")
+    filled, fallbacks = [], []
     for stat in CACHE_STATS:
-        recent, recent_std = f"{stat}_avg_recent20", f"{stat}_std_recent20"
-        for w in ("last5", "last10", "season"):
-            for col, fallback in ((f"{stat}_avg_{w}", recent), (f"{stat}_std_{w}", recent_std)):
-                if col in x and fallback in x:
-                    x[col] = x[col].fillna(x[fallback])
+        for kind in ("avg", "std"):
+            recent = f"{stat}_{kind}_recent20"
+            for w in ("last5", "last10", "season"):
+                col = f"{stat}_{kind}_{w}"
+                if col in x and recent in x:
+                    filled.append(col)
+                    fallbacks.append(recent)
+    if filled:  # one block assignment: a column at a time is ~100 frame copies
+        x = x.copy()
+        x[filled] = x[filled].fillna(pd.DataFrame(x[fallbacks].to_numpy(), index=x.index, columns=filled))
     return x
 
 
@@ -147,8 +153,9 @@ def pool(p_model: np.ndarray, p_books: np.ndarray, weight: float) -> np.ndarray:
 
 
 # regressors --------------------------------------------------------------------------------------
-def _fit_ridge(x: pd.DataFrame, y: np.ndarray, seed: int) -> dict:
-    """Median imputation plus missing-value indicators, standardisation, ridge; kept as arrays."""
+def _fit_ridge(x: pd.DataFrame, y: np.ndarray, seed: int) -> list[dict]:
+    """Median imputation plus missing-value indicators, standardisation, ridge; kept as arrays.
+    One fit for every column of `y` (the markets share their design: one solve serves all)."""
     from sklearn.linear_model import Ridge
 
     med = x.median().fillna(0.0)
@@ -157,14 +164,9 @@ def _fit_ridge(x: pd.DataFrame, y: np.ndarray, seed: int) -> dict:
     indicators = [c for c in x.columns if x[c].isna().any()]
     design = _ridge_design(x, med, mean, std, indicators)
     reg = Ridge(alpha=10.0).fit(design, y)
-    return {
-        "median": med.tolist(),
-        "mean": mean.tolist(),
-        "std": std.tolist(),
-        "indicators": indicators,
-        "coef": reg.coef_.tolist(),
-        "intercept": float(reg.intercept_),
-    }
+    coef, intercept = np.atleast_2d(reg.coef_), np.atleast_1d(reg.intercept_)
+    shared = {"median": med.tolist(), "mean": mean.tolist(), "std": std.tolist(), "indicators": indicators}
+    return [{**shared, "coef": coef[j].tolist(), "intercept": float(intercept[j])} for j in range(y.shape[1])]
 
 
 def _ridge_design(x: pd.DataFrame, med, mean, std, indicators: Sequence[str]) -> np.ndarray:
@@ -178,7 +180,12 @@ def _predict_ridge(p: dict, x: pd.DataFrame) -> np.ndarray:
     return design @ np.asarray(p["coef"]) + p["intercept"]
 
 
-def _fit_gbm(x: pd.DataFrame, y: np.ndarray, seed: int) -> dict:
+def _fit_gbm(x: pd.DataFrame, y: np.ndarray, seed: int) -> list[dict]:
+    """One booster per column of `y`."""
+    return [_fit_gbm_one(x, y[:, j], seed) for j in range(y.shape[1])]
+
+
+def _fit_gbm_one(x: pd.DataFrame, y: np.ndarray, seed: int) -> dict:
     import lightgbm as lgb
 
     reg = lgb.LGBMRegressor(
@@ -273,62 +280,84 @@ def training_frame(features: pd.DataFrame, results: pd.DataFrame) -> pd.DataFram
 
 def fit(train: pd.DataFrame, market: str, cutoff: dt.date, kind: str = DEFAULT_MODEL_KIND, seed: int = 0) -> PropModel:
     """Fit `market`'s model on the rows of `train` (from `training_frame`) dated before `cutoff`."""
+    return fit_markets(train, cutoff, kind, seed, markets=[market])[market]
+
+
+def fit_markets(
+    train: pd.DataFrame,
+    cutoff: dt.date,
+    kind: str = DEFAULT_MODEL_KIND,
+    seed: int = 0,
+    markets: Sequence[str] = tuple(MARKET_STATS),
+) -> dict[str, PropModel]:
+    """Fit each of `markets`' models on the rows of `train` (from `training_frame`) dated before
+    `cutoff`. The markets share their rows and inputs, so each regression is fitted once for all
+    of their stats."""
     if kind not in MODEL_KINDS:
         raise ValueError(f"model kind {kind!r}: expected one of {MODEL_KINDS}")
-    stat = MARKET_STATS[market]
-    target = f"actual_{stat}"
     cut = pd.Timestamp(cutoff)
     window = train[(train["game_date"] < cut) & (train["game_date"] >= cut - pd.Timedelta(days=TRAINING_DAYS))]
     dates = np.sort(window["game_date"].unique())
     held_from = dates[-VALIDATION_DATES] if len(dates) > VALIDATION_DATES else cut
-    fit_rows, held = window[window["game_date"] < held_from], window[window["game_date"] >= held_from]
+    early_rows = (window["game_date"] < held_from).to_numpy()
     # the held-out fit too: a ridge on a few hundred rows can extrapolate wildly
-    if len(fit_rows) < MIN_TRAINING_ROWS:
+    if early_rows.sum() < MIN_TRAINING_ROWS:
         raise NotEnoughHistory(
-            f"{len(fit_rows)} played player-games before {cutoff} outside the {VALIDATION_DATES} held-out dates "
-            f"(need {MIN_TRAINING_ROWS}): too little history to train on"
+            f"{int(early_rows.sum())} played player-games before {cutoff} outside the {VALIDATION_DATES} held-out "
+            f"dates (need {MIN_TRAINING_ROWS}): too little history to train on"
         )
     inputs = list(INPUTS)
-    y = window[target].astype("float64").to_numpy()
-
-    # measure on held-out dates with a fit that never saw them
-    early = _FIT[kind](model_inputs(fit_rows)[inputs], fit_rows[target].astype("float64").to_numpy(), seed)
-    held_pred = np.clip(_PREDICT[kind](early, model_inputs(held)[inputs]), MIN_MEAN, None)
-    held_y = held[target].astype("float64").to_numpy()
-    model = PropModel(
-        market=market,
-        kind=kind,
-        cutoff=cutoff.isoformat(),
-        feature_version=FEATURE_VERSION,
-        inputs=inputs,
-        params=_FIT[kind](model_inputs(window)[inputs], y, seed),
-        dispersion=fit_dispersion(held_y, held_pred),
-        market_weight_mean=0.5,
-        market_weight_prob=0.5,
-    )
-    line_col, _, prob_col = line_columns(market)
-    lined = held[line_col].notna().to_numpy()
-    model.market_weight_mean, model.market_weight_prob = _market_weights(
-        model, held_pred[lined], held_y[lined], held[line_col].to_numpy()[lined], held[prob_col].to_numpy()[lined]
-    )
-    baseline = model_inputs(held)[f"{stat}_avg_season"].to_numpy()
-    has_base = ~np.isnan(baseline)
-    err = np.abs(held_y - held_pred)
-    model.metrics = {
-        "training_start": pd.Timestamp(dates[0]).date().isoformat(),
-        "training_end": pd.Timestamp(dates[-1]).date().isoformat(),
-        "training_rows": int(len(window)),
-        "training_dates": int(len(dates)),
-        "validation_start": pd.Timestamp(held_from).date().isoformat(),
-        "validation_rows": int(len(held)),
-        "validation_mae": round(float(err.mean()), 4),
-        "validation_bias": round(float((held_y - held_pred).mean()), 4),
-        "validation_baseline_mae": round(float(np.abs(held_y - baseline)[has_base].mean()), 4)
-        if has_base.any()
-        else None,
-        "validation_lined_rows": int(lined.sum()),
-    }
-    return model
+    targets = [f"actual_{MARKET_STATS[m]}" for m in markets]
+    x = model_inputs(window)[inputs]
+    y = window[targets].astype("float64").to_numpy()
+    held = window[~early_rows]
+    # measure on held-out dates with a fit that never saw them, then refit on the whole window
+    early = _FIT[kind](x[early_rows], y[early_rows], seed)
+    final = _FIT[kind](x, y, seed)
+    held_x, held_y = x[~early_rows], y[~early_rows]
+    models = {}
+    for j, market in enumerate(markets):
+        stat = MARKET_STATS[market]
+        held_pred = np.clip(_PREDICT[kind](early[j], held_x), MIN_MEAN, None)
+        model = PropModel(
+            market=market,
+            kind=kind,
+            cutoff=cutoff.isoformat(),
+            feature_version=FEATURE_VERSION,
+            inputs=inputs,
+            params=final[j],
+            dispersion=fit_dispersion(held_y[:, j], held_pred),
+            market_weight_mean=0.5,
+            market_weight_prob=0.5,
+        )
+        line_col, _, prob_col = line_columns(market)
+        lined = held[line_col].notna().to_numpy()
+        model.market_weight_mean, model.market_weight_prob = _market_weights(
+            model,
+            held_pred[lined],
+            held_y[lined, j],
+            held[line_col].to_numpy()[lined],
+            held[prob_col].to_numpy()[lined],
+        )
+        baseline = held_x[f"{stat}_avg_season"].to_numpy()  # last season's recent20 where none yet
+        has_base = ~np.isnan(baseline)
+        err = np.abs(held_y[:, j] - held_pred)
+        model.metrics = {
+            "training_start": pd.Timestamp(dates[0]).date().isoformat(),
+            "training_end": pd.Timestamp(dates[-1]).date().isoformat(),
+            "training_rows": int(len(window)),
+            "training_dates": int(len(dates)),
+            "validation_start": pd.Timestamp(held_from).date().isoformat(),
+            "validation_rows": int(len(held)),
+            "validation_mae": round(float(err.mean()), 4),
+            "validation_bias": round(float((held_y[:, j] - held_pred).mean()), 4),
+            "validation_baseline_mae": round(float(np.abs(held_y[:, j] - baseline)[has_base].mean()), 4)
+            if has_base.any()
+            else None,
+            "validation_lined_rows": int(lined.sum()),
+        }
+        models[market] = model
+    return models
 
 
 def _market_weights(model: PropModel, pred, y, line, p_books) -> tuple[float, float]:
@@ -361,15 +390,14 @@ def fit_weekly(
     """Each market's model serving each of `days`: one fit per market and distinct training cutoff
     (weekly), shared by that week's dates. A day whose window is too short maps each market to
     the reason instead."""
-    fitted: dict[tuple[dt.date, str], PropModel | str] = {}
+    fitted: dict[dt.date, dict[str, PropModel | str]] = {}
     out = {}
     for day in days:
         cut = training_cutoff(day)
-        for market in MARKET_STATS:
-            if (cut, market) not in fitted:
-                try:
-                    fitted[cut, market] = fit(train, market, cut, kind)
-                except NotEnoughHistory as exc:
-                    fitted[cut, market] = str(exc)
-        out[day] = {market: fitted[cut, market] for market in MARKET_STATS}
+        if cut not in fitted:
+            try:
+                fitted[cut] = fit_markets(train, cut, kind)
+            except NotEnoughHistory as exc:
+                fitted[cut] = dict.fromkeys(MARKET_STATS, str(exc))
+        out[day] = fitted[cut]
     return out
