@@ -426,17 +426,21 @@ def replay_game_day(
             "morning: the daemon starts; 11:00 ET the morning schedule builds the day's slate",
             morning,
             lambda: "the league schedule lists the day's games (not yet played)",
-            all_of(have(["nba_predictions", "player_points_predictions"], d, morning.timestamp()), _schedule_ran(d)),
+            all_of(have(["nba_predictions", "player_prop_predictions"], d, morning.timestamp()), _schedule_ran(d)),
         ),
         Stage(
             "noon: the pre-tip-off odds snapshot lands",
             snapshot_clock,
             lambda: "odds snapshot " + ", ".join(world.morning_snapshot()),
-            have(
-                ["nba_exports", "best_bets"],
-                d,
-                snapshot_clock.timestamp(),
-                lambda md: md.get("dagster/partition_row_count", 0) > 0,
+            # the day's predictions priced from the snapshot (a day may have no pick worth a bet)
+            all_of(
+                have(
+                    ["nba_predictions", "player_prop_predictions"],
+                    d,
+                    snapshot_clock.timestamp(),
+                    lambda md: md.get("dagster/partition_row_count", 0) > 0,
+                ),
+                have(["nba_exports", "best_bets"], d, snapshot_clock.timestamp()),
             ),
         ),
         Stage(
@@ -451,7 +455,7 @@ def replay_game_day(
                     lambda md: md.get("dagster/partition_row_count", 0) > 0,
                 ),
                 have(["nba_exports", "performance_summary"], d, night.timestamp()),
-                have(["nba_predictions", "player_points_predictions"], d1, night.timestamp()),
+                have(["nba_predictions", "player_prop_predictions"], d1, night.timestamp()),
             ),
         ),
     ]

@@ -60,7 +60,7 @@ def prop_models(
                 meta[f"{label}/model_version"] = m.version
                 meta[f"{label}/validation_mae"] = m.metrics["validation_mae"]
                 meta[f"{label}/validation_baseline_mae"] = m.metrics["validation_baseline_mae"]
-                meta[f"{label}/dispersion"] = m.dispersion
+                meta[f"{label}/variance"] = f"{m.variance[0]:g} x mean + {m.variance[1]:g} x mean^2"
                 meta[f"{label}/market_weight_mean"] = m.market_weight_mean
                 meta[f"{label}/market_weight_prob"] = m.market_weight_prob
         context.add_asset_metadata(meta, partition_key=day.isoformat())

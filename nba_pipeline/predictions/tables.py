@@ -91,11 +91,13 @@ prop_models = Table(
         Column("validation_mae", "float", "MAE on the held-out dates, fitted without them", range=(0, 20)),
         Column("validation_baseline_mae", "float", "season-to-date average's MAE on the same rows", nullable=True),
         Column(
-            "dispersion",
+            "variance_per_mean",
             "float",
-            "negative binomial alpha: variance = mean + alpha x mean^2 (0: Poisson), fitted on the held-out dates",
-            range=(0, 5),
+            "a of the spread around the mean: variance = a x mean + b x mean^2 (negative binomial; "
+            "Poisson where at most the mean), fitted on the held-out dates",
+            range=(0, 20),
         ),
+        Column("variance_per_mean_squared", "float", "b of the same variance function", range=(0, 5)),
         Column("market_weight_mean", "float", "beta: predicted = line + beta x (model - line)", range=SHARE),
         Column("market_weight_prob", "float", "w: logit p = w logit p_model + (1 - w) logit p_books", range=SHARE),
         Column("market_rows", "int", "held-out player-games with a line the weights were fitted on"),

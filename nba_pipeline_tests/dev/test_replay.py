@@ -45,7 +45,7 @@ def test_a_game_day_runs_itself(tmp_path):
 
     # noon: the day's best bets, from the snapshot taken before tip-off
     bets = json.loads((tmp_path / "exports" / "best_bets" / f"{DAY}.json").read_text())
-    assert bets["picks"], bets
+    assert bets["predictions"] > 0, bets
     for pick in bets["picks"]:
         assert pick["line_snapshot_time"] < pick["game_start_time"]
 
@@ -56,19 +56,20 @@ def test_a_game_day_runs_itself(tmp_path):
             f"select count(*) from nba_predictions.prediction_accuracy where game_date = '{DAY}'"
         ).fetchone()[0]
         predicted = db.sql(
-            f"select count(*) from nba_predictions.player_points_predictions where game_date = '{DAY}'"
+            f"select count(*) from nba_predictions.player_prop_predictions where game_date = '{DAY}'"
         ).fetchone()[0]
         played = db.sql(
-            f"""select count(*) from nba_predictions.player_points_predictions p
+            f"""select count(*) from nba_predictions.player_prop_predictions p
                 join nba_analytics.player_game_summary s using (game_date, player_id)
                 where p.game_date = '{DAY}'"""
         ).fetchone()[0]
         tomorrow = db.sql(
-            "select count(*) from nba_predictions.player_points_predictions "
+            "select count(*) from nba_predictions.player_prop_predictions "
             f"where game_date = '{DAY + dt.timedelta(days=1)}'"
         ).fetchone()[0]
         summary = db.sql(
-            f"select bets from nba_exports.performance_summary where game_date = '{DAY}' and period = 'day'"
+            f"select graded from nba_exports.performance_summary where game_date = '{DAY}' and period = 'day'"
+            " and market = 'all'"
         ).fetchone()
     assert graded == predicted > played > 0
     assert tomorrow > 0

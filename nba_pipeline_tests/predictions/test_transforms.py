@@ -70,11 +70,13 @@ def test_training_cutoff_is_the_monday_of_the_served_week():
 
 
 def test_count_probabilities_are_the_negative_binomial_at_any_line():
-    mean, alpha = np.array([1.8, 1.8, 1.8, 6.0]), 0.25
+    mean, variance = np.array([1.8, 1.8, 1.8, 6.0]), (1.5, 0.1)  # variance 1.5 mean + 0.1 mean^2
     line = np.array([1.5, 2.0, 0.5, 6.0])
-    p_over, p_under, p_push = model.count_probabilities(mean, alpha, line)
+    p_over, p_under, p_push = model.count_probabilities(mean, variance, line)
+    alpha = (0.5 * mean + 0.1 * mean**2) / mean**2
     size = 1 / alpha
     dist = stats.nbinom(size, size / (size + mean))
+    assert dist.var() == pytest.approx(1.5 * mean + 0.1 * mean**2, rel=1e-6)
     # 1.5: over is 2+, under 0-1, no push; 2.0: over 3+, under 0-1, push exactly 2
     assert p_over[0] == pytest.approx(1 - dist.cdf(1)[0]) and p_under[0] == pytest.approx(dist.cdf(1)[0])
     assert p_push[0] == 0 and p_push[2] == 0
@@ -82,18 +84,21 @@ def test_count_probabilities_are_the_negative_binomial_at_any_line():
     assert p_under[1] == pytest.approx(dist.cdf(1)[1])
     assert p_push[3] == pytest.approx(dist.pmf(6)[3])
     np.testing.assert_allclose(p_over + p_under + p_push, 1.0)
-    # its moments: variance mean + alpha mean^2; Poisson at 0
-    assert dist.var()[3] == pytest.approx(6 + 0.25 * 36)
-    po, pu, pp = model.count_probabilities(np.array([2.0]), 0.0, np.array([2.0]))
+    # a variance at most the mean is a Poisson
+    po, pu, pp = model.count_probabilities(np.array([2.0]), (0.8, 0.0), np.array([2.0]))
     assert pp[0] == pytest.approx(stats.poisson(2.0).pmf(2)) and po[0] == pytest.approx(stats.poisson(2.0).sf(2))
 
 
-def test_fit_dispersion_recovers_the_spread_and_falls_back_to_poisson():
+def test_fit_variance_recovers_the_spread_of_the_counts():
     rng = np.random.default_rng(3)
-    mu = rng.uniform(1, 10, 20_000)
-    y = rng.negative_binomial(1 / 0.3, (1 / 0.3) / (1 / 0.3 + mu))
-    assert model.fit_dispersion(y, mu) == pytest.approx(0.3, abs=0.03)
-    assert model.fit_dispersion(rng.poisson(mu), mu) < 0.01
+    mu = rng.uniform(1, 25, 40_000)
+    var = 3.0 * mu + 0.02 * mu**2  # like points: about linear in the mean
+    size = mu**2 / (var - mu)
+    y = rng.negative_binomial(size, size / (size + mu))
+    a, b = model.fit_variance(y, mu)
+    assert a == pytest.approx(3.0, abs=0.3) and b == pytest.approx(0.02, abs=0.015)
+    a, b = model.fit_variance(rng.poisson(mu), mu)
+    assert a == pytest.approx(1.0, abs=0.1) and b < 0.01
 
 
 def test_fit_uses_only_dates_before_the_cutoff_and_predicts_a_calibrated_distribution():
@@ -130,8 +135,8 @@ def test_too_little_history_is_a_reason_not_a_model():
     assert all(isinstance(r, str) and "too little history" in r for r in out[dt.date(2025, 1, 22)].values())
 
 
-def _model(market="player_threes", dispersion=0.0, w_mean=0.5, w_prob=0.5) -> model.PropModel:
-    return model.PropModel(market, "ridge", "2025-01-01", "v4", [], {}, dispersion, w_mean, w_prob)
+def _model(market="player_threes", variance=(1.0, 0.0), w_mean=0.5, w_prob=0.5) -> model.PropModel:
+    return model.PropModel(market, "ridge", "2025-01-01", "v4", [], {}, list(variance), w_mean, w_prob)
 
 
 def test_market_pooling():
