@@ -14,7 +14,7 @@ instance and warehouse, and the mechanism that stops it. One test per incident:
 - orchestration/test_sensors.py::test_incident_10_the_schedule_requests_that_days_partition_and_nothing_else
 - orchestration/test_alerts.py::test_incident_11_a_dead_webhook_fails_the_tick_and_keeps_the_alert
 - cli/test_drift.py::test_incident_12_a_code_version_bump_and_a_newer_upstream_make_exactly_those_partitions_stale
-- test_incidents.py::test_incident_13_a_day_without_odds_predicts_on_estimated_lines_and_warns
+- test_incidents.py::test_incident_13_a_day_without_odds_is_visible_not_predicted_on_guesses
 """
 
 from __future__ import annotations
@@ -128,31 +128,32 @@ def test_incident_09_a_30_day_backfill_writes_each_table_once(league_copy, tmp_p
     assert len(writes) == 15 and len(set(writes)) == 15
 
 
-def test_incident_13_a_day_without_odds_predicts_on_estimated_lines_and_warns(league_copy, tmp_path, instance):
-    """No odds for a day, and predictions silently used estimated lines."""
+def test_incident_13_a_day_without_odds_is_visible_not_predicted_on_guesses(league_copy, tmp_path, instance):
+    """No odds for a day, and predictions silently used estimated lines. Now a prediction needs a
+    book's line: the day has none, its props WARN names every game without odds, and the next day
+    with odds is predicted as usual."""
     raw, summary = league_copy
     first = dt.date.fromisoformat(summary["first_date"])
-    day = first + dt.timedelta(days=49)  # a few weeks in: the model has history to train on
+    day = first + dt.timedelta(days=49)  # a few weeks in: the models have history to train on
     while not (raw / "odds" / "player_props" / f"raw_{day:%Y%m%d}_170000.csv").exists():
         day += dt.timedelta(days=1)
     (raw / "odds" / "player_props" / f"raw_{day:%Y%m%d}_170000.csv").unlink()  # the odds feed missed the day
     db = tmp_path / "w.duckdb"
     run = run_backfill(make_defs(raw, db), instance, season_start(first), day + dt.timedelta(days=1), progress=None)
     assert run.success, run.step_failures
-    by_source = dict(
-        query(
-            db,
-            f"SELECT line_source, count(*) FROM nba_predictions.player_points_predictions "
-            f"WHERE game_date = '{day}' GROUP BY 1",
-        )
-    )
-    assert by_source.get("estimated", 0) > 0 and by_source.get("sportsbook", 0) == 0
-    assert f"nba_predictions/player_points_predictions:estimated_line_share@{day} (WARN)" in run.checks_failed
-    # the next day had its odds: sportsbook lines again, and no warning
+    assert f"nba_raw/player_props:covers_schedule@{day} (WARN)" in run.checks_failed
+    count = lambda d: query(  # noqa: E731
+        db, f"SELECT count(*) FROM nba_predictions.player_prop_predictions WHERE game_date = '{d}'"
+    )[0][0]
+    assert count(day) == 0
+    # the next day had its odds: every market predicted again, and no warning
     nxt = day + dt.timedelta(days=1)
-    ((sportsbook,),) = query(
-        db,
-        f"SELECT count(*) FROM nba_predictions.player_points_predictions "
-        f"WHERE game_date = '{nxt}' AND line_source = 'sportsbook'",
-    )
-    assert sportsbook > 0
+    assert count(nxt) > 0
+    assert f"nba_raw/player_props:covers_schedule@{nxt} (WARN)" not in run.checks_failed
+    markets = {
+        m
+        for (m,) in query(
+            db, f"SELECT DISTINCT market FROM nba_predictions.player_prop_predictions WHERE game_date = '{nxt}'"
+        )
+    }
+    assert len(markets) == 5, markets

@@ -12,13 +12,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from nba_pipeline.analytics.tables import ANALYTICS_TABLES
+from nba_pipeline.analytics.tables import ANALYTICS_TABLES, player_prop_quotes
 from nba_pipeline.cli.runner import run_backfill
 from nba_pipeline.cli.status import asset_status
 from nba_pipeline.definitions import build_definitions
 from nba_pipeline.exports.directory import ExportsDirectory
 from nba_pipeline.exports.files import BestBetsFile, best_bets
 from nba_pipeline.precompute.tables import PRECOMPUTE_TABLES
+from nba_pipeline.predictions.tables import MARKET_STATS
 from nba_pipeline.raw.sources.files import FilesSource
 from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
 from nba_pipeline_tests.conftest import REAL_DATA, dagster_instance_at, make_defs, needs_real_data, query
@@ -29,8 +30,10 @@ pytestmark = needs_real_data
 # the regular season, so a player back from a season-long injury has rested ~240 days)
 SEASON = (dt.date(2024, 10, 1), dt.date(2025, 6, 30))
 NEW_SEASON = (dt.date(2025, 10, 1), dt.date(2025, 11, 9))
-TEN_TABLES = [*ANALYTICS_TABLES, *PRECOMPUTE_TABLES]
-ASSETS = 20
+# the analytics and precompute tables with rows on every game date (the prop quotes exist from
+# 2025-10-21 only: the data has no props for 2024-25)
+TEN_TABLES = [t for t in (*ANALYTICS_TABLES, *PRECOMPUTE_TABLES) if t is not player_prop_quotes]
+ASSETS = 22
 FIRST_MODEL_WEEK = dt.date(2024, 12, 2)
 
 
@@ -75,13 +78,9 @@ def _justified(failure: str) -> bool:
         # players with a line who moved team in the off-season (or are rookies), before their first
         # game for the new team; and one player back from injury after an off-season trade
         return day in {dt.date(2025, 10, 21), dt.date(2025, 10, 22), dt.date(2025, 10, 23), dt.date(2025, 11, 6)}
-    if name == "nba_predictions/points_model:model_for_every_game_date":
+    if name == "nba_predictions/prop_models:models_for_every_game_date":
         # the data's first weeks: too few played player-games to train on before the Monday
         return day < FIRST_MODEL_WEEK
-    if name == "nba_predictions/player_points_predictions:estimated_line_share":
-        # no player props for 2024-25: every line is estimated; on 2025-10-22, the season's first
-        # full slate, the books quoted 129 of the 306 eligible players (12 games, all covered)
-        return day < NEW_SEASON[0] or day == dt.date(2025, 10, 22)
     return False
 
 
@@ -158,107 +157,138 @@ def test_status_reports_every_asset_complete(pipeline):
 
 
 def test_new_season_predictions_graded_and_better_than_the_season_average(pipeline):
-    """Every game date of 2025-10-21 .. 2025-11-09 has predictions from a model trained only on
-    earlier dates, every prediction of a final game is graded, and on the player-games with a
-    sportsbook line the predictions beat the season-to-date average (last season's recent form
-    where a player has no game yet)."""
+    """Every game date of 2025-10-21 .. 2025-11-09 has predictions in all five markets from models
+    trained only on earlier dates, every prediction of a final game is graded, and in every market
+    the predictions beat the season-to-date average (last season's recent form where a player has
+    no game yet) and stay within reach of the books' line."""
     _, _, db, _ = pipeline
     rows = query(
         db,
         """
-        SELECT s.game_date, count(DISTINCT s.game_id), count(DISTINCT p.player_id), count(DISTINCT a.player_id),
-               min(m.training_cutoff), max(m.training_end)
-        FROM (SELECT game_date, game_id FROM nba_raw.schedule WHERE game_date BETWEEN '2025-10-21' AND '2025-11-09') s
-        LEFT JOIN nba_predictions.player_points_predictions p USING (game_date)
-        LEFT JOIN nba_predictions.prediction_accuracy a USING (game_date)
-        LEFT JOIN nba_predictions.points_model m USING (game_date)
-        GROUP BY 1 ORDER BY 1""",
+        SELECT p.game_date, p.market, count(*), count(a.player_id), min(m.training_cutoff), max(m.training_end)
+        FROM nba_predictions.player_prop_predictions p
+        LEFT JOIN nba_predictions.prediction_accuracy a USING (game_date, player_id, market)
+        JOIN nba_predictions.prop_models m USING (game_date, market)
+        WHERE p.game_date BETWEEN '2025-10-21' AND '2025-11-09'
+        GROUP BY 1, 2 ORDER BY 1, 2""",
     )
-    assert len(rows) == 20
-    for day, games, predicted, graded, cutoff, trained_to in rows:
-        assert predicted >= 15 * games and graded == predicted, day
-        assert cutoff <= day and trained_to < cutoff, day
-    ((n, mae, baseline_mae, line_mae),) = query(
+    assert len(rows) == 20 * 5
+    for day, market, predicted, graded, cutoff, trained_to in rows:
+        assert predicted >= 50 and graded == predicted, (day, market)
+        assert cutoff <= day and trained_to < cutoff, (day, market)
+    stat_avg = " ".join(
+        f"WHEN '{m}' THEN coalesce(f.{s}_avg_season, f.{s}_avg_recent20)" for m, s in MARKET_STATS.items()
+    )
+    by_market = query(
         db,
-        """
-        SELECT count(*), avg(a.absolute_error),"""
-        """ avg(abs(a.actual_points - coalesce(f.points_avg_season, f.points_avg_recent20))),
-               avg(abs(a.actual_points - a.line))
+        f"""
+        SELECT a.market, count(*), avg(a.absolute_error), avg(abs(a.actual - CASE a.market {stat_avg} END)),
+               avg(a.line_error)
         FROM nba_predictions.prediction_accuracy a JOIN nba_precompute.ml_feature_store f USING (game_date, player_id)
-        WHERE a.game_date >= '2025-10-21' AND a.line_source = 'sportsbook' AND a.played""",
+        WHERE a.game_date >= '2025-10-21' AND a.played GROUP BY 1""",
     )
-    assert n > 2000
-    assert mae < baseline_mae - 0.3 and mae < line_mae + 0.2, (mae, baseline_mae, line_mae)
+    assert len(by_market) == 5
+    for market, n, mae, baseline_mae, line_mae in by_market:
+        assert n > 1800, market
+        assert mae < baseline_mae and mae < line_mae * 1.02, (market, mae, baseline_mae, line_mae)
 
 
 def _exports_dir(db: Path) -> Path:
     return db.parent / "exports"  # where make_defs points the exports resource
 
 
-def test_a_best_bets_file_for_every_date_holding_the_top_sportsbook_picks(pipeline):
+def test_a_best_bets_file_for_every_date_holding_the_top_ev_picks(pipeline):
     _, _, db, _ = pipeline
     written = sorted((_exports_dir(db) / "best_bets").glob("*.json"))
     assert len(written) == _days(*SEASON) + _days(*NEW_SEASON)
-    lined = dict(
+    candidates = dict(
         query(
             db,
             """
-        SELECT strftime(game_date, '%Y-%m-%d'), count(*) FROM nba_predictions.player_points_predictions
-        WHERE line_source = 'sportsbook' AND recommendation <> 'PASS' GROUP BY 1""",
+        SELECT strftime(game_date, '%Y-%m-%d'), count(*) FROM nba_predictions.player_prop_predictions
+        WHERE recommendation <> 'PASS' GROUP BY 1""",
         )
     )
     for path in written:
         f = BestBetsFile.model_validate_json(path.read_text())
         day = f.game_date.isoformat()
-        assert path.name == f"{day}.json" and len(f.picks) == min(f.top_n, lined.get(day, 0)) == min(10, f.candidates)
-        assert [p.edge for p in f.picks] == sorted((p.edge for p in f.picks), reverse=True)
+        assert path.name == f"{day}.json" and len(f.picks) == min(f.top_n, candidates.get(day, 0), f.candidates)
+        assert [p.ev for p in f.picks] == sorted((p.ev for p in f.picks), reverse=True)
         assert all(p.books >= 1 and p.line_snapshot_time < p.game_start_time for p in f.picks)
-    new_season = [
-        BestBetsFile.model_validate_json((_exports_dir(db) / "best_bets" / f"{d}.json").read_text())
-        for (d,) in query(
+    # every pick is a quote the book offered, at that book's own price
+    quotes = {
+        (str(d), int(pid), m, b, float(line)): (float(o), float(u))
+        for d, pid, m, b, line, o, u in query(
             db,
-            "SELECT DISTINCT strftime(game_date, '%Y-%m-%d') FROM nba_raw.schedule "
-            "WHERE game_date BETWEEN '2025-10-21' AND '2025-11-09'",
+            "SELECT strftime(game_date, '%Y-%m-%d'), player_id, market, bookmaker, line, over_odds, under_odds "
+            "FROM nba_analytics.player_prop_quotes WHERE over_odds IS NOT NULL AND under_odds IS NOT NULL",
         )
-    ]
-    assert len(new_season) == 20 and all(f.picks for f in new_season)
+    }
+    picks = 0
+    for (d,) in query(
+        db,
+        "SELECT DISTINCT strftime(game_date, '%Y-%m-%d') FROM nba_raw.schedule "
+        "WHERE game_date BETWEEN '2025-10-21' AND '2025-11-09'",
+    ):
+        f = BestBetsFile.model_validate_json((_exports_dir(db) / "best_bets" / f"{d}.json").read_text())
+        for p in f.picks:
+            over, under = quotes[(d, p.player_id, p.market, p.bookmaker, p.line)]
+            assert p.odds == (over if p.side == "OVER" else under) and p.ev >= f.ev_threshold
+            picks += 1
+    assert picks > 20
 
 
 def test_each_dates_best_bets_materialization_previews_its_file(pipeline):
     """In the UI, a date's materialization says where its file is and what it picks (issue 16)."""
     _, instance, db, _ = pipeline
+    day = max(
+        path.stem
+        for path in (_exports_dir(db) / "best_bets").glob("2025-1*.json")
+        if BestBetsFile.model_validate_json(path.read_text()).picks
+    )
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=best_bets.asset_key, asset_partitions=["2025-11-09", "2025-10-01"]), limit=10
+        dg.AssetRecordsFilter(asset_key=best_bets.asset_key, asset_partitions=[day, "2025-10-01"]), limit=10
     ).records
     meta = {r.asset_materialization.partition: r.asset_materialization.metadata for r in records}
-    path = _exports_dir(db) / "best_bets" / "2025-11-09.json"
+    path = _exports_dir(db) / "best_bets" / f"{day}.json"
     f = BestBetsFile.model_validate_json(path.read_text())
-    assert meta["2025-11-09"]["path"] == dg.MetadataValue.path(str(path))
-    rows = meta["2025-11-09"]["picks"].value.splitlines()[2:]
-    assert len(rows) == len(f.picks) == meta["2025-11-09"]["dagster/partition_row_count"].value > 0
+    assert meta[day]["path"] == dg.MetadataValue.path(str(path))
+    rows = meta[day]["picks"].value.splitlines()[2:]
+    assert len(rows) == len(f.picks) == meta[day]["dagster/partition_row_count"].value > 0
     assert [r.split(" | ")[1] for r in rows] == [p.player_name for p in f.picks]
     assert meta["2025-10-01"]["picks"].value.startswith("No picks for 2025-10-01")
 
 
 def test_performance_summary_agrees_with_the_grades(pipeline):
     _, _, db, _ = pipeline
-    ((bets, wins, mae, line_mae),) = query(
-        db,
-        """
-        SELECT count(*) FILTER (bet_result IN ('WIN', 'LOSS', 'PUSH')), count(*) FILTER (bet_result = 'WIN'),
-               avg(absolute_error) FILTER (played AND line_source = 'sportsbook'),
-               avg(abs(actual_points - line)) FILTER (played AND line_source = 'sportsbook')
-        FROM nba_predictions.prediction_accuracy WHERE game_date BETWEEN '2025-10-01' AND '2025-11-09'""",
-    )
-    ((s_bets, s_wins, s_mae, s_line_mae, calibration),) = query(
-        db,
-        """
-        SELECT bets, wins, mae_sportsbook, line_mae, calibration FROM nba_exports.performance_summary
+    graded = {
+        market: rest
+        for market, *rest in query(
+            db,
+            """
+        SELECT market, count(*) FILTER (bet_result IN ('WIN', 'LOSS', 'PUSH')), count(*) FILTER (bet_result = 'WIN'),
+               sum(profit_units), avg(absolute_error) FILTER (played), avg(line_error) FILTER (played)
+        FROM nba_predictions.prediction_accuracy WHERE game_date BETWEEN '2025-10-01' AND '2025-11-09'
+        GROUP BY 1""",
+        )
+    }
+    summary = {
+        market: rest
+        for market, *rest in query(
+            db,
+            """
+        SELECT market, bets, wins, profit_units, mae, line_mae, calibration FROM nba_exports.performance_summary
         WHERE game_date = '2025-11-09' AND period = 'season'""",
-    )
-    assert (s_bets, s_wins) == (bets, wins) and bets > 300
-    assert abs(s_mae - mae) < 1e-3 and abs(s_line_mae - line_mae) < 1e-3
-    assert sum(b["rows"] for b in json.loads(calibration)) > 2000
+        )
+    }
+    assert set(summary) == {*MARKET_STATS, "all"} and set(graded) == set(MARKET_STATS)
+    for market, (bets, wins, profit, mae, line_mae) in graded.items():
+        s_bets, s_wins, s_profit, s_mae, s_line_mae, _ = summary[market]
+        assert (s_bets, s_wins) == (bets, wins) and abs(s_profit - profit) < 1e-3, market
+        assert abs(s_mae - mae) < 1e-3 and abs(s_line_mae - line_mae) < 1e-3, market
+    every = summary["all"]
+    assert every[0] == sum(g[0] for g in graded.values()) and every[3] is None
+    assert sum(b["rows"] for b in json.loads(every[5])) > 9000
 
 
 def test_a_failed_export_write_is_not_marked_done(pipeline, tmp_path):

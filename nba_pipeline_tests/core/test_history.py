@@ -92,7 +92,7 @@ def test_each_step_requires_what_its_inputs_read():
             "nba_analytics/upcoming_team_game_context",
             "nba_analytics/upcoming_player_game_context",
             "nba_precompute/team_defense_zone_analysis",
-            "nba_predictions/points_model",
+            "nba_predictions/prop_models",
             "nba_exports/performance_summary",
         )
     }
@@ -118,7 +118,7 @@ def test_each_step_requires_what_its_inputs_read():
             "nba_analytics/team_defense_game_summary": ("2025-10-01", "2025-11-04", 35),
             "nba_analytics/upcoming_team_game_context": same,
         },
-        "nba_predictions/points_model": {
+        "nba_predictions/prop_models": {
             "nba_precompute/ml_feature_store": ("2025-10-01", "2025-11-02", 33),
             "nba_analytics/player_game_summary": ("2025-10-01", "2025-11-02", 33),
             "nba_analytics/upcoming_player_game_context": same,

@@ -110,7 +110,7 @@ def test_an_old_date_landing_requests_no_old_partition(defs, instance):
         "nba_analytics/upcoming_team_game_context",
         "nba_analytics/upcoming_player_game_context",
         "nba_precompute/ml_feature_store",
-        "nba_predictions/player_points_predictions",
+        "nba_predictions/player_prop_predictions",
     ):
         assert got[asset] == {YESTERDAY, TODAY}, asset
     assert "nba_analytics/player_game_summary" not in got  # it reads no history
@@ -180,7 +180,7 @@ def test_a_gap_in_the_season_history_holds_back_exactly_the_dates_that_read_it(d
         "nba_analytics/upcoming_player_game_context",
         "nba_precompute/player_daily_cache",
         "nba_precompute/ml_feature_store",
-        "nba_predictions/player_points_predictions",
+        "nba_predictions/player_prop_predictions",
         "nba_exports/best_bets",
     }
     assert not held & set(got), got

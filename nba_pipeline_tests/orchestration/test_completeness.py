@@ -114,7 +114,7 @@ def test_an_empty_or_short_partition_is_not_built_with_its_data(instance):
     land(instance, [a for a in PREGAME if a != "nba_raw/player_props"], TODAY, rows=0)
     land(instance, ["nba_raw/player_props"], TODAY, rows=150)
     late = {x.asset: x.reason for x in late_partitions(instance, NOW, days, DUES) if x.partition == TODAY}
-    assert late["nba_predictions/player_points_predictions"] == "materialized with 0 rows on a game date"
+    assert late["nba_predictions/player_prop_predictions"] == "materialized with 0 rows on a game date"
     assert late["nba_raw/player_props"] == "150 row(s) stored, the source has 212: built before its data"
     assert "nba_exports/best_bets" not in late
 

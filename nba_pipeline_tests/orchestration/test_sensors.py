@@ -242,7 +242,7 @@ def test_incident_10_the_schedule_requests_that_days_partition_and_nothing_else(
     names = {k.to_user_string() for k in selected}
     assert {
         "nba_raw/player_props",
-        "nba_predictions/player_points_predictions",
+        "nba_predictions/player_prop_predictions",
         "nba_exports/best_bets",
     } <= names
     assert not {"nba_predictions/prediction_accuracy", "nba_exports/performance_summary"} & names
