@@ -128,6 +128,8 @@ def prop_prices(quotes: pd.DataFrame, means: pd.DataFrame, models: Mapping[str, 
     """Every quote of a predicted (player, market), priced: P(over, under, push) at its line around
     the predicted mean, over vs under pooled with that quote's own no-vig probability, and the
     expected profit of each side at the book's American odds (a push returns the stake)."""
+    if quotes.empty or means.empty:  # a date without quotes (the morning before the odds) prices none
+        return tables.prop_prices.empty_frame()
     q = quotes.astype({"player_id": "int64"}).merge(
         means[[*_KEY, "team", "predicted", "model_version"]], on=_KEY, how="inner", validate="m:1"
     )

@@ -337,48 +337,38 @@ def odds_cover_schedule(odds: pd.DataFrame, schedule: pd.DataFrame, keys: Sequen
     }
 
 
-def prices_valid(withheld: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
-    """Every sportsbook price of the date was a price (American odds); those that were not were
-    withheld by the source (stored as null) and are listed here by file, line and column."""
-    n, examples = day_counts(withheld), day_examples(withheld, ["file", "line", "column", "value"])
+def _listed_rejections(rejected: pd.DataFrame, keys: Sequence[str], field: str, count: str, what: str) -> Outcomes:
+    """A date passes when the source rejected none of its values; those it did are listed by
+    file, line, `field` and value (`what`: the one-line reason, after the count)."""
+    n, examples = day_counts(rejected), day_examples(rejected, ["file", "line", field, "value"])
     out = {}
     for key in keys:
         bad = n.get(key, 0)
         shown = examples.get(key, [])
         out[key] = Outcome(
             passed=not bad,
-            metadata={"prices_withheld": bad, "withheld": dg.MetadataValue.json(shown)},
+            metadata={count: bad, "listed": dg.MetadataValue.json(shown)},
             description=None
             if not bad
             else failed_because(
-                key,
-                f"{bad} price(s) not valid American odds ({AMERICAN_ODDS_RANGE}) withheld, e.g. "
-                + "; ".join(f"{f} line {ln} {c} {v}" for f, ln, c, v in shown[:3]),
+                key, f"{bad} {what}, e.g. " + "; ".join(f"{f} line {ln} {c} {v}" for f, ln, c, v in shown[:3])
             ),
         )
     return out
+
+
+def prices_valid(withheld: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Every sportsbook price of the date was a price (American odds); those that were not were
+    withheld by the source (stored as null) and are listed here by file, line and column."""
+    what = f"price(s) not valid American odds ({AMERICAN_ODDS_RANGE}) withheld"
+    return _listed_rejections(withheld, keys, "column", "prices_withheld", what)
 
 
 def lines_valid(dropped: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
     """Every prop line of the date lay within its market's range; those that did not were
     dropped by the source (not stored) and are listed here by file, line and market."""
-    n, examples = day_counts(dropped), day_examples(dropped, ["file", "line", "market", "value"])
-    out = {}
-    for key in keys:
-        bad = n.get(key, 0)
-        shown = examples.get(key, [])
-        out[key] = Outcome(
-            passed=not bad,
-            metadata={"lines_dropped": bad, "dropped": dg.MetadataValue.json(shown)},
-            description=None
-            if not bad
-            else failed_because(
-                key,
-                f"{bad} quote(s) with a line outside their market's range dropped, e.g. "
-                + "; ".join(f"{f} line {ln} {m} {v}" for f, ln, m, v in shown[:3]),
-            ),
-        )
-    return out
+    what = "quote(s) with a line outside their market's range dropped"
+    return _listed_rejections(dropped, keys, "market", "lines_dropped", what)
 
 
 # check definitions --------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def test_each_step_requires_what_its_inputs_read():
         },
         "nba_analytics/upcoming_player_game_context": {
             "nba_raw/player_boxscores": ("2025-10-01", "2025-11-04", 35),
-            "nba_raw/player_props": same,
+            "nba_analytics/player_prop_quotes": same,
             "nba_raw/schedule": same,
             "nba_analytics/upcoming_team_game_context": same,
         },

@@ -150,6 +150,7 @@ def test_a_date_without_season_history_is_not_requested(defs, instance):
         "nba_analytics/player_game_summary",
         "nba_analytics/team_offense_game_summary",
         "nba_analytics/team_defense_game_summary",
+        "nba_analytics/player_prop_quotes",
     }
     assert set(requested(tick)) <= same_date_only, requested(tick)
     # the first table that reads the season: every other part of its condition let both dates

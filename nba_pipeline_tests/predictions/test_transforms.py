@@ -304,3 +304,22 @@ def test_grading_settles_each_bet_at_its_own_line_and_price():
     assert three["profit_units"] == pytest.approx(100 / 130, abs=1e-4)
     pra = g.loc[(1, "player_points_rebounds_assists")]
     assert (pra["actual"], pra["bet_result"], pra["profit_units"]) == (32, "LOSS", -1.0)
+
+
+def test_a_date_without_quotes_prices_nothing_and_predicts_nothing():
+    """The morning before the odds snapshot: the quotes table holds no row (read back with object
+    dtypes), so nothing is priced and nothing predicted, without failing the step."""
+    m = _model()
+    empty_quotes = pd.DataFrame(
+        columns=_quotes([{"bookmaker": "a", "line": 1.5, "over_odds": -110, "under_odds": -110}]).columns
+    )
+    means = _means(
+        [{"line": 1.5, "books_p_over": 0.5, "model_mean": 2.0, "predicted": 2.0, "model_version": m.version}]
+    )
+    for quotes, lined in ((empty_quotes, means), (empty_quotes, means.iloc[:0])):
+        prices = transforms.prop_prices(quotes, lined, {m.version: m})
+        assert prices.empty
+        pred = transforms.player_prop_predictions(
+            lined.iloc[:0], prices, pd.DataFrame(columns=["game_date", "player_id"]), {m.version: m}, 0.03
+        )
+        assert pred.empty and list(pred.columns) == tables.player_prop_predictions.column_names

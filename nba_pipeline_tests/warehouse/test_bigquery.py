@@ -31,7 +31,7 @@ from nba_pipeline_tests.bigquery_emulator import Emulator  # noqa: E402
 
 pytestmark = needs_real_data
 PROJECT = "nba-test"
-# all 20 assets over the 2024-25 season's first weeks in one run (its history starts Oct 1; the
+# all 22 assets over the 2024-25 season's first weeks in one run (its history starts Oct 1; the
 # model's first week is Dec 2), then the next date alone; the data's props are 2025-26's, so the
 # raw tables of two 2025-26 dates too
 RANGE = (dt.date(2024, 10, 1), dt.date(2024, 12, 5))
@@ -182,7 +182,7 @@ def test_tables_are_created_from_the_declared_schemas(runs, client):
 def test_a_run_issues_a_bounded_number_of_jobs(runs):
     """A single-run backfill of 66 dates: per table one load and one MERGE (however many dates),
     plus one query per upstream read. The next date alone: one load per table, into its day's
-    partition. (20 assets; one, the best-bets file, is not in the warehouse.)"""
+    partition. (22 assets; one, the best-bets file, is not in the warehouse.)"""
     days = (RANGE[1] - RANGE[0]).days + 1
     assets = runs["range"].materializations // days
     kinds = pd.Series([j.job_type for j in runs["range_jobs"]]).value_counts().to_dict()
@@ -195,7 +195,7 @@ def test_a_run_issues_a_bounded_number_of_jobs(runs):
         if j.job_type == "load"
     )
     merged = sorted(m.query.split("`")[1].removeprefix(f"{PROJECT}.") for m in merges)
-    assert assets == 20 and len(tables) == 19 and loaded == merged == sorted(tables)
+    assert assets == 22 and len(tables) == 21 and loaded == merged == sorted(tables)
     assert len(reads) + len(merges) == kinds["query"] and len(reads) < 3 * len(tables)
     print(
         f"\n{days}-date run: {len(runs['range_jobs'])} jobs "
