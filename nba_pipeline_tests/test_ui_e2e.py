@@ -36,6 +36,7 @@ LAYERS = [("nba_raw", t) for t in ("schedule", "team_boxscores", "player_boxscor
         "player_game_summary",
         "team_offense_game_summary",
         "team_defense_game_summary",
+        "player_prop_quotes",
         "upcoming_team_game_context",
         "upcoming_player_game_context",
     )

@@ -510,7 +510,7 @@ def test_a_backfill_run_names_its_assets_and_dates_for_the_runs_list(league_copy
         run.asset_selection == defs.resolve_asset_graph().materializable_asset_keys and len(run.asset_selection) == 22
     )
     assert (
-        len(run.step_keys_to_execute) == 19 and "freshness" not in run.step_keys_to_execute
+        len(run.step_keys_to_execute) == 20 and "freshness" not in run.step_keys_to_execute
     )  # the fresh checks are the sensor's
     assert run.tags["nba_pipeline/dates"] == f"{start}...{end}"
     assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
@@ -524,9 +524,7 @@ def test_a_backfill_run_names_its_assets_and_dates_for_the_runs_list(league_copy
     ).records
     meta = bets.asset_materialization.metadata
     assert meta["path"] == dg.MetadataValue.path(str(tmp_path / "exports" / "best_bets" / f"{start}.json"))
-    assert meta["picks"] == dg.MetadataValue.md(
-        f"No picks for {start}: 0 of 0 predictions were OVER/UNDER recommendations against a sportsbook line."
-    )
+    assert meta["picks"] == dg.MetadataValue.md(f"No picks for {start}: 0 of 0 predictions cleared the EV threshold.")
 
     one = run_backfill(defs, instance, end, end, select="nba_raw/schedule", progress=None)
     tags = instance.get_run_by_id(one.run_id).tags

@@ -63,9 +63,9 @@ def test_a_game_day_runs_itself(tmp_path):
                 join nba_analytics.player_game_summary s using (game_date, player_id)
                 where p.game_date = '{DAY}'"""
         ).fetchone()[0]
+        # (its features: its predictions wait for its odds, which the night does not have yet)
         tomorrow = db.sql(
-            "select count(*) from nba_predictions.player_prop_predictions "
-            f"where game_date = '{DAY + dt.timedelta(days=1)}'"
+            f"select count(*) from nba_precompute.ml_feature_store where game_date = '{DAY + dt.timedelta(days=1)}'"
         ).fetchone()[0]
         summary = db.sql(
             f"select graded from nba_exports.performance_summary where game_date = '{DAY}' and period = 'day'"

@@ -37,6 +37,11 @@ PROJECT = "nba-test"
 RANGE = (dt.date(2024, 10, 1), dt.date(2024, 12, 5))
 NEXT = dt.date(2024, 12, 6)
 RAW_RANGE = (dt.date(2025, 11, 4), dt.date(2025, 11, 5))
+# ... and their prop quotes (same-date reads only); the tables priced from them need a season of
+# 2025-26 history to train on, more than this test should build: they are compared empty, their
+# column types being those every other table already writes
+RAW_SELECTION = "key:nba_raw/* or key:nba_analytics/player_prop_quotes"
+PRICED_FROM_PROPS = ["player_prop_predictions", "prediction_accuracy", "prop_prices"]
 
 
 @pytest.fixture(scope="module")
@@ -116,13 +121,13 @@ def runs(emulator, client, tmp_path_factory):
         before |= {j.job_id for j in out["range_jobs"]}
         out["next"] = run_backfill(bq, instance, NEXT, NEXT, progress=None)
         out["next_jobs"] = _new_jobs(client, before)
-        out["raw"] = run_backfill(bq, instance, *RAW_RANGE, select="key:nba_raw/*", progress=None)
+        out["raw"] = run_backfill(bq, instance, *RAW_RANGE, select=RAW_SELECTION, progress=None)
         out["meta"] = _partition_metadata(instance)
     with dg.DagsterInstance.ephemeral() as instance:
         duck = _defs(NbaDuckDBIOManager(database=str(tmp / "duck.duckdb")), tmp / "duck")
         out["duck_range"] = run_backfill(duck, instance, *RANGE, progress=None)
         out["duck_next"] = run_backfill(duck, instance, NEXT, NEXT, progress=None)
-        out["duck_raw"] = run_backfill(duck, instance, *RAW_RANGE, select="key:nba_raw/*", progress=None)
+        out["duck_raw"] = run_backfill(duck, instance, *RAW_RANGE, select=RAW_SELECTION, progress=None)
         out["duck_meta"] = _partition_metadata(instance)
     print("\n" + ", ".join(f"{k}: {v.seconds:.1f} s" for k, v in out.items() if hasattr(v, "seconds")))
     out["duck"] = tmp / "duck.duckdb"
@@ -144,7 +149,7 @@ def test_the_pipeline_on_bigquery_builds_the_same_tables_as_on_duckdb(runs, clie
             pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9, obj=f"{table.dataset}.{table.name}")
             if len(got) == 0:
                 empty.append(table.name)
-    assert sorted(empty) == [], empty
+    assert sorted(empty) == PRICED_FROM_PROPS, empty
 
 
 def test_both_warehouses_record_the_same_metadata_per_partition(runs):
