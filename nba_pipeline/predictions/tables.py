@@ -22,7 +22,6 @@ RESULTS_DUE = results_due(dt.time(7, 30))  # the grades: an hour after the analy
 DATASET = "nba_predictions"
 
 RECOMMENDATIONS = ("OVER", "UNDER", "PASS")
-SIDES = ("OVER", "UNDER")
 # the line a prediction is made against: the books' consensus (median of each book's main line)
 LINE_SOURCES = ("sportsbook",)
 # a recommendation needs at least this expected profit per unit staked at the quote's own price
