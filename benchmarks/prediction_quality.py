@@ -7,7 +7,10 @@ week's Monday, 2024-25 included), then scores 2025-10-21 .. 2025-11-09 per marke
   coverage: graded played predictions / player-games with a pre-tip-off quote and a box score;
   MAE of `predicted` (and of the regression before the market), of the books' consensus line and
   of the season-to-date average (last season's recent20 where a player has no game yet);
-  Brier of p_over and of the books' no-vig (pushes excluded), and their difference;
+  Brier of p_over and of the books' no-vig over the decided outcomes (pushes excluded: both as
+  P(over | no push), which is what a no-vig price states), and their difference; beside them the
+  books' own probability at the line read through the distribution (market_p_over), to show how
+  much of the difference is that reading rather than the model;
   the recommendations' count, hit rate and ROI at the books' real prices, at the pipeline's EV
   threshold and, re-chosen from the stored prices (`prop_prices`) with the pipeline's own
   functions, at other thresholds.
@@ -72,7 +75,7 @@ def load(db: Path) -> dict[str, pd.DataFrame]:
         q = lambda sql: con.execute(sql).df()  # noqa: E731
         return {
             "graded": q(f"""
-                SELECT a.*, p.model_mean, p.ev_threshold, {averages}
+                SELECT a.*, p.model_mean, p.ev_threshold, p.p_push, p.market_p_over, {averages}
                 FROM nba_predictions.prediction_accuracy a
                 JOIN nba_predictions.player_prop_predictions p USING (game_date, player_id, market)
                 JOIN nba_precompute.ml_feature_store f USING (game_date, player_id)
@@ -104,9 +107,9 @@ def roi(bets: pd.DataFrame) -> float:
     return bets["profit_units"].sum() / len(bets) if len(bets) else np.nan
 
 
-def brier_gap(d: pd.DataFrame) -> float:
+def brier_gap(d: pd.DataFrame, p: str = "p_decided") -> float:
     y = (d["outcome"] == "OVER").astype("float64")
-    return float(((d["p_over"] - y) ** 2).mean() - ((d["books_p_over"] - y) ** 2).mean())
+    return float(((d[p] - y) ** 2).mean() - ((d["books_p_over"] - y) ** 2).mean())
 
 
 def bets_summary(bets: pd.DataFrame) -> str:
@@ -131,8 +134,11 @@ def score_market(g: pd.DataFrame, quoted: pd.DataFrame, market: str) -> dict[str
     mae = lambda pred: np.abs(y - pred.astype("float64"))[pred.notna()].mean()  # noqa: E731
     lined = len(quoted[quoted["market"] == market])
     decided = s[(s["outcome"] != "PUSH") & s["books_p_over"].notna()]
+    # a push is no outcome: the model's P(over) given none, as the books' no-vig is
+    decided = decided.assign(p_decided=decided["p_over"] / (1 - decided["p_push"]).clip(lower=1e-12))
     y_over = (decided["outcome"] == "OVER").astype("float64")
     gap_lo, gap_hi = by_date_interval(decided, brier_gap)
+    read_lo, read_hi = by_date_interval(decided, lambda d: brier_gap(d, "market_p_over"))
     bets = m[m["bet_result"].isin(["WIN", "LOSS", "PUSH"])]
     return {
         "player-games with a quote and a box score": str(lined),
@@ -141,9 +147,12 @@ def score_market(g: pd.DataFrame, quoted: pd.DataFrame, market: str) -> dict[str
         "MAE regression alone": f"{mae(s['model_mean']):.3f}",
         "MAE books' consensus line": f"{mae(s['line']):.3f}",
         "MAE season average (else recent20)": f"{mae(season):.3f}",
-        "Brier p_over": f"{((decided['p_over'] - y_over) ** 2).mean():.4f}",
+        "Brier p_over (given no push)": f"{((decided['p_decided'] - y_over) ** 2).mean():.4f}",
         "Brier books' no-vig": f"{((decided['books_p_over'] - y_over) ** 2).mean():.4f}",
         "Brier model - books [95%]": f"{brier_gap(decided):+.4f} [{gap_lo:+.4f}, {gap_hi:+.4f}]",
+        "  of it the books read at the line": (
+            f"{brier_gap(decided, 'market_p_over'):+.4f} [{read_lo:+.4f}, {read_hi:+.4f}]"
+        ),
         "recommendations (pipeline threshold)": bets_summary(bets),
     }
 

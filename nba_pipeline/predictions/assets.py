@@ -42,14 +42,20 @@ class PropModelsConfig(dg.Config):
     ins={
         "features": In(precompute.ml_feature_store, _TRAINING_WINDOW, required=_TRAINING_SEASON),
         "results": In(analytics.player_game_summary, _TRAINING_WINDOW, required=_TRAINING_SEASON),
+        # the books' probabilities the pooling weight is fitted against (none before the props data)
+        "quotes": In(analytics.player_prop_quotes, _TRAINING_WINDOW, required=False),
         # checks: which dates have players in their games, so need models
         "slate": In(analytics.upcoming_player_game_context),
     },
 )
 def prop_models(
-    context: dg.AssetExecutionContext, config: PropModelsConfig, features: pd.DataFrame, results: pd.DataFrame
+    context: dg.AssetExecutionContext,
+    config: PropModelsConfig,
+    features: pd.DataFrame,
+    results: pd.DataFrame,
+    quotes: pd.DataFrame,
 ):
-    models = model.fit_weekly(model.training_frame(features, results), run_dates(context), config.kind)
+    models = model.fit_weekly(model.training_frame(features, results), run_dates(context), config.kind, quotes)
     for day, by_market in models.items():
         meta = {}
         for market, m in by_market.items():
@@ -97,7 +103,7 @@ def prop_predictions(
     recommendation: one step, so a recommendation is always one of the stored prices."""
     by_date = transforms.models_by_date(models)
     by_version = {m.version: m for m in by_date.values()}
-    means = transforms.lined_means(features, by_date)
+    means = transforms.lined_means(features, by_date, quotes)
     prices = transforms.prop_prices(quotes, means, by_version)
     predictions = transforms.player_prop_predictions(means, prices, context_rows, by_version, config.ev_threshold)
     bets = predictions[predictions["recommendation"] != "PASS"]

@@ -22,7 +22,7 @@ from nba_pipeline.core.checks.common import (
 )
 from nba_pipeline.core.checks.partitioned import Outcome, Outcomes, PartitionCheck
 from nba_pipeline.predictions import tables
-from nba_pipeline.predictions.model import line_columns
+from nba_pipeline.predictions.model import line_columns, market_means, over_given_decided
 from nba_pipeline.predictions.transforms import best_quotes
 from nba_pipeline.raw import tables as raw
 
@@ -115,9 +115,17 @@ def probabilities_sum_to_one(prices: pd.DataFrame, keys: Sequence[str]) -> Outco
     }
 
 
-def consensus_matches_quotes(pred: pd.DataFrame, quotes: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+def _within(stored: pd.Series, source: pd.Series, tolerance: float) -> pd.Series:
+    """`source`, or `stored` where they differ by at most `tolerance` (a stored rounding)."""
+    return source.where((stored - source).abs() > tolerance, stored)
+
+
+def consensus_matches_quotes(
+    pred: pd.DataFrame, quotes: pd.DataFrame, models: pd.DataFrame, keys: Sequence[str]
+) -> Outcomes:
     """The prediction's line, books and books' no-vig are the consensus of the quotes' main lines
-    (median line, number of books, mean no-vig over probability)."""
+    (median line, number of books, mean no-vig over probability), and its books' implied mean and
+    their P(over) at the line are the quotes' read through its date's model (prop_models)."""
     main = quotes[quotes["main_line"].astype(bool)].astype({"player_id": "int64"})
     cons = main.groupby(_KEY).agg(
         line=("line", "median"), books=("bookmaker", "nunique"), books_p_over=("over_prob_no_vig", "mean")
@@ -126,12 +134,27 @@ def consensus_matches_quotes(pred: pd.DataFrame, quotes: pd.DataFrame, keys: Seq
     at = cons.reindex(pd.MultiIndex.from_frame(p[_KEY]))
     aligned = lambda c: pd.Series(at[c].to_numpy(dtype="float64"), index=p.index)  # noqa: E731
     stored_p, source_p = p["books_p_over"].astype("float64"), aligned("books_p_over")
-    # stored rounded to 4 decimals: within a rounding of the quotes' mean is the same probability
-    source_p = source_p.where((stored_p - source_p).abs() > 1e-4, stored_p)
+    # stored rounded: within a rounding of the recomputed value is the same value
+    source_p = _within(stored_p, source_p, 1e-4)
+    implied, implied_p = pd.Series(np.nan, index=p.index), pd.Series(np.nan, index=p.index)
+    variance = models.assign(game_date=models["game_date"].map(pd.Timestamp)).set_index(["game_date", "market"])
+    day = p["game_date"].map(pd.Timestamp)
+    for (d, market), idx in p.groupby([day, "market"]).groups.items():
+        if (d, market) not in variance.index:
+            continue
+        v = variance.loc[(d, market), ["variance_per_mean", "variance_per_mean_squared"]].to_numpy(dtype="float64")
+        mine = main[(main["market"] == market) & (main["game_date"].map(pd.Timestamp) == d)]
+        who = pd.MultiIndex.from_arrays([day[idx], p.loc[idx, "player_id"]])
+        implied[idx] = market_means(mine, v).reindex(who).to_numpy(dtype="float64")
+        implied_p[idx] = over_given_decided(implied[idx].to_numpy(), v, p.loc[idx, "line"].to_numpy(dtype="float64"))
+    implied_p = implied_p.where(implied.notna(), aligned("books_p_over"))
+    stored_mean, stored_mp = p["market_mean"].astype("float64"), p["market_p_over"].astype("float64")
     facts = {
         "line": (p["line"].astype("float64"), aligned("line")),
         "books": (p["books"].astype("float64"), aligned("books")),
         "books_p_over": (stored_p, source_p.round(4)),
+        "market_mean": (stored_mean, _within(stored_mean, implied, 1e-3).round(3)),
+        "market_p_over": (stored_mp, _within(stored_mp, implied_p, 1e-4).round(4)),
     }
     return disagreements(p, long_problems(p, ["player_id", "market"], facts), keys, "predictions")
 
@@ -246,8 +269,9 @@ player_prop_predictions_checks = table_checks(
         PartitionCheck(
             "consensus_matches_quotes",
             "Each prediction's line, books and books' no-vig probability are the median, count and mean of "
-            "the books' main-line quotes (player_prop_quotes).",
-            lambda f, k: consensus_matches_quotes(f[PPP], f[QUOTES], k),
+            "the books' main-line quotes (player_prop_quotes), and its books' implied mean and market P(over) "
+            "are those quotes read through its date's model (prop_models).",
+            lambda f, k: consensus_matches_quotes(f[PPP], f[QUOTES], f[PM], k),
         ),
         PartitionCheck(
             "recommendations_are_best_prices",

@@ -129,6 +129,44 @@ def fit_variance(y: np.ndarray, mu: np.ndarray) -> tuple[float, float]:
     return round(float(coef[0]), 6), round(float(coef[1]), 6)
 
 
+def over_given_decided(mean: np.ndarray, variance: Sequence[float], line: np.ndarray) -> np.ndarray:
+    """P(stat > line | no push): the quantity a quote's no-vig over probability states."""
+    p_over, p_under, _ = count_probabilities(mean, variance, line)
+    return p_over / np.maximum(p_over + p_under, 1e-12)
+
+
+def implied_means(p_over: np.ndarray, variance: Sequence[float], line: np.ndarray, steps: int = 40) -> np.ndarray:
+    """The mean at which the distribution gives P(over `line` | no push) = `p_over`: what a quote's
+    no-vig probability says of the stat, on a scale that quotes at different lines share. By
+    bisection (P(over) rises with the mean); NaN where `p_over` is."""
+    pairs = np.column_stack([np.asarray(p_over, dtype="float64"), np.asarray(line, dtype="float64")])
+    known = ~np.isnan(pairs).any(axis=1)
+    # prices are few: a season's quotes share a few thousand (probability, line) pairs
+    unique, back = np.unique(pairs[known], axis=0, return_inverse=True)
+    p, line = unique[:, 0], unique[:, 1]
+    lo, hi = np.full(len(p), MIN_MEAN), np.maximum(3 * line + 10, 10.0)
+    for _ in range(steps):  # 40 halvings of a range under ~200: far below a stat's unit
+        mid = (lo + hi) / 2
+        below = over_given_decided(mid, variance, line) < p
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    out = np.full(len(pairs), np.nan)
+    out[known] = ((lo + hi) / 2)[back.reshape(-1)]
+    return out
+
+
+def market_means(quotes: pd.DataFrame, variance: Sequence[float]) -> pd.Series:
+    """Per (game_date, player_id): the books' implied mean, each main-line quote's no-vig over
+    probability read through the distribution and averaged. Books often disagree on the main line
+    (most points and PRA consensus lines): averaging their probabilities states no line's
+    probability, while their implied means are on one scale (walk-forward: README)."""
+    main = quotes[quotes["main_line"].astype(bool) & quotes["over_prob_no_vig"].notna()]
+    mu = implied_means(
+        main["over_prob_no_vig"].to_numpy(dtype="float64"), variance, main["line"].to_numpy(dtype="float64")
+    )
+    keys = [main["game_date"].map(pd.Timestamp).rename("game_date"), main["player_id"].astype("int64")]
+    return pd.Series(mu, index=main.index).groupby(keys).mean().rename("market_mean")
+
+
 def logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype="float64"), 1e-4, 1 - 1e-4)
     return np.log(p / (1 - p))
@@ -242,6 +280,10 @@ class PropModel:
         """P(over), P(under), P(push) at `line` around `mean`."""
         return count_probabilities(mean, self.variance, line)
 
+    def market_p_over(self, market_mean: np.ndarray, line: np.ndarray) -> np.ndarray:
+        """The books' P(over `line` | no push) at their implied mean (`market_means`)."""
+        return over_given_decided(market_mean, self.variance, line)
+
     # stage 2
     def blend_mean(self, mean: np.ndarray, line: np.ndarray) -> np.ndarray:
         return np.where(np.isnan(line), mean, line + self.market_weight_mean * (mean - line))
@@ -272,9 +314,16 @@ def training_frame(features: pd.DataFrame, results: pd.DataFrame) -> pd.DataFram
     return f.merge(r, on=["game_date", "player_id"], how="inner")
 
 
-def fit(train: pd.DataFrame, market: str, cutoff: dt.date, kind: str = DEFAULT_MODEL_KIND, seed: int = 0) -> PropModel:
+def fit(
+    train: pd.DataFrame,
+    market: str,
+    cutoff: dt.date,
+    kind: str = DEFAULT_MODEL_KIND,
+    seed: int = 0,
+    quotes: pd.DataFrame | None = None,
+) -> PropModel:
     """Fit `market`'s model on the rows of `train` (from `training_frame`) dated before `cutoff`."""
-    return fit_markets(train, cutoff, kind, seed, markets=[market])[market]
+    return fit_markets(train, cutoff, kind, seed, markets=[market], quotes=quotes)[market]
 
 
 def fit_markets(
@@ -283,10 +332,12 @@ def fit_markets(
     kind: str = DEFAULT_MODEL_KIND,
     seed: int = 0,
     markets: Sequence[str] = tuple(MARKET_STATS),
+    quotes: pd.DataFrame | None = None,
 ) -> dict[str, PropModel]:
     """Fit each of `markets`' models on the rows of `train` (from `training_frame`) dated before
     `cutoff`. The markets share their rows and inputs, so each regression is fitted once for all
-    of their stats."""
+    of their stats. `quotes` (player_prop_quotes) give the books' probability the pooling weight
+    is fitted against, as it is served (`market_means`); without them, the consensus no-vig."""
     if kind not in MODEL_KINDS:
         raise ValueError(f"model kind {kind!r}: expected one of {MODEL_KINDS}")
     cut = pd.Timestamp(cutoff)
@@ -326,12 +377,18 @@ def fit_markets(
         )
         line_col, _, prob_col = line_columns(market)
         lined = held[line_col].notna().to_numpy()
+        line = held[line_col].to_numpy(dtype="float64")
+        p_books = held[prob_col].to_numpy(dtype="float64")
+        if quotes is not None:
+            on = pd.to_datetime(quotes["game_date"])
+            mine = quotes[(quotes["market"] == market) & (on >= held_from) & (on < cut)]
+            at = market_means(mine, model.variance).reindex(
+                pd.MultiIndex.from_arrays([held["game_date"].map(pd.Timestamp), held["player_id"].astype("int64")])
+            )
+            implied = model.market_p_over(at.to_numpy(dtype="float64"), line)
+            p_books = np.where(np.isnan(implied), p_books, implied)
         model.market_weight_mean, model.market_weight_prob = _market_weights(
-            model,
-            held_pred[lined],
-            held_y[lined, j],
-            held[line_col].to_numpy()[lined],
-            held[prob_col].to_numpy()[lined],
+            model, held_pred[lined], held_y[lined, j], line[lined], p_books[lined]
         )
         baseline = held_x[f"{stat}_avg_season"].to_numpy()  # last season's recent20 where none yet
         has_base = ~np.isnan(baseline)
@@ -379,7 +436,7 @@ def _market_weights(model: PropModel, pred, y, line, p_books) -> tuple[float, fl
 
 
 def fit_weekly(
-    train: pd.DataFrame, days: Sequence[dt.date], kind: str = DEFAULT_MODEL_KIND
+    train: pd.DataFrame, days: Sequence[dt.date], kind: str = DEFAULT_MODEL_KIND, quotes: pd.DataFrame | None = None
 ) -> Mapping[dt.date, Mapping[str, PropModel | str]]:
     """Each market's model serving each of `days`: one fit per market and distinct training cutoff
     (weekly), shared by that week's dates. A day whose window is too short maps each market to
@@ -390,7 +447,7 @@ def fit_weekly(
         cut = training_cutoff(day)
         if cut not in fitted:
             try:
-                fitted[cut] = fit_markets(train, cut, kind)
+                fitted[cut] = fit_markets(train, cut, kind, quotes=quotes)
             except NotEnoughHistory as exc:
                 fitted[cut] = dict.fromkeys(MARKET_STATS, str(exc))
         out[day] = fitted[cut]

@@ -125,6 +125,14 @@ prop_prices = Table(
         Column("main_line", "bool", "the book's main line (of its lines, the one priced closest to even)"),
         Column("snapshot_time", "timestamp", "the book's odds snapshot (its latest before tip-off)"),
         Column("book_p_over", "float", "the book's no-vig probability of the over", nullable=True, range=SHARE),
+        Column(
+            "market_p_over",
+            "float",
+            "every book's P(over | no push) at this line, from their implied mean (player_prop_predictions."
+            "market_mean; else this book's no-vig): what p_over pools with",
+            nullable=True,
+            range=SHARE,
+        ),
         Column("p_over", "float", "the model's probability that the stat exceeds the line", range=SHARE),
         Column("p_under", "float", "the model's probability that the stat falls short of the line", range=SHARE),
         Column("p_push", "float", "the model's probability of exactly the line (whole lines only)", range=SHARE),
@@ -153,6 +161,14 @@ player_prop_predictions = Table(
         Column("game_start_time", "timestamp", "scheduled tip-off (UTC)", nullable=True),
         Column("predicted", "float", "expected value of the stat (model pulled towards the line)", range=_STAT),
         Column("model_mean", "float", "the regression's expected stat, before the market", range=_STAT),
+        Column(
+            "market_mean",
+            "float",
+            "the books' implied mean: each main-line quote's no-vig probability read through the model's "
+            "distribution, averaged (null: no main line priced on both sides)",
+            nullable=True,
+            range=_STAT,
+        ),
         Column("line", "float", "the books' consensus line (median of each book's main line)", range=_STAT),
         Column("line_source", "string", "sportsbook (the books' consensus)", checks=(Check.isin(LINE_SOURCES),)),
         Column("books", "int", "books quoting a main line", range=(1, 30)),
@@ -164,6 +180,13 @@ player_prop_predictions = Table(
             "books_p_over",
             "float",
             "books' mean no-vig over probability at their main lines (null: no main line priced on both sides)",
+            nullable=True,
+            range=SHARE,
+        ),
+        Column(
+            "market_p_over",
+            "float",
+            "the books' P(over | no push) at the consensus line, from market_mean: what p_over pools with",
             nullable=True,
             range=SHARE,
         ),

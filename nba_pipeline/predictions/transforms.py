@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from nba_pipeline.predictions import tables
-from nba_pipeline.predictions.model import PropModel, line_columns
+from nba_pipeline.predictions.model import PropModel, line_columns, market_means
 
 _KEY = ["game_date", "player_id", "market"]
 
@@ -66,11 +66,15 @@ def models_by_date(model_table: pd.DataFrame) -> dict[tuple[pd.Timestamp, str], 
     return out
 
 
-def lined_means(features: pd.DataFrame, models: Mapping[tuple[pd.Timestamp, str], PropModel]) -> pd.DataFrame:
+def lined_means(
+    features: pd.DataFrame, models: Mapping[tuple[pd.Timestamp, str], PropModel], quotes: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per (date, player, market) with a books' consensus line and a model: the model's
-    mean of the stat and the mean pulled towards the line (`predicted`)."""
+    mean of the stat, the mean pulled towards the line (`predicted`) and the books' implied mean
+    from `quotes` (player_prop_quotes; `market_means`)."""
     parts = []
     f = features.reset_index(drop=True)
+    q = _normalised(quotes)
     day = f["game_date"].map(pd.Timestamp)
     by_version = {m.version: m for m in models.values()}
     for market in tables.MARKET_STATS:
@@ -82,6 +86,9 @@ def lined_means(features: pd.DataFrame, models: Mapping[tuple[pd.Timestamp, str]
             rows, m = f.loc[idx], by_version[v]
             line = rows[line_col].to_numpy(dtype="float64")
             mean = m.mean(rows)
+            mine = q[(q["market"] == market) & q["game_date"].isin(day[idx].unique())]
+            at = pd.MultiIndex.from_arrays([day[idx], rows["player_id"].astype("int64")])
+            implied = market_means(mine, m.variance).reindex(at).to_numpy(dtype="float64")
             parts.append(
                 pd.DataFrame(
                     {
@@ -92,6 +99,7 @@ def lined_means(features: pd.DataFrame, models: Mapping[tuple[pd.Timestamp, str]
                         "books_p_over": rows[prob_col].to_numpy(dtype="float64"),
                         "model_mean": mean,
                         "predicted": m.blend_mean(mean, line),
+                        "market_mean": implied,
                         "model_version": v,
                     }
                 )
@@ -109,6 +117,7 @@ def lined_means(features: pd.DataFrame, models: Mapping[tuple[pd.Timestamp, str]
                 "books_p_over",
                 "model_mean",
                 "predicted",
+                "market_mean",
                 "model_version",
                 "feature_version",
             ]
@@ -119,6 +128,15 @@ def lined_means(features: pd.DataFrame, models: Mapping[tuple[pd.Timestamp, str]
     return out.astype({"player_id": "int64"})
 
 
+def _normalised(quotes: pd.DataFrame | None) -> pd.DataFrame:
+    cols = ["game_date", "player_id", "market", "line", "over_prob_no_vig", "main_line"]
+    if quotes is None or quotes.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
+    return quotes[cols].assign(
+        game_date=quotes["game_date"].map(pd.Timestamp), player_id=quotes["player_id"].astype("int64")
+    )
+
+
 def _by_version(frame: pd.DataFrame, models: Mapping[str, PropModel]):
     for v, idx in frame.groupby("model_version", sort=True).groups.items():
         yield models[v], np.asarray(idx)
@@ -126,21 +144,26 @@ def _by_version(frame: pd.DataFrame, models: Mapping[str, PropModel]):
 
 def prop_prices(quotes: pd.DataFrame, means: pd.DataFrame, models: Mapping[str, PropModel]) -> pd.DataFrame:
     """Every quote of a predicted (player, market), priced: P(over, under, push) at its line around
-    the predicted mean, over vs under pooled with that quote's own no-vig probability, and the
-    expected profit of each side at the book's American odds (a push returns the stake)."""
+    the predicted mean, over vs under pooled with every book's probability at that line (from
+    their implied mean; else the quote's own no-vig), and the expected profit of each side at the
+    book's American odds (a push returns the stake). A book whose line or price strays from the
+    others' is priced against theirs, not its own."""
     if quotes.empty or means.empty:  # a date without quotes (the morning before the odds) prices none
         return tables.prop_prices.empty_frame()
     q = quotes.astype({"player_id": "int64"}).merge(
-        means[[*_KEY, "team", "predicted", "model_version"]], on=_KEY, how="inner", validate="m:1"
+        means[[*_KEY, "team", "predicted", "market_mean", "model_version"]], on=_KEY, how="inner", validate="m:1"
     )
     if q.empty:
         return tables.prop_prices.empty_frame()
     q = q.reset_index(drop=True)
     line = q["line"].to_numpy(dtype="float64")
     book_p = q["over_prob_no_vig"].to_numpy(dtype="float64")
-    p_over, p_under, p_push = (np.empty(len(q)) for _ in range(3))
+    market_mean = q["market_mean"].to_numpy(dtype="float64")
+    p_over, p_under, p_push, market_p = (np.empty(len(q)) for _ in range(4))
     for m, i in _by_version(q, models):
-        p_over[i], p_under[i], p_push[i] = m.priced(q["predicted"].to_numpy()[i], line[i], book_p[i])
+        implied = m.market_p_over(market_mean[i], line[i])
+        market_p[i] = np.where(np.isnan(market_mean[i]), book_p[i], implied)
+        p_over[i], p_under[i], p_push[i] = m.priced(q["predicted"].to_numpy()[i], line[i], market_p[i])
     ev_over = p_over * american_profit(q["over_odds"]) - p_under
     ev_under = p_under * american_profit(q["under_odds"]) - p_over
     out = pd.DataFrame(
@@ -158,6 +181,7 @@ def prop_prices(quotes: pd.DataFrame, means: pd.DataFrame, models: Mapping[str, 
             "main_line": q["main_line"].astype(bool),
             "snapshot_time": q["snapshot_time"],
             "book_p_over": book_p,
+            "market_p_over": market_p.round(4),
             "p_over": p_over.round(4),
             "p_under": p_under.round(4),
             "p_push": p_push.round(4),
@@ -194,15 +218,18 @@ def player_prop_predictions(
     ev_threshold: float,
 ) -> pd.DataFrame:
     """The contract table: per lined (date, player, market) the predicted mean, P(over) at the
-    consensus line (pooled with the books' consensus no-vig), and the best-EV quote as the
-    recommendation where it clears `ev_threshold`, else PASS."""
+    consensus line (pooled with the books' probability there, from their implied mean), and the
+    best-EV quote as the recommendation where it clears `ev_threshold`, else PASS."""
     if means.empty:
         return tables.player_prop_predictions.empty_frame()
     m = means.reset_index(drop=True)
     line = m["line"].to_numpy(dtype="float64")
-    p_over, p_push, model_p_over = (np.empty(len(m)) for _ in range(3))
+    market_mean = m["market_mean"].to_numpy(dtype="float64")
+    books_p = m["books_p_over"].to_numpy(dtype="float64")
+    p_over, p_push, model_p_over, market_p = (np.empty(len(m)) for _ in range(4))
     for model, i in _by_version(m, models):
-        p_over[i], _, p_push[i] = model.priced(m["predicted"].to_numpy()[i], line[i], m["books_p_over"].to_numpy()[i])
+        market_p[i] = np.where(np.isnan(market_mean[i]), books_p[i], model.market_p_over(market_mean[i], line[i]))
+        p_over[i], _, p_push[i] = model.priced(m["predicted"].to_numpy()[i], line[i], market_p[i])
         model_p_over[i] = model.probabilities(m["model_mean"].to_numpy()[i], line[i])[0]
     best = best_quotes(prices).reindex(pd.MultiIndex.from_frame(m[_KEY]))
     bet = (best["ev"] >= ev_threshold).to_numpy()
@@ -220,6 +247,7 @@ def player_prop_predictions(
             "game_start_time": at["start_time_utc"].to_numpy(),
             "predicted": m["predicted"].round(3),
             "model_mean": m["model_mean"].round(3),
+            "market_mean": m["market_mean"].astype("float64").round(3),
             "line": line,
             "line_source": "sportsbook",
             "books": pd.to_numeric(m["books"]).astype("int64"),
@@ -228,6 +256,7 @@ def player_prop_predictions(
             "p_push": p_push.round(4),
             "model_p_over": model_p_over.round(4),
             "books_p_over": m["books_p_over"].round(4),
+            "market_p_over": market_p.round(4),
             "recommendation": np.where(bet, best["side"].to_numpy(), "PASS"),
             "bet_bookmaker": np.where(bet, best["bookmaker"].to_numpy(), None),
             "bet_line": np.where(bet, best["line"].to_numpy(dtype="float64"), np.nan),

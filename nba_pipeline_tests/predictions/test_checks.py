@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from nba_pipeline.predictions import checks as checks
+from nba_pipeline.predictions import model
 
 DAY = "2025-11-01"
 TS = pd.Timestamp(DAY)
@@ -99,11 +100,28 @@ def test_prices_must_be_the_quotes_and_sum_to_one():
     assert not checks.probabilities_sum_to_one(bad, [DAY])[DAY].passed
 
 
-def test_the_consensus_must_be_the_quotes_main_lines():
+def test_the_consensus_must_be_the_quotes_main_lines_read_through_the_model():
     quotes = _quotes()
-    assert checks.consensus_matches_quotes(_pred([{}]), quotes, [DAY])[DAY].passed
-    out = checks.consensus_matches_quotes(_pred([{"line": 2.5, "books": 3}]), quotes, [DAY])[DAY]
+    variance = (1.3, 0.05)
+    models = pd.DataFrame(
+        {
+            "game_date": [TS],
+            "market": ["player_threes"],
+            "variance_per_mean": [1.3],
+            "variance_per_mean_squared": [0.05],
+        }
+    )
+    # both main quotes say 50% over 1.5: the mean at which the distribution says so
+    implied = float(model.implied_means(np.array([0.5]), variance, np.array([1.5]))[0])
+    assert 1.3 < implied < 2.0
+    right = {"market_mean": round(implied, 3), "market_p_over": 0.5}
+    assert checks.consensus_matches_quotes(_pred([right]), quotes, models, [DAY])[DAY].passed
+    out = checks.consensus_matches_quotes(_pred([{**right, "line": 2.5, "books": 3}]), quotes, models, [DAY])[DAY]
     assert not out.passed and "line 1" in out.description and "books 1" in out.description
+    out = checks.consensus_matches_quotes(_pred([{**right, "market_mean": implied + 0.1}]), quotes, models, [DAY])[DAY]
+    assert not out.passed and "market_mean 1" in out.description
+    out = checks.consensus_matches_quotes(_pred([{**right, "market_p_over": 0.52}]), quotes, models, [DAY])[DAY]
+    assert not out.passed and "market_p_over 1" in out.description
 
 
 def test_a_recommendation_must_be_the_best_stored_price_clearing_the_threshold():

@@ -197,8 +197,18 @@ def test_every_quote_is_priced_at_its_own_odds_and_the_best_ev_is_recommended():
             {"bookmaker": "a", "line": 0.5, "over_odds": -400, "under_odds": 300, "player_id": 2},  # no prediction
         ]
     )
+    implied = model.market_means(quotes, m.variance)
     means = _means(
-        [{"line": 1.5, "books_p_over": 0.5, "model_mean": 2.6, "predicted": 2.6, "model_version": m.version}]
+        [
+            {
+                "line": 1.5,
+                "books_p_over": 0.5,
+                "model_mean": 2.6,
+                "predicted": 2.6,
+                "market_mean": implied.loc[(pd.Timestamp("2025-11-01"), 1)],
+                "model_version": m.version,
+            }
+        ]
     )
     prices = transforms.prop_prices(quotes, means, {m.version: m})
     tables.prop_prices.validate(prices, ["2025-11-01"])
@@ -234,6 +244,59 @@ def test_every_quote_is_priced_at_its_own_odds_and_the_best_ev_is_recommended():
             )
             assert row["ev"] == pytest.approx(best, abs=1e-4)
         assert row["p_over"] == pytest.approx(pois.sf(1), abs=1e-4)
+
+
+def test_the_books_are_read_at_one_scale_through_the_distribution():
+    variance = (1.3, 0.05)
+    p = np.array([0.2, 0.5, 0.65, np.nan])
+    lines = np.array([2.5, 1.5, 0.5, 1.5])
+    mu = model.implied_means(p, variance, lines)
+    assert np.isnan(mu[3])
+    # each quote's implied mean gives back its own probability at its own line
+    assert model.over_given_decided(mu[:3], variance, lines[:3]) == pytest.approx(p[:3], abs=1e-6)
+    # two books on one line: the market's probability there lies between theirs
+    quotes = _quotes(
+        [
+            {"bookmaker": "a", "line": 1.5, "over_odds": -130, "under_odds": 110, "main_line": True},
+            {"bookmaker": "b", "line": 1.5, "over_odds": 105, "under_odds": -125, "main_line": True},
+            {"bookmaker": "b", "line": 3.5, "over_odds": 400, "under_odds": -600},  # an alternate: not read
+        ]
+    )
+    market_mean = model.market_means(quotes, variance).loc[(pd.Timestamp("2025-11-01"), 1)]
+    at = model.over_given_decided(np.array([market_mean]), variance, np.array([1.5]))[0]
+    lo, hi = sorted(quotes["over_prob_no_vig"].iloc[:2])
+    assert lo < at < hi
+
+
+def test_a_book_off_the_market_is_priced_against_the_others():
+    m = _model(w_prob=0.0)  # the books alone: any edge is one book against the rest
+    quotes = _quotes(
+        [
+            {"bookmaker": "a", "line": 1.5, "over_odds": -110, "under_odds": -110, "main_line": True},
+            {"bookmaker": "c", "line": 1.5, "over_odds": -110, "under_odds": -110, "main_line": True},
+            {"bookmaker": "d", "line": 2.5, "over_odds": -110, "under_odds": -110, "main_line": True},
+        ]
+    )
+    mean = model.market_means(quotes, m.variance).loc[(pd.Timestamp("2025-11-01"), 1)]
+    means = _means(
+        [
+            {
+                "line": 1.5,
+                "books_p_over": 0.5,
+                "model_mean": 2.0,
+                "predicted": 2.0,
+                "market_mean": mean,
+                "model_version": m.version,
+            }
+        ]
+    )
+    prices = transforms.prop_prices(quotes, means, {m.version: m})
+    d = prices[prices["bookmaker"] == "d"].iloc[0]
+    # two books of three say over 1.5 is even money: under 2.5 is then better than even at d
+    assert d["book_p_over"] == pytest.approx(0.5) and d["market_p_over"] < 0.45 and d["ev_under"] > 0.05
+    a = prices[prices["bookmaker"] == "a"].iloc[0]
+    # and d's even money on 2.5 says over 1.5 at a is more likely than a's price has it
+    assert a["market_p_over"] > 0.5 and a["ev_over"] > 0.05
 
 
 def _prediction(**kw) -> dict:
