@@ -22,7 +22,7 @@ from nba_pipeline.core.checks.common import (
 )
 from nba_pipeline.core.checks.partitioned import Outcome, Outcomes, PartitionCheck
 from nba_pipeline.predictions import tables
-from nba_pipeline.predictions.model import line_columns, market_means, over_given_decided
+from nba_pipeline.predictions.model import line_columns, main_quotes, market_means, over_given_decided
 from nba_pipeline.predictions.transforms import best_quotes
 from nba_pipeline.raw import tables as raw
 
@@ -139,11 +139,13 @@ def consensus_matches_quotes(
     implied, implied_p = pd.Series(np.nan, index=p.index), pd.Series(np.nan, index=p.index)
     variance = models.assign(game_date=models["game_date"].map(pd.Timestamp)).set_index(["game_date", "market"])
     day = p["game_date"].map(pd.Timestamp)
+    read = main_quotes(main)
+    slices = read.groupby(["game_date", "market"]).groups
     for (d, market), idx in p.groupby([day, "market"]).groups.items():
         if (d, market) not in variance.index:
             continue
         v = variance.loc[(d, market), ["variance_per_mean", "variance_per_mean_squared"]].to_numpy(dtype="float64")
-        mine = main[(main["market"] == market) & (main["game_date"].map(pd.Timestamp) == d)]
+        mine = read.loc[slices.get((d, market), [])]
         who = pd.MultiIndex.from_arrays([day[idx], p.loc[idx, "player_id"]])
         implied[idx] = market_means(mine, v).reindex(who).to_numpy(dtype="float64")
         implied_p[idx] = over_given_decided(implied[idx].to_numpy(), v, p.loc[idx, "line"].to_numpy(dtype="float64"))

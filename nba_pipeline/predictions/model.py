@@ -159,12 +159,24 @@ def market_means(quotes: pd.DataFrame, variance: Sequence[float]) -> pd.Series:
     probability read through the distribution and averaged. Books often disagree on the main line
     (most points and PRA consensus lines): averaging their probabilities states no line's
     probability, while their implied means are on one scale (walk-forward: README)."""
-    main = quotes[quotes["main_line"].astype(bool) & quotes["over_prob_no_vig"].notna()]
+    main = main_quotes(quotes)
     mu = implied_means(
         main["over_prob_no_vig"].to_numpy(dtype="float64"), variance, main["line"].to_numpy(dtype="float64")
     )
-    keys = [main["game_date"].map(pd.Timestamp).rename("game_date"), main["player_id"].astype("int64")]
-    return pd.Series(mu, index=main.index).groupby(keys).mean().rename("market_mean")
+    return pd.Series(mu, index=main.index).groupby([main["game_date"], main["player_id"]]).mean().rename("market_mean")
+
+
+def main_quotes(quotes: pd.DataFrame) -> pd.DataFrame:
+    """The main-line quotes priced on both sides, dated by Timestamp (idempotent: a caller reading
+    many slices normalises once)."""
+    main = quotes[quotes["main_line"].astype(bool) & quotes["over_prob_no_vig"].notna()]
+    if main.empty or (
+        isinstance(main["game_date"].dtype, np.dtype)
+        and main["game_date"].dtype.kind == "M"
+        and main["player_id"].dtype == "int64"
+    ):
+        return main
+    return main.assign(game_date=pd.to_datetime(main["game_date"]), player_id=main["player_id"].astype("int64"))
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -351,6 +363,7 @@ def fit_markets(
             f"{int(early_rows.sum())} played player-games before {cutoff} outside the {VALIDATION_DATES} held-out "
             f"dates (need {MIN_TRAINING_ROWS}): too little history to train on"
         )
+    quotes = None if quotes is None else main_quotes(quotes)
     inputs = list(INPUTS)
     targets = [f"actual_{MARKET_STATS[m]}" for m in markets]
     x = model_inputs(window)[inputs]
@@ -380,7 +393,7 @@ def fit_markets(
         line = held[line_col].to_numpy(dtype="float64")
         p_books = held[prob_col].to_numpy(dtype="float64")
         if quotes is not None:
-            on = pd.to_datetime(quotes["game_date"])
+            on = quotes["game_date"]
             mine = quotes[(quotes["market"] == market) & (on >= held_from) & (on < cut)]
             at = market_means(mine, model.variance).reindex(
                 pd.MultiIndex.from_arrays([held["game_date"].map(pd.Timestamp), held["player_id"].astype("int64")])
@@ -441,6 +454,7 @@ def fit_weekly(
     """Each market's model serving each of `days`: one fit per market and distinct training cutoff
     (weekly), shared by that week's dates. A day whose window is too short maps each market to
     the reason instead."""
+    quotes = None if quotes is None else main_quotes(quotes)
     fitted: dict[dt.date, dict[str, PropModel | str]] = {}
     out = {}
     for day in days:

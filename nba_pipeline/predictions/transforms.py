@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from nba_pipeline.predictions import tables
-from nba_pipeline.predictions.model import PropModel, line_columns, market_means
+from nba_pipeline.predictions.model import PropModel, line_columns, main_quotes, market_means
 
 _KEY = ["game_date", "player_id", "market"]
 
@@ -132,9 +132,7 @@ def _normalised(quotes: pd.DataFrame | None) -> pd.DataFrame:
     cols = ["game_date", "player_id", "market", "line", "over_prob_no_vig", "main_line"]
     if quotes is None or quotes.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
-    return quotes[cols].assign(
-        game_date=quotes["game_date"].map(pd.Timestamp), player_id=quotes["player_id"].astype("int64")
-    )
+    return main_quotes(quotes[cols])
 
 
 def _by_version(frame: pd.DataFrame, models: Mapping[str, PropModel]):
