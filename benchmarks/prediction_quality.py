@@ -150,7 +150,7 @@ def score_market(g: pd.DataFrame, quoted: pd.DataFrame, market: str) -> dict[str
         "Brier p_over (given no push)": f"{((decided['p_decided'] - y_over) ** 2).mean():.4f}",
         "Brier books' no-vig": f"{((decided['books_p_over'] - y_over) ** 2).mean():.4f}",
         "Brier model - books [95%]": f"{brier_gap(decided):+.4f} [{gap_lo:+.4f}, {gap_hi:+.4f}]",
-        "  of it the books read at the line": (
+        "Brier books read at the line - books [95%]": (
             f"{brier_gap(decided, 'market_p_over'):+.4f} [{read_lo:+.4f}, {read_hi:+.4f}]"
         ),
         "recommendations (pipeline threshold)": bets_summary(bets),

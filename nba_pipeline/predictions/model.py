@@ -141,6 +141,9 @@ def implied_means(p_over: np.ndarray, variance: Sequence[float], line: np.ndarra
     bisection (P(over) rises with the mean); NaN where `p_over` is."""
     pairs = np.column_stack([np.asarray(p_over, dtype="float64"), np.asarray(line, dtype="float64")])
     known = ~np.isnan(pairs).any(axis=1)
+    out = np.full(len(pairs), np.nan)
+    if not known.any():  # most training windows predate the props data
+        return out
     # prices are few: a season's quotes share a few thousand (probability, line) pairs
     unique, back = np.unique(pairs[known], axis=0, return_inverse=True)
     p, line = unique[:, 0], unique[:, 1]
@@ -149,7 +152,6 @@ def implied_means(p_over: np.ndarray, variance: Sequence[float], line: np.ndarra
         mid = (lo + hi) / 2
         below = over_given_decided(mid, variance, line) < p
         lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-    out = np.full(len(pairs), np.nan)
     out[known] = ((lo + hi) / 2)[back.reshape(-1)]
     return out
 
