@@ -137,18 +137,21 @@ def consensus_matches_quotes(
     # stored rounded: within a rounding of the recomputed value is the same value
     source_p = _within(stored_p, source_p, 1e-4)
     implied, implied_p = pd.Series(np.nan, index=p.index), pd.Series(np.nan, index=p.index)
-    variance = models.assign(game_date=models["game_date"].map(pd.Timestamp)).set_index(["game_date", "market"])
+    spread = ["variance_per_mean", "variance_per_mean_squared"]
     day = p["game_date"].map(pd.Timestamp)
+    on = models[["game_date", "market", *spread]].assign(game_date=models["game_date"].map(pd.Timestamp))
+    p_spread = p[["market"]].assign(game_date=day).merge(on, on=["game_date", "market"], how="left")[spread]
     read = main_quotes(main)
-    slices = read.groupby(["game_date", "market"]).groups
-    for (d, market), idx in p.groupby([day, "market"]).groups.items():
-        if (d, market) not in variance.index:
-            continue
-        v = variance.loc[(d, market), ["variance_per_mean", "variance_per_mean_squared"]].to_numpy(dtype="float64")
-        mine = read.loc[slices.get((d, market), [])]
+    q_spread = read[["game_date", "market"]].merge(on, on=["game_date", "market"], how="left")[spread]
+    # a week's dates share one model's spread: one reading per market and spread, not per date
+    q_groups = read.groupby([read["market"], *(q_spread[c].to_numpy() for c in spread)]).groups
+    for (market, a, b), idx in p.groupby([p["market"], *(p_spread[c].to_numpy() for c in spread)]).groups.items():
+        mine = read.loc[q_groups.get((market, a, b), [])]
         who = pd.MultiIndex.from_arrays([day[idx], p.loc[idx, "player_id"]])
-        implied[idx] = market_means(mine, v).reindex(who).to_numpy(dtype="float64")
-        implied_p[idx] = over_given_decided(implied[idx].to_numpy(), v, p.loc[idx, "line"].to_numpy(dtype="float64"))
+        implied[idx] = market_means(mine, (a, b)).reindex(who).to_numpy(dtype="float64")
+        implied_p[idx] = over_given_decided(
+            implied[idx].to_numpy(), (a, b), p.loc[idx, "line"].to_numpy(dtype="float64")
+        )
     implied_p = implied_p.where(implied.notna(), aligned("books_p_over"))
     stored_mean, stored_mp = p["market_mean"].astype("float64"), p["market_p_over"].astype("float64")
     facts = {

@@ -110,9 +110,10 @@ def count_probabilities(
     # is a Poisson to 1e-8)
     alpha = np.maximum((a - 1.0) * mu + b * mu * mu, 0.0) / (mu * mu) + 1e-9
     size = 1.0 / alpha
-    dist = stats.nbinom(size, size / (size + mu))
-    p_over = dist.sf(np.floor(line))  # over: X > floor(line)
-    p_under = dist.cdf(np.ceil(line) - 1)  # under: X <= ceil(line) - 1
+    prob = size / (size + mu)
+    # the unfrozen methods: freezing builds a distribution object (and its docstrings) per call
+    p_over = stats.nbinom.sf(np.floor(line), size, prob)  # over: X > floor(line)
+    p_under = stats.nbinom.cdf(np.ceil(line) - 1, size, prob)  # under: X <= ceil(line) - 1
     whole = line == np.floor(line)
     p_push = np.where(whole, np.clip(1.0 - p_over - p_under, 0.0, 1.0), 0.0)
     return p_over, p_under, p_push
