@@ -42,8 +42,9 @@ class PropModelsConfig(dg.Config):
     ins={
         "features": In(precompute.ml_feature_store, _TRAINING_WINDOW, required=_TRAINING_SEASON),
         "results": In(analytics.player_game_summary, _TRAINING_WINDOW, required=_TRAINING_SEASON),
-        # the books' probabilities the pooling weight is fitted against (none before the props data)
-        "quotes": In(analytics.player_prop_quotes, _TRAINING_WINDOW, required=False),
+        # the books' probabilities the pooling weight is fitted against (dates before the props
+        # data have their partitions, empty)
+        "quotes": In(analytics.player_prop_quotes, _TRAINING_WINDOW, required=_TRAINING_SEASON),
         # checks: which dates have players in their games, so need models
         "slate": In(analytics.upcoming_player_game_context),
     },
