@@ -12,8 +12,10 @@ only on dates before the model's training cutoff:
    (pushes) included. Then it is refitted on the
    whole window for serving.
 2. The market: where the books post a line, the mean is pulled towards their consensus,
-   `line + beta * (model - line)`, and at every quote the over probability is pooled with that
-   quote's no-vig probability in log-odds, `w * logit(p_model) + (1 - w) * logit(p_book)`. `beta`
+   `line + beta * (model - line)`, and at every quote the over probability is pooled in log-odds,
+   `w * logit(p_model) + (1 - w) * logit(p_books)`, with the books' probability at that quote's
+   line: every book's main-line price read through the same distribution as an implied mean
+   (`market_means`), so books on different lines share one scale. `beta`
    and `w` are fitted on the held-out dates' lined player-games (MAE and log loss), shrunk towards
    `MARKET_PRIOR_WEIGHT` by `MARKET_PRIOR_ROWS` pseudo-rows: with no lined history (2024-25 has no
    props) the market counts four times the model.

@@ -121,6 +121,7 @@ def test_each_step_requires_what_its_inputs_read():
         "nba_predictions/prop_models": {
             "nba_precompute/ml_feature_store": ("2025-10-01", "2025-11-02", 33),
             "nba_analytics/player_game_summary": ("2025-10-01", "2025-11-02", 33),
+            "nba_analytics/player_prop_quotes": ("2025-10-01", "2025-11-02", 33),
             "nba_analytics/upcoming_player_game_context": same,
         },
         "nba_exports/performance_summary": {"nba_predictions/prediction_accuracy": ("2025-10-01", "2025-11-05", 36)},
