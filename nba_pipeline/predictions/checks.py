@@ -88,8 +88,35 @@ def prices_match_quotes(prices: pd.DataFrame, quotes: pd.DataFrame, keys: Sequen
         "under_odds": (p["under_odds"], pd.Series(at["under_odds"].to_numpy(), index=p.index)),
         "main_line": (p["main_line"].astype(bool), pd.Series(at["main_line"].to_numpy(), index=p.index)),
         "snapshot_time": (p["snapshot_time"], pd.Series(at["snapshot_time"].to_numpy(), index=p.index)),
+        "book_p_over": (p["book_p_over"], pd.Series(at["over_prob_no_vig"].to_numpy(), index=p.index)),
     }
     return disagreements(p, long_problems(p, ["player_id", "market", "bookmaker", "line"], facts), keys, "quotes")
+
+
+def _spreads(frame: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
+    """(variance_per_mean, variance_per_mean_squared) of the model serving each row's date and market."""
+    spread = ["variance_per_mean", "variance_per_mean_squared"]
+    on = models[["game_date", "market", *spread]].assign(game_date=models["game_date"].map(pd.Timestamp))
+    rows = frame[["market"]].assign(game_date=frame["game_date"].map(pd.Timestamp))
+    return rows.merge(on, on=["game_date", "market"], how="left")[spread].set_axis(frame.index)
+
+
+def market_probabilities_match_predictions(
+    prices: pd.DataFrame, pred: pd.DataFrame, models: pd.DataFrame, keys: Sequence[str]
+) -> Outcomes:
+    """Each priced quote's market P(over) is its prediction's books' implied mean read at the
+    quote's line through its date's model (the quote's own no-vig where there is no implied mean)."""
+    p = prices.astype({"player_id": "int64"}).reset_index(drop=True)
+    means = pred.astype({"player_id": "int64"}).set_index(_KEY)["market_mean"]
+    mean = pd.Series(means.reindex(pd.MultiIndex.from_frame(p[_KEY])).to_numpy(dtype="float64"), index=p.index)
+    spread = _spreads(p, models)
+    read = pd.Series(np.nan, index=p.index)
+    for (a, b), idx in p.groupby([spread.iloc[:, 0], spread.iloc[:, 1]]).groups.items():
+        read[idx] = over_given_decided(mean[idx].to_numpy(), (a, b), p.loc[idx, "line"].to_numpy(dtype="float64"))
+    source = read.where(mean.notna(), p["book_p_over"].astype("float64"))
+    stored = p["market_p_over"].astype("float64")
+    facts = {"market_p_over": (stored, _within(stored, source, 1e-4).round(4))}
+    return disagreements(p, long_problems(p, ["player_id", "market", "bookmaker", "line"], facts), keys, "predictions")
 
 
 def probabilities_sum_to_one(prices: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
@@ -137,15 +164,13 @@ def consensus_matches_quotes(
     # stored rounded: within a rounding of the recomputed value is the same value
     source_p = _within(stored_p, source_p, 1e-4)
     implied, implied_p = pd.Series(np.nan, index=p.index), pd.Series(np.nan, index=p.index)
-    spread = ["variance_per_mean", "variance_per_mean_squared"]
     day = p["game_date"].map(pd.Timestamp)
-    on = models[["game_date", "market", *spread]].assign(game_date=models["game_date"].map(pd.Timestamp))
-    p_spread = p[["market"]].assign(game_date=day).merge(on, on=["game_date", "market"], how="left")[spread]
+    p_spread = _spreads(p, models)
     read = main_quotes(main)
-    q_spread = read[["game_date", "market"]].merge(on, on=["game_date", "market"], how="left")[spread]
+    q_spread = _spreads(read, models)
     # a week's dates share one model's spread: one reading per market and spread, not per date
-    q_groups = read.groupby([read["market"], *(q_spread[c].to_numpy() for c in spread)]).groups
-    for (market, a, b), idx in p.groupby([p["market"], *(p_spread[c].to_numpy() for c in spread)]).groups.items():
+    q_groups = read.groupby([read["market"], *(q_spread[c].to_numpy() for c in q_spread)]).groups
+    for (market, a, b), idx in p.groupby([p["market"], *(p_spread[c].to_numpy() for c in p_spread)]).groups.items():
         mine = read.loc[q_groups.get((market, a, b), [])]
         who = pd.MultiIndex.from_arrays([day[idx], p.loc[idx, "player_id"]])
         implied[idx] = market_means(mine, (a, b)).reindex(who).to_numpy(dtype="float64")
@@ -158,7 +183,7 @@ def consensus_matches_quotes(
         "line": (p["line"].astype("float64"), aligned("line")),
         "books": (p["books"].astype("float64"), aligned("books")),
         "books_p_over": (stored_p, source_p.round(4)),
-        "market_mean": (stored_mean, _within(stored_mean, implied, 1e-3).round(3)),
+        "market_mean": (stored_mean, _within(stored_mean, implied, 1e-5).round(6)),
         "market_p_over": (stored_mp, _within(stored_mp, implied_p, 1e-4).round(4)),
     }
     return disagreements(p, long_problems(p, ["player_id", "market"], facts), keys, "predictions")
@@ -249,8 +274,15 @@ prop_prices_checks = table_checks(
         ),
         PartitionCheck(
             "prices_match_quotes",
-            "Each priced quote's over/under odds, main line and snapshot equal the quotes table's.",
+            "Each priced quote's over/under odds, no-vig probability, main line and snapshot equal the quotes table's.",
             lambda f, k: prices_match_quotes(f[PRICES], f[QUOTES], k),
+        ),
+        PartitionCheck(
+            "market_probabilities_match_predictions",
+            "Each priced quote's market P(over) is its prediction's books' implied mean (player_prop_predictions."
+            "market_mean) read at the quote's line through its date's model (prop_models); the quote's own no-vig "
+            "where there is none.",
+            lambda f, k: market_probabilities_match_predictions(f[PRICES], f[PPP], f[PM], k),
         ),
         PartitionCheck(
             "probabilities_sum_to_one",
@@ -259,7 +291,7 @@ prop_prices_checks = table_checks(
         ),
         in_range_check(tables.prop_prices),
     ],
-    reads=[analytics.player_prop_quotes, tables.player_prop_predictions],
+    reads=[analytics.player_prop_quotes, tables.player_prop_predictions, tables.prop_models],
 )
 
 player_prop_predictions_checks = table_checks(

@@ -175,11 +175,7 @@ def main_quotes(quotes: pd.DataFrame) -> pd.DataFrame:
     """The main-line quotes priced on both sides, dated by Timestamp (idempotent: a caller reading
     many slices normalises once)."""
     main = quotes[quotes["main_line"].astype(bool) & quotes["over_prob_no_vig"].notna()]
-    if main.empty or (
-        isinstance(main["game_date"].dtype, np.dtype)
-        and main["game_date"].dtype.kind == "M"
-        and main["player_id"].dtype == "int64"
-    ):
+    if main.empty or (pd.api.types.is_datetime64_dtype(main["game_date"]) and main["player_id"].dtype == "int64"):
         return main
     return main.assign(game_date=pd.to_datetime(main["game_date"]), player_id=main["player_id"].astype("int64"))
 

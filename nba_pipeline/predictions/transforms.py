@@ -245,7 +245,8 @@ def player_prop_predictions(
             "game_start_time": at["start_time_utc"].to_numpy(),
             "predicted": m["predicted"].round(3),
             "model_mean": m["model_mean"].round(3),
-            "market_mean": m["market_mean"].astype("float64").round(3),
+            # unrounded enough for prop_prices.market_p_over to be recomputed from it (checks)
+            "market_mean": m["market_mean"].astype("float64").round(6),
             "line": line,
             "line_source": "sportsbook",
             "books": pd.to_numeric(m["books"]).astype("int64"),

@@ -89,12 +89,15 @@ def test_the_lined_player_markets_are_the_contexts_lines_on_dates_with_a_model()
 
 def test_prices_must_be_the_quotes_and_sum_to_one():
     prices, quotes = _prices(), _quotes()
+    prices = prices.assign(book_p_over=prices["over_prob_no_vig"])
     assert checks.prices_match_quotes(prices, quotes, [DAY])[DAY].passed
     assert checks.probabilities_sum_to_one(prices, [DAY])[DAY].passed
     moved = prices.copy()
     moved.loc[1, "over_odds"] = 125.0
     out = checks.prices_match_quotes(moved, quotes, [DAY])[DAY]
     assert not out.passed and "over_odds 1" in out.description
+    out = checks.prices_match_quotes(prices.assign(book_p_over=0.4), quotes, [DAY])[DAY]
+    assert not out.passed and "book_p_over 3" in out.description
     bad = prices.copy()
     bad.loc[0, "p_push"] = 0.05  # a half-point line cannot push, and the three no longer sum to 1
     assert not checks.probabilities_sum_to_one(bad, [DAY])[DAY].passed
@@ -114,7 +117,7 @@ def test_the_consensus_must_be_the_quotes_main_lines_read_through_the_model():
     # both main quotes say 50% over 1.5: the mean at which the distribution says so
     implied = float(model.implied_means(np.array([0.5]), variance, np.array([1.5]))[0])
     assert 1.3 < implied < 2.0
-    right = {"market_mean": round(implied, 3), "market_p_over": 0.5}
+    right = {"market_mean": round(implied, 6), "market_p_over": 0.5}
     assert checks.consensus_matches_quotes(_pred([right]), quotes, models, [DAY])[DAY].passed
     out = checks.consensus_matches_quotes(_pred([{**right, "line": 2.5, "books": 3}]), quotes, models, [DAY])[DAY]
     assert not out.passed and "line 1" in out.description and "books 1" in out.description
@@ -122,6 +125,31 @@ def test_the_consensus_must_be_the_quotes_main_lines_read_through_the_model():
     assert not out.passed and "market_mean 1" in out.description
     out = checks.consensus_matches_quotes(_pred([{**right, "market_p_over": 0.52}]), quotes, models, [DAY])[DAY]
     assert not out.passed and "market_p_over 1" in out.description
+
+
+def test_a_quotes_market_probability_is_its_predictions_implied_mean_read_at_its_line():
+    variance = (1.3, 0.05)
+    models = pd.DataFrame(
+        {
+            "game_date": [TS],
+            "market": ["player_threes"],
+            "variance_per_mean": [1.3],
+            "variance_per_mean_squared": [0.05],
+        }
+    )
+    prices = _prices().assign(book_p_over=lambda d: d["over_prob_no_vig"])
+    read = model.over_given_decided(np.full(3, 1.8), variance, prices["line"].to_numpy(dtype="float64"))
+    prices = prices.assign(market_p_over=read.round(4))
+    pred = _pred([{"market_mean": 1.8}])
+    assert checks.market_probabilities_match_predictions(prices, pred, models, [DAY])[DAY].passed
+    off = prices.assign(market_p_over=prices["market_p_over"] + [0.0, 0.0, 0.01])
+    out = checks.market_probabilities_match_predictions(off, pred, models, [DAY])[DAY]
+    assert not out.passed and "market_p_over 1" in out.description
+    # no implied mean: the quote's own no-vig, and nothing else
+    no_mean = _pred([{"market_mean": np.nan}])
+    assert not checks.market_probabilities_match_predictions(prices, no_mean, models, [DAY])[DAY].passed
+    own = prices.assign(market_p_over=prices["book_p_over"])
+    assert checks.market_probabilities_match_predictions(own, no_mean, models, [DAY])[DAY].passed
 
 
 def test_a_recommendation_must_be_the_best_stored_price_clearing_the_threshold():
