@@ -116,7 +116,7 @@ def market_probabilities_match_predictions(
     source = read.where(mean.notna(), p["book_p_over"].astype("float64"))
     stored = p["market_p_over"].astype("float64")
     facts = {"market_p_over": (stored, _within(stored, source, 1e-4).round(4))}
-    return disagreements(p, long_problems(p, ["player_id", "market", "bookmaker", "line"], facts), keys, "predictions")
+    return disagreements(p, long_problems(p, ["player_id", "market", "bookmaker", "line"], facts), keys, "quotes")
 
 
 def probabilities_sum_to_one(prices: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
