@@ -11,11 +11,11 @@ import dagster as dg
 
 from nba_pipeline.core.schema import table_for
 from nba_pipeline.definitions import build_definitions, defs
-from nba_pipeline.exports.files import best_bets
+from nba_pipeline.exports.files import best_bets, report
 
 ROOT = Path(__file__).resolve().parents[1]
 # assets that write files rather than a warehouse table
-FILE_EXPORTS = {best_bets.asset_key}
+FILE_EXPORTS = {best_bets.asset_key, report.asset_key}
 
 
 def test_definitions_load():
@@ -35,8 +35,10 @@ def test_every_asset_has_a_declared_table_partitions_and_code_version():
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        if key in FILE_EXPORTS:
+        if key == best_bets.asset_key:
             assert node.metadata["schema"] == "docs/best_bets.schema.json"
+        elif key in FILE_EXPORTS:
+            assert node.metadata["schema_version"] >= 1
         else:
             table = table_for(key)  # raises if undeclared
             assert (table.dataset, table.name) == tuple(key.path)
@@ -51,7 +53,7 @@ def test_every_asset_has_a_fresh_check_and_no_freshness_policy():
     part 3): no asset carries one; each has the per-partition `fresh` check instead."""
     graph = defs.resolve_asset_graph()
     keys = graph.get_all_asset_keys()
-    assert len(keys) == 22
+    assert len(keys) == 23
     for key in keys:
         assert graph.get(key).freshness_policy is None, key
         assert dg.AssetCheckKey(key, "fresh") in graph.asset_check_keys, key
@@ -96,7 +98,7 @@ def test_every_step_that_opens_the_warehouse_takes_a_warehouse_pool_slot():
     ops = defs.resolve_implicit_global_asset_job_def().graph.node_defs
     # one multi-asset writes both team tables; table checks are inline; the `fresh` checks read
     # the event log and the source only (no warehouse, no slot)
-    assert len(ops) == 21
+    assert len(ops) == 22
     assert {op.name: op.pool for op in ops} == {
         op.name: None if op.name == "freshness" else WAREHOUSE_POOL for op in ops
     }
@@ -110,7 +112,8 @@ def test_tables_show_the_warehouse_that_stores_them_and_files_show_as_files():
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         if key in FILE_EXPORTS:
-            assert graph.get(key).kinds == on_bigquery.get(key).kinds == {"json", "file"}
+            kind = "json" if key == best_bets.asset_key else "html"
+            assert graph.get(key).kinds == on_bigquery.get(key).kinds == {kind, "file"}
         else:
             assert graph.get(key).kinds == {"pandas", "duckdb"}, key
             assert on_bigquery.get(key).kinds == {"pandas", "bigquery"}, key

@@ -76,10 +76,11 @@ def record_partitions(
     df: pd.DataFrame,
     facts: dict | None = None,
     every_partition: dict | None = None,
+    per_partition: Mapping[str, dict] | None = None,
 ) -> pd.DataFrame:
     """Give each partition's materialization its own numbers, so the asset's Partitions plots chart
     dates, not runs: its row count, plus `every_partition` (values true of each date, e.g. the
-    feature version).
+    feature version) and `per_partition` (each date's own values, by partition key).
 
     `facts` are counted over the step's whole range (feed rows read, prices withheld...): they are
     a partition's own numbers only when the step covers that one partition, and then go on it. A
@@ -95,6 +96,7 @@ def record_partitions(
             {
                 "dagster/partition_row_count": int(counts.get(key, 0)),
                 **shared,
+                **_metadata((per_partition or {}).get(key)),
                 **(_metadata(facts) if len(keys) == 1 else {}),
             },
             partition_key=key,
@@ -148,6 +150,7 @@ class TableRows:
     df: pd.DataFrame
     facts: dict | None = None
     every_partition: dict | None = None
+    per_partition: Mapping[str, dict] | None = None
     check_frames: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
 
@@ -206,7 +209,7 @@ def _build(body: Callable, checked: tuple[TableChecks, ...], ins: Mapping[str, I
             if multi and table.asset_key not in context.selected_asset_keys:
                 continue
             df = written[table.asset_key]
-            record_partitions(context, table, df, rows.facts, rows.every_partition)
+            record_partitions(context, table, df, rows.facts, rows.every_partition, rows.per_partition)
             yield dg.Output(df, output_name=context.assets_def.get_output_name_for_asset_key(table.asset_key))
             frames = {table.name: table.conform(df)}
             for t in table_checks.reads:
@@ -268,11 +271,16 @@ def _build(body: Callable, checked: tuple[TableChecks, ...], ins: Mapping[str, I
 
 
 def verify_reads(
-    name: str, checked: Sequence[TableChecks], ins: Mapping[str, In], outputs: Mapping[dg.AssetKey, Table] | None = None
+    name: str,
+    checked: Sequence[TableChecks],
+    ins: Mapping[str, In],
+    outputs: Mapping[dg.AssetKey, Table] | None = None,
+    whole_windows: bool = False,
 ) -> dict[dg.AssetKey, str]:
     """The input each table the checks read comes through; a table that is neither an input nor
     an output of the asset, or an input whose window holds no date of the run, fails the
-    definition in one line."""
+    definition in one line. `whole_windows`: the asset hands its checks windowed inputs whole
+    (they read the earlier dates), so a window ending before the date is no mistake."""
     by_key = {i.table.asset_key: n for n, i in ins.items()}
     through = {}
     for c in checked:
@@ -287,7 +295,7 @@ def verify_reads(
                     f"the asset (its inputs: {have}); add it to the asset's ins"
                 )
             mapping = ins[n].mapping
-            if isinstance(mapping, dg.TimeWindowPartitionMapping) and mapping.end_offset < 0:
+            if isinstance(mapping, dg.TimeWindowPartitionMapping) and mapping.end_offset < 0 and not whole_windows:
                 raise dg.DagsterInvalidDefinitionError(
                     f"{name}: the checks of {c.table.qualified_name} read {t.qualified_name} through input {n!r}, "
                     f"whose window ends before the game date: they would see none of the run's dates"

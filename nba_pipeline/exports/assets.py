@@ -14,12 +14,15 @@ import pandas as pd
 
 from nba_pipeline.core.history import history_mapping, require, run_dates
 from nba_pipeline.core.partitions import game_date_partitions
-from nba_pipeline.core.table_assets import WAREHOUSE_POOL, In, asset_ins, table_asset, verify_reads
+from nba_pipeline.core.table_assets import WAREHOUSE_POOL, In, TableRows, asset_ins, table_asset, verify_reads
 from nba_pipeline.exports import checks as checks
 from nba_pipeline.exports import files, transforms
+from nba_pipeline.exports import report as report_page
+from nba_pipeline.exports import tables as export_tables
 from nba_pipeline.exports.directory import ExportsDirectory
 from nba_pipeline.precompute import tables as precompute
 from nba_pipeline.predictions import tables as predictions_tables
+from nba_pipeline.raw import tables as raw_tables
 
 
 class BestBetsConfig(dg.Config):
@@ -99,4 +102,82 @@ def best_bets(
     },
 )
 def performance_summary(context: dg.AssetExecutionContext, accuracy: pd.DataFrame):
-    return transforms.performance_summary(accuracy, run_dates(context))
+    summary = transforms.performance_summary(accuracy, run_dates(context))
+    return TableRows(summary, per_partition=transforms.summary_metadata(summary))
+
+
+class ReportConfig(dg.Config):
+    top_n: int = files.DEFAULT_TOP_N
+
+
+_REPORT_INS = {
+    "predictions": In(predictions_tables.player_prop_predictions),
+    "features": In(precompute.ml_feature_store),  # the picks' reasoning, as in best_bets
+    "games": In(raw_tables.schedule),
+    # the record: the season's summaries before the date (the date's own is graded after its
+    # games, and the page is due before them)
+    "summary": In(export_tables.performance_summary, history_mapping()),
+}
+verify_reads(files.report.asset_key.to_user_string(), [checks.report_checks], _REPORT_INS, whole_windows=True)
+
+
+@dg.asset(
+    key=files.report.asset_key,
+    group_name=files.report.dataset,
+    description=files.report.description,
+    ins=asset_ins(_REPORT_INS),
+    partitions_def=game_date_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    code_version=files.report.code_version,
+    kinds={"html", "file"},
+    pool=WAREHOUSE_POOL,  # its inputs are read from the warehouse
+    metadata={"schema_version": files.REPORT_SCHEMA_VERSION, **files.report.due.metadata()},
+    check_specs=checks.report_checks.specs,
+    dagster_type=dg.Nothing,  # files, not a value for an IO manager
+)
+def report(
+    context: dg.AssetExecutionContext,
+    config: ReportConfig,
+    exports: ExportsDirectory,
+    predictions: pd.DataFrame,
+    features: pd.DataFrame,
+    games: pd.DataFrame,
+    summary: pd.DataFrame,
+):
+    require(context)
+    generated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    days = run_dates(context)
+    run_id = context.run.run_id
+    picks = transforms.best_bets_files(predictions, features, days, config.top_n, generated_at, run_id)
+    # every page is rendered before the first is written: a failed render writes nothing
+    pages = {}
+    for day in days:
+        key = day.isoformat()
+        data = report_page.report_data(day, picks[key], games, summary, generated_at, run_id)
+        pages[key] = (data, report_page.render_report(data))
+    for key, (data, html) in pages.items():
+        relative = files.report.relative_path(key)
+        path = exports.write_text(relative, html)
+        headline = report_page.headline_values(data)
+        context.add_asset_metadata(
+            {
+                "path": dg.MetadataValue.path(str(path)),
+                # where a reader opens it: the published copy, or the file itself
+                "url": dg.MetadataValue.url(exports.url_of(relative) or path.resolve().as_uri()),
+                "preview": dg.MetadataValue.md(
+                    report_page.report_markdown(data, transforms.picks_markdown(picks[key]))
+                ),
+                "dagster/partition_row_count": len(data.picks),
+                "bytes": len(html.encode("utf-8")),
+                **{k: v for k, v in headline.items() if v is not None},
+            },
+            partition_key=key,
+        )
+    yield dg.Output(None)
+    frames = {
+        "pages": checks.read_reports(exports, context.partition_keys),
+        predictions_tables.player_prop_predictions.name: predictions,
+        export_tables.performance_summary.name: summary,
+        raw_tables.schedule.name: games,
+    }
+    yield from checks.report_checks.evaluate(context, frames)

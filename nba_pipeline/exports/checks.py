@@ -3,6 +3,8 @@ declared schema and holds exactly the top recommendations of the stored predicti
 performance summary has its four periods per market (and all of them) for every date, its day
 rows agree with the grades, and its "all" rows are the sum of the markets'."""
 
+import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 
 import dagster as dg
@@ -11,10 +13,12 @@ from pydantic import ValidationError
 
 from nba_pipeline.core.checks.common import day_counts, failed_because, in_range_check, rows_match, table_checks
 from nba_pipeline.core.checks.partitioned import Outcome, Outcomes, PartitionCheck
-from nba_pipeline.exports import files, tables
+from nba_pipeline.core.history import season_start
+from nba_pipeline.exports import files, report, tables
 from nba_pipeline.exports.directory import ExportsDirectory
 from nba_pipeline.exports.transforms import candidates, top_picks
 from nba_pipeline.predictions import tables as predictions_tables
+from nba_pipeline.raw import tables as raw_tables
 
 PPP, PA, PS = (
     predictions_tables.player_prop_predictions.name,
@@ -283,6 +287,42 @@ def all_is_the_sum_of_markets(summary: pd.DataFrame, keys: Sequence[str]) -> Out
     return out
 
 
+def calibration_adds_up(summary: pd.DataFrame, keys: Sequence[str]) -> Outcomes:
+    """Both calibration columns (the model's and the books') bucket exactly the Brier rows, and
+    each bucket's mean probability lies within the bucket: a bucketing that drops or double-counts
+    rows, or files a probability in the wrong bucket, fails."""
+    problems_by_day: dict[str, list[str]] = {}
+    days = summary["game_date"].dt.strftime("%Y-%m-%d")
+    for day, period, market, brier_rows, *columns in zip(
+        days, summary["period"], summary["market"], summary["brier_rows"], *(summary[c] for c in _CALIBRATIONS)
+    ):
+        for name, text in zip(_CALIBRATIONS, columns):
+            buckets = json.loads(text)
+            rows = sum(b["rows"] for b in buckets)
+            if rows != brier_rows:
+                problems_by_day.setdefault(day, []).append(
+                    f"{period} {market} {name}: {rows} row(s) in the buckets, brier_rows {brier_rows}"
+                )
+            outside = [b for b in buckets if not b["p_from"] - 1e-4 <= b["mean_p_over"] <= b["p_to"] + 1e-4]
+            if outside:
+                b = outside[0]
+                problems_by_day.setdefault(day, []).append(
+                    f"{period} {market} {name}: mean {b['mean_p_over']} outside its bucket [{b['p_from']}, {b['p_to']})"
+                )
+    out = {}
+    for k in keys:
+        problems = problems_by_day.get(k, [])
+        out[k] = Outcome(
+            passed=not problems,
+            metadata={"problems": dg.MetadataValue.json(problems[:20])},
+            description=failed_because(k, "; ".join(problems[:3])) if problems else None,
+        )
+    return out
+
+
+_CALIBRATIONS = ("calibration", "books_calibration")
+
+
 performance_summary_checks = table_checks(
     tables.performance_summary,
     [
@@ -304,6 +344,180 @@ performance_summary_checks = table_checks(
             "Every period's all row holds the sum of the markets' counts and profit, and no MAE.",
             lambda f, k: all_is_the_sum_of_markets(f[PS], k),
         ),
+        PartitionCheck(
+            "calibration_adds_up",
+            "The model's and the books' calibration buckets each hold exactly the row's brier_rows, and every "
+            "bucket's mean probability lies within the bucket.",
+            lambda f, k: calibration_adds_up(f[PS], k),
+        ),
     ],
     reads=[predictions_tables.prediction_accuracy],
+)
+
+
+# --- the daily report ---------------------------------------------------------------------------
+
+SCHEDULE = raw_tables.schedule.name
+# a page a bettor opens from disk, on a phone too
+MAX_REPORT_BYTES = 2_000_000
+
+
+def read_reports(exports: ExportsDirectory, keys: Sequence[str]) -> dict[str, tuple[report.Page | str, int]]:
+    """Each date's page as it is on disk, parsed (or why not), with its size in bytes."""
+    out = {}
+    for k in keys:
+        text = exports.read_text(files.report.relative_path(k))
+        out[k] = (report.read_report(text), 0 if text is None else len(text.encode("utf-8")))
+    return out
+
+
+def page_valid(pages: Mapping[str, tuple[report.Page | str, int]], keys: Sequence[str]) -> Outcomes:
+    """The page exists, parses, is dated right, weighs under MAX_REPORT_BYTES, and shows what its
+    data holds: every headline number, one row per pick, and its plots (none without a record)."""
+    out = {}
+    for k in keys:
+        page, size = pages[k]
+        problems: list[str] = []
+        if isinstance(page, str):
+            problems.append(page)
+        else:
+            d = page.data
+            if d.game_date.isoformat() != k:
+                problems.append(f"the page is dated {d.game_date}")
+            if size > MAX_REPORT_BYTES:
+                problems.append(f"{size:,} bytes, over {MAX_REPORT_BYTES:,}")
+            for metric, value in report.headline_values(d).items():
+                shown = page.shown.get(metric)
+                if shown != report.shown_value(metric, value):
+                    problems.append(f"headline {metric} shows {shown!r}, its data {value!r}")
+            if page.pick_rows != [report.pick_key(p) for p in d.picks]:
+                problems.append(f"{len(page.pick_rows)} pick row(s) shown, {len(d.picks)} pick(s) in its data")
+            want = list(report.expected_plots(d))
+            if page.plots != want or page.svgs != len(want):
+                problems.append(f"plots {page.plots} ({page.svgs} svg), expected {want}")
+        out[k] = Outcome(
+            passed=not problems,
+            metadata={
+                "path": files.report.relative_path(k),
+                "bytes": size,
+                **({"problems": dg.MetadataValue.json(problems)} if problems else {}),
+            },
+            description=failed_because(k, f"{files.report.relative_path(k)}: {'; '.join(problems)}")
+            if problems
+            else None,
+        )
+    return out
+
+
+_RECORD_COLUMNS = ("bets", "wins", "losses", "pushes", "played")
+_RECORD_VALUES = ("profit_units", "hit_rate", "roi", "mae", "line_mae", "brier", "books_brier")
+
+
+def _differs(a: float | None, b) -> bool:
+    b = None if b is None or pd.isna(b) else float(b)
+    return (a is None) != (b is None) or (a is not None and abs(a - b) > TOLERANCE)
+
+
+def report_matches_tables(
+    pages: Mapping[str, tuple[report.Page | str, int]],
+    pred: pd.DataFrame,
+    summary: pd.DataFrame,
+    schedule: pd.DataFrame,
+    keys: Sequence[str],
+) -> Outcomes:
+    """What the page states equals the tables: its games are the schedule's, its prediction and
+    candidate counts and its picks (player, market, side, book, line, price, in EV order) are the
+    stored predictions', its record is performance_summary's rows at the latest date of the season
+    before the game date (every market, both periods), and its profit curves end where those rows
+    do. A stale page, or one computed from anything else, fails."""
+    n_pred, n_cand = day_counts(pred), day_counts(candidates(pred))
+    n_games = day_counts(schedule)
+    s = summary.assign(_day=summary["game_date"].dt.strftime("%Y-%m-%d"))
+    out = {}
+    for k in keys:
+        page, _ = pages[k]
+        if isinstance(page, str):
+            out[k] = Outcome(False, {"problem": page}, failed_because(k, f"{files.report.relative_path(k)}: {page}"))
+            continue
+        d, problems = page.data, []
+        for what, shown, stored in (
+            ("games", len(d.games), n_games.get(k, 0)),
+            ("predictions", d.predictions, n_pred.get(k, 0)),
+            ("candidates", d.candidates, n_cand.get(k, 0)),
+        ):
+            if shown != stored:
+                problems.append(f"{shown} {what} on the page, {stored} stored")
+        top = top_picks(pred[pred["game_date"] == pd.Timestamp(k)], d.top_n)
+        want = [
+            f"{int(r.player_id)}|{r.market}|{r.recommendation}|{r.bet_bookmaker}|{float(r.bet_line):g}|"
+            f"{float(r.bet_odds):+.0f}"
+            for r in top.itertuples()
+        ]
+        got = [report.pick_key(p) for p in d.picks]
+        if got != want:
+            first = next((i for i, (g, w) in enumerate(zip(got, want)) if g != w), min(len(got), len(want)))
+            page_pick, stored_pick = (p[first] if first < len(p) else "none" for p in (got, want))
+            problems.append(
+                f"picks differ from the stored top {d.top_n} ({len(got)} vs {len(want)}), first at #{first + 1}: "
+                f"{page_pick} on the page, {stored_pick} stored"
+            )
+        season_days = s[(s["_day"] < k) & (s["game_date"] >= pd.Timestamp(season_start(dt.date.fromisoformat(k))))]
+        through = season_days["_day"].max() if len(season_days) else None
+        if (d.record_through.isoformat() if d.record_through else None) != through:
+            problems.append(f"record through {d.record_through} on the page, {through} stored")
+        stored = season_days[(season_days["_day"] == through) & season_days["period"].isin(report.RECORD_PERIODS)]
+        rows = {(r["period"], r["market"]): r for r in stored.to_dict("records")}
+        shown_rows = {(r.period, r.market): r for r in d.record}
+        if set(rows) != set(shown_rows):
+            problems.append(f"{len(shown_rows)} record row(s) on the page, {len(rows)} stored")
+        for key in sorted(set(rows) & set(shown_rows)):
+            r, row = shown_rows[key], rows[key]
+            bad = [c for c in _RECORD_COLUMNS if getattr(r, c) != int(row[c])]
+            bad += [c for c in _RECORD_VALUES if _differs(getattr(r, c), row[c])]
+            if bad:
+                problems.append(f"{key[0]} {key[1]}: {', '.join(bad)} differ from performance_summary")
+        season = d.headline("season")
+        if (
+            d.profit_by_date
+            and season
+            and abs(d.profit_by_date[-1].season_profit_units - season.profit_units) > TOLERANCE
+        ):
+            problems.append("the season's profit curve does not end at the season's profit")
+        last30 = d.headline("last30")
+        if last30 is not None:
+            window = sum(p.day_profit_units for p in d.profit_by_date if p.game_date >= last30.period_start)
+            if abs(window - last30.profit_units) > TOLERANCE:
+                problems.append(f"the last 30 days' profit curve ends at {window:+.4f}, not {last30.profit_units:+.4f}")
+        out[k] = Outcome(
+            passed=not problems,
+            metadata={
+                "record_through": str(through),
+                "picks": len(got),
+                "record_rows": len(rows),
+                **({"problems": dg.MetadataValue.json(problems)} if problems else {}),
+            },
+            description=failed_because(k, "; ".join(problems[:3])) if problems else None,
+        )
+    return out
+
+
+REPORT_CHECKS = [
+    PartitionCheck(
+        "page_valid",
+        "The date's report page exists, parses, weighs under 2 MB and shows what its data holds: every headline "
+        "number, one row per pick, its plots.",
+        lambda f, k: page_valid(f["pages"], k),
+    ),
+    PartitionCheck(
+        "report_matches_tables",
+        "The page's games, counts, picks and record equal the schedule, player_prop_predictions and the "
+        "performance_summary rows of the latest date before it; its profit curves end at those rows' profit.",
+        lambda f, k: report_matches_tables(f["pages"], f[PPP], f[PS], f[SCHEDULE], k),
+    ),
+]
+
+report_checks = table_checks(
+    files.report,
+    REPORT_CHECKS,
+    [predictions_tables.player_prop_predictions, tables.performance_summary, raw_tables.schedule],
 )

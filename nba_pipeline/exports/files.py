@@ -20,6 +20,8 @@ from nba_pipeline.predictions.tables import MARKET_STATS
 
 DATASET = "nba_exports"
 SCHEMA_VERSION = 2  # 2: every prop market, bets at a book's own line and price
+# performance_summary's market of the sums over every prop market
+ALL_MARKETS = "all"
 # enough for a daily card; more would dig into edges the model is least sure of
 DEFAULT_TOP_N = 10
 
@@ -33,10 +35,11 @@ class FileExport(DeclaredOutput):
     description: str
     code_version: str = "1"
     due: Due | None = None  # when a game date's file must be written (freshness)
+    suffix: str = "json"
 
     def relative_path(self, game_date: str | dt.date) -> str:
         day = game_date if isinstance(game_date, str) else game_date.isoformat()
-        return f"{self.name}/{day}.json"
+        return f"{self.name}/{day}.{self.suffix}"
 
 
 class _Strict(BaseModel):
@@ -131,6 +134,89 @@ class BestBetsFile(_Strict):
     picks: list[Pick] = Field(description="the candidates with the largest expected value, at most top_n, best first")
 
 
+# --- the daily report: the data each page carries (and shows) -----------------------------------
+
+REPORT_SCHEMA_VERSION = 1
+
+
+class Game(_Strict):
+    game_id: str
+    away_team: str
+    home_team: str
+    start_time_utc: dt.datetime | None
+
+
+class Record(_Strict):
+    """One period of performance_summary for one market (or all of them), as stored."""
+
+    market: str
+    period: str
+    period_start: dt.date
+    bets: int
+    wins: int
+    losses: int
+    pushes: int
+    hit_rate: float | None
+    profit_units: float
+    roi: float | None
+    played: int
+    mae: float | None
+    line_mae: float | None
+    brier: float | None
+    books_brier: float | None
+
+
+class ProfitPoint(_Strict):
+    game_date: dt.date
+    day_profit_units: float = Field(description="the day's profit over every market (period day)")
+    season_profit_units: float = Field(description="the season's profit to that date (period season)")
+
+
+class MaePoint(_Strict):
+    game_date: dt.date
+    market: str
+    mae: float
+    line_mae: float
+
+
+class Bucket(_Strict):
+    p_from: float
+    p_to: float
+    rows: int
+    mean_p_over: float
+    over_rate: float
+
+
+class ReportData(_Strict):
+    """Everything the page shows, as it shows it."""
+
+    schema_version: Literal[1] = REPORT_SCHEMA_VERSION
+    game_date: dt.date
+    generated_at: dt.datetime
+    run_id: str
+    games: list[Game]
+    predictions: int = Field(ge=0, description="predictions (player and market) made for the date")
+    candidates: int = Field(ge=0, description="of them, recommendations (not PASS)")
+    ev_threshold: float | None
+    top_n: int
+    picks: list[Pick]
+    record_through: dt.date | None = Field(description="the last graded date the record covers (null: none yet)")
+    record: list[Record] = Field(description="per market and all, the season and last-30-day rows")
+    profit_by_date: list[ProfitPoint]
+    calibration: list[Bucket] = Field(description="the model's P(over) buckets over the season")
+    books_calibration: list[Bucket] = Field(description="the books' no-vig P(over) buckets on the same rows")
+    mae_by_date: list[MaePoint] = Field(description="per market, the last 7 days' MAE beside the line's")
+
+    def headline(self, period: str) -> Record | None:
+        """The period's row over every market (None: no record yet)."""
+        return next((r for r in self.record if r.market == ALL_MARKETS and r.period == period), None)
+
+    @property
+    def has_record(self) -> bool:
+        season = self.headline("season")
+        return season is not None and season.bets + season.played > 0
+
+
 def json_schema() -> str:
     """The documented JSON Schema of a best-bets file (docs/best_bets.schema.json)."""
     return json.dumps(BestBetsFile.model_json_schema(), indent=2, sort_keys=True) + "\n"
@@ -150,6 +236,23 @@ best_bets = FileExport(
         "with its book, line, American price, EV, the books' consensus and the reasoning. "
         "Written atomically; schema: docs/best_bets.schema.json. A date without picks still "
         "gets a file (empty picks)."
+    ),
+)
+
+report = FileExport(
+    dataset=DATASET,
+    name="report",
+    suffix="html",
+    # the picks are due when best_bets' are; the record it shows is the day before's, graded by then
+    due=dataclasses.replace(PREGAME_DUE, may_be_empty=True),
+    description=(
+        "One self-contained HTML page per game date (report/YYYY-MM-DD.html under the exports "
+        "directory) that a bettor opens from disk: the date's games and top picks across the "
+        "prop markets with their reasoning (or no edge today), then the record up to the day "
+        "before: profit at real prices over the season and the last 30 days, hit rate and ROI "
+        "per market, calibration beside the books', and the model's MAE against the line's. "
+        "Plots are inline SVG; every number comes from player_prop_predictions, "
+        "performance_summary and the schedule. Written atomically."
     ),
 )
 

@@ -5,7 +5,7 @@ import datetime as dt
 
 from nba_pipeline.analytics.tables import SHARE
 from nba_pipeline.core.schema import Check, Column, Table, register, results_due
-from nba_pipeline.exports.files import DATASET
+from nba_pipeline.exports.files import ALL_MARKETS, DATASET
 from nba_pipeline.predictions.tables import MARKET_STATS, prediction_accuracy
 
 RESULTS_DUE = results_due(dt.time(8, 0))  # half an hour after the grades
@@ -16,7 +16,6 @@ RESULTS_DUE = results_due(dt.time(8, 0))  # half an hour after the grades
 PERIODS = {"day": 1, "last7": 7, "last30": 30, "season": None}
 # the markets' rows, then their sum: bets and probabilities add up across markets, errors do not
 # (a rebound and a PRA point are different units), so the "all" rows have no MAE
-ALL_MARKETS = "all"
 MARKETS = (*MARKET_STATS, ALL_MARKETS)
 # p_over buckets of the calibration table: [0, 0.1), [0.1, 0.2), ... [0.9, 1]
 CALIBRATION_BUCKETS = 10
@@ -28,12 +27,12 @@ performance_summary = Table(
     dataset=DATASET,
     name="performance_summary",
     due=RESULTS_DUE,
-    code_version="2",  # 2: per prop market and overall, profit at each bet's own price
+    code_version="3",  # 2: per prop market and overall, profit at each bet's own price; 3: books' calibration
     description=(
         "How the graded predictions have done up to each game date, over four periods (the day, "
         "the last 7 and 30 days, the season to date), per prop market and over all of them: the "
         "model's and the consensus line's MAE, bets, wins, hit rate, profit and ROI at each bet's "
-        "own price, Brier score against the books' and calibration buckets. Computed from "
+        "own price, Brier score and calibration buckets beside the books'. Computed from "
         "prediction_accuracy, so re-grading a date and re-materializing this table updates it."
     ),
     columns=(
@@ -89,6 +88,12 @@ performance_summary = Table(
             "calibration",
             "string",
             "JSON list, one entry per p_over bucket with rows: {p_from, p_to, rows, mean_p_over, over_rate}",
+        ),
+        Column(
+            "books_calibration",
+            "string",
+            "the same buckets of the books' no-vig probability on the same rows: {p_from, p_to, rows, mean_p_over, "
+            "over_rate}",
         ),
     ),
     grain=("game_date", "period", "market"),

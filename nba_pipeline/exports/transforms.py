@@ -271,27 +271,28 @@ def _row_sums(accuracy: pd.DataFrame) -> pd.DataFrame:
         "brier_sum": np.where(brier, (p - y) ** 2, 0.0),
         "books_brier_sum": np.where(brier, (np.nan_to_num(books) - y) ** 2, 0.0),
     }
-    bucket = np.minimum((np.nan_to_num(p) * CALIBRATION_BUCKETS).astype("int64"), CALIBRATION_BUCKETS - 1)
-    for b in range(CALIBRATION_BUCKETS):
-        in_b = brier & (bucket == b)
-        cols[f"cal{b}_n"] = in_b.astype("float64")
-        cols[f"cal{b}_p"] = np.where(in_b, p, 0.0)
-        cols[f"cal{b}_y"] = np.where(in_b, y, 0.0)
+    for source, prob in (("cal", np.nan_to_num(p)), ("books_cal", np.nan_to_num(books))):
+        bucket = np.minimum((prob * CALIBRATION_BUCKETS).astype("int64"), CALIBRATION_BUCKETS - 1)
+        for b in range(CALIBRATION_BUCKETS):
+            in_b = brier & (bucket == b)
+            cols[f"{source}{b}_n"] = in_b.astype("float64")
+            cols[f"{source}{b}_p"] = np.where(in_b, prob, 0.0)
+            cols[f"{source}{b}_y"] = np.where(in_b, y, 0.0)
     return pd.DataFrame(cols, index=pd.MultiIndex.from_arrays([a["game_date"].to_numpy(), a["market"].to_numpy()]))
 
 
-def _calibration(row: np.ndarray, ix: dict[str, int]) -> str:
+def _calibration(row: np.ndarray, ix: dict[str, int], source: str = "cal") -> str:
     out = []
     for b in range(CALIBRATION_BUCKETS):
-        n = row[ix[f"cal{b}_n"]]
+        n = row[ix[f"{source}{b}_n"]]
         if n > 0:
             out.append(
                 {
                     "p_from": b / CALIBRATION_BUCKETS,
                     "p_to": (b + 1) / CALIBRATION_BUCKETS,
                     "rows": int(round(n)),
-                    "mean_p_over": round(row[ix[f"cal{b}_p"]] / n, 4),
-                    "over_rate": round(row[ix[f"cal{b}_y"]] / n, 4),
+                    "mean_p_over": round(row[ix[f"{source}{b}_p"]] / n, 4),
+                    "over_rate": round(row[ix[f"{source}{b}_y"]] / n, 4),
                 }
             )
     return json.dumps(out)
@@ -365,8 +366,32 @@ def performance_summary(accuracy: pd.DataFrame, dates: Sequence[dt.date]) -> pd.
             "brier": div("brier_sum", "brier_rows"),
             "books_brier": div("books_brier_sum", "brier_rows"),
             "calibration": [_calibration(r, ix) for r in windows],
+            "books_calibration": [_calibration(r, ix, "books_cal") for r in windows],
         }
     )
     for c in ("mae", "line_mae", "hit_rate", "roi", "brier", "books_brier"):
         out[c] = out[c].round(4)
+    return out
+
+
+def summary_metadata(summary: pd.DataFrame) -> dict[str, dict[str, float | int]]:
+    """Per date (partition key): the numbers its materialization carries, so the asset's Partitions
+    plots chart the record by game date: the day's bets, profit and ROI over every market, the
+    season's ROI and profit to date, and each market's MAE that day beside the line's (a value the
+    day has not, such as the ROI of a day without bets, is left out rather than charted as 0)."""
+    out: dict[str, dict[str, float | int]] = {}
+    s = summary.assign(_day=summary["game_date"].dt.strftime("%Y-%m-%d"))
+    rows = s.set_index(["_day", "period", "market"])
+    wanted = [("day", ALL_MARKETS, c, c) for c in ("bets", "profit_units", "roi")]
+    wanted += [("season", ALL_MARKETS, c, f"season_{c}") for c in ("bets", "profit_units", "roi", "hit_rate")]
+    for market in MARKET_STATS:
+        noun = PROP_MARKETS[market]
+        wanted += [("day", market, "mae", f"mae_{noun}"), ("day", market, "line_mae", f"line_mae_{noun}")]
+    for day in s["_day"].unique():
+        values: dict[str, float | int] = {}
+        for period, market, column, name in wanted:
+            v = rows[column].get((day, period, market))
+            if v is not None and not pd.isna(v):
+                values[name] = int(v) if column == "bets" else float(v)
+        out[day] = values
     return out
