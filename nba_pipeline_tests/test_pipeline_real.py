@@ -16,12 +16,15 @@ from nba_pipeline.analytics.tables import ANALYTICS_TABLES, player_prop_quotes
 from nba_pipeline.cli.runner import run_backfill
 from nba_pipeline.cli.status import asset_status
 from nba_pipeline.definitions import build_definitions
+from nba_pipeline.exports.checks import MAX_REPORT_BYTES
 from nba_pipeline.exports.directory import ExportsDirectory
-from nba_pipeline.exports.files import BestBetsFile, best_bets
+from nba_pipeline.exports.files import BestBetsFile, best_bets, report
+from nba_pipeline.exports.tables import performance_summary
 from nba_pipeline.precompute.tables import PRECOMPUTE_TABLES
 from nba_pipeline.predictions.tables import MARKET_STATS
 from nba_pipeline.raw.sources.files import FilesSource
 from nba_pipeline.warehouse.duckdb import NbaDuckDBIOManager
+from nba_pipeline_tests.browser import DOCS, browser_page, needs_browser
 from nba_pipeline_tests.conftest import REAL_DATA, dagster_instance_at, make_defs, needs_real_data, query
 
 pytestmark = needs_real_data
@@ -33,7 +36,7 @@ NEW_SEASON = (dt.date(2025, 10, 1), dt.date(2025, 11, 9))
 # the analytics and precompute tables with rows on every game date (the prop quotes exist from
 # 2025-10-21 only: the data has no props for 2024-25)
 TEN_TABLES = [t for t in (*ANALYTICS_TABLES, *PRECOMPUTE_TABLES) if t is not player_prop_quotes]
-ASSETS = 22
+ASSETS = 23
 FIRST_MODEL_WEEK = dt.date(2024, 12, 2)
 
 
@@ -257,6 +260,70 @@ def test_each_dates_best_bets_materialization_previews_its_file(pipeline):
     assert len(rows) == len(f.picks) == meta[day]["dagster/partition_row_count"].value > 0
     assert [r.split(" | ")[1] for r in rows] == [p.player_name for p in f.picks]
     assert meta["2025-10-01"]["picks"].value.startswith("No picks for 2025-10-01")
+
+
+REPORT_DAY = "2025-11-05"
+
+
+@needs_browser
+def test_the_daily_report_of_a_real_game_day_in_chromium(pipeline):
+    """Issue 19: 2025-11-05's page opened from disk in headless Chromium shows the day's games, its
+    picks (those of its best-bets file) and the record's three plots; it weighs under 2 MB; its
+    full-page screenshot is the README's (docs/report.png)."""
+    _, _, db, _ = pipeline
+    path = _exports_dir(db) / "report" / f"{REPORT_DAY}.html"
+    assert path.stat().st_size < MAX_REPORT_BYTES
+    bets = BestBetsFile.model_validate_json((_exports_dir(db) / "best_bets" / f"{REPORT_DAY}.json").read_text())
+    assert len(bets.picks) == 10
+    with browser_page(width=1200, height=900) as page:
+        page.goto(path.as_uri())
+        assert page.title() == f"NBA player props · {REPORT_DAY}"
+        assert page.locator("ul.games li").count() == 11  # the night's games, with ET tip-offs
+        rows = page.locator("#picks tr[data-pick]")
+        assert rows.count() == len(bets.picks)
+        assert rows.first.locator("td").nth(1).inner_text() == bets.picks[0].player_name
+        assert page.get_by_text(bets.picks[0].summary).is_visible()
+        for name in ("profit", "markets", "mae"):
+            box = page.locator(f'figure[data-plot="{name}"] svg').bounding_box()
+            assert box is not None and box["width"] > 800 and box["height"] > 150, name
+        assert page.get_by_text("Calibration over the season").is_visible()
+        assert page.locator('[data-metric="season_bets"]').inner_text() != "–"
+        DOCS.mkdir(exist_ok=True)
+        page.screenshot(path=str(DOCS / "report.png"), full_page=True)
+        # a date without games, before the season's first grade: said, and no empty plots
+        page.goto((_exports_dir(db) / "report" / "2025-10-05.html").as_uri())
+        assert page.get_by_text("No NBA games on 2025-10-05.").is_visible()
+        assert page.get_by_text("No graded bets yet this season").is_visible()
+        assert page.locator("svg").count() == 0
+    assert (DOCS / "report.png").stat().st_size > 100_000
+
+
+def test_the_reports_materialization_links_its_page_and_previews_it(pipeline):
+    """In the UI: the report's materialization links to its file and previews the picks and the
+    headline; performance_summary's materializations chart ROI and MAE by game date."""
+    _, instance, db, _ = pipeline
+    (record,) = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=report.asset_key, asset_partitions=[REPORT_DAY]), limit=1
+    ).records
+    meta = record.asset_materialization.metadata
+    path = _exports_dir(db) / "report" / f"{REPORT_DAY}.html"
+    assert meta["path"] == dg.MetadataValue.path(str(path)) and meta["url"].value == path.resolve().as_uri()
+    preview = meta["preview"].value
+    assert preview.startswith(f"**{REPORT_DAY}**: 11 game(s), 10 pick(s) of ")
+    assert "- season through 2025-11-04: " in preview and "| 1 | " in preview
+    assert meta["dagster/partition_row_count"].value == 10 and meta["season_bets"].value > 1000
+    summaries = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=performance_summary.asset_key, asset_partitions=[REPORT_DAY]), limit=1
+    ).records
+    numbers = summaries[0].asset_materialization.metadata
+    for name in ("roi", "season_roi", "bets", "mae_points", "line_mae_pra"):
+        assert isinstance(numbers[name], (dg.FloatMetadataValue, dg.IntMetadataValue)), name
+    ((bets,),) = query(
+        db,
+        f"SELECT bets FROM nba_exports.performance_summary WHERE game_date = '{REPORT_DAY}' AND period = 'day' "
+        "AND market = 'all'",
+    )
+    assert numbers["bets"].value == bets > 0
 
 
 def test_performance_summary_agrees_with_the_grades(pipeline):

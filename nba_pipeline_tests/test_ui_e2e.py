@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,10 +25,10 @@ import yaml
 from nba_pipeline.cli.status import asset_status
 from nba_pipeline.core.history import season_start
 from nba_pipeline.instance import prepare_home
+from nba_pipeline_tests.browser import DOCS, chromium
 from nba_pipeline_tests.conftest import dagster_instance_at
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs"
 LAYERS = [("nba_raw", t) for t in ("schedule", "team_boxscores", "player_boxscores", "player_props", "game_lines")] + [
     ("nba_analytics", t)
     for t in (
@@ -268,11 +267,7 @@ def test_incident_04_a_killed_run_is_failed_by_the_monitor_and_its_partitions_re
             assert instance.get_materialized_partitions(dg.AssetKey([dataset, table])) >= set(dates), table
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
-@pytest.mark.skipif(_chromium() is None, reason="Debian chromium is not installed (.ci/run installs it)")
+@pytest.mark.skipif(chromium() is None, reason="Debian chromium is not installed (.ci/run installs it)")
 def test_screenshots_of_the_asset_graph_and_a_partition_page(dev):
     server, summary = dev
     shown = (dt.date.fromisoformat(summary["first_date"]) + dt.timedelta(days=2)).isoformat()  # built above
@@ -286,7 +281,7 @@ def test_screenshots_of_the_asset_graph_and_a_partition_page(dev):
         out = DOCS / name
         subprocess.run(
             [
-                _chromium(),
+                chromium(),
                 "--headless=new",
                 "--no-sandbox",
                 "--disable-gpu",

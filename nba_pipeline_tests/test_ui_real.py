@@ -21,8 +21,9 @@ import pytest
 from nba_pipeline.definitions import build_definitions
 from nba_pipeline.orchestration.completeness import due_times
 from nba_pipeline_dev.replay import clock_env, faketime_library
+from nba_pipeline_tests.browser import DOCS, browser_page, chromium, sync_playwright
 from nba_pipeline_tests.conftest import REAL_DATA, dagster_instance_at, needs_real_data
-from nba_pipeline_tests.test_ui_e2e import DOCS, DagsterDev, _chromium
+from nba_pipeline_tests.test_ui_e2e import DagsterDev
 
 pytestmark = needs_real_data
 SHOWN = [f"2025-11-0{d}" for d in range(1, 10)]
@@ -168,27 +169,14 @@ def test_an_asset_whose_newest_game_date_is_not_built_does_not_read_fresh(real_d
         assert fresh[asset]["status"] == "SUCCEEDED", (asset, fresh[asset])
 
 
-def _playwright():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return None
-    return sync_playwright
-
-
 def _screenshot(server, name: str, path: str, clicks: list[str]) -> None:
-    with _playwright()() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.goto(server.url + path, wait_until="networkidle")
-            for click in clicks:
-                page.locator(click).first.click()
-                page.wait_for_load_state("networkidle")
-            page.wait_for_timeout(2000)  # charts draw after the data arrives
-            page.screenshot(path=str(DOCS / name))
-        finally:
-            browser.close()
+    with browser_page() as page:
+        page.goto(server.url + path, wait_until="networkidle")
+        for click in clicks:
+            page.locator(click).first.click()
+            page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(2000)  # charts draw after the data arrives
+        page.screenshot(path=str(DOCS / name))
     assert (DOCS / name).stat().st_size > 20_000, name
 
 
@@ -196,7 +184,7 @@ TAB, BUTTON = "button[role=tab] >> text={}", "button:not([role=tab]) >> text={}"
 
 
 @pytest.mark.skipif(
-    _chromium() is None or _playwright() is None,
+    chromium() is None or sync_playwright() is None,
     reason="Debian chromium and the playwright package are needed (.ci/run installs both)",
 )
 def test_screenshot_of_a_checks_results_per_partition(real_dev):
@@ -213,7 +201,7 @@ def test_screenshot_of_a_checks_results_per_partition(real_dev):
 
 
 @pytest.mark.skipif(
-    _chromium() is None or _playwright() is None or faketime_library() is None,
+    chromium() is None or sync_playwright() is None or faketime_library() is None,
     reason="Debian chromium and libfaketime, and the playwright package are needed (.ci/run installs them)",
 )
 def test_screenshot_of_row_counts_plotted_by_game_date(real_dev, tmp_path):

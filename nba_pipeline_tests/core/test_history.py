@@ -94,6 +94,7 @@ def test_each_step_requires_what_its_inputs_read():
             "nba_precompute/team_defense_zone_analysis",
             "nba_predictions/prop_models",
             "nba_exports/performance_summary",
+            "nba_exports/report",
         )
     }
     assert got == {
@@ -125,6 +126,13 @@ def test_each_step_requires_what_its_inputs_read():
             "nba_analytics/upcoming_player_game_context": same,
         },
         "nba_exports/performance_summary": {"nba_predictions/prediction_accuracy": ("2025-10-01", "2025-11-05", 36)},
+        # the day's picks and games, and the record of the season's dates before it
+        "nba_exports/report": {
+            "nba_predictions/player_prop_predictions": same,
+            "nba_precompute/ml_feature_store": same,
+            "nba_raw/schedule": same,
+            "nba_exports/performance_summary": ("2025-10-01", "2025-11-04", 35),
+        },
     }
 
 

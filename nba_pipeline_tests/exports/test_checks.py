@@ -196,6 +196,24 @@ def test_all_must_be_the_sum_of_the_markets():
     assert not out.passed and "last7: all has an MAE (the markets' units differ)" in out.metadata["problems"].data
 
 
+def test_both_calibrations_must_bucket_exactly_the_brier_rows():
+    summary, _ = _summary_and_grades()
+    assert checks.calibration_adds_up(summary, [KEY])[KEY].passed
+    dropped = summary.copy()
+    is_all_day = (dropped["market"] == "all") & (dropped["period"] == "day")
+    dropped.loc[is_all_day, "books_calibration"] = "[]"
+    out = checks.calibration_adds_up(dropped, [KEY])[KEY]
+    assert not out.passed and out.description == (
+        f"{KEY}: day all books_calibration: 0 row(s) in the buckets, brier_rows 3"
+    )
+    misfiled = summary.copy()
+    misfiled.loc[is_all_day, "calibration"] = (
+        '[{"p_from": 0.0, "p_to": 0.1, "rows": 3, "mean_p_over": 0.58, "over_rate": 0.6667}]'
+    )
+    out = checks.calibration_adds_up(misfiled, [KEY])[KEY]
+    assert not out.passed and "day all calibration: mean 0.58 outside its bucket [0.0, 0.1)" in out.description
+
+
 def test_documented_schema_is_the_generated_one():
     """docs/best_bets.schema.json is generated from the models the writer and the check use;
     regenerate it with `python -m nba_pipeline.exports.files > docs/best_bets.schema.json`."""

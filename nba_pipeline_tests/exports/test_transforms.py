@@ -429,6 +429,10 @@ def test_performance_summary_per_market_and_over_all_of_them():
         {"p_from": 0.5, "p_to": 0.6, "rows": 1, "mean_p_over": 0.55, "over_rate": 1.0},
         {"p_from": 0.6, "p_to": 0.7, "rows": 2, "mean_p_over": 0.6, "over_rate": 0.5},
     ]
+    # the books' on the same rows: every books_p_over of them is 0.5
+    assert json.loads(every["books_calibration"]) == [
+        {"p_from": 0.5, "p_to": 0.6, "rows": 3, "mean_p_over": 0.5, "over_rate": 0.6667},
+    ]
 
     # last7 starts Oct 26 (no Oct 22 game); last30 and the season reach it, never last season
     assert s.loc[("2025-11-01", "last7", POINTS), "wins"] == 1
@@ -455,3 +459,16 @@ def test_performance_summary_of_no_grades_at_all():
     assert len(out) == len(PERIODS) * len(MARKETS) and set(out["market"]) == set(MARKETS)
     assert (out["graded"] == 0).all() and out["roi"].isna().all()
     performance_summary.validate(out)
+
+
+def test_each_dates_summary_metadata_charts_roi_and_mae_by_game_date():
+    rows = [*day_rows()]
+    out = transforms.performance_summary(accuracy_frame(rows), [dt.date(2025, 10, 31), dt.date(2025, 11, 1)])
+    meta = transforms.summary_metadata(out)
+    day = meta["2025-11-01"]
+    assert day["bets"] == 3 and day["profit_units"] == pytest.approx(0.5) and day["roi"] == pytest.approx(0.1667)
+    assert day["season_roi"] == pytest.approx(0.1667) and day["season_hit_rate"] == 0.5
+    assert day["mae_points"] == pytest.approx(4.5) and day["line_mae_points"] == pytest.approx(3.5)
+    assert day["mae_threes"] == pytest.approx(0.6) and "mae_assists" not in day  # no assists graded: no point
+    # a day without bets charts its zero bets and no ROI
+    assert meta["2025-10-31"] == {"bets": 0, "profit_units": 0.0, "season_bets": 0, "season_profit_units": 0.0}
