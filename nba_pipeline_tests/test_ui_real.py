@@ -123,7 +123,7 @@ def _checks(server) -> dict[str, dict[str, dict]]:
 def test_every_check_reports_a_current_result_for_each_partition(real_dev):
     server, _, _ = real_dev
     checks = _checks(server)
-    assert len(checks) == 22
+    assert len(checks) == 23
     missing = []
     n = 0
     for asset, by_name in checks.items():

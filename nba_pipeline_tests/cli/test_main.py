@@ -48,7 +48,7 @@ def test_backfill_then_status_json(league_copy, tmp_path):
     text = subprocess.run(
         [CLI, "status", "--date", str(start)], env=env, capture_output=True, text=True, timeout=300
     ).stdout
-    assert f"game date {start}: 5/22 assets complete" in text
+    assert f"game date {start}: 5/23 assets complete" in text
     stale = subprocess.run([CLI, "stale", "--json"], env=env, capture_output=True, text=True, timeout=300)
     assert stale.returncode == 0 and json.loads(stale.stdout) == {
         "stale_partitions": 0,
@@ -507,7 +507,7 @@ def test_a_backfill_run_names_its_assets_and_dates_for_the_runs_list(league_copy
     assert summary_.success, summary_.step_failures
     run = instance.get_run_by_id(summary_.run_id)
     assert (
-        run.asset_selection == defs.resolve_asset_graph().materializable_asset_keys and len(run.asset_selection) == 22
+        run.asset_selection == defs.resolve_asset_graph().materializable_asset_keys and len(run.asset_selection) == 23
     )
     assert (
         len(run.step_keys_to_execute) == 20 and "freshness" not in run.step_keys_to_execute

@@ -31,7 +31,7 @@ from nba_pipeline_tests.postgres_server import PostgresServer, running_postgres
 
 pytestmark = needs_real_data
 PRODUCTION = Path(__file__).resolve().parents[2] / "nba_pipeline" / "instance" / "dagster.production.yaml"
-# the season's first weeks (its history starts Oct 1; first games Oct 21), all 22 assets
+# the season's first weeks (its history starts Oct 1; first games Oct 21), all 23 assets
 RANGE = (dt.date(2025, 10, 1), dt.date(2025, 10, 23))
 
 
@@ -74,13 +74,13 @@ def test_the_pipeline_runs_on_the_production_instance(postgres, tmp_path, monkey
         summary = run_backfill(defs, instance, *RANGE, progress=None)
         assert summary.success, summary.step_failures
         days = (RANGE[1] - RANGE[0]).days + 1
-        assert summary.materializations == 22 * days
+        assert summary.materializations == 23 * days
     # what the run recorded is in PostgreSQL, and a new instance (another process) reads it back
     assert (
         _scalar(
             postgres, "dagster", "SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'"
         )
-        == 22 * days
+        == 23 * days
     )
     assert _scalar(postgres, "dagster", "SELECT count(*) FROM asset_check_executions") == summary.checks_passed + len(
         summary.checks_failed
@@ -88,7 +88,7 @@ def test_the_pipeline_runs_on_the_production_instance(postgres, tmp_path, monkey
     assert _scalar(postgres, "dagster", "SELECT status FROM runs") == "SUCCESS"
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path / "home"))) as again:
         rows = asset_status(defs, again, RANGE[1].isoformat())
-        assert len(rows) == 22 and {r["state"] for r in rows} == {"materialized"}, rows
+        assert len(rows) == 23 and {r["state"] for r in rows} == {"materialized"}, rows
         key = dg.AssetKey(["nba_analytics", "player_game_summary"])
         assert len(again.get_materialized_partitions(key)) == days
         # every check result of the range run is its partition's current one (issue 16), as on
