@@ -1,10 +1,11 @@
 """`nba_exports` assets: the best-bets file of each game date (the recommendations with the
-largest expected value across the prop markets) and the daily performance summary per market.
+largest expected value across the prop markets), the daily performance summary per market, and
+the daily report page a bettor opens (the picks and the record, with plots).
 
-`best_bets` writes files, not a warehouse table: its output is None (no IO manager involved) and
-it writes through the `exports` resource, one atomic replace per date, then checks the files as
-read back from disk. A failed step records no
-materialization, so a date's file is "done" exactly when its partition is materialized.
+`best_bets` and `report` write files, not a warehouse table: their output is None (no IO manager
+involved); each writes through the `exports` resource, one atomic replace per date, then checks
+its files as read back from disk. A failed step records no materialization, so a date's file is
+"done" exactly when its partition is materialized.
 """
 
 import datetime as dt

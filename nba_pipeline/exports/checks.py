@@ -1,7 +1,9 @@
 """Per-partition checks of the `nba_exports` assets: every best-bets file exists, matches its
 declared schema and holds exactly the top recommendations of the stored predictions; the
 performance summary has its four periods per market (and all of them) for every date, its day
-rows agree with the grades, and its "all" rows are the sum of the markets'."""
+rows agree with the grades, its "all" rows are the sum of the markets' and its calibrations
+bucket every row once; every report page parses, shows what its data holds, and that data is the
+tables'."""
 
 import datetime as dt
 import json
