@@ -510,7 +510,7 @@ def test_a_backfill_run_names_its_assets_and_dates_for_the_runs_list(league_copy
         run.asset_selection == defs.resolve_asset_graph().materializable_asset_keys and len(run.asset_selection) == 23
     )
     assert (
-        len(run.step_keys_to_execute) == 20 and "freshness" not in run.step_keys_to_execute
+        len(run.step_keys_to_execute) == 21 and "freshness" not in run.step_keys_to_execute
     )  # the fresh checks are the sensor's
     assert run.tags["nba_pipeline/dates"] == f"{start}...{end}"
     assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (

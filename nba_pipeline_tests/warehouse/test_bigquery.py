@@ -200,7 +200,7 @@ def test_a_run_issues_a_bounded_number_of_jobs(runs):
         if j.job_type == "load"
     )
     merged = sorted(m.query.split("`")[1].removeprefix(f"{PROJECT}.") for m in merges)
-    assert assets == 22 and len(tables) == 21 and loaded == merged == sorted(tables)
+    assert assets == 23 and len(tables) == 21 and loaded == merged == sorted(tables)
     assert len(reads) + len(merges) == kinds["query"] and len(reads) < 3 * len(tables)
     print(
         f"\n{days}-date run: {len(runs['range_jobs'])} jobs "
