@@ -7,7 +7,10 @@ keys (incident 10: a scheduler that kept re-running an old date).
   requests exactly the (table, date) pairs whose fingerprint changed since the cursor: a new feed
   file, a new odds snapshot, a game turning final, a stat correction. The cursor holds the
   fingerprints, so nothing is requested twice, and a tick that finds the source's files unchanged
-  stops before reading them. Changes older than WATCH_DAYS are backfills, launched on purpose.
+  stops before reading them. A (table, date) the cursor has not seen (the first tick of a new
+  deployment or a reset sensor, a date entering the window) is compared with the fingerprint its
+  latest materialization recorded: a week backfilled from the same rows is not rebuilt. Changes
+  older than WATCH_DAYS are backfills, launched on purpose.
 - `morning_predictions` runs at MORNING_CRON (US Eastern) for that day's partition: the day's
   raw odds and schedule, its upcoming context, features and predictions, from the odds snapshots
   taken so far (every one before tip-off). A day the source knows no game of, or whose season's
@@ -19,12 +22,11 @@ Everything else follows by the assets' automation conditions (`automation.py`).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import pandas as pd
 
 from nba_pipeline.core.history import season_start, unmet_needs
 from nba_pipeline.core.partitions import GAME_TIMEZONE
@@ -50,31 +52,46 @@ def fingerprints(source: NbaSource, start: dt.date, end: dt.date) -> dict[str, d
     of start .. end included (a date without rows has the digest of nothing: off days get
     materialized too)."""
     days = [(start + dt.timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
-    out: dict[str, dict[str, str]] = {}
-    for table in RAW_TABLES:
-        df, _ = build.BUILDERS[table.name](source, start, end)
-        df = table.conform(df)
-        by_day = dict(tuple(df.groupby(df["game_date"].dt.strftime("%Y-%m-%d")))) if len(df) else {}
-        out[table.name] = {}
-        for day in days:
-            rows = by_day.get(day)
-            if rows is None or rows.empty:
-                out[table.name][day] = "empty"
-                continue
-            rows = rows.sort_values(list(table.grain)).astype(str)
-            digest = pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes()
-            out[table.name][day] = hashlib.sha256(digest).hexdigest()[:16]
-    return out
+    return {t.name: build.day_fingerprints(t, build.BUILDERS[t.name](source, start, end)[0], days) for t in RAW_TABLES}
 
 
-def changed_partitions(before: dict, now: dict) -> dict[str, list[str]]:
-    """{game date: [raw tables whose rows for that date changed]} between two fingerprints."""
+# {raw table: [game dates]} -> {raw table: {game date: the fingerprint its latest materialization recorded}}
+Recorded = Callable[[dict[str, list[str]]], dict[str, dict[str, str]]]
+
+
+def changed_partitions(before: dict, now: dict, recorded: Recorded | None = None) -> dict[str, list[str]]:
+    """{game date: [raw tables whose rows for that date changed]} between two fingerprints; a
+    (table, date) the cursor has no fingerprint of (the first tick, a date entering the window)
+    is compared with what its latest materialization recorded instead."""
+    unknown = {t: [d for d in days if d not in before.get(t, {})] for t, days in now.items()}
+    unknown = {t: days for t, days in unknown.items() if days}
+    known = {t: {**before.get(t, {}), **(recorded(unknown) if recorded and unknown else {}).get(t, {})} for t in now}
     changed: dict[str, list[str]] = {}
     for table, days in now.items():
         for day, digest in days.items():
-            if before.get(table, {}).get(day) != digest:
+            if known[table].get(day) != digest:
                 changed.setdefault(day, []).append(table)
     return dict(sorted(changed.items()))
+
+
+def recorded_fingerprints(instance: dg.DagsterInstance) -> Recorded:
+    """What the raw partitions' latest materializations recorded (`build.FINGERPRINT`)."""
+
+    def recorded(wanted: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for table, days in wanted.items():
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=_BY_NAME[table].asset_key, asset_partitions=days),
+                limit=20 * len(days),
+            ).records  # newest first: a partition's first record is its latest materialization
+            for r in records:
+                m = r.asset_materialization
+                value = m.metadata.get(build.FINGERPRINT) if m else None
+                if m is not None and m.partition not in out.get(table, {}) and value is not None:
+                    out.setdefault(table, {})[m.partition] = value.value
+        return out
+
+    return recorded
 
 
 @dg.sensor(
@@ -88,13 +105,13 @@ def changed_partitions(before: dict, now: dict) -> dict[str, list[str]]:
 )
 def raw_data_sensor(context: dg.SensorEvaluationContext, nba_source: NbaSource):
     today = today_in_game_timezone(dt.datetime.now(dt.UTC))
-    result, cursor = evaluate_raw_source(nba_source, context.cursor, today)
+    result, cursor = evaluate_raw_source(nba_source, context.cursor, today, recorded_fingerprints(context.instance))
     context.update_cursor(cursor)
     return result
 
 
 def evaluate_raw_source(
-    source: NbaSource, cursor: str | None, today: dt.date
+    source: NbaSource, cursor: str | None, today: dt.date, recorded: Recorded | None = None
 ) -> tuple[list[dg.RunRequest] | dg.SkipReason, str]:
     """One tick of the raw-data sensor as of `today`: its run requests (or why none) and cursor.
 
@@ -129,7 +146,7 @@ def evaluate_raw_source(
         return dg.SkipReason(why), keep(previous.get("fingerprints", {}), why)
     watched = f"{start} .. {end}" + (f" (the source's newest game date is {newest})" if end < today else "")
     current = fingerprints(source, start, end)
-    changed = changed_partitions(previous.get("fingerprints", {}), current)
+    changed = changed_partitions(previous.get("fingerprints", {}), current, recorded)
     new_cursor = keep(current, f"watching {watched}")
     if not changed:
         return dg.SkipReason(f"no raw rows changed for {watched}"), new_cursor

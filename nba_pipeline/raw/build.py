@@ -10,6 +10,7 @@ them), so the same source built twice gives the same tables.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import weakref
 from collections.abc import Callable
 
@@ -182,3 +183,25 @@ BUILDERS: dict[str, Callable[[NbaSource, dt.date, dt.date], Frame]] = {
     tables.player_props.name: player_props,
     tables.game_lines.name: game_lines,
 }
+
+
+# each raw partition's materialization records the digest of its rows under this key; the raw-data
+# sensor computes the same digest from the source and requests a partition only where they differ
+FINGERPRINT = "source_fingerprint"
+
+
+def day_fingerprints(table: tables.Table, df: pd.DataFrame, days: list[str]) -> dict[str, str]:
+    """{game date: digest of the table's rows for it} for every date of `days` ('YYYY-MM-DD';
+    a date without rows has the digest of nothing)."""
+    df = table.conform(df)
+    by_day = dict(tuple(df.groupby(df["game_date"].dt.strftime("%Y-%m-%d")))) if len(df) else {}
+    out = {}
+    for day in days:
+        rows = by_day.get(day)
+        if rows is None or rows.empty:
+            out[day] = "empty"
+            continue
+        rows = rows.sort_values(list(table.grain)).astype(str)
+        digest = pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes()
+        out[day] = hashlib.sha256(digest).hexdigest()[:16]
+    return out

@@ -11,6 +11,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from nba_pipeline.cli.runner import run_backfill
 from nba_pipeline.core.history import unmet_needs
 from nba_pipeline.orchestration.sensors import (
     PREDICTION_DAY,
@@ -18,6 +19,7 @@ from nba_pipeline.orchestration.sensors import (
     evaluate_raw_source,
     morning_predictions,
     raw_data_sensor,
+    recorded_fingerprints,
 )
 from nba_pipeline.raw.sources.base import NbaSource
 from nba_pipeline.raw.sources.files import FilesSource
@@ -139,6 +141,33 @@ def test_a_moved_line_in_any_priced_market_requests_that_dates_props(league):
     _rewrite_csv(snapshot, move)
     moved, _ = evaluate_raw_source(source, cursor, TODAY)
     assert by_partition(moved) == {day: {"player_props"}}
+
+
+def test_a_first_tick_skips_partitions_built_from_the_same_rows(league, instance):
+    """A reset cursor (a new deployment, a daemon started on an instance backfilled overnight)
+    compares each date with what its materialization recorded: the backfilled week is not rebuilt,
+    a date whose rows changed since, or never built, is."""
+    raw, held = league
+    source = FilesSource(raw_dir=str(raw))
+    defs = make_defs(raw, raw.parent / "w.duckdb")
+    start = TODAY - dt.timedelta(days=WATCH_DAYS - 1)
+    run = run_backfill(defs, instance, start, TODAY - dt.timedelta(days=1), select="group:nba_raw", progress=None)
+    assert run.success, run.step_failures
+    quiet, _ = evaluate_raw_source(source, None, TODAY, recorded_fingerprints(instance))
+    assert by_partition(quiet) == {TODAY.isoformat(): RAW}  # today was never built
+    # last night's games land after the backfill: that date's rows changed since
+    for feed in ("team_game_logs", "player_game_logs"):
+        path = raw / feed / "2024-25.csv"
+        pd.concat(
+            [
+                pd.read_csv(path, dtype=str, keep_default_na=False),
+                pd.read_csv(held / f"{feed}.csv", dtype=str, keep_default_na=False),
+            ]
+        ).to_csv(path, index=False)
+    changed, _ = evaluate_raw_source(source, None, TODAY, recorded_fingerprints(instance))
+    got = by_partition(changed)
+    assert set(got) == {"2024-11-03", TODAY.isoformat()}
+    assert {"schedule", "team_boxscores", "player_boxscores"} <= got["2024-11-03"]
 
 
 def test_a_new_day_requests_only_the_new_date(league):
