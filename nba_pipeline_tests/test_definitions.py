@@ -146,7 +146,8 @@ def test_every_asset_links_to_the_code_that_builds_it():
         # the line is the asset's decorator or its function (a table asset's: the function the
         # factory wraps, not the factory's wrapper)
         line = path.read_text().splitlines()[ref.line_number - 1].strip()
-        assert line.startswith(("@dg.asset", "@dg.multi_asset", "@table_asset", "@table_multi_asset", "def ")), (
+        decorators = ("@dg.asset", "@dg.multi_asset", "@table_asset", "@table_multi_asset", "@file_asset")
+        assert line.startswith((*decorators, "def ")), (
             key,
             line,
         )

@@ -9,10 +9,12 @@ its files as read back from disk. A failed step records no materialization, so a
 """
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 
 import dagster as dg
 import pandas as pd
 
+from nba_pipeline.core.checks.common import TableChecks
 from nba_pipeline.core.history import history_mapping, require, run_dates
 from nba_pipeline.core.partitions import game_date_partitions
 from nba_pipeline.core.table_assets import WAREHOUSE_POOL, In, TableRows, asset_ins, table_asset, verify_reads
@@ -35,27 +37,42 @@ _BEST_BETS_INS = {
     # the reasoning of each pick: its market's stat features, form, matchup, rest
     "features": In(precompute.ml_feature_store),
 }
-verify_reads(files.best_bets.asset_key.to_user_string(), [checks.best_bets_checks], _BEST_BETS_INS)
 
 
-# files, not a table: a body of its own, with the inputs, guard and checks of a table asset
-@dg.asset(
-    key=files.best_bets.asset_key,
-    group_name=files.best_bets.dataset,
-    description=files.best_bets.description,
-    ins=asset_ins(_BEST_BETS_INS),
-    partitions_def=game_date_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    code_version=files.best_bets.code_version,
-    kinds={"json", "file"},
-    pool=WAREHOUSE_POOL,  # its inputs are read from the warehouse
-    metadata={
-        "schema": "docs/best_bets.schema.json",
-        "schema_version": files.SCHEMA_VERSION,
-        **files.best_bets.due.metadata(),
-    },
-    check_specs=checks.best_bets_checks.specs,
-    dagster_type=dg.Nothing,  # files, not a value for an IO manager
+def file_asset(
+    export: files.FileExport,
+    ins: Mapping[str, In],
+    file_checks: TableChecks,
+    kind: str,
+    metadata: Mapping[str, object],
+    whole_windows: bool = False,
+) -> Callable[[Callable], dg.AssetsDefinition]:
+    """The asset writing `export`'s files: a body of its own (files, not a table), with the
+    inputs, partitions, pool and checks of a table asset; a check reading a table that is no
+    input fails the definition (`verify_reads`)."""
+    verify_reads(export.asset_key.to_user_string(), [file_checks], ins, whole_windows=whole_windows)
+    return dg.asset(
+        key=export.asset_key,
+        group_name=export.dataset,
+        description=export.description,
+        ins=asset_ins(ins),
+        partitions_def=game_date_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        code_version=export.code_version,
+        kinds={kind, "file"},
+        pool=WAREHOUSE_POOL,  # its inputs are read from the warehouse
+        metadata={**metadata, **export.due.metadata()},
+        check_specs=file_checks.specs,
+        dagster_type=dg.Nothing,  # files, not a value for an IO manager
+    )
+
+
+@file_asset(
+    files.best_bets,
+    _BEST_BETS_INS,
+    checks.best_bets_checks,
+    "json",
+    {"schema": "docs/best_bets.schema.json", "schema_version": files.SCHEMA_VERSION},
 )
 def best_bets(
     context: dg.AssetExecutionContext,
@@ -119,22 +136,15 @@ _REPORT_INS = {
     # games, and the page is due before them)
     "summary": In(export_tables.performance_summary, history_mapping()),
 }
-verify_reads(files.report.asset_key.to_user_string(), [checks.report_checks], _REPORT_INS, whole_windows=True)
 
 
-@dg.asset(
-    key=files.report.asset_key,
-    group_name=files.report.dataset,
-    description=files.report.description,
-    ins=asset_ins(_REPORT_INS),
-    partitions_def=game_date_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    code_version=files.report.code_version,
-    kinds={"html", "file"},
-    pool=WAREHOUSE_POOL,  # its inputs are read from the warehouse
-    metadata={"schema_version": files.REPORT_SCHEMA_VERSION, **files.report.due.metadata()},
-    check_specs=checks.report_checks.specs,
-    dagster_type=dg.Nothing,  # files, not a value for an IO manager
+@file_asset(
+    files.report,
+    _REPORT_INS,
+    checks.report_checks,
+    "html",
+    {"schema_version": files.REPORT_SCHEMA_VERSION},
+    whole_windows=True,  # the checks read the record before the date
 )
 def report(
     context: dg.AssetExecutionContext,

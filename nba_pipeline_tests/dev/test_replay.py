@@ -13,6 +13,7 @@ import json
 import duckdb
 import pytest
 
+from nba_pipeline.exports.report import read_report
 from nba_pipeline_dev.replay import faketime_library, format_runs, replay_game_day
 from nba_pipeline_tests.conftest import REAL_DATA, needs_real_data
 
@@ -43,11 +44,19 @@ def test_a_game_day_runs_itself(tmp_path):
         for key in r["partition"].split(".."):
             assert DAY - dt.timedelta(days=6) <= dt.date.fromisoformat(key) <= DAY + dt.timedelta(days=1), table
 
-    # noon: the day's best bets, from the snapshot taken before tip-off
+    # the daemon's first tick rebuilt none of the week the setup backfill built from the same rows
+    first_raw = [r for r in result.runs if r["launched_by"] == "sensor raw_data_sensor"][0]
+    assert first_raw["partition"] == DAY.isoformat(), table
+
+    # noon: the day's best bets, from the snapshot taken before tip-off, and its report page
     bets = json.loads((tmp_path / "exports" / "best_bets" / f"{DAY}.json").read_text())
     assert bets["predictions"] > 0, bets
     for pick in bets["picks"]:
         assert pick["line_snapshot_time"] < pick["game_start_time"]
+    page = read_report((tmp_path / "exports" / "report" / f"{DAY}.html").read_text())
+    assert not isinstance(page, str), page
+    assert [p.player_id for p in page.data.picks] == [p["player_id"] for p in bets["picks"]]
+    assert page.data.record_through == DAY - dt.timedelta(days=1) and page.plots == ["profit", "markets", "mae"]
 
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as db:
         # night: every prediction of the day graded (those who did not play as such), and the

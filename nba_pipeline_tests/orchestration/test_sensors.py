@@ -49,6 +49,19 @@ def _rewrite_csv(path, change) -> None:
     _touch(path)
 
 
+def _land_last_nights_games(raw, held) -> None:
+    """The held-back games of 11-03 turn final: their team and player logs land."""
+    for feed in ("team_game_logs", "player_game_logs"):
+        path = raw / feed / "2024-25.csv"
+        pd.concat(
+            [
+                pd.read_csv(path, dtype=str, keep_default_na=False),
+                pd.read_csv(held / f"{feed}.csv", dtype=str, keep_default_na=False),
+            ]
+        ).to_csv(path, index=False)
+        _touch(path)
+
+
 @pytest.fixture
 def league(league_copy, tmp_path):
     raw, _ = league_copy
@@ -87,15 +100,7 @@ def test_each_changed_date_is_requested_once_with_exactly_its_changed_tables(lea
     assert set(got) == {"2024-11-04"} and "player_props" in got["2024-11-04"]
 
     # last night's games turn final: their team and player logs land
-    for feed in ("team_game_logs", "player_game_logs"):
-        path = raw / feed / "2024-25.csv"
-        pd.concat(
-            [
-                pd.read_csv(path, dtype=str, keep_default_na=False),
-                pd.read_csv(held / f"{feed}.csv", dtype=str, keep_default_na=False),
-            ]
-        ).to_csv(path, index=False)
-        _touch(path)
+    _land_last_nights_games(raw, held)
     final, cursor = evaluate_raw_source(source, cursor, TODAY)
     got = by_partition(final)
     assert set(got) == {"2024-11-03"} and {"schedule", "team_boxscores", "player_boxscores"} <= got["2024-11-03"]
@@ -156,14 +161,7 @@ def test_a_first_tick_skips_partitions_built_from_the_same_rows(league, instance
     quiet, _ = evaluate_raw_source(source, None, TODAY, recorded_fingerprints(instance))
     assert by_partition(quiet) == {TODAY.isoformat(): RAW}  # today was never built
     # last night's games land after the backfill: that date's rows changed since
-    for feed in ("team_game_logs", "player_game_logs"):
-        path = raw / feed / "2024-25.csv"
-        pd.concat(
-            [
-                pd.read_csv(path, dtype=str, keep_default_na=False),
-                pd.read_csv(held / f"{feed}.csv", dtype=str, keep_default_na=False),
-            ]
-        ).to_csv(path, index=False)
+    _land_last_nights_games(raw, held)
     changed, _ = evaluate_raw_source(source, None, TODAY, recorded_fingerprints(instance))
     got = by_partition(changed)
     assert set(got) == {"2024-11-03", TODAY.isoformat()}
