@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from nba_pipeline.core.checks.common import TableChecks
 from nba_pipeline.core.history import history_mapping, require, run_dates
@@ -29,7 +30,7 @@ from nba_pipeline.raw import tables as raw_tables
 
 
 class BestBetsConfig(dg.Config):
-    top_n: int = files.DEFAULT_TOP_N
+    top_n: int = Field(default=files.DEFAULT_TOP_N, ge=1, le=100, description="most picks a file holds")
 
 
 _BEST_BETS_INS = {
@@ -125,7 +126,7 @@ def performance_summary(context: dg.AssetExecutionContext, accuracy: pd.DataFram
 
 
 class ReportConfig(dg.Config):
-    top_n: int = files.DEFAULT_TOP_N
+    top_n: int = Field(default=files.DEFAULT_TOP_N, ge=1, le=100, description="most picks a page shows")
 
 
 _REPORT_INS = {

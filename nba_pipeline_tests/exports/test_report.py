@@ -13,6 +13,7 @@ import pytest
 from nba_pipeline.exports import checks, report, transforms
 from nba_pipeline.exports.tables import PERIODS
 from nba_pipeline.raw.tables import schedule
+from nba_pipeline_tests.browser import browser_page, needs_browser
 from nba_pipeline_tests.exports.test_transforms import (
     NOW,
     POINTS,
@@ -139,6 +140,22 @@ def test_a_day_with_no_edge_says_so():
     assert "None of the 3 predictions found a price worth betting" in html and 'id="picks"' not in html
     valid, matches = _outcomes(html, pred, summary, games)
     assert valid.passed and matches.passed
+
+
+@needs_browser
+def test_a_no_edge_page_in_chromium(tmp_path):
+    """Opened from disk: the no-edge notice where the picks would be, the record's plots drawn."""
+    pred, games, summary = _predictions(GAME_DAY, edge=False), _games(GAME_DAY), _summary()
+    html, _ = _page(GAME_DAY, pred, games, summary)
+    path = tmp_path / "report.html"
+    path.write_text(html)
+    with browser_page(width=1200, height=900) as page:
+        page.goto(path.as_uri())
+        assert page.locator("#no-edge").inner_text().startswith("No edge today.")
+        assert page.locator("#picks").count() == 0 and page.locator("ul.games li").count() == 2
+        boxes = [page.locator(f'figure[data-plot="{n}"] svg').bounding_box() for n in ("profit", "markets", "mae")]
+        assert all(b is not None and b["height"] > 150 for b in boxes), boxes
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1200  # nothing wider than the window
 
 
 def test_the_seasons_first_day_has_no_record_and_no_plots():
