@@ -434,7 +434,6 @@ def report_matches_tables(
     do. A stale page, or one computed from anything else, fails."""
     n_pred, n_cand = day_counts(pred), day_counts(candidates(pred))
     n_games = day_counts(schedule)
-    s = summary.assign(_day=summary["game_date"].dt.strftime("%Y-%m-%d"))
     out = {}
     for k in keys:
         page, _ = pages[k]
@@ -463,11 +462,15 @@ def report_matches_tables(
                 f"picks differ from the stored top {d.top_n} ({len(got)} vs {len(want)}), first at #{first + 1}: "
                 f"{page_pick} on the page, {stored_pick} stored"
             )
-        season_days = s[(s["_day"] < k) & (s["game_date"] >= pd.Timestamp(season_start(dt.date.fromisoformat(k))))]
-        through = season_days["_day"].max() if len(season_days) else None
-        if (d.record_through.isoformat() if d.record_through else None) != through:
+        day = dt.date.fromisoformat(k)
+        dates = summary["game_date"]  # compared as timestamps: as strings, this was most of the check's time
+        season_days = summary[(dates < pd.Timestamp(day)) & (dates >= pd.Timestamp(season_start(day)))]
+        through = season_days["game_date"].max().date() if len(season_days) else None
+        if d.record_through != through:
             problems.append(f"record through {d.record_through} on the page, {through} stored")
-        stored = season_days[(season_days["_day"] == through) & season_days["period"].isin(report.RECORD_PERIODS)]
+        stored = season_days[
+            (season_days["game_date"] == pd.Timestamp(through)) & season_days["period"].isin(report.RECORD_PERIODS)
+        ]
         rows = {(r["period"], r["market"]): r for r in stored.to_dict("records")}
         shown_rows = {(r.period, r.market): r for r in d.record}
         if set(rows) != set(shown_rows):
@@ -493,7 +496,7 @@ def report_matches_tables(
         out[k] = Outcome(
             passed=not problems,
             metadata={
-                "record_through": str(through),
+                "record_through": str(through),  # "None": no record yet
                 "picks": len(got),
                 "record_rows": len(rows),
                 **({"problems": dg.MetadataValue.json(problems)} if problems else {}),

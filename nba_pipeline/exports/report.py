@@ -11,6 +11,7 @@ here: the record is `performance_summary`'s rows as stored.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Sequence
 from html.parser import HTMLParser
@@ -39,17 +40,22 @@ def _opt(x) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
 
 
+_COUNTS = ("bets", "wins", "losses", "pushes", "played")
+_RATES = ("hit_rate", "roi", "mae", "line_mae", "brier", "books_brier")
+_RECORD_COLUMNS = ("market", "period", "period_start", *_COUNTS, "profit_units", *_RATES)
+
+
 def _records(rows: pd.DataFrame) -> list[Record]:
     return [
         Record(
             market=r["market"],
             period=r["period"],
             period_start=pd.Timestamp(r["period_start"]).date(),
-            **{c: int(r[c]) for c in ("bets", "wins", "losses", "pushes", "played")},
+            **{c: int(r[c]) for c in _COUNTS},
             profit_units=float(r["profit_units"]),
-            **{c: _opt(r[c]) for c in ("hit_rate", "roi", "mae", "line_mae", "brier", "books_brier")},
+            **{c: _opt(r[c]) for c in _RATES},
         )
-        for r in rows.to_dict("records")
+        for r in rows[list(_RECORD_COLUMNS)].to_dict("records")  # the columns it reads: to_dict is per column
     ]
 
 
@@ -64,31 +70,11 @@ def report_data(
     """The page of `day`: its games (the schedule), its picks (the date's best-bets file, as the
     best_bets asset builds it) and the record through the latest summarized date of its season
     before it (`summary`: performance_summary rows of earlier dates; later ones are ignored)."""
-    g = games[games["game_date"].dt.date == day].sort_values(["start_time_utc", "game_id"], na_position="last")
-    dates = summary["game_date"].dt.date
-    before = summary[(dates < day) & (dates >= season_start(day))]
-    through = before["game_date"].max() if len(before) else None
-    at_end = before[before["game_date"] == through] if through is not None else before.iloc[0:0]
-    record = at_end[at_end["period"].isin(RECORD_PERIODS)]
-    record = record.assign(_m=record["market"].map({m: i for i, m in enumerate(MARKETS)})).sort_values(["period", "_m"])
-    season_all = before[(before["period"] == "season") & (before["market"] == ALL_MARKETS)]
-    day_all = before[(before["period"] == "day") & (before["market"] == ALL_MARKETS)].set_index("game_date")
-    season_all = season_all[season_all["graded"] > 0].sort_values("game_date")
-    profit = [
-        ProfitPoint(
-            game_date=r["game_date"].date(),
-            day_profit_units=float(day_all.loc[r["game_date"], "profit_units"]),
-            season_profit_units=float(r["profit_units"]),
-        )
-        for r in season_all.to_dict("records")
-    ]
-    mae = before[(before["period"] == MAE_PERIOD) & before["mae"].notna() & before["line_mae"].notna()]
-    mae = mae.sort_values(["market", "game_date"])
-    season_row = at_end[(at_end["period"] == "season") & (at_end["market"] == ALL_MARKETS)]
-
-    def buckets(column: str) -> list[Bucket]:
-        return [Bucket(**b) for b in json.loads(season_row[column].iloc[0])] if len(season_row) else []
-
+    # compared as timestamps: `.dt.date` on every row, for each of a backfill's pages, was most of its cost
+    on_day, season_from = pd.Timestamp(day), pd.Timestamp(season_start(day))
+    g = games[games["game_date"] == on_day].sort_values(["start_time_utc", "game_id"], na_position="last")
+    dates = summary["game_date"]
+    before = summary[(dates < on_day) & (dates >= season_from)]
     return ReportData(
         game_date=day,
         generated_at=generated_at,
@@ -100,23 +86,62 @@ def report_data(
                 home_team=r["home_team"],
                 start_time_utc=None if pd.isna(r["start_time_utc"]) else pd.Timestamp(r["start_time_utc"]),
             )
-            for r in g.to_dict("records")
+            for r in g[["game_id", "away_team", "home_team", "start_time_utc"]].to_dict("records")
         ],
         predictions=best_bets.predictions,
         candidates=best_bets.candidates,
         ev_threshold=best_bets.ev_threshold,
         top_n=best_bets.top_n,
         picks=best_bets.picks,
-        record_through=None if through is None else through.date(),
-        record=_records(record),
-        profit_by_date=profit,
-        calibration=buckets("calibration"),
-        books_calibration=buckets("books_calibration"),
-        mae_by_date=[
-            MaePoint(game_date=r["game_date"].date(), market=r["market"], mae=r["mae"], line_mae=r["line_mae"])
-            for r in mae.to_dict("records")
-        ],
+        # a season without a summarized date yet (most of a backfill's pages) has no record
+        **(_record(before) if len(before) else _NO_RECORD),
     )
+
+
+_NO_RECORD = {
+    "record_through": None,
+    "record": [],
+    "profit_by_date": [],
+    "calibration": [],
+    "books_calibration": [],
+    "mae_by_date": [],
+}
+
+
+def _record(before: pd.DataFrame) -> dict:
+    """The record fields of ReportData from the season's summary rows before the page's date."""
+    through = before["game_date"].max()
+    at_end = before[before["game_date"] == through]
+    record = at_end[at_end["period"].isin(RECORD_PERIODS)]
+    record = record.assign(_m=record["market"].map({m: i for i, m in enumerate(MARKETS)})).sort_values(["period", "_m"])
+    season_all = before[(before["period"] == "season") & (before["market"] == ALL_MARKETS)]
+    day_all = before[(before["period"] == "day") & (before["market"] == ALL_MARKETS)].set_index("game_date")
+    season_all = season_all[season_all["graded"] > 0].sort_values("game_date")
+    mae = before[(before["period"] == MAE_PERIOD) & before["mae"].notna() & before["line_mae"].notna()]
+    mae = mae.sort_values(["market", "game_date"])
+    season_row = at_end[(at_end["period"] == "season") & (at_end["market"] == ALL_MARKETS)]
+
+    def buckets(column: str) -> list[Bucket]:
+        return [Bucket(**b) for b in json.loads(season_row[column].iloc[0])] if len(season_row) else []
+
+    return {
+        "record_through": through.date(),
+        "record": _records(record),
+        "profit_by_date": [
+            ProfitPoint(
+                game_date=r["game_date"].date(),
+                day_profit_units=float(day_all.loc[r["game_date"], "profit_units"]),
+                season_profit_units=float(r["profit_units"]),
+            )
+            for r in season_all[["game_date", "profit_units"]].to_dict("records")
+        ],
+        "calibration": buckets("calibration"),
+        "books_calibration": buckets("books_calibration"),
+        "mae_by_date": [
+            MaePoint(game_date=r["game_date"].date(), market=r["market"], mae=r["mae"], line_mae=r["line_mae"])
+            for r in mae[["game_date", "market", "mae", "line_mae"]].to_dict("records")
+        ],
+    }
 
 
 # --- the page -----------------------------------------------------------------------------------
@@ -156,6 +181,7 @@ def _tip_off(t: dt.datetime | None) -> str:
     return "time tbd" if t is None else t.astimezone(EASTERN).strftime("%-I:%M %p ET")
 
 
+@functools.cache  # one environment: it compiles the template once, not for every page
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("nba_pipeline.exports", "templates"),
