@@ -317,13 +317,14 @@ class Daemon:
 
 
 ACTIVE_RUN_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
-# one automation-sensor interval (30 s) plus slack: after the last run ends, the next evaluation
-# must have had the chance to request more before a stage counts as settled
-SETTLE_SECONDS = 45
+AUTOMATION_SENSOR = "pipeline_automation"
 
 
-def _settled(instance, clock_offset: float) -> bool:
-    """No run active, and the last one ended SETTLE_SECONDS ago (run times are world-clock times)."""
+def _settled(instance) -> bool:
+    """No run active, and an automation tick that began after the last run ended has finished
+    requesting nothing: automation has seen every materialization and wants no more. (Waiting a
+    fixed sensor interval after the last run instead cost ~45 s per stage.) Run and tick times are
+    both world-clock times: the daemon and its run workers share the clock's offset."""
     import dagster as dg
 
     active = instance.get_runs(
@@ -331,8 +332,18 @@ def _settled(instance, clock_offset: float) -> bool:
     )
     if active:
         return False
-    ends = [r.end_time for r in instance.get_run_records() if r.end_time]
-    return not ends or time.time() - (max(ends) - clock_offset) >= SETTLE_SECONDS
+    last_end = max((r.end_time for r in instance.get_run_records() if r.end_time), default=0.0)
+    for state in instance.all_instigator_state():
+        if state.instigator_name == AUTOMATION_SENSOR:
+            ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=5)
+            return any(
+                t.timestamp > last_end
+                and t.status.value in ("SKIPPED", "SUCCESS")
+                and not t.run_ids
+                and not t.run_requests
+                for t in ticks
+            )
+    return False
 
 
 def latest_materialization(instance, key: list[str], partition: str):
@@ -475,14 +486,13 @@ def replay_game_day(
         for stage in stages:
             what = stage.event()
             env = {**base_env, **clock_env(stage.clock, library, shim)}
-            offset = stage.clock.timestamp() - time.time()
             say(f"[{stage.clock:%m-%d %H:%M} ET] {stage.name}: {what}")
             daemon = Daemon(env, log)
             daemon.start()
             t_stage = time.time()
             try:
                 deadline = time.time() + timeout
-                while not (stage.done(instance) and _settled(instance, offset)):
+                while not (stage.done(instance) and _settled(instance)):
                     if not daemon.alive():
                         raise RuntimeError(f"dagster-daemon exited:\n{daemon.tail()}")
                     if time.time() > deadline:
