@@ -17,6 +17,11 @@ import nba_pipeline.environment as environment
 from nba_pipeline.core.files import write_text_atomic
 
 
+class ExportWriteError(OSError):
+    """An export that could not be written: which file, in which directory, why, and what sets the
+    directory (the step fails with this one line, not the bare OSError's path)."""
+
+
 class ExportsDirectory(dg.ConfigurableResource):
     """The root directory of the file exports (e.g. `best_bets/2025-11-01.json`)."""
 
@@ -36,7 +41,13 @@ class ExportsDirectory(dg.ConfigurableResource):
 
     def write_text(self, relative: str, text: str) -> Path:
         """Replace `relative` with `text` atomically."""
-        return write_text_atomic(self.path(relative), text)
+        try:
+            return write_text_atomic(self.path(relative), text)
+        except OSError as exc:
+            raise ExportWriteError(
+                f"cannot write {relative} in the exports directory {self.directory}: {exc.strerror or exc} "
+                "(the `exports` resource's directory: NBA_EXPORTS_DIR)"
+            ) from None  # the message holds the OS's reason; its bare path would be the one line shown
 
     def read_text(self, relative: str) -> str | None:
         """The file's text, or None when it does not exist."""

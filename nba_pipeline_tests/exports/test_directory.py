@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from nba_pipeline.exports.directory import ExportsDirectory, exports_from_env
+from nba_pipeline.exports.directory import ExportsDirectory, ExportWriteError, exports_from_env
 
 
 def test_write_creates_directories_and_replaces(tmp_path):
@@ -35,6 +35,18 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, mon
             exports.write_text("best_bets/d.json", None)  # type: ignore[arg-type]
     assert (tmp_path / "best_bets" / "d.json").read_text() == "old\n"
     assert os.listdir(tmp_path / "best_bets") == ["d.json"]
+
+
+def test_an_unwritable_directory_is_one_line_naming_the_file_the_directory_and_the_variable(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    exports = ExportsDirectory(directory=str(blocker / "exports"))
+    with pytest.raises(ExportWriteError) as raised:
+        exports.write_text("report/2025-11-05.html", "<html></html>")
+    assert str(raised.value) == (
+        f"cannot write report/2025-11-05.html in the exports directory {blocker / 'exports'}: Not a directory "
+        "(the `exports` resource's directory: NBA_EXPORTS_DIR)"
+    )
 
 
 def test_default_directory_follows_the_environment(monkeypatch, tmp_path):
