@@ -6,24 +6,18 @@ a failed write leaves the old file in place and no temporary behind."""
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
-
-
-def _umask() -> int:
-    mask = os.umask(0)  # the only way to read it is to set it: put it straight back
-    os.umask(mask)
-    return mask
 
 
 def write_text_atomic(target: Path, text: str) -> Path:
     """Replace `target` with `text` atomically (temp file + fsync + os.replace)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    # not mkstemp: its file is 0600, so the replaced file would be unreadable to any other user (a
+    # web server publishing the exports); opened 0666, the kernel applies the umask as for any new file
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        # mkstemp makes the file 0600: the replaced file would be unreadable to any other user (a
-        # web server publishing the exports). Give it the mode an ordinary new file gets.
-        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()

@@ -93,23 +93,15 @@ def report_data(
         ev_threshold=best_bets.ev_threshold,
         top_n=best_bets.top_n,
         picks=best_bets.picks,
-        # a season without a summarized date yet (most of a backfill's pages) has no record
-        **(_record(before) if len(before) else _NO_RECORD),
+        **_record(before),
     )
-
-
-_NO_RECORD = {
-    "record_through": None,
-    "record": [],
-    "profit_by_date": [],
-    "calibration": [],
-    "books_calibration": [],
-    "mae_by_date": [],
-}
 
 
 def _record(before: pd.DataFrame) -> dict:
     """The record fields of ReportData from the season's summary rows before the page's date."""
+    if before.empty:  # a season without a summarized date yet (most of a backfill's pages): no record
+        fields = ("record", "profit_by_date", "calibration", "books_calibration", "mae_by_date")
+        return {"record_through": None, **{f: [] for f in fields}}
     through = before["game_date"].max()
     at_end = before[before["game_date"] == through]
     record = at_end[at_end["period"].isin(RECORD_PERIODS)]
